@@ -5,3 +5,8 @@
 extern crate alloc;
 #[cfg(test)]
 extern crate std;
+
+pub mod ber;
+pub mod time;
+
+pub use time::Instant;

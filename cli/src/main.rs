@@ -1,0 +1,3 @@
+//! The tase2 command-line tool.
+
+fn main() {}

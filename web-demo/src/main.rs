@@ -1,0 +1,3 @@
+//! FreeTase2 web demo (filled by a later issue).
+
+fn main() {}
