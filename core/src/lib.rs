@@ -10,3 +10,6 @@ pub mod ber;
 pub mod time;
 
 pub use time::Instant;
+pub mod cotp;
+pub mod session;
+pub mod tpkt;
