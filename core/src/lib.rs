@@ -6,7 +6,9 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod acse;
 pub mod ber;
+pub mod presentation;
 pub mod time;
 
 pub use time::Instant;
