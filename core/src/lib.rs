@@ -12,6 +12,10 @@ pub mod presentation;
 pub mod time;
 
 pub use time::Instant;
+pub mod assoc;
+pub mod client;
 pub mod cotp;
+pub mod mms;
+pub mod server;
 pub mod session;
 pub mod tpkt;

@@ -95,6 +95,22 @@ def common_args(description: str) -> argparse.Namespace:
 # sockets and processes
 
 
+def _die_with_parent(sig: int):
+    """A ``preexec_fn`` that makes the child get ``sig`` when this process dies (Linux
+    ``PR_SET_PDEATHSIG``), so a crash of a peer library in the test process (a segfault skips every
+    ``finally``) does not leave tshark or the server running."""
+
+    def fn() -> None:
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, sig, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+        except Exception:
+            pass
+
+    return fn
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that is free right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -138,7 +154,8 @@ class Tase2Server:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log or subprocess.DEVNULL,
-                                     stderr=subprocess.STDOUT if self._log else subprocess.DEVNULL)
+                                     stderr=subprocess.STDOUT if self._log else subprocess.DEVNULL,
+                                     preexec_fn=_die_with_parent(signal.SIGTERM))
         return wait_port(self.port, proc=self.proc)
 
     def stop(self) -> None:
@@ -195,7 +212,8 @@ class Capture:
         if self.path.exists():
             self.path.unlink()
         cmd = [tshark_bin(), "-i", self.iface, "-f", f"tcp port {self.port}", "-w", str(self.path)]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                     preexec_fn=_die_with_parent(signal.SIGINT))
         threading.Thread(target=self._pump, daemon=True).start()
         if not self._ready.wait(timeout):
             self.stop()
