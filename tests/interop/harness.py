@@ -132,6 +132,32 @@ def wait_port(port: int, host: str = "127.0.0.1", timeout: float = 10.0, proc: s
     return False
 
 
+def wait_listening(port: int, timeout: float = 10.0, proc: subprocess.Popen | None = None) -> bool:
+    """Wait until something listens on TCP ``port``, without connecting to it.
+
+    Probing with a connection would put a refused SYN (and the kernel's RST) into the capture that the
+    tshark checks then read as our server's expert warning; /proc/net/tcp shows the LISTEN socket
+    without sending a packet.
+    """
+    want = f":{port:04X}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            try:
+                with open(table) as f:
+                    next(f)
+                    for line in f:
+                        cols = line.split()
+                        if cols[1].endswith(want) and cols[3] == "0A":
+                            return True
+            except OSError:
+                pass
+        time.sleep(0.02)
+    return False
+
+
 class Tase2Server:
     """``tase2 serve --listen 127.0.0.1:PORT`` as a child process (context manager)."""
 
@@ -156,7 +182,7 @@ class Tase2Server:
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log or subprocess.DEVNULL,
                                      stderr=subprocess.STDOUT if self._log else subprocess.DEVNULL,
                                      preexec_fn=_die_with_parent(signal.SIGTERM))
-        return wait_port(self.port, proc=self.proc)
+        return wait_listening(self.port, proc=self.proc)
 
     def stop(self) -> None:
         """Terminate the server (SIGTERM, then SIGKILL after 5 s)."""

@@ -301,7 +301,9 @@ def session(res: harness.Results, port: int) -> dict:
 
     with Step(res, "named variable list ICC1/DS_Test"):
         specs = L.LinkedList_create()
-        for item in [point(1), point(2), point(3), "Setpoint_Real"]:
+        # libiec61850 keeps the char pointers it is given: the Python strings must outlive the call.
+        ds_items = [point(1), point(2), point(3), "Setpoint_Real"]
+        for item in ds_items:
             L.LinkedList_add(specs, L.MmsVariableAccessSpecification_create(ICC1, item))
         L.MmsConnection_defineNamedVariableList(con, err, ICC1, "DS_Test", specs)
         ok("defineNamedVariableList ICC1/DS_Test succeeds")
