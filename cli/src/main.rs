@@ -46,6 +46,41 @@ enum Command {
         #[arg(required = true)]
         names: Vec<String>,
     },
+    /// Show the MMS type of variables (GetVariableAccessAttributes).
+    Type {
+        #[command(flatten)]
+        remote: Remote,
+        /// Variables, `DOMAIN/NAME` or `/NAME`.
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Named variable lists (data sets): define, read, show members, delete.
+    List {
+        #[command(flatten)]
+        remote: Remote,
+        /// What to do.
+        #[arg(value_enum)]
+        action: ListAction,
+        /// The list, `DOMAIN/NAME` or `/NAME`.
+        list: String,
+        /// Members, for `define`.
+        members: Vec<String>,
+    },
+}
+
+/// What `tase2 list` does.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ListAction {
+    /// DefineNamedVariableList with the given members.
+    Define,
+    /// Read every member.
+    Read,
+    /// Show the members (GetNamedVariableListAttributes).
+    Members,
+    /// DeleteNamedVariableList.
+    Delete,
+    /// Define, read, show members and delete, on one association.
+    Cycle,
 }
 
 /// Where to connect and as whom.
@@ -165,6 +200,70 @@ async fn serve(listen: &str, ap_title: &str, ae_qualifier: i64) -> Result<(), St
     }
 }
 
+fn show_results(names: &[ObjectName], results: Vec<AccessResult>) {
+    for (n, r) in names.iter().zip(results) {
+        match r {
+            AccessResult::Success(d) => println!("{} = {}", display_name(n), show(&d)),
+            AccessResult::Failure(e) => println!("{}: {e:?}", display_name(n)),
+        }
+    }
+}
+
+fn display_name(n: &ObjectName) -> String {
+    match n {
+        ObjectName::VmdSpecific(i) => format!("/{i}"),
+        ObjectName::DomainSpecific { domain, item } => format!("{domain}/{item}"),
+        ObjectName::AaSpecific(i) => format!("@{i}"),
+    }
+}
+
+async fn list(
+    c: &Client,
+    action: ListAction,
+    name: &ObjectName,
+    members: &[ObjectName],
+) -> Result<(), String> {
+    let e = |e: tase2_tokio::Error| e.to_string();
+    match action {
+        ListAction::Define => {
+            c.define_list(name, members).await.map_err(e)?;
+            println!(
+                "defined {} with {} members",
+                display_name(name),
+                members.len()
+            );
+        }
+        ListAction::Read => {
+            let m = c.list_members(name).await.map_err(e)?;
+            show_results(&m, c.read_list(name).await.map_err(e)?);
+        }
+        ListAction::Members => {
+            for m in c.list_members(name).await.map_err(e)? {
+                println!("{}", display_name(&m));
+            }
+        }
+        ListAction::Delete => {
+            let deleted = c.delete_list(name).await.map_err(e)?;
+            println!(
+                "{} {}",
+                display_name(name),
+                if deleted { "deleted" } else { "not deleted" }
+            );
+        }
+        ListAction::Cycle => {
+            for a in [
+                ListAction::Define,
+                ListAction::Members,
+                ListAction::Read,
+                ListAction::Delete,
+            ] {
+                Box::pin(list(c, a, name, members)).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve {
@@ -183,10 +282,15 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Browse(r) => {
             let c = connect(&r).await?;
-            let vmd = c.variable_names(None).await.map_err(|e| e.to_string())?;
-            println!("VMD: {} variables", vmd.len());
-            for v in vmd {
-                println!("  /{v}");
+            // Some servers (libiec61850) refuse to list VMD-scope variables; that is not fatal.
+            match c.variable_names(None).await {
+                Ok(vmd) => {
+                    println!("VMD: {} variables", vmd.len());
+                    for v in vmd {
+                        println!("  /{v}");
+                    }
+                }
+                Err(e) => println!("VMD: variables not listed by the server ({e})"),
             }
             for d in c.domain_names().await.map_err(|e| e.to_string())? {
                 let vars = c
@@ -207,13 +311,36 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .collect::<Result<Vec<_>, _>>()?;
             let c = connect(&remote).await?;
             let results = c.read_many(&names).await.map_err(|e| e.to_string())?;
-            for (n, r) in names.iter().zip(results) {
-                match r {
-                    AccessResult::Success(d) => println!("{n:?} = {}", show(&d)),
-                    AccessResult::Failure(e) => println!("{n:?}: {e:?}"),
-                }
+            show_results(&names, results);
+            c.conclude().await.map_err(|e| e.to_string())
+        }
+        Command::Type { remote, names } => {
+            let names = names
+                .iter()
+                .map(|n| parse_name(n))
+                .collect::<Result<Vec<_>, _>>()?;
+            let c = connect(&remote).await?;
+            for n in &names {
+                let t = c.get_type(n).await.map_err(|e| e.to_string())?;
+                println!("{}: {t:?}", display_name(n));
             }
             c.conclude().await.map_err(|e| e.to_string())
+        }
+        Command::List {
+            remote,
+            action,
+            list: name,
+            members,
+        } => {
+            let name = parse_name(&name)?;
+            let members = members
+                .iter()
+                .map(|n| parse_name(n))
+                .collect::<Result<Vec<_>, _>>()?;
+            let c = connect(&remote).await?;
+            let r = list(&c, action, &name, &members).await;
+            c.conclude().await.map_err(|e| e.to_string())?;
+            r
         }
     }
 }
