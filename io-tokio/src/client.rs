@@ -134,7 +134,7 @@ impl Client {
         let mut continue_after = None;
         loop {
             let req = GetNameListRequest {
-                object_class: object_class.clone(),
+                object_class,
                 scope: scope.clone(),
                 continue_after,
             };

@@ -209,11 +209,7 @@ fn a_bad_mms_pdu_is_rejected_and_the_association_lives_on() {
         a.handle_input(Instant::ZERO, &f);
         let (out, events) = drain(&mut a);
         assert!(!a.is_closed(), "{events:?}");
-        let mms = &out[out.len() - out[out.len() - 1] as usize - 2..];
-        assert!(
-            out.iter().any(|&b| b == 0xa4),
-            "a Reject PDU [4] is sent: {out:02x?} {mms:02x?}"
-        );
+        assert!(out.contains(&0xa4), "a Reject PDU [4] is sent: {out:02x?}");
         assert!(
             matches!(events.last(), Some(Event::PeerError(_))),
             "{events:?}"
