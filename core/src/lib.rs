@@ -7,6 +7,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod ber;
+pub mod mms;
 pub mod time;
 
 pub use time::Instant;
