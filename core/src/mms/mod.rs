@@ -15,6 +15,9 @@ pub mod object_name;
 pub mod pdu;
 pub mod types;
 
+#[cfg(test)]
+mod testutil;
+
 pub use data::{BinaryTime, BitString, Data, DataError, DataRef, Float, UtcTime};
 pub use object_name::ObjectName;
 pub use pdu::*;
