@@ -285,13 +285,11 @@ impl Data {
     /// Append the BER encoding.
     pub fn encode(&self, w: &mut Writer<'_>) {
         match self {
-            Data::Array(v) => w.constructed(TAG_ARRAY, |w| v.iter().for_each(|d| d.encode(w))),
-            Data::Structure(v) => {
-                w.constructed(TAG_STRUCTURE, |w| v.iter().for_each(|d| d.encode(w)))
-            }
+            Data::Array(v) => w.constructed(TAG_ARRAY, |w| encode_members(w, v)),
+            Data::Structure(v) => w.constructed(TAG_STRUCTURE, |w| encode_members(w, v)),
             Data::Boolean(b) => w.boolean(TAG_BOOLEAN, *b),
             Data::BitString(b) => write_bits(w, TAG_BIT_STRING, &b.octets, b.bits),
-            Data::Integer(v) => w.integer(TAG_INTEGER, *v),
+            Data::Integer(v) => put_int(w, TAG_INTEGER, *v),
             Data::Unsigned(v) => w.unsigned(TAG_UNSIGNED, *v),
             Data::Float(Float::F32(v)) => write::float32(w, *v),
             Data::Float(Float::F64(v)) => write::float64(w, *v),
@@ -308,9 +306,52 @@ impl Data {
     }
 }
 
+/// Members of an array or structure. The scalars of TASE.2 point values are written inline
+/// (no recursive call per member): this is the server's Read-response and report hot path.
+#[inline]
+fn encode_members(w: &mut Writer<'_>, members: &[Data]) {
+    for d in members {
+        match d {
+            Data::Float(Float::F32(v)) => write::float32(w, *v),
+            Data::Integer(v) => put_int(w, TAG_INTEGER, *v),
+            Data::Unsigned(v) if *v < 0x8000_0000 => put_int(w, TAG_UNSIGNED, *v as i64),
+            Data::BitString(b) => write_bits(w, TAG_BIT_STRING, &b.octets, b.bits),
+            Data::Boolean(b) => w.raw(&[tag_octet(TAG_BOOLEAN), 1, if *b { 0xff } else { 0 }]),
+            d => d.encode(w),
+        }
+    }
+}
+
+/// An INTEGER-shaped element with a low tag number, written with one fixed-size append for the
+/// common widths (the hot path: no variable-length copy).
+#[inline(always)]
+fn put_int(w: &mut Writer<'_>, tag: Tag, v: i64) {
+    let (b, n) = primitive::encode_i64(v);
+    let t = tag_octet(tag);
+    match n {
+        1 => w.raw(&[t, 1, b[7]]),
+        2 => w.raw(&[t, 2, b[6], b[7]]),
+        3 => w.raw(&[t, 3, b[5], b[6], b[7]]),
+        4 => w.raw(&[t, 4, b[4], b[5], b[6], b[7]]),
+        _ => w.integer(tag, v),
+    }
+}
+
+/// The identifier octet of a low-numbered tag (all `Data` tags are below 31).
+#[inline(always)]
+const fn tag_octet(tag: Tag) -> u8 {
+    (tag.class as u8) << 6 | if tag.constructed { 0x20 } else { 0 } | tag.number as u8
+}
+
 /// BIT STRING with exactly `bits.div_ceil(8)` content octets, whatever `octets` holds.
+#[inline]
 fn write_bits(w: &mut Writer<'_>, tag: Tag, octets: &[u8], bits: usize) {
     let n = bits.div_ceil(8);
+    if n == 1 && octets.len() == 1 {
+        // The TASE.2 Flags case: one write.
+        w.raw(&[tag_octet(tag), 2, (8 - bits) as u8, octets[0]]);
+        return;
+    }
     if octets.len() == n {
         w.bit_string(tag, octets, bits);
         return;
@@ -394,7 +435,7 @@ pub enum DataRef<'a> {
 impl<'a> DataRef<'a> {
     /// Decode the element's alternative and scalar value; members of arrays and structures are not
     /// looked at (see [`DataRef::members`]).
-    #[inline]
+    #[inline(always)]
     pub fn decode(tlv: &Tlv<'a>) -> Result<Self, DataError> {
         let t = tlv.tag;
         if t.class != Class::Context {
@@ -442,7 +483,7 @@ impl<'a> DataRef<'a> {
     }
 
     /// Decode the next element of `r` (e.g. the next member of a structure); `None` at the end.
-    #[inline]
+    #[inline(always)]
     pub fn next_in(r: &mut Reader<'a>) -> Result<Option<Self>, DataError> {
         match r.read_opt()? {
             Some(t) => DataRef::decode(&t).map(Some),
@@ -592,7 +633,7 @@ pub mod write {
     /// An INTEGER.
     #[inline]
     pub fn integer(w: &mut Writer<'_>, v: i64) {
-        w.integer(TAG_INTEGER, v);
+        put_int(w, TAG_INTEGER, v);
     }
 
     /// An unsigned INTEGER.
@@ -605,7 +646,15 @@ pub mod write {
     #[inline]
     pub fn float32(w: &mut Writer<'_>, v: f32) {
         let b = v.to_be_bytes();
-        w.primitive(TAG_FLOAT, &[EXPONENT_WIDTH_F32, b[0], b[1], b[2], b[3]]);
+        w.raw(&[
+            tag_octet(TAG_FLOAT),
+            5,
+            EXPONENT_WIDTH_F32,
+            b[0],
+            b[1],
+            b[2],
+            b[3],
+        ]);
     }
 
     /// A double-precision floating-point value.

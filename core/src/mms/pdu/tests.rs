@@ -602,3 +602,38 @@ proptest! {
         let _ = decode(&b[..i]);
     }
 }
+
+#[test]
+fn failures_outside_requests_map_to_their_own_reject_kinds() {
+    // InformationReport nested too deep → unconfirmedPDU max-recursion-exceeded.
+    let mut d = Data::Boolean(true);
+    for _ in 0..20 {
+        d = Data::Array(vec![d]);
+    }
+    let report = MmsPdu::Unconfirmed(UnconfirmedService::InformationReport(InformationReport {
+        variables: VariableAccessSpecification::VariableListName(ObjectName::vmd("DS")),
+        results: vec![AccessResult::Success(d)],
+    }))
+    .to_vec();
+    let e = decode(&report).unwrap_err();
+    assert_eq!(e.reject, RejectReason::UNCONFIRMED_MAX_RECURSION_EXCEEDED);
+    // Read response with an unknown Data tag → confirmed-responsePDU invalid-result, with the id.
+    let e = decode(&hex("a10b020105a406a1048800 8300"
+        .replace(' ', "")
+        .as_str()))
+    .unwrap_err();
+    assert_eq!(
+        (e.invoke_id, e.reject),
+        (Some(5), RejectReason::RESPONSE_INVALID_RESULT)
+    );
+    // Response for a service we have no response type for.
+    let e = decode(&hex("a1050201058300")).unwrap_err();
+    assert_eq!(e.reject, RejectReason::RESPONSE_UNRECOGNIZED_SERVICE);
+    // Confirmed error with a garbage ServiceError.
+    let e = decode(&hex("a2078001038201ff00")).unwrap_err();
+    assert_eq!(e.invoke_id, Some(3));
+    assert_eq!(e.reject, RejectReason::ERROR_INVALID_SERVICE_ERROR);
+    // Conclude request with content.
+    let e = decode(&hex("8b0100")).unwrap_err();
+    assert_eq!(e.reject, RejectReason::CONCLUDE_REQUEST_INVALID_ARGUMENT);
+}
