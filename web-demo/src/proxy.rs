@@ -166,7 +166,7 @@ fn percent_decode(s: &str) -> Option<String> {
 }
 
 /// The `target` query parameter: `Ok(None)` when absent, `Err` when malformed.
-pub fn requested_target(query: Option<&str>) -> Result<Option<String>, ()> {
+fn requested_target(query: Option<&str>) -> Result<Option<String>, ()> {
     let Some(q) = query else { return Ok(None) };
     for pair in q.split('&') {
         if let Some(v) = pair.strip_prefix("target=") {
@@ -183,13 +183,16 @@ fn refuse(status: StatusCode, why: &str) -> ErrorResponse {
 }
 
 /// Check a handshake request against the allow-list and subprotocol rules: the target to
-/// connect to and whether to answer with the `binary` subprotocol, or the HTTP error to refuse with.
-fn admit(allow: &AllowList, request: &Request) -> Result<(String, bool), ErrorResponse> {
+/// connect to and whether to answer with the `binary` subprotocol, or the HTTP status to refuse with.
+fn admit(
+    allow: &AllowList,
+    request: &Request,
+) -> Result<(String, bool), (StatusCode, &'static str)> {
     let requested = requested_target(request.uri().query())
-        .map_err(|()| refuse(StatusCode::BAD_REQUEST, "malformed target"))?;
+        .map_err(|()| (StatusCode::BAD_REQUEST, "malformed target"))?;
     let target = allow
         .pick(requested.as_deref())
-        .ok_or_else(|| refuse(StatusCode::FORBIDDEN, "target not allowed"))?
+        .ok_or((StatusCode::FORBIDDEN, "target not allowed"))?
         .to_string();
     let offered: Vec<&str> = request
         .headers()
@@ -201,7 +204,7 @@ fn admit(allow: &AllowList, request: &Request) -> Result<(String, bool), ErrorRe
         .collect();
     let binary = offered.contains(&SUBPROTOCOL);
     if !offered.is_empty() && !binary {
-        return Err(refuse(
+        return Err((
             StatusCode::BAD_REQUEST,
             "only the binary subprotocol is supported",
         ));
@@ -224,8 +227,11 @@ pub async fn serve(listener: TcpListener, config: Arc<ProxyConfig>) -> io::Resul
 /// Proxy one accepted connection until either side closes.
 pub async fn handle(stream: TcpStream, config: &ProxyConfig) -> Result<(), ProxyError> {
     let mut admitted = None;
+    // tungstenite's `Callback` trait fixes the (large) error type.
+    #[allow(clippy::result_large_err)]
     let callback = |request: &Request, mut response: Response| {
-        let (target, binary) = admit(&config.allow, request)?;
+        let (target, binary) =
+            admit(&config.allow, request).map_err(|(status, why)| refuse(status, why))?;
         if binary {
             response.headers_mut().insert(
                 "Sec-WebSocket-Protocol",
