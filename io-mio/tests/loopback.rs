@@ -230,9 +230,9 @@ fn a_client_that_reads_late_still_gets_every_pipelined_response() {
     use tase2_core::assoc::Event;
     use tase2_core::client::Client;
 
-    // Enough answers (~12 MB) to overflow loopback socket buffers, so the server has to keep
+    // Enough answers (~8 MB) to overflow loopback socket buffers, so the server has to keep
     // unsent bytes and wait for WRITABLE.
-    const REQUESTS: u16 = 300;
+    const REQUESTS: u16 = 200;
     let mut config = ServerConfig::default();
     config.association.max_serv_outstanding_calling = REQUESTS;
     let mut server = MioServer::bind("127.0.0.1:0".parse().unwrap(), config, model()).unwrap();
@@ -295,4 +295,30 @@ fn a_client_that_reads_late_still_gets_every_pipelined_response() {
             error: Some(AssocError::TransportClosed)
         }
     );
+}
+
+#[test]
+fn connections_beyond_the_association_limit_are_closed_at_once() {
+    let config = ServerConfig {
+        max_associations: 1,
+        ..ServerConfig::default()
+    };
+    let mut server = MioServer::bind("127.0.0.1:0".parse().unwrap(), config, model()).unwrap();
+    let addr = server.local_addr().unwrap();
+    let server = thread::spawn(move || {
+        server
+            .run_until(|e| matches!(e, ServerEvent::Closed { .. }))
+            .unwrap()
+    });
+    let mut first = MioClient::connect(addr, client_config()).unwrap();
+    match MioClient::connect(addr, client_config()) {
+        Err(ClientError::Closed(Some(AssocError::TransportClosed))) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(first.identify().unwrap().vendor_name, "FreeTase2");
+    first.conclude().unwrap();
+    assert!(matches!(
+        server.join().unwrap(),
+        ServerEvent::Closed { error: None, .. }
+    ));
 }
