@@ -11,24 +11,33 @@
 //! const ws = new WebSocket("ws://localhost:8080/?target=127.0.0.1:102", ["binary"]);
 //! ws.binaryType = "arraybuffer";
 //! let client, timer;
-//! function pump() {                       // after every input or command
-//!   let out;
-//!   while ((out = client.poll_transmit())) ws.send(out);
-//!   let ev;
-//!   while ((ev = client.poll_event())) show(JSON.parse(ev));
+//! function pump() {                       // after every input, timeout or command
+//!   for (let busy = true; busy; ) {       // until quiet: an event handler may send a request
+//!     busy = false;
+//!     let out, ev;
+//!     while ((out = client.poll_transmit())) { ws.send(out); busy = true; }
+//!     while ((ev = client.poll_event())) { busy = true; onEvent(JSON.parse(ev)); }
+//!   }
 //!   clearTimeout(timer);
 //!   const at = client.poll_timeout_ms();
 //!   if (at !== undefined)
 //!     timer = setTimeout(() => { client.handle_timeout(Date.now()); pump(); },
 //!                        Math.max(0, at - Date.now()));
 //! }
+//! function onEvent(e) {
+//!   if (e.type === "established") client.read(Date.now(), "ICC1", "Voltage");
+//!   // {"type":"response","invoke_id":1,"ok":true,"service":"read",...,"result":{"values":[231.5]}}
+//!   if (e.type === "response") console.log(e.summary, e.result);
+//! }
 //! ws.onopen = () => { client = new WasmClient("1.1.1.999", 12, "1.1.1.998", 12, Date.now()); pump(); };
 //! ws.onmessage = (m) => { client.handle_input(Date.now(), new Uint8Array(m.data)); pump(); };
 //! ws.onclose = () => { client.handle_transport_closed(); pump(); };
-//! // once {"type":"established"} arrived:
-//! const id = client.read(Date.now(), "ICC1", "Voltage"); pump();
-//! // ... later {"type":"response","invoke_id":id,"ok":true,"result":{"values":[231.5]}, ...}
 //! ```
+//!
+//! **Drain until quiet:** bytes a command queues (including one sent from an event handler) only
+//! leave through [`WasmClient::poll_transmit`]; a `pump` that stops after one pass leaves them
+//! waiting until the next input or timer. `js/node-smoke.js` is the same loop over a Node TCP
+//! socket, for trying the wasm build against a server without a browser.
 //!
 //! # Time
 //!
