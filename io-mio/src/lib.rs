@@ -58,7 +58,7 @@ pub mod clock;
 mod server;
 
 pub use client::{ClientError, MioClient};
-pub use server::MioServer;
+pub use server::{MioServer, CLOSE_LINGER, MAX_UNSENT};
 
 use std::io::{self, Read, Write};
 

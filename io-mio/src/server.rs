@@ -13,6 +13,16 @@ use crate::{clock, read_some, write_out, ReadOutcome, READ_BUFFER_SIZE};
 
 const LISTENER: Token = Token(0);
 
+/// Output buffered for one socket beyond which the server stops reading from it until the peer
+/// catches up: a client that sends requests and never reads the answers cannot grow the server's
+/// memory without bound. It is checked after each read (up to [`READ_BUFFER_SIZE`] octets), so a
+/// burst may overshoot by the answers to one read's worth of requests.
+pub const MAX_UNSENT: usize = 1 << 20;
+
+/// How long the last bytes of an ended association may wait for a peer that does not read them
+/// before the socket is closed anyway.
+pub const CLOSE_LINGER: Duration = Duration::from_secs(5);
+
 /// One accepted socket.
 struct Conn {
     socket: TcpStream,
@@ -21,8 +31,11 @@ struct Conn {
     unsent: Vec<u8>,
     /// What the socket is registered for; WRITABLE only while `unsent` is not empty.
     interest: Interest,
-    /// The endpoint reported the association closed: close once `unsent` is flushed.
-    closing: bool,
+    /// The endpoint reported the association closed: close once `unsent` is flushed (or after
+    /// [`CLOSE_LINGER`] from this moment).
+    closing: Option<std::time::Instant>,
+    /// Reading stopped early because `unsent` reached [`MAX_UNSENT`]; re-arm READABLE once it drains.
+    read_paused: bool,
     /// Reads or writes failed: the socket is useless.
     broken: bool,
 }
@@ -42,7 +55,10 @@ struct Conn {
 ///    [`Endpoint::poll_transmit`] into a per-socket buffer, writes what the socket takes and asks
 ///    for WRITABLE readiness while anything is left,
 /// 5. closes a socket once its association reported [`ServerEvent::Closed`] and its last bytes are
-///    out.
+///    out (or after [`CLOSE_LINGER`]).
+///
+/// While more than [`MAX_UNSENT`] bytes wait for a socket, it is not read: a peer that does not
+/// read its answers is not served more requests.
 pub struct MioServer {
     poll: Poll,
     events: Events,
@@ -110,10 +126,20 @@ impl MioServer {
     /// next deadline), and handle everything that is ready. Events queue up for [`Self::poll_event`].
     pub fn run_once(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         let deadline = self.endpoint.poll_timeout();
-        let wait = match (deadline.map(|d| clock::until(clock::now(), d)), timeout) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let linger = self
+            .conns
+            .values()
+            .filter_map(|c| c.closing)
+            .min()
+            .map(|t| (t + CLOSE_LINGER).saturating_duration_since(std::time::Instant::now()));
+        let wait = [
+            deadline.map(|d| clock::until(clock::now(), d)),
+            linger,
+            timeout,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         match self.poll.poll(&mut self.events, wait) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -172,19 +198,25 @@ impl MioServer {
                 conn.broken = true;
                 conn.unsent.clear();
             }
-            if conn.broken && !conn.closing {
+            if conn.broken && conn.closing.is_none() {
                 broken.push(conn.id);
             }
-            let want = if conn.unsent.is_empty() {
+            let over = conn.unsent.len() >= MAX_UNSENT;
+            let want = if over {
+                Interest::WRITABLE
+            } else if conn.unsent.is_empty() {
                 Interest::READABLE
             } else {
                 Interest::READABLE | Interest::WRITABLE
             };
-            if want != conn.interest && !conn.broken {
+            // Re-registering re-arms the edge, so bytes left unread while paused are reported.
+            let resume = conn.read_paused && !over;
+            if (want != conn.interest || resume) && !conn.broken {
                 self.poll
                     .registry()
                     .reregister(&mut conn.socket, *token, want)?;
                 conn.interest = want;
+                conn.read_paused &= !resume;
             }
         }
         for id in broken {
@@ -194,7 +226,11 @@ impl MioServer {
         let done: Vec<Token> = self
             .conns
             .iter()
-            .filter(|(_, c)| c.closing && (c.unsent.is_empty() || c.broken))
+            .filter(|(_, c)| {
+                c.closing.is_some_and(|since| {
+                    c.unsent.is_empty() || c.broken || since.elapsed() >= CLOSE_LINGER
+                })
+            })
             .map(|(&t, _)| t)
             .collect();
         for token in done {
@@ -213,7 +249,7 @@ impl MioServer {
         while let Some(e) = self.endpoint.poll_event() {
             if let ServerEvent::Closed { id, .. } = &e {
                 if let Some(conn) = self.tokens.get(id).and_then(|t| self.conns.get_mut(t)) {
-                    conn.closing = true;
+                    conn.closing.get_or_insert_with(std::time::Instant::now);
                 }
             }
             self.out.push_back(e);
@@ -256,7 +292,8 @@ impl MioServer {
                     id,
                     unsent: Vec::new(),
                     interest: Interest::READABLE,
-                    closing: false,
+                    closing: None,
+                    read_paused: false,
                     broken: false,
                 },
             );
@@ -279,10 +316,18 @@ impl MioServer {
         if !readable || conn.broken {
             return;
         }
-        // Edge-triggered: read until the socket would block, or readiness is lost.
+        // Edge-triggered: read until the socket would block (or readiness is lost), unless the
+        // answers pile up; `flush` re-arms READABLE once they drain.
         loop {
             match read_some(&mut conn.socket, &mut self.buf) {
-                ReadOutcome::Data(n) => self.endpoint.handle_input(now, conn.id, &self.buf[..n]),
+                ReadOutcome::Data(n) => {
+                    self.endpoint.handle_input(now, conn.id, &self.buf[..n]);
+                    self.endpoint.poll_transmit(conn.id, &mut conn.unsent);
+                    if conn.unsent.len() >= MAX_UNSENT {
+                        conn.read_paused = true;
+                        break;
+                    }
+                }
                 ReadOutcome::WouldBlock => break,
                 ReadOutcome::Closed => {
                     conn.broken = true;
