@@ -364,6 +364,11 @@ def mms_connect(port: int, host: str = "127.0.0.1", attempts: int = 5, ap_titles
         ok = L.MmsConnection_connect(con, err, host, port)
         last = L.MmsError_getValue(err)
         if ok and last == 0:
+            # The quirk can also strike just after a successful connect: the socket is already gone.
+            # One Identify tells; a lost connection counts as a retry like a failed connect.
+            L.MmsConnection_identify(con, err)
+            last = L.MmsError_getValue(err)
+        if ok and last == 0:
             if res is not None:
                 res.note(f"libiec61850 connect retries: {retries}")
             return con, retries
