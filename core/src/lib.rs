@@ -13,5 +13,7 @@ pub mod time;
 
 pub use time::Instant;
 pub mod cotp;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod session;
 pub mod tpkt;
