@@ -1,6 +1,7 @@
-//! Replays the fuzz seed corpus (`fuzz/seeds/<layer>/`) and deterministic mutations of it through the
-//! `tase2_core::fuzzing` bodies, so `cargo test` on stable exercises what the nightly fuzzer checks:
-//! no decoder panics, and decode → encode → decode is stable.
+//! Replays the fuzz seed corpus (`fuzz/seeds/<layer>/`), deterministic mutations of it and the inputs
+//! of fixed crashes (`fuzz/regressions/<layer>/`) through the `tase2_core::fuzzing` bodies, so
+//! `cargo test` on stable exercises what the nightly fuzzer checks: no decoder panics, and
+//! decode → encode → decode is stable.
 
 use std::fs;
 use std::panic::{self, AssertUnwindSafe};
@@ -88,12 +89,16 @@ fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
     b
 }
 
-fn seeds(layer: &str) -> Vec<(String, Vec<u8>)> {
+/// The files of `fuzz/<kind>/<layer>/`, sorted by name; none if the directory does not exist.
+fn files(kind: &str, layer: &str) -> Vec<(String, Vec<u8>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/seeds")
+        .join("../fuzz")
+        .join(kind)
         .join(layer);
-    let mut out: Vec<_> = fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<_> = entries
         .map(|e| {
             let path = e.unwrap().path();
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -115,10 +120,14 @@ fn run(layer: &str, what: &str, body: Body, input: &[u8]) {
 #[test]
 fn every_layer_survives_its_seeds_and_their_mutations() {
     for &(layer, body) in LAYERS {
-        let seeds = seeds(layer);
+        let seeds = files("seeds", layer);
         assert!(!seeds.is_empty(), "no seeds for {layer}");
         for (name, seed) in &seeds {
             run(layer, name, body, seed);
+        }
+        // Inputs that once broke a body; each has a unit test next to the decoder it fixed.
+        for (name, input) in files("regressions", layer) {
+            run(layer, &name, body, &input);
         }
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         for i in 0..MUTATIONS_PER_LAYER {
