@@ -1,4 +1,36 @@
-//! FreeTase2 core: a sans-IO ICCP / TASE.2 stack.
+//! FreeTase2 core: a sans-IO ICCP / TASE.2 (IEC 60870-6) stack, from RFC 1006 up to MMS.
+//!
+//! This crate consumes and produces bytes; it never touches a socket, a thread or a clock. The same
+//! code runs under tokio (`tase2-tokio`), mio (`tase2-mio`), in a browser (`tase2-wasm`) and in
+//! deterministic replays and tests.
+//!
+//! # Layers
+//!
+//! | module | standard | what it holds |
+//! | --- | --- | --- |
+//! | [`ber`] | X.690 | zero-copy reader, minimal-length writer, OIDs |
+//! | [`tpkt`] | RFC 1006 | packet framing |
+//! | [`cotp`] | ISO 8073 / X.224 class 0 | TPDUs, segmentation, reassembly |
+//! | [`session`] | ISO 8327 / X.225 | SPDUs (kernel + duplex) |
+//! | [`presentation`] | ISO 8823 / X.226 | CP / CPA / CPR / ARU / ARP, user data |
+//! | [`acse`] | ISO 8650 / X.227 | AARQ / AARE / RLRQ / RLRE / ABRT |
+//! | [`mms`] | ISO 9506-2 | every PDU, `Data`, `TypeDescription` |
+//! | [`assoc`] | all of the above | one association's state machine, both roles |
+//! | [`server`] | ISO 9506-1 | an endpoint serving a VMD to many associations |
+//! | [`client`] | ISO 9506-1 | typed requests over a client association |
+//!
+//! # Driving it
+//!
+//! Every state machine follows the same contract (quinn-proto's): feed input with `handle_input(now,
+//! bytes)` and `handle_timeout(now)`; after each, drain `poll_transmit` (bytes into a buffer you own),
+//! `poll_event` and `poll_timeout` until empty. **`now` must never go backwards.** Time is the crate's
+//! own serialisable [`Instant`], so every input can be logged and replayed.
+//!
+//! # Panics and errors
+//!
+//! Nothing a peer sends can make this crate panic: decoders read through bounds-checked cursors and
+//! return errors, and every peer mistake is answered the way its protocol expects (COTP ER, session
+//! abort, MMS Reject or ConfirmedError) and reported as an event. A panic is a bug; please report it.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -7,13 +39,17 @@ extern crate alloc;
 extern crate std;
 
 pub mod acse;
+pub mod assoc;
 pub mod ber;
-pub mod presentation;
-pub mod time;
-
-pub use time::Instant;
+pub mod client;
 pub mod cotp;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod mms;
+pub mod presentation;
+pub mod server;
 pub mod session;
+pub mod time;
 pub mod tpkt;
+
+pub use time::Instant;

@@ -1,1 +1,25 @@
-//! FreeTase2 tokio driver: TASE.2 / MMS client and server over tokio.
+//! FreeTase2 over tokio: [`Client::connect`] and [`Server::bind`] drive the sans-IO core
+//! (`tase2-core`) on tokio sockets.
+//!
+//! The core does all protocol work; this crate only moves bytes and runs the one timer the core asks
+//! for. A server is one task owning the core `Endpoint` (so point updates and reports need no locks)
+//! plus a reader and a writer task per socket.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use tase2_core::assoc::AssociationConfig;
+//! use tase2_core::mms::ObjectName;
+//! let config = AssociationConfig::with_ap_titles(("1.1.1.999".parse()?, 12), ("1.1.1.998".parse()?, 12));
+//! let client = tase2_tokio::Client::connect("127.0.0.1:102", config).await?;
+//! println!("{:?}", client.identify().await?);
+//! println!("{:?}", client.read(&ObjectName::domain("ICC1", "Point_0001")).await?);
+//! client.conclude().await?;
+//! # Ok(()) }
+//! ```
+
+mod client;
+pub mod clock;
+mod server;
+
+pub use client::{Client, Error};
+pub use server::{Command, EventHook, Server, ServerHandle};

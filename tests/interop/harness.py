@@ -95,6 +95,22 @@ def common_args(description: str) -> argparse.Namespace:
 # sockets and processes
 
 
+def _die_with_parent(sig: int):
+    """A ``preexec_fn`` that makes the child get ``sig`` when this process dies (Linux
+    ``PR_SET_PDEATHSIG``), so a crash of a peer library in the test process (a segfault skips every
+    ``finally``) does not leave tshark or the server running."""
+
+    def fn() -> None:
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, sig, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+        except Exception:
+            pass
+
+    return fn
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that is free right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -113,6 +129,32 @@ def wait_port(port: int, host: str = "127.0.0.1", timeout: float = 10.0, proc: s
                 return True
         except OSError:
             time.sleep(0.05)
+    return False
+
+
+def wait_listening(port: int, timeout: float = 10.0, proc: subprocess.Popen | None = None) -> bool:
+    """Wait until something listens on TCP ``port``, without connecting to it.
+
+    Probing with a connection would put a refused SYN (and the kernel's RST) into the capture that the
+    tshark checks then read as our server's expert warning; /proc/net/tcp shows the LISTEN socket
+    without sending a packet.
+    """
+    want = f":{port:04X}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            try:
+                with open(table) as f:
+                    next(f)
+                    for line in f:
+                        cols = line.split()
+                        if cols[1].endswith(want) and cols[3] == "0A":
+                            return True
+            except OSError:
+                pass
+        time.sleep(0.02)
     return False
 
 
@@ -138,8 +180,9 @@ class Tase2Server:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log or subprocess.DEVNULL,
-                                     stderr=subprocess.STDOUT if self._log else subprocess.DEVNULL)
-        return wait_port(self.port, proc=self.proc)
+                                     stderr=subprocess.STDOUT if self._log else subprocess.DEVNULL,
+                                     preexec_fn=_die_with_parent(signal.SIGTERM))
+        return wait_listening(self.port, proc=self.proc)
 
     def stop(self) -> None:
         """Terminate the server (SIGTERM, then SIGKILL after 5 s)."""
@@ -195,7 +238,8 @@ class Capture:
         if self.path.exists():
             self.path.unlink()
         cmd = [tshark_bin(), "-i", self.iface, "-f", f"tcp port {self.port}", "-w", str(self.path)]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                     preexec_fn=_die_with_parent(signal.SIGINT))
         threading.Thread(target=self._pump, daemon=True).start()
         if not self._ready.wait(timeout):
             self.stop()

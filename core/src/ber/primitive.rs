@@ -6,6 +6,7 @@ use super::Error;
 ///
 /// Redundant leading sign octets (non-minimal encodings) are accepted; a value that does not fit is an
 /// error, never a silent truncation.
+#[inline]
 pub fn decode_i64(content: &[u8]) -> Result<i64, Error> {
     let (&first, _) = content.split_first().ok_or(Error::InvalidValue)?;
     let neg = first & 0x80 != 0;
@@ -25,6 +26,7 @@ pub fn decode_i64(content: &[u8]) -> Result<i64, Error> {
 }
 
 /// Decode INTEGER content that must be non-negative into a `u64` (MMS `Unsigned`).
+#[inline]
 pub fn decode_u64(content: &[u8]) -> Result<u64, Error> {
     let (&first, _) = content.split_first().ok_or(Error::InvalidValue)?;
     if first & 0x80 != 0 {
@@ -41,6 +43,7 @@ pub fn decode_u64(content: &[u8]) -> Result<u64, Error> {
 }
 
 /// Decode BOOLEAN content: any non-zero octet is true (X.690 §8.2.2).
+#[inline]
 pub fn decode_bool(content: &[u8]) -> Result<bool, Error> {
     match content {
         [b] => Ok(*b != 0),
@@ -49,6 +52,7 @@ pub fn decode_bool(content: &[u8]) -> Result<bool, Error> {
 }
 
 /// Decode BIT STRING content into (octets, number of bits).
+#[inline]
 pub fn decode_bit_string(content: &[u8]) -> Result<(&[u8], usize), Error> {
     let (&unused, octets) = content.split_first().ok_or(Error::InvalidValue)?;
     if unused > 7 || (octets.is_empty() && unused != 0) {
@@ -58,6 +62,7 @@ pub fn decode_bit_string(content: &[u8]) -> Result<(&[u8], usize), Error> {
 }
 
 /// Minimal two's-complement octets of `v`: the value sits in the last `n` of the 8 returned octets.
+#[inline]
 pub fn encode_i64(v: i64) -> ([u8; 8], usize) {
     let bytes = v.to_be_bytes();
     let mut n = 8;
@@ -74,6 +79,7 @@ pub fn encode_i64(v: i64) -> ([u8; 8], usize) {
 }
 
 /// Minimal non-negative INTEGER octets of `v`: the value sits in the last `n` of the 9 returned octets.
+#[inline]
 pub fn encode_u64(v: u64) -> ([u8; 9], usize) {
     let mut out = [0u8; 9];
     out[1..].copy_from_slice(&v.to_be_bytes());

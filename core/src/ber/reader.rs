@@ -37,6 +37,7 @@ impl<'a> Tlv<'a> {
     ///
     /// Fails with [`Error::TooDeep`] past the depth limit and with [`Error::NotConstructed`] for a
     /// primitive element.
+    #[inline]
     pub fn reader(&self) -> Result<Reader<'a>, Error> {
         if !self.tag.constructed {
             return Err(Error::NotConstructed);
@@ -74,6 +75,7 @@ impl<'a> Tlv<'a> {
 
     /// The content of a primitive element; a constructed encoding of a primitive type is refused
     /// (MMS and the OSI upper layers use primitive encodings only).
+    #[inline]
     pub fn primitive(&self) -> Result<&'a [u8], Error> {
         if self.tag.constructed {
             return Err(Error::Constructed);
@@ -112,6 +114,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The tag of the next element, without consuming it; `None` at the end.
+    #[inline]
     pub fn peek_tag(&self) -> Result<Option<Tag>, Error> {
         if self.data.is_empty() {
             return Ok(None);
@@ -120,6 +123,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Read the next element.
+    #[inline]
     pub fn read(&mut self) -> Result<Tlv<'a>, Error> {
         let (tlv, rest) = read_tlv(self.data, self.depth, self.max_depth)?;
         self.data = rest;
@@ -127,6 +131,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Read the next element if there is one.
+    #[inline]
     pub fn read_opt(&mut self) -> Result<Option<Tlv<'a>>, Error> {
         if self.data.is_empty() {
             return Ok(None);
@@ -135,6 +140,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Read the next element and check its tag.
+    #[inline]
     pub fn expect(&mut self, tag: Tag) -> Result<Tlv<'a>, Error> {
         let tlv = self.read()?;
         if tlv.tag != tag {
@@ -147,6 +153,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Read the next element only if it carries `tag`.
+    #[inline]
     pub fn read_if(&mut self, tag: Tag) -> Result<Option<Tlv<'a>>, Error> {
         if self.peek_tag()? == Some(tag) {
             self.read().map(Some)
@@ -166,6 +173,7 @@ impl<'a> Reader<'a> {
 }
 
 /// Decode an identifier: class, form and tag number (short or high-tag-number form, X.690 §8.1.2).
+#[inline]
 fn read_tag(data: &[u8]) -> Result<(Tag, usize), Error> {
     let first = *data.first().ok_or(Error::UnexpectedEnd)?;
     let class = Class::from_bits(first >> 6);
@@ -206,6 +214,7 @@ fn read_tag(data: &[u8]) -> Result<(Tag, usize), Error> {
 }
 
 /// Length octets: `Some(n)` definite, `None` indefinite.
+#[inline]
 fn read_len(data: &[u8]) -> Result<(Option<usize>, usize), Error> {
     let first = *data.first().ok_or(Error::UnexpectedEnd)?;
     if first < 0x80 {
@@ -230,7 +239,34 @@ fn read_len(data: &[u8]) -> Result<(Option<usize>, usize), Error> {
     Ok((Some(len), 1 + n))
 }
 
+#[inline]
 fn read_tlv(data: &[u8], depth: u8, max_depth: u8) -> Result<(Tlv<'_>, &[u8]), Error> {
+    // Fast path, inlined into callers: low tag number and short definite length (most MMS
+    // elements). Everything else goes through the general decoder below.
+    if let [t, l, rest @ ..] = data {
+        let len = usize::from(*l);
+        if t & 0x1f != 0x1f && *l < 0x80 && len <= rest.len() {
+            let tag = Tag {
+                class: Class::from_bits(t >> 6),
+                constructed: t & 0x20 != 0,
+                number: u32::from(t & 0x1f),
+            };
+            let (content, after) = rest.split_at(len);
+            let tlv = Tlv {
+                tag,
+                content,
+                raw: &data[..2 + len],
+                depth,
+                max_depth,
+            };
+            return Ok((tlv, after));
+        }
+    }
+    read_tlv_general(data, depth, max_depth)
+}
+
+#[inline(never)]
+fn read_tlv_general(data: &[u8], depth: u8, max_depth: u8) -> Result<(Tlv<'_>, &[u8]), Error> {
     let (tag, tl) = read_tag(data)?;
     let (len, ll) = read_len(&data[tl..])?;
     let header = tl + ll;

@@ -36,11 +36,13 @@ impl<'b> Writer<'b> {
     }
 
     /// Append bytes that are already BER.
+    #[inline]
     pub fn raw(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
     }
 
     /// Append an identifier.
+    #[inline]
     pub fn tag(&mut self, tag: Tag) {
         let first = (tag.class as u8) << 6 | if tag.constructed { 0x20 } else { 0 };
         if tag.number < 0x1f {
@@ -57,6 +59,7 @@ impl<'b> Writer<'b> {
     }
 
     /// Append a definite length in its minimal form.
+    #[inline]
     pub fn length(&mut self, len: usize) {
         if len < 0x80 {
             self.buf.push(len as u8);
@@ -70,6 +73,7 @@ impl<'b> Writer<'b> {
     }
 
     /// Append a primitive element.
+    #[inline]
     pub fn primitive(&mut self, tag: Tag, content: &[u8]) {
         self.tag(tag);
         self.length(content.len());
@@ -77,6 +81,7 @@ impl<'b> Writer<'b> {
     }
 
     /// Append a constructed element whose content `f` writes.
+    #[inline]
     pub fn constructed<R>(&mut self, tag: Tag, f: impl FnOnce(&mut Writer<'_>) -> R) -> R {
         self.tag(tag);
         let len_pos = self.buf.len();
@@ -99,23 +104,27 @@ impl<'b> Writer<'b> {
     }
 
     /// Append a BOOLEAN-shaped element (true encodes as 0xff).
+    #[inline]
     pub fn boolean(&mut self, tag: Tag, v: bool) {
         self.primitive(tag, &[if v { 0xff } else { 0 }]);
     }
 
     /// Append an INTEGER-shaped element in its minimal two's-complement form.
+    #[inline]
     pub fn integer(&mut self, tag: Tag, v: i64) {
         let (bytes, n) = primitive::encode_i64(v);
         self.primitive(tag, &bytes[8 - n..]);
     }
 
     /// Append an unsigned value as a (non-negative) INTEGER, e.g. MMS `Unsigned`.
+    #[inline]
     pub fn unsigned(&mut self, tag: Tag, v: u64) {
         let (bytes, n) = primitive::encode_u64(v);
         self.primitive(tag, &bytes[9 - n..]);
     }
 
     /// Append a BIT STRING-shaped element from its octets and its bit count.
+    #[inline]
     pub fn bit_string(&mut self, tag: Tag, octets: &[u8], bits: usize) {
         let unused = (octets.len() * 8).saturating_sub(bits).min(7) as u8;
         self.tag(tag);
@@ -125,6 +134,7 @@ impl<'b> Writer<'b> {
     }
 
     /// Append an empty element (NULL-shaped).
+    #[inline]
     pub fn null(&mut self, tag: Tag) {
         self.primitive(tag, &[]);
     }

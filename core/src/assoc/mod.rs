@@ -1,0 +1,845 @@
+//! One MMS association over the whole OSI stack: TPKT, COTP, session, presentation, ACSE and MMS.
+//!
+//! [`Association`] is a sans-IO state machine for one transport connection, in either role. It is
+//! driven the same way whatever carries its bytes (tokio, mio, a WebSocket in a browser, a replay):
+//!
+//! - **Input:** [`Association::handle_input`] with bytes as they arrived (any split) and
+//!   [`Association::handle_timeout`] when the deadline from [`Association::poll_timeout`] passes.
+//! - **Output:** after every input or command, drain [`Association::poll_transmit`] (bytes for the
+//!   peer, into a buffer the caller owns) and [`Association::poll_event`] until both are empty, then
+//!   re-arm the one timer from [`Association::poll_timeout`]. When [`Association::is_closed`] is true
+//!   and the transmits are drained, close the transport.
+//! - **Commands:** [`Association::send_request`], [`Association::conclude`], [`Association::abort`]
+//!   (client); [`Association::accept`], [`Association::reject`], [`Association::send_response`]
+//!   (server). Commands never block and never fail silently: a caller mistake is an [`ApiError`].
+//!
+//! **Time must not go backwards:** every `now` passed in is at or after the previous one.
+//!
+//! Errors from the peer are answered the way its protocol expects: an undecodable MMS PDU gets an MMS
+//! Reject and a [`PeerError`] event and the association lives on; a broken lower layer gets a COTP ER or
+//! an abort, and a fatal [`AssocError`] that is reported once in [`Event::Closed`] and kept.
+
+mod config;
+mod connect;
+mod event;
+#[cfg(test)]
+mod tests;
+
+pub use config::{
+    AssociationConfig, Negotiated, DEFAULT_MAX_NESTING, DEFAULT_MAX_OUTSTANDING,
+    DEFAULT_MAX_PDU_SIZE,
+};
+pub use event::{ApiError, AssocError, AssociateRequest, Event, PeerError, RequestError};
+
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::format;
+use alloc::vec::Vec;
+
+use crate::acse::AssociateDiagnostic;
+use crate::ber::Writer;
+use crate::cotp::{self, ConnectParams, Reassembler, Tpdu, TpduSize};
+use crate::mms::{
+    ConfirmedRequest, ConfirmedResponse, ErrorClass, MmsPdu, RejectPdu, RejectReason, ServiceError,
+    UnconfirmedService,
+};
+use crate::presentation::{self, Pdv};
+use crate::session::{self, Spdu};
+use crate::time::Instant;
+use crate::tpkt;
+
+/// Which side of the association we are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Calling side: sends the CR, AARQ and confirmed requests.
+    Client,
+    /// Called side: answers them.
+    Server,
+}
+
+/// States are named after what they wait for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    ExpectConnectionRequest,
+    ExpectConnectionConfirm,
+    ExpectConnect,
+    ExpectAcceptDecision,
+    ExpectAccept,
+    Established,
+    ExpectConcludeResponse,
+    ExpectReleaseResponse,
+    ExpectReleaseRequest,
+    Closed,
+}
+
+/// An MMS association; see the [module docs](self) for the calling contract.
+#[derive(Debug)]
+pub struct Association {
+    role: Role,
+    config: AssociationConfig,
+    state: State,
+    inbuf: Vec<u8>,
+    reassembly: Reassembler,
+    out: Vec<u8>,
+    scratch: Vec<u8>,
+    events: VecDeque<Event>,
+    negotiated: Negotiated,
+    local_ref: u16,
+    remote_ref: u16,
+    acse_ctx: i64,
+    mms_ctx: i64,
+    next_invoke_id: u32,
+    /// Our confirmed requests awaiting an answer, with their deadlines.
+    outstanding: BTreeMap<u32, Instant>,
+    /// The peer's confirmed requests we have not answered yet.
+    incoming: BTreeSet<u32>,
+    /// Handshake or release deadline.
+    deadline: Option<(Instant, &'static str)>,
+    error: Option<AssocError>,
+    pending: Option<connect::PendingAccept>,
+}
+
+impl Association {
+    fn new(role: Role, config: AssociationConfig, now: Instant) -> Self {
+        let negotiated = Negotiated {
+            max_pdu_size: config.max_pdu_size,
+            max_serv_outstanding_calling: config.max_serv_outstanding_calling,
+            max_serv_outstanding_called: config.max_serv_outstanding_called,
+            max_nesting: config.max_nesting,
+            version: 1,
+            tpdu_size: TpduSize::DEFAULT.bytes(),
+        };
+        Association {
+            role,
+            deadline: Some((now + config.connect_timeout, "association establishment")),
+            config,
+            state: State::ExpectConnectionRequest,
+            inbuf: Vec::new(),
+            reassembly: Reassembler::default(),
+            out: Vec::new(),
+            scratch: Vec::new(),
+            events: VecDeque::new(),
+            negotiated,
+            local_ref: 1,
+            remote_ref: 0,
+            acse_ctx: presentation::ACSE_CONTEXT_ID,
+            mms_ctx: presentation::MMS_CONTEXT_ID,
+            next_invoke_id: 1,
+            outstanding: BTreeMap::new(),
+            incoming: BTreeSet::new(),
+            error: None,
+            pending: None,
+        }
+    }
+
+    /// Start a client association: the COTP CR is queued at once.
+    pub fn client(config: AssociationConfig, now: Instant) -> Self {
+        let mut a = Association::new(Role::Client, config, now);
+        let cr = ConnectParams {
+            dst_ref: 0,
+            src_ref: a.local_ref,
+            class_option: 0,
+            tpdu_size: Some(a.config.tpdu_size),
+            preferred_max_tpdu_size: None,
+            calling_tsel: a.config.tsel.0.as_deref(),
+            called_tsel: a.config.tsel.1.as_deref(),
+        };
+        let mut out = core::mem::take(&mut a.out);
+        write_tpdu(&mut out, &Tpdu::ConnectionRequest(cr));
+        a.out = out;
+        a.state = State::ExpectConnectionConfirm;
+        a
+    }
+
+    /// Start a server association for a freshly accepted transport connection.
+    pub fn server(config: AssociationConfig, now: Instant) -> Self {
+        Association::new(Role::Server, config, now)
+    }
+
+    // ---- getters ----
+
+    /// Our role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Whether the association is established (MMS requests may flow).
+    pub fn is_established(&self) -> bool {
+        self.state == State::Established
+    }
+
+    /// Whether the association is over: drain the transmits, then close the transport.
+    pub fn is_closed(&self) -> bool {
+        self.state == State::Closed
+    }
+
+    /// The fatal error that ended the association, if one did.
+    pub fn error(&self) -> Option<&AssocError> {
+        self.error.as_ref()
+    }
+
+    /// What MMS Initiate negotiated (our proposals until then).
+    pub fn negotiated(&self) -> &Negotiated {
+        &self.negotiated
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AssociationConfig {
+        &self.config
+    }
+
+    /// Whether bytes are waiting in [`Self::poll_transmit`].
+    pub fn has_pending_transmit(&self) -> bool {
+        !self.out.is_empty()
+    }
+
+    /// Number of our confirmed requests awaiting an answer.
+    pub fn outstanding_requests(&self) -> usize {
+        self.outstanding.len()
+    }
+
+    // ---- handle_* ----
+
+    /// Feed bytes received from the transport, in any split.
+    pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        if self.state == State::Closed {
+            return;
+        }
+        let max_frame =
+            self.negotiated.tpdu_size.max(self.config.tpdu_size.bytes()) + tpkt::HEADER_LEN;
+        if self.inbuf.is_empty() {
+            // Fast path: whole frames straight from the caller's buffer, no copy.
+            let used = self.handle_frames(now, data, max_frame);
+            if self.state != State::Closed {
+                self.inbuf.extend_from_slice(&data[used..]);
+            }
+            return;
+        }
+        self.inbuf.extend_from_slice(data);
+        let inbuf = core::mem::take(&mut self.inbuf);
+        let used = self.handle_frames(now, &inbuf, max_frame);
+        self.inbuf = inbuf;
+        self.inbuf.drain(..used);
+        if self.state == State::Closed {
+            self.inbuf.clear();
+        }
+    }
+
+    /// Handle every complete frame in `data`; return how many bytes were consumed.
+    fn handle_frames(&mut self, now: Instant, data: &[u8], max_frame: usize) -> usize {
+        let mut pos = 0;
+        while self.state != State::Closed && self.pending.is_none() {
+            let rest = &data[pos..];
+            match tpkt::frame_len(rest, max_frame) {
+                Ok(Some(len)) if len <= rest.len() => {
+                    self.handle_tpdu(now, &rest[tpkt::HEADER_LEN..len]);
+                    pos += len;
+                }
+                Ok(_) => break,
+                Err(e) => {
+                    // Framing is lost; nothing more can be understood on this stream.
+                    self.fail(AssocError::Tpkt(e));
+                    return data.len();
+                }
+            }
+        }
+        pos
+    }
+
+    /// Call when the deadline from [`Self::poll_timeout`] has passed.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.state == State::Closed {
+            return;
+        }
+        if let Some((at, what)) = self.deadline {
+            if now >= at {
+                self.deadline = None;
+                self.fail(AssocError::Timeout(what));
+                return;
+            }
+        }
+        let expired: Vec<u32> = self
+            .outstanding
+            .iter()
+            .filter(|(_, &at)| now >= at)
+            .map(|(&id, _)| id)
+            .collect();
+        for invoke_id in expired {
+            self.outstanding.remove(&invoke_id);
+            self.events.push_back(Event::Response {
+                invoke_id,
+                result: Err(RequestError::Timeout),
+            });
+        }
+    }
+
+    /// Tell the association its transport closed.
+    pub fn handle_transport_closed(&mut self) {
+        if self.state != State::Closed {
+            self.fail_quietly(AssocError::TransportClosed);
+        }
+    }
+
+    // ---- poll_* ----
+
+    /// Move pending bytes for the peer into `buf` (appended); returns how many. Call until 0.
+    pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> usize {
+        let n = self.out.len();
+        if n == 0 {
+            return 0;
+        }
+        if buf.is_empty() {
+            core::mem::swap(buf, &mut self.out);
+        } else {
+            buf.extend_from_slice(&self.out);
+            self.out.clear();
+        }
+        n
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The one next deadline: call [`Self::handle_timeout`] when it passes.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.state == State::Closed {
+            return None;
+        }
+        let req = self.outstanding.values().min().copied();
+        match (self.deadline.map(|d| d.0), req) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    // ---- commands ----
+
+    /// Client: send a confirmed request; the answer comes as [`Event::Response`] with the returned
+    /// invoke id.
+    pub fn send_request(
+        &mut self,
+        now: Instant,
+        request: ConfirmedRequest,
+    ) -> Result<u32, ApiError> {
+        if self.state != State::Established {
+            return Err(ApiError::InvalidState);
+        }
+        let limit = match self.role {
+            Role::Client => self.negotiated.max_serv_outstanding_calling,
+            Role::Server => self.negotiated.max_serv_outstanding_called,
+        };
+        if self.outstanding.len() >= usize::from(limit) {
+            return Err(ApiError::TooManyOutstanding);
+        }
+        let mut invoke_id = self.next_invoke_id;
+        while self.outstanding.contains_key(&invoke_id) {
+            invoke_id = invoke_id.wrapping_add(1);
+        }
+        self.next_invoke_id = invoke_id.wrapping_add(1);
+        self.send_mms(&MmsPdu::ConfirmedRequest { invoke_id, request })?;
+        self.outstanding
+            .insert(invoke_id, now + self.config.request_timeout);
+        Ok(invoke_id)
+    }
+
+    /// Send an unconfirmed service (e.g. an InformationReport).
+    pub fn send_unconfirmed(&mut self, service: UnconfirmedService) -> Result<(), ApiError> {
+        if self.state != State::Established {
+            return Err(ApiError::InvalidState);
+        }
+        self.send_mms(&MmsPdu::Unconfirmed(service))
+    }
+
+    /// Send an MMS PDU whose encoding `f` writes into the writer positioned at the MMS PDU (used for
+    /// hot paths that encode straight from a model). The PDU must be unconfirmed or answer an
+    /// outstanding incoming request named by `answers`.
+    pub fn send_raw_mms(
+        &mut self,
+        answers: Option<u32>,
+        f: impl FnOnce(&mut Writer<'_>),
+    ) -> Result<(), ApiError> {
+        if self.state != State::Established {
+            return Err(ApiError::InvalidState);
+        }
+        if let Some(id) = answers {
+            if !self.incoming.contains(&id) {
+                return Err(ApiError::UnknownInvokeId);
+            }
+        }
+        self.send_mms_with(f)?;
+        if let Some(id) = answers {
+            self.incoming.remove(&id);
+        }
+        Ok(())
+    }
+
+    /// Server: answer the confirmed request `invoke_id`.
+    ///
+    /// A response that would exceed the negotiated max PDU size is not sent: the caller gets
+    /// [`ApiError::PduTooLarge`] and should answer with [`Self::send_error`] instead.
+    pub fn send_response(
+        &mut self,
+        invoke_id: u32,
+        response: ConfirmedResponse,
+    ) -> Result<(), ApiError> {
+        self.answer(MmsPdu::ConfirmedResponse {
+            invoke_id,
+            response,
+        })
+    }
+
+    /// Server: answer the confirmed request `invoke_id` with a ConfirmedError.
+    pub fn send_error(&mut self, invoke_id: u32, error: ServiceError) -> Result<(), ApiError> {
+        self.answer(MmsPdu::ConfirmedError { invoke_id, error })
+    }
+
+    fn answer(&mut self, pdu: MmsPdu) -> Result<(), ApiError> {
+        let invoke_id = match &pdu {
+            MmsPdu::ConfirmedResponse { invoke_id, .. }
+            | MmsPdu::ConfirmedError { invoke_id, .. } => *invoke_id,
+            _ => return Err(ApiError::InvalidState),
+        };
+        if !matches!(self.state, State::Established | State::ExpectReleaseRequest) {
+            return Err(ApiError::InvalidState);
+        }
+        if !self.incoming.contains(&invoke_id) {
+            return Err(ApiError::UnknownInvokeId);
+        }
+        self.send_mms(&pdu)?;
+        self.incoming.remove(&invoke_id);
+        Ok(())
+    }
+
+    /// Server: answer the confirmed request `invoke_id` with an MMS Reject (for a request that was
+    /// decoded but names a service or form we do not support).
+    pub fn reject_request(&mut self, invoke_id: u32, reason: RejectReason) -> Result<(), ApiError> {
+        if !self.incoming.remove(&invoke_id) {
+            return Err(ApiError::UnknownInvokeId);
+        }
+        self.send_reject(Some(invoke_id), reason);
+        Ok(())
+    }
+
+    /// Client: begin an orderly release (MMS Conclude, then ACSE release). Refused while requests are
+    /// outstanding, as ISO 9506-2 requires.
+    pub fn conclude(&mut self, now: Instant) -> Result<(), ApiError> {
+        if self.state != State::Established
+            || self.role != Role::Client
+            || !self.outstanding.is_empty()
+        {
+            return Err(ApiError::InvalidState);
+        }
+        self.send_mms(&MmsPdu::ConcludeRequest)?;
+        self.state = State::ExpectConcludeResponse;
+        self.deadline = Some((now + self.config.release_timeout, "release"));
+        Ok(())
+    }
+
+    /// Abort the association at once (ACSE ABRT in a presentation ARU in a session AB).
+    pub fn abort(&mut self) {
+        if self.state == State::Closed {
+            return;
+        }
+        if self.state_has_session() {
+            self.send_user_abort();
+        }
+        self.fail_quietly(AssocError::AbortedLocally);
+    }
+
+    // ---- internals: lower layers ----
+
+    fn state_has_session(&self) -> bool {
+        !matches!(
+            self.state,
+            State::ExpectConnectionRequest
+                | State::ExpectConnectionConfirm
+                | State::ExpectConnect
+                | State::Closed
+        )
+    }
+
+    fn handle_tpdu(&mut self, now: Instant, tpdu: &[u8]) {
+        let t = match Tpdu::decode(tpdu) {
+            Ok(t) => t,
+            Err(e) => {
+                // X.224 §6.22: answer an invalid TPDU with ER, then release.
+                let cause = match e {
+                    cotp::Error::UnknownCode(_) => 2,
+                    cotp::Error::BadParameter(_) => 3,
+                    _ => 0,
+                };
+                let start = tpkt::begin(&mut self.out);
+                Tpdu::encode_error(&mut self.out, self.remote_ref, cause, tpdu);
+                tpkt::finish(&mut self.out, start);
+                self.fail(AssocError::Cotp(e));
+                return;
+            }
+        };
+        match (self.state, t) {
+            (State::ExpectConnectionRequest, Tpdu::ConnectionRequest(cr)) => {
+                self.remote_ref = cr.src_ref;
+                // X.224 §13.3.4 (b): we may lower the proposed size, never raise it.
+                let size = cr
+                    .tpdu_size
+                    .unwrap_or(TpduSize::DEFAULT)
+                    .min(self.config.tpdu_size);
+                self.negotiated.tpdu_size = size.bytes();
+                let calling = cr.calling_tsel.map(<[u8]>::to_vec);
+                let called = cr.called_tsel.map(<[u8]>::to_vec);
+                let cc = ConnectParams {
+                    dst_ref: cr.src_ref,
+                    src_ref: self.local_ref,
+                    class_option: 0,
+                    tpdu_size: Some(size),
+                    preferred_max_tpdu_size: None,
+                    calling_tsel: cr.calling_tsel,
+                    called_tsel: cr.called_tsel,
+                };
+                write_tpdu(&mut self.out, &Tpdu::ConnectionConfirm(cc));
+                self.config.tsel = (called, calling);
+                self.state = State::ExpectConnect;
+            }
+            (State::ExpectConnectionConfirm, Tpdu::ConnectionConfirm(cc)) => {
+                self.remote_ref = cc.src_ref;
+                self.negotiated.tpdu_size = cc
+                    .tpdu_size
+                    .unwrap_or(TpduSize::DEFAULT)
+                    .min(self.config.tpdu_size)
+                    .bytes();
+                self.send_connect();
+                self.state = State::ExpectAccept;
+            }
+            (_, Tpdu::Data { eot, user_data })
+                if self.state_has_session() || self.state == State::ExpectConnect =>
+            {
+                let max_tsdu = self.max_tsdu();
+                if !eot {
+                    if self.reassembly.push(user_data, max_tsdu).is_err() {
+                        self.fail_with_abort(AssocError::TsduTooLarge);
+                    }
+                } else if self.reassembly.is_empty() {
+                    self.handle_tsdu(now, user_data);
+                } else {
+                    match self.reassembly.finish(user_data, max_tsdu) {
+                        Ok(tsdu) => {
+                            self.handle_tsdu(now, &tsdu);
+                            self.reassembly.recycle(tsdu);
+                        }
+                        Err(_) => self.fail_with_abort(AssocError::TsduTooLarge),
+                    }
+                }
+            }
+            (_, Tpdu::DisconnectRequest { reason, .. }) => {
+                self.fail_quietly(AssocError::AbortedByPeer(format!(
+                    "COTP DR reason {reason}"
+                )));
+            }
+            (_, Tpdu::Error { cause, .. }) => {
+                self.fail_quietly(AssocError::AbortedByPeer(format!("COTP ER cause {cause}")));
+            }
+            _ => {
+                let start = tpkt::begin(&mut self.out);
+                Tpdu::encode_error(&mut self.out, self.remote_ref, 2, tpdu);
+                tpkt::finish(&mut self.out, start);
+                self.fail(AssocError::Protocol("TPDU not allowed in this state"));
+            }
+        }
+    }
+
+    /// Largest TSDU we reassemble: the negotiated MMS PDU plus generous room for the session,
+    /// presentation and ACSE envelopes around it.
+    fn max_tsdu(&self) -> usize {
+        self.config.max_pdu_size.max(self.negotiated.max_pdu_size) as usize + 1024
+    }
+
+    fn handle_tsdu(&mut self, now: Instant, tsdu: &[u8]) {
+        let spdu = match Spdu::decode(tsdu) {
+            Ok(s) => s,
+            Err(e) => {
+                self.fail_with_abort(AssocError::Session(e));
+                return;
+            }
+        };
+        match (self.state, spdu) {
+            (State::ExpectConnect, Spdu::Connect(ca)) => self.handle_connect(ca),
+            (State::ExpectAccept, Spdu::Accept(ca)) => self.handle_accept(ca.user_data),
+            (State::ExpectAccept, Spdu::Refuse { reason, user_data }) => {
+                self.handle_refuse(reason, user_data)
+            }
+            (
+                State::Established | State::ExpectConcludeResponse | State::ExpectReleaseRequest,
+                Spdu::Data { user_data },
+            ) => self.handle_data(now, user_data),
+            (State::ExpectReleaseRequest | State::Established, Spdu::Finish { user_data })
+                if self.role == Role::Server =>
+            {
+                self.handle_release_request(user_data)
+            }
+            (State::ExpectReleaseResponse, Spdu::Disconnect { .. }) => {
+                self.deadline = None;
+                self.close(None);
+            }
+            (_, Spdu::Abort { user_data, .. }) => {
+                let why = connect::describe_abort(user_data);
+                self.fail_quietly(AssocError::AbortedByPeer(why));
+            }
+            (_, Spdu::Refuse { .. } | Spdu::AbortAccept) => {
+                self.fail_quietly(AssocError::AbortedByPeer("session refuse".into()));
+            }
+            _ => self.fail_with_abort(AssocError::Protocol("SPDU not allowed in this state")),
+        }
+    }
+
+    // ---- internals: MMS data phase ----
+
+    fn handle_data(&mut self, now: Instant, user_data: &[u8]) {
+        let pdv = match presentation::decode_single_pdv(user_data) {
+            Ok(p) => p,
+            Err(e) => {
+                self.fail_with_abort(AssocError::Presentation(e));
+                return;
+            }
+        };
+        if pdv.context_id != self.mms_ctx {
+            self.fail_with_abort(AssocError::Protocol(
+                "data on a presentation context other than MMS",
+            ));
+            return;
+        }
+        if pdv.data.len() > self.negotiated.max_pdu_size as usize {
+            // ISO 9506-2 §8.3.1: a PDU beyond the negotiated size is a protocol error; reject it.
+            self.send_reject(None, RejectReason::INVALID_PDU);
+            self.events
+                .push_back(Event::PeerError(PeerError::PduTooLarge(pdv.data.len())));
+            return;
+        }
+        let pdu = match MmsPdu::decode(pdv.data, &self.config.limits) {
+            Ok(p) => p,
+            Err(e) => {
+                self.send_reject(e.invoke_id, e.reject);
+                self.events
+                    .push_back(Event::PeerError(PeerError::UndecodableMms(e)));
+                return;
+            }
+        };
+        self.handle_mms(now, pdu);
+    }
+
+    fn handle_mms(&mut self, _now: Instant, pdu: MmsPdu) {
+        match pdu {
+            MmsPdu::ConfirmedRequest { invoke_id, request } if self.state == State::Established => {
+                let limit = match self.role {
+                    Role::Server => self.negotiated.max_serv_outstanding_calling,
+                    Role::Client => self.negotiated.max_serv_outstanding_called,
+                };
+                if self.incoming.contains(&invoke_id) {
+                    self.send_reject(Some(invoke_id), RejectReason::INVALID_INVOKE_ID);
+                    self.events
+                        .push_back(Event::PeerError(PeerError::DuplicateInvokeId(invoke_id)));
+                } else if self.incoming.len() >= usize::from(limit) {
+                    self.send_reject(Some(invoke_id), RejectReason::MAX_SERV_OUTSTANDING_EXCEEDED);
+                    self.events
+                        .push_back(Event::PeerError(PeerError::TooManyOutstanding {
+                            invoke_id,
+                        }));
+                } else {
+                    self.incoming.insert(invoke_id);
+                    self.events.push_back(Event::Request { invoke_id, request });
+                }
+            }
+            MmsPdu::ConfirmedResponse {
+                invoke_id,
+                response,
+            } => {
+                if self.outstanding.remove(&invoke_id).is_some() {
+                    self.events.push_back(Event::Response {
+                        invoke_id,
+                        result: Ok(response),
+                    });
+                } else {
+                    self.send_reject(Some(invoke_id), RejectReason::RESPONSE_INVALID_INVOKE_ID);
+                    self.events
+                        .push_back(Event::PeerError(PeerError::UnexpectedInvokeId(invoke_id)));
+                }
+            }
+            MmsPdu::ConfirmedError { invoke_id, error } => {
+                if self.outstanding.remove(&invoke_id).is_some() {
+                    self.events.push_back(Event::Response {
+                        invoke_id,
+                        result: Err(RequestError::Service(error)),
+                    });
+                } else {
+                    self.send_reject(Some(invoke_id), RejectReason::ERROR_INVALID_INVOKE_ID);
+                    self.events
+                        .push_back(Event::PeerError(PeerError::UnexpectedInvokeId(invoke_id)));
+                }
+            }
+            MmsPdu::Reject(r) => match r
+                .original_invoke_id
+                .filter(|id| self.outstanding.contains_key(id))
+            {
+                Some(invoke_id) => {
+                    self.outstanding.remove(&invoke_id);
+                    self.events.push_back(Event::Response {
+                        invoke_id,
+                        result: Err(RequestError::Rejected(r)),
+                    });
+                }
+                None => self.events.push_back(Event::Rejected(r)),
+            },
+            MmsPdu::Unconfirmed(u) => self.events.push_back(Event::Unconfirmed(u)),
+            MmsPdu::ConcludeRequest
+                if self.role == Role::Server && self.state == State::Established =>
+            {
+                if self.incoming.is_empty() {
+                    let _ = self.send_mms(&MmsPdu::ConcludeResponse);
+                    self.state = State::ExpectReleaseRequest;
+                } else {
+                    // ISO 9506-2 §8.4: conclude is refused while requests are being served.
+                    let _ = self.send_mms(&MmsPdu::ConcludeError(service_error(
+                        ErrorClass::CONCLUDE_FURTHER_COMMUNICATION_REQUIRED,
+                    )));
+                }
+            }
+            MmsPdu::ConcludeResponse if self.state == State::ExpectConcludeResponse => {
+                self.send_release_request();
+                self.state = State::ExpectReleaseResponse;
+            }
+            MmsPdu::ConcludeError(_) if self.state == State::ExpectConcludeResponse => {
+                self.state = State::Established;
+                self.deadline = None;
+                self.events
+                    .push_back(Event::PeerError(PeerError::Unexpected(
+                        "conclude refused by peer",
+                    )));
+            }
+            MmsPdu::CancelRequest(invoke_id) => {
+                // Requests are answered as they come, so there is never one left to cancel.
+                let _ = self.send_mms(&MmsPdu::CancelError {
+                    invoke_id,
+                    error: service_error(ErrorClass::CANCEL_NOT_POSSIBLE),
+                });
+            }
+            other => {
+                let (reason, what) = match other {
+                    MmsPdu::ConfirmedRequest { .. } => {
+                        (RejectReason::INVALID_PDU, "confirmed request while closing")
+                    }
+                    MmsPdu::ConcludeRequest => (
+                        RejectReason::CONCLUDE_REQUEST_INVALID_ARGUMENT,
+                        "conclude request not expected",
+                    ),
+                    _ => (RejectReason::INVALID_PDU, "MMS PDU not expected here"),
+                };
+                self.send_reject(None, reason);
+                self.events
+                    .push_back(Event::PeerError(PeerError::Unexpected(what)));
+            }
+        }
+    }
+
+    fn send_reject(&mut self, original_invoke_id: Option<u32>, reason: RejectReason) {
+        let _ = self.send_mms(&MmsPdu::Reject(RejectPdu {
+            original_invoke_id,
+            reason,
+        }));
+    }
+
+    fn send_mms(&mut self, pdu: &MmsPdu) -> Result<(), ApiError> {
+        self.send_mms_with(|w| pdu.encode(w))
+    }
+
+    /// Frame an MMS PDU as TPKT / COTP DT / session GT+DT / presentation user data, straight into the
+    /// transmit buffer, checking the negotiated max PDU size.
+    fn send_mms_with(&mut self, f: impl FnOnce(&mut Writer<'_>)) -> Result<(), ApiError> {
+        let start = self.out.len();
+        let max_pdu = self.negotiated.max_pdu_size as usize;
+        let ctx = self.mms_ctx;
+        let mut too_large = false;
+        cotp::write_tsdu(
+            &mut self.out,
+            self.negotiated.tpdu_size,
+            &mut self.scratch,
+            |o| {
+                session::write_data_header(o);
+                let mut w = Writer::new(o);
+                presentation::write_user_data(&mut w, ctx, |w| {
+                    let before = w.len();
+                    f(w);
+                    too_large = w.len() - before > max_pdu;
+                });
+            },
+        );
+        if too_large {
+            self.out.truncate(start);
+            return Err(ApiError::PduTooLarge);
+        }
+        Ok(())
+    }
+
+    // ---- internals: ending ----
+
+    fn close(&mut self, error: Option<AssocError>) {
+        self.state = State::Closed;
+        self.deadline = None;
+        for invoke_id in core::mem::take(&mut self.outstanding).into_keys() {
+            self.events.push_back(Event::Response {
+                invoke_id,
+                result: Err(RequestError::AssociationClosed),
+            });
+        }
+        self.incoming.clear();
+        self.pending = None;
+        self.error.clone_from(&error);
+        self.events.push_back(Event::Closed(error));
+    }
+
+    /// A fatal error whose answer (if any) is already queued.
+    fn fail(&mut self, e: AssocError) {
+        self.close(Some(e));
+    }
+
+    /// A fatal error that needs no answer (the peer already left).
+    fn fail_quietly(&mut self, e: AssocError) {
+        self.close(Some(e));
+    }
+
+    /// A fatal error in or above the session layer: tell the peer with an abort first.
+    fn fail_with_abort(&mut self, e: AssocError) {
+        if self.state_has_session() || self.state == State::ExpectConnect {
+            self.send_provider_abort();
+        }
+        self.close(Some(e));
+    }
+
+    fn refused(&mut self, reason: &str, diagnostic: Option<AssociateDiagnostic>) {
+        self.close(Some(AssocError::Refused {
+            reason: reason.into(),
+            diagnostic,
+        }));
+    }
+}
+
+/// A ServiceError with just its class and code.
+pub(crate) fn service_error(class: ErrorClass) -> ServiceError {
+    ServiceError {
+        class,
+        additional_code: None,
+        description: None,
+    }
+}
+
+fn write_tpdu(out: &mut Vec<u8>, t: &Tpdu<'_>) {
+    let start = tpkt::begin(out);
+    t.encode(out);
+    tpkt::finish(out, start);
+}
+
+/// An ACSE user-information PDV for the MMS context.
+fn mms_pdv(ctx: i64, bytes: &[u8]) -> Pdv<'_> {
+    Pdv {
+        context_id: ctx,
+        data: bytes,
+    }
+}

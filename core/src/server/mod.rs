@@ -1,0 +1,356 @@
+//! The MMS server endpoint: one object holds the [`Vmd`] and every association.
+//!
+//! Like quinn's `Endpoint`, [`Endpoint`] owns the shared state so that serving a request, or sending
+//! a report to many associations, needs no locks and no copies of the model. The driver only moves
+//! bytes per [`ConnectionId`]:
+//!
+//! 1. On a new transport connection call [`Endpoint::open`]; on bytes, [`Endpoint::handle_input`];
+//!    when the socket closes, [`Endpoint::handle_transport_closed`]; when the deadline from
+//!    [`Endpoint::poll_timeout`] passes, [`Endpoint::handle_timeout`].
+//! 2. Then drain [`Endpoint::poll_transmit`] (which names the connection each buffer is for) and
+//!    [`Endpoint::poll_event`]. After [`ServerEvent::Closed`] for a connection, flush what was
+//!    transmitted for it and close the socket.
+//!
+//! The endpoint answers every MMS service itself from the model; the application hears what clients
+//! changed through [`ServerEvent`]s and changes the model through [`Endpoint::model_mut`].
+
+mod model;
+mod services;
+#[cfg(test)]
+mod tests;
+
+pub use model::{Domain, Identity, NamedVariableList, Variable, Vmd};
+
+use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::vec::Vec;
+
+use crate::acse::AssociateDiagnostic;
+use crate::assoc::{
+    ApiError, AssocError, AssociateRequest, Association, AssociationConfig, Event, PeerError,
+};
+use crate::mms::{
+    AccessResult, Data, InformationReport, ObjectName, UnconfirmedService,
+    VariableAccessSpecification,
+};
+use crate::time::Instant;
+
+/// Identifies one association (one transport connection) within an [`Endpoint`].
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub struct ConnectionId(pub u64);
+
+/// Decides who may associate. The default accepts everyone; TASE.2 bilateral tables plug in here.
+pub type AssociatePolicy = fn(&AssociateRequest) -> Result<(), AssociateDiagnostic>;
+
+/// Server configuration.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Template for every association: our AP-title, selectors, MMS limits, timers.
+    pub association: AssociationConfig,
+    /// Most associations served at once; further connections are refused by [`Endpoint::open`].
+    pub max_associations: usize,
+    /// Most members in a client-defined named variable list.
+    pub max_list_members: usize,
+    /// Most client-defined named variable lists per association (all scopes together).
+    pub max_client_lists: usize,
+    /// Most names in one GetNameList response, whatever the PDU size would allow: a long listing is
+    /// paged (moreFollows) so it never holds up other requests on the association behind one huge PDU.
+    pub max_names_per_response: usize,
+    /// Who may associate.
+    pub policy: AssociatePolicy,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            association: AssociationConfig::default(),
+            max_associations: 64,
+            max_list_members: 1024,
+            max_client_lists: 64,
+            max_names_per_response: 200,
+            policy: |_| Ok(()),
+        }
+    }
+}
+
+/// What the server application hears.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ServerEvent {
+    /// A client associated.
+    Associated {
+        /// The association.
+        id: ConnectionId,
+        /// Who it is and what it proposed.
+        peer: Box<AssociateRequest>,
+    },
+    /// A client wrote a variable (already stored in the model).
+    Written {
+        /// The association.
+        id: ConnectionId,
+        /// The variable.
+        name: ObjectName,
+        /// The value written.
+        value: Data,
+    },
+    /// A client defined a named variable list.
+    ListDefined {
+        /// The association.
+        id: ConnectionId,
+        /// The list's name.
+        name: ObjectName,
+    },
+    /// A client deleted named variable lists.
+    ListsDeleted {
+        /// The association.
+        id: ConnectionId,
+        /// How many.
+        count: u32,
+    },
+    /// A client's mistake, answered with the protocol's error.
+    PeerError {
+        /// The association.
+        id: ConnectionId,
+        /// What happened.
+        error: PeerError,
+    },
+    /// The association ended (`None`: orderly release). Close the transport once its bytes are sent.
+    Closed {
+        /// The association.
+        id: ConnectionId,
+        /// Why, unless orderly.
+        error: Option<AssocError>,
+    },
+}
+
+/// Why [`Endpoint::open`] refused a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TooManyAssociations;
+
+#[derive(Debug)]
+struct Conn {
+    assoc: Association,
+    /// Association-specific named variable lists.
+    aa_lists: BTreeMap<alloc::string::String, NamedVariableList>,
+    /// Client-defined lists of any scope, for the per-association limit.
+    defined: usize,
+    peer: Option<Box<AssociateRequest>>,
+}
+
+/// The MMS server endpoint; see the [module docs](self).
+#[derive(Debug)]
+pub struct Endpoint {
+    config: ServerConfig,
+    model: Vmd,
+    conns: BTreeMap<ConnectionId, Conn>,
+    next_id: u64,
+    events: VecDeque<ServerEvent>,
+}
+
+impl Endpoint {
+    /// A server for `model`.
+    pub fn new(config: ServerConfig, model: Vmd) -> Self {
+        Endpoint {
+            config,
+            model,
+            conns: BTreeMap::new(),
+            next_id: 1,
+            events: VecDeque::new(),
+        }
+    }
+
+    /// The model.
+    pub fn model(&self) -> &Vmd {
+        &self.model
+    }
+
+    /// The model, to change values; clients see changes on their next read.
+    pub fn model_mut(&mut self) -> &mut Vmd {
+        &mut self.model
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// Associations currently open (including ones still handshaking).
+    pub fn connections(&self) -> impl Iterator<Item = ConnectionId> + '_ {
+        self.conns.keys().copied()
+    }
+
+    /// The peer of an established association.
+    pub fn peer(&self, id: ConnectionId) -> Option<&AssociateRequest> {
+        self.conns.get(&id)?.peer.as_deref()
+    }
+
+    /// A transport connection was accepted: start an association for it.
+    pub fn open(&mut self, now: Instant) -> Result<ConnectionId, TooManyAssociations> {
+        if self.conns.len() >= self.config.max_associations {
+            return Err(TooManyAssociations);
+        }
+        let id = ConnectionId(self.next_id);
+        self.next_id += 1;
+        let assoc = Association::server(self.config.association.clone(), now);
+        self.conns.insert(
+            id,
+            Conn {
+                assoc,
+                aa_lists: BTreeMap::new(),
+                defined: 0,
+                peer: None,
+            },
+        );
+        Ok(id)
+    }
+
+    /// Bytes arrived on connection `id`.
+    pub fn handle_input(&mut self, now: Instant, id: ConnectionId, data: &[u8]) {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        conn.assoc.handle_input(now, data);
+        self.process(now, id);
+    }
+
+    /// The transport of `id` closed.
+    pub fn handle_transport_closed(&mut self, now: Instant, id: ConnectionId) {
+        if let Some(conn) = self.conns.get_mut(&id) {
+            conn.assoc.handle_transport_closed();
+        }
+        self.process(now, id);
+    }
+
+    /// Run timers that are due.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let due: Vec<ConnectionId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.assoc.poll_timeout().is_some_and(|t| t <= now))
+            .map(|(&id, _)| id)
+            .collect();
+        for id in due {
+            if let Some(c) = self.conns.get_mut(&id) {
+                c.assoc.handle_timeout(now);
+            }
+            self.process(now, id);
+        }
+    }
+
+    /// The earliest deadline over all associations.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.conns
+            .values()
+            .filter_map(|c| c.assoc.poll_timeout())
+            .min()
+    }
+
+    /// Append bytes pending for connection `id` to `buf`; returns how many.
+    pub fn poll_transmit(&mut self, id: ConnectionId, buf: &mut Vec<u8>) -> usize {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return 0;
+        };
+        let n = c.assoc.poll_transmit(buf);
+        if c.assoc.is_closed() {
+            // Its last bytes are out: forget it.
+            self.conns.remove(&id);
+        }
+        n
+    }
+
+    /// The next connection with bytes to send, after filling `buf` with them.
+    pub fn poll_transmit_any(&mut self, buf: &mut Vec<u8>) -> Option<ConnectionId> {
+        let id = self
+            .conns
+            .iter()
+            .find(|(_, c)| c.assoc.is_closed() || has_output(&c.assoc))
+            .map(|(&id, _)| id)?;
+        self.poll_transmit(id, buf);
+        Some(id)
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<ServerEvent> {
+        self.events.pop_front()
+    }
+
+    /// Send an InformationReport to association `id`.
+    pub fn send_information_report(
+        &mut self,
+        id: ConnectionId,
+        report: InformationReport,
+    ) -> Result<(), ApiError> {
+        let c = self.conns.get_mut(&id).ok_or(ApiError::InvalidState)?;
+        c.assoc
+            .send_unconfirmed(UnconfirmedService::InformationReport(report))
+    }
+
+    /// Send an InformationReport of the named variable list `list` with the model's current values.
+    pub fn report_list(&mut self, id: ConnectionId, list: &ObjectName) -> Result<(), ApiError> {
+        let c = self.conns.get(&id).ok_or(ApiError::InvalidState)?;
+        let members =
+            services::list_members(&self.model, &c.aa_lists, list).ok_or(ApiError::InvalidState)?;
+        let results = members
+            .iter()
+            .map(|m| match self.model.variable(m) {
+                Some(v) => AccessResult::Success(v.value.clone()),
+                None => AccessResult::Failure(crate::mms::DataAccessError::OBJECT_NON_EXISTENT),
+            })
+            .collect();
+        let report = InformationReport {
+            variables: VariableAccessSpecification::VariableListName(list.clone()),
+            results,
+        };
+        self.send_information_report(id, report)
+    }
+
+    /// Abort association `id`.
+    pub fn abort(&mut self, now: Instant, id: ConnectionId) {
+        if let Some(c) = self.conns.get_mut(&id) {
+            c.assoc.abort();
+        }
+        self.process(now, id);
+    }
+
+    /// Drain one association's events, answering requests from the model.
+    fn process(&mut self, now: Instant, id: ConnectionId) {
+        loop {
+            let Some(conn) = self.conns.get_mut(&id) else {
+                return;
+            };
+            let Some(ev) = conn.assoc.poll_event() else {
+                return;
+            };
+            match ev {
+                Event::AssociateIndication(req) => match (self.config.policy)(&req) {
+                    Ok(()) => {
+                        conn.peer = Some(req);
+                        let _ = conn.assoc.accept();
+                    }
+                    Err(diag) => {
+                        let _ = conn.assoc.reject(diag);
+                    }
+                },
+                Event::Established(_) => {
+                    if let Some(peer) = conn.peer.clone() {
+                        self.events.push_back(ServerEvent::Associated { id, peer });
+                    }
+                }
+                Event::Request { invoke_id, request } => {
+                    services::serve(self, now, id, invoke_id, request);
+                }
+                Event::PeerError(error) => {
+                    self.events.push_back(ServerEvent::PeerError { id, error })
+                }
+                Event::Closed(error) => self.events.push_back(ServerEvent::Closed { id, error }),
+                // A server sends no requests, so it gets no responses; reports from clients are ignored.
+                Event::Response { .. } | Event::Unconfirmed(_) | Event::Rejected(_) => {}
+            }
+        }
+    }
+}
+
+fn has_output(a: &Association) -> bool {
+    a.has_pending_transmit()
+}

@@ -1,0 +1,546 @@
+//! Client and server endpoint pumped together in memory on a virtual clock (quinn-proto's `Pair`).
+
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::time::Duration;
+
+use super::*;
+use crate::acse::{self, AssociateDiagnostic};
+use crate::assoc::{AssociationConfig, Event, RequestError};
+use crate::client::Client;
+use crate::mms::{
+    AccessResult, BitString, ConfirmedResponse, Data, DataAccessError, Float, ObjectClass,
+    ObjectName, ObjectScope, StructComponent, TypeDescription, TypeSpecification,
+    UnconfirmedService, VariableAccessSpecification, WriteResult,
+};
+
+pub(crate) struct Pair {
+    pub now: Instant,
+    pub client: Client,
+    pub server: Endpoint,
+    pub conn: ConnectionId,
+    pub client_events: Vec<Event>,
+    pub server_events: Vec<ServerEvent>,
+}
+
+fn f32_type() -> TypeDescription {
+    TypeDescription::FloatingPoint {
+        format_width: 32,
+        exponent_width: 8,
+    }
+}
+
+fn point_type() -> TypeDescription {
+    let comp = |n: &str, t| StructComponent {
+        name: Some(n.into()),
+        type_spec: TypeSpecification::Description(t),
+    };
+    TypeDescription::Structure {
+        packed: false,
+        components: vec![
+            comp("Value", f32_type()),
+            comp("TimeStamp", TypeDescription::Integer(32)),
+            comp("Flags", TypeDescription::BitString(8)),
+        ],
+    }
+}
+
+fn point(n: u32) -> Data {
+    Data::Structure(vec![
+        Data::Float(Float::F32(n as f32 * 1.5)),
+        Data::Integer(1_700_000_000 + i64::from(n)),
+        Data::BitString(BitString {
+            octets: vec![0],
+            bits: 8,
+        }),
+    ])
+}
+
+pub(crate) fn model(points: u32) -> Vmd {
+    let mut vmd = Vmd::default();
+    vmd.variables.insert(
+        "TASE2_Version".into(),
+        Variable::read_only(
+            TypeDescription::Structure {
+                packed: false,
+                components: vec![
+                    StructComponent {
+                        name: Some("Major".into()),
+                        type_spec: TypeSpecification::Description(TypeDescription::Integer(16)),
+                    },
+                    StructComponent {
+                        name: Some("Minor".into()),
+                        type_spec: TypeSpecification::Description(TypeDescription::Integer(16)),
+                    },
+                ],
+            },
+            Data::Structure(vec![Data::Integer(2000), Data::Integer(8)]),
+        ),
+    );
+    let d = vmd.domain_mut("ICC1");
+    for n in 1..=points {
+        d.variables.insert(
+            alloc::format!("Point_{n:04}"),
+            Variable::read_only(point_type(), point(n)),
+        );
+    }
+    d.variables.insert(
+        "Setpoint_Real".into(),
+        Variable::writable(f32_type(), Data::Float(Float::F32(0.0))),
+    );
+    d.lists.insert(
+        "DS_Predefined".into(),
+        NamedVariableList {
+            members: (1..=3)
+                .map(|n| ObjectName::domain("ICC1", alloc::format!("Point_{n:04}")))
+                .collect(),
+            deletable: false,
+        },
+    );
+    vmd.domain_mut("ICC2");
+    vmd
+}
+
+fn client_config() -> AssociationConfig {
+    AssociationConfig::with_ap_titles(
+        ("1.1.1.999".parse().unwrap(), 12),
+        ("1.1.1.998".parse().unwrap(), 12),
+    )
+}
+
+impl Pair {
+    pub fn new(server_config: ServerConfig, model: Vmd) -> Pair {
+        let now = Instant::virtual_at(Duration::ZERO, 1_700_000_000);
+        let mut server = Endpoint::new(server_config, model);
+        let conn = server.open(now).unwrap();
+        let client = Client::new(client_config(), now);
+        Pair {
+            now,
+            client,
+            server,
+            conn,
+            client_events: Vec::new(),
+            server_events: Vec::new(),
+        }
+    }
+
+    pub fn connected(points: u32) -> Pair {
+        let mut p = Pair::new(ServerConfig::default(), model(points));
+        p.drive();
+        assert!(
+            p.client.is_established(),
+            "client events: {:?}",
+            p.client_events
+        );
+        p
+    }
+
+    /// Move bytes both ways until nothing moves, collecting events.
+    pub fn drive(&mut self) {
+        loop {
+            let mut moved = false;
+            let mut buf = Vec::new();
+            if self.client.poll_transmit(&mut buf) > 0 {
+                moved = true;
+                self.server.handle_input(self.now, self.conn, &buf);
+            }
+            let mut buf = Vec::new();
+            if self.server.poll_transmit(self.conn, &mut buf) > 0 {
+                moved = true;
+                self.client.handle_input(self.now, &buf);
+            }
+            while let Some(e) = self.client.poll_event() {
+                self.client_events.push(e);
+            }
+            while let Some(e) = self.server.poll_event() {
+                self.server_events.push(e);
+            }
+            if !moved {
+                break;
+            }
+        }
+    }
+
+    /// Jump the virtual clock to the next deadline and fire it.
+    pub fn advance(&mut self, by: Duration) {
+        self.now = self.now + by;
+        self.client.handle_timeout(self.now);
+        self.server.handle_timeout(self.now);
+        self.drive();
+    }
+
+    /// The response to `id`, taken from the collected events.
+    pub fn response(&mut self, id: u32) -> Result<ConfirmedResponse, RequestError> {
+        self.drive();
+        let pos = self
+            .client_events
+            .iter()
+            .position(|e| matches!(e, Event::Response { invoke_id, .. } if *invoke_id == id))
+            .unwrap_or_else(|| panic!("no response to {id}: {:?}", self.client_events));
+        match self.client_events.remove(pos) {
+            Event::Response { result, .. } => result,
+            _ => unreachable!(),
+        }
+    }
+}
+
+#[test]
+fn handshake_negotiates_and_both_sides_hear_of_it() {
+    let p = Pair::connected(3);
+    assert!(p
+        .client_events
+        .iter()
+        .any(|e| matches!(e, Event::Established(_))));
+    let ServerEvent::Associated { peer, .. } = &p.server_events[0] else {
+        panic!("{:?}", p.server_events)
+    };
+    assert_eq!(peer.calling.ap_title, Some("1.1.1.999".parse().unwrap()));
+    assert_eq!(peer.calling.ae_qualifier, Some(12));
+    assert_eq!(
+        p.client.negotiated().max_pdu_size,
+        crate::assoc::DEFAULT_MAX_PDU_SIZE
+    );
+}
+
+#[test]
+fn identify_read_write_and_gvaa_answer_from_the_model() {
+    let mut p = Pair::connected(10);
+    let id = p.client.identify(p.now).unwrap();
+    let ConfirmedResponse::Identify(i) = p.response(id).unwrap() else {
+        panic!()
+    };
+    assert_eq!(i.vendor_name, "FreeTase2");
+
+    let id = p
+        .client
+        .read(
+            p.now,
+            &[
+                ObjectName::domain("ICC1", "Point_0007"),
+                ObjectName::domain("ICC1", "Nope"),
+            ],
+        )
+        .unwrap();
+    let ConfirmedResponse::Read(r) = p.response(id).unwrap() else {
+        panic!()
+    };
+    assert_eq!(r.results[0], AccessResult::Success(point(7)));
+    assert_eq!(
+        r.results[1],
+        AccessResult::Failure(DataAccessError::OBJECT_NON_EXISTENT)
+    );
+
+    let sp = ObjectName::domain("ICC1", "Setpoint_Real");
+    let id = p
+        .client
+        .write(
+            p.now,
+            core::slice::from_ref(&sp),
+            vec![Data::Float(Float::F32(42.25))],
+        )
+        .unwrap();
+    assert_eq!(
+        p.response(id).unwrap(),
+        ConfirmedResponse::Write(vec![WriteResult::Success])
+    );
+    assert_eq!(
+        p.server.model().variable(&sp).unwrap().value,
+        Data::Float(Float::F32(42.25))
+    );
+    assert!(p
+        .server_events
+        .iter()
+        .any(|e| matches!(e, ServerEvent::Written { name, .. } if *name == sp)));
+
+    let id = p
+        .client
+        .write(p.now, core::slice::from_ref(&sp), vec![Data::Integer(1)])
+        .unwrap();
+    assert_eq!(
+        p.response(id).unwrap(),
+        ConfirmedResponse::Write(vec![WriteResult::Failure(
+            DataAccessError::TYPE_INCONSISTENT
+        )])
+    );
+    let id = p
+        .client
+        .write(
+            p.now,
+            &[ObjectName::domain("ICC1", "Point_0001")],
+            vec![point(9)],
+        )
+        .unwrap();
+    assert_eq!(
+        p.response(id).unwrap(),
+        ConfirmedResponse::Write(vec![WriteResult::Failure(
+            DataAccessError::OBJECT_ACCESS_DENIED
+        )])
+    );
+
+    let id = p
+        .client
+        .get_variable_access_attributes(p.now, ObjectName::domain("ICC1", "Point_0001"))
+        .unwrap();
+    let ConfirmedResponse::GetVariableAccessAttributes(g) = p.response(id).unwrap() else {
+        panic!()
+    };
+    assert_eq!(g.type_description, point_type());
+    let id = p
+        .client
+        .get_variable_access_attributes(p.now, ObjectName::vmd("Nope"))
+        .unwrap();
+    assert!(matches!(p.response(id), Err(RequestError::Service(_))));
+}
+
+#[test]
+fn get_name_list_pages_through_more_names_than_fit_one_pdu() {
+    let mut config = ServerConfig::default();
+    config.association.max_pdu_size = 1000;
+    let mut p = Pair::new(config, model(400));
+    p.drive();
+    let mut all: Vec<String> = Vec::new();
+    let mut after = None;
+    let mut pages = 0;
+    loop {
+        let id = p
+            .client
+            .get_name_list(
+                p.now,
+                ObjectClass::NamedVariable,
+                ObjectScope::Domain("ICC1".into()),
+                after.clone(),
+            )
+            .unwrap();
+        let ConfirmedResponse::GetNameList(r) = p.response(id).unwrap() else {
+            panic!()
+        };
+        pages += 1;
+        all.extend(r.identifiers.iter().cloned());
+        if !r.more_follows {
+            break;
+        }
+        after = r.identifiers.last().cloned();
+    }
+    assert!(
+        pages > 1,
+        "400 names in a 1000-octet PDU need several pages"
+    );
+    assert_eq!(all.len(), 401);
+    let mut sorted = all.clone();
+    sorted.sort();
+    assert_eq!(all, sorted, "collation order");
+
+    let id = p
+        .client
+        .get_name_list(p.now, ObjectClass::Domain, ObjectScope::Vmd, None)
+        .unwrap();
+    let ConfirmedResponse::GetNameList(r) = p.response(id).unwrap() else {
+        panic!()
+    };
+    assert_eq!(r.identifiers, ["ICC1", "ICC2"]);
+    let id = p
+        .client
+        .get_name_list(
+            p.now,
+            ObjectClass::NamedVariable,
+            ObjectScope::Domain("ICC9".into()),
+            None,
+        )
+        .unwrap();
+    assert!(matches!(p.response(id), Err(RequestError::Service(_))));
+}
+
+#[test]
+fn named_variable_lists_are_defined_read_and_deleted() {
+    let mut p = Pair::connected(5);
+    let ds = ObjectName::domain("ICC1", "DS_Test");
+    let members = [
+        ObjectName::domain("ICC1", "Point_0001"),
+        ObjectName::domain("ICC1", "Point_0002"),
+    ];
+    let id = p
+        .client
+        .define_named_variable_list(p.now, ds.clone(), &members)
+        .unwrap();
+    assert_eq!(
+        p.response(id).unwrap(),
+        ConfirmedResponse::DefineNamedVariableList
+    );
+    let id = p
+        .client
+        .define_named_variable_list(p.now, ds.clone(), &members)
+        .unwrap();
+    assert!(
+        matches!(p.response(id), Err(RequestError::Service(_))),
+        "duplicate name refused"
+    );
+    let id = p
+        .client
+        .define_named_variable_list(
+            p.now,
+            ObjectName::domain("ICC1", "Bad"),
+            &[ObjectName::domain("ICC1", "Nope")],
+        )
+        .unwrap();
+    assert!(
+        matches!(p.response(id), Err(RequestError::Service(_))),
+        "unknown member refused"
+    );
+
+    let id = p.client.read_list(p.now, ds.clone()).unwrap();
+    let ConfirmedResponse::Read(r) = p.response(id).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        r.results,
+        vec![
+            AccessResult::Success(point(1)),
+            AccessResult::Success(point(2))
+        ]
+    );
+
+    let id = p
+        .client
+        .get_named_variable_list_attributes(p.now, ds.clone())
+        .unwrap();
+    let ConfirmedResponse::GetNamedVariableListAttributes(a) = p.response(id).unwrap() else {
+        panic!()
+    };
+    assert!(a.mms_deletable);
+    assert_eq!(a.variables.len(), 2);
+
+    let id = p
+        .client
+        .delete_named_variable_lists(
+            p.now,
+            &[ds.clone(), ObjectName::domain("ICC1", "DS_Predefined")],
+        )
+        .unwrap();
+    assert_eq!(
+        p.response(id).unwrap(),
+        ConfirmedResponse::DeleteNamedVariableList {
+            number_matched: 2,
+            number_deleted: 1
+        }
+    );
+    assert!(
+        p.server.model().domains["ICC1"]
+            .lists
+            .contains_key("DS_Predefined"),
+        "server lists are not deletable"
+    );
+}
+
+#[test]
+fn information_reports_reach_the_client() {
+    let mut p = Pair::connected(3);
+    p.server
+        .report_list(p.conn, &ObjectName::domain("ICC1", "DS_Predefined"))
+        .unwrap();
+    p.drive();
+    let report = p.client_events.iter().find_map(|e| match e {
+        Event::Unconfirmed(UnconfirmedService::InformationReport(r)) => Some(r.clone()),
+        _ => None,
+    });
+    let r = report.expect("report delivered");
+    assert_eq!(
+        r.variables,
+        VariableAccessSpecification::VariableListName(ObjectName::domain("ICC1", "DS_Predefined"))
+    );
+    assert_eq!(r.results[2], AccessResult::Success(point(3)));
+}
+
+#[test]
+fn orderly_release_closes_both_sides_without_error() {
+    let mut p = Pair::connected(1);
+    p.client.conclude(p.now).unwrap();
+    p.drive();
+    assert!(p.client.is_closed());
+    assert_eq!(p.client_events.last(), Some(&Event::Closed(None)));
+    assert!(p
+        .server_events
+        .iter()
+        .any(|e| matches!(e, ServerEvent::Closed { error: None, .. })));
+    assert_eq!(
+        p.server.connections().count(),
+        0,
+        "connection forgotten once its last bytes are out"
+    );
+}
+
+#[test]
+fn a_policy_refusal_is_an_aare_reject_with_the_diagnostic() {
+    let config = ServerConfig {
+        policy: |_| {
+            Err(AssociateDiagnostic::User(
+                acse::user_diagnostic::CALLING_AP_TITLE_NOT_RECOGNIZED,
+            ))
+        },
+        ..ServerConfig::default()
+    };
+    let mut p = Pair::new(config, model(1));
+    p.drive();
+    assert!(p.client.is_closed());
+    let Some(Event::Closed(Some(AssocError::Refused { diagnostic, .. }))) = p.client_events.last()
+    else {
+        panic!("{:?}", p.client_events)
+    };
+    assert_eq!(
+        *diagnostic,
+        Some(AssociateDiagnostic::User(
+            acse::user_diagnostic::CALLING_AP_TITLE_NOT_RECOGNIZED
+        ))
+    );
+}
+
+#[test]
+fn requests_time_out_on_the_virtual_clock() {
+    let mut p = Pair::connected(1);
+    let id = p.client.identify(p.now).unwrap();
+    // The request leaves but the server never sees it.
+    let mut lost = Vec::new();
+    p.client.poll_transmit(&mut lost);
+    assert_eq!(
+        p.client.poll_timeout(),
+        Some(p.now + Duration::from_secs(10))
+    );
+    p.advance(Duration::from_secs(9));
+    assert!(!p
+        .client_events
+        .iter()
+        .any(|e| matches!(e, Event::Response { .. })));
+    p.advance(Duration::from_secs(1));
+    assert_eq!(p.response(id), Err(RequestError::Timeout));
+}
+
+#[test]
+fn the_client_respects_the_negotiated_outstanding_limit() {
+    let mut config = ServerConfig::default();
+    config.association.max_serv_outstanding_calling = 2;
+    let mut p = Pair::new(config, model(1));
+    p.drive();
+    assert_eq!(p.client.negotiated().max_serv_outstanding_calling, 2);
+    p.client.identify(p.now).unwrap();
+    p.client.identify(p.now).unwrap();
+    assert_eq!(p.client.identify(p.now), Err(ApiError::TooManyOutstanding));
+    p.drive();
+    assert!(p.client.identify(p.now).is_ok(), "answers free the slots");
+}
+
+#[test]
+fn a_handshake_that_stalls_times_out() {
+    let now = Instant::ZERO;
+    let mut server = Endpoint::new(ServerConfig::default(), Vmd::default());
+    let id = server.open(now).unwrap();
+    server.handle_input(now, id, &[3, 0, 0]);
+    assert_eq!(server.poll_timeout(), Some(now + Duration::from_secs(10)));
+    server.handle_timeout(now + Duration::from_secs(10));
+    assert!(matches!(
+        server.poll_event(),
+        Some(ServerEvent::Closed {
+            error: Some(AssocError::Timeout(_)),
+            ..
+        })
+    ));
+}

@@ -1,0 +1,422 @@
+//! An async MMS client over tokio: a driver task owns the core [`tase2_core::client::Client`] and the
+//! socket; each method sends a command and awaits its answer.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+
+use tase2_core::assoc::{ApiError, AssocError, AssociationConfig, Event, Negotiated, RequestError};
+use tase2_core::client::Client as Core;
+use tase2_core::mms::{
+    AccessResult, ConfirmedRequest, ConfirmedResponse, Data, DataAccessError,
+    DefineNamedVariableListRequest, DeleteNamedVariableListRequest, DeleteScope,
+    GetNameListRequest, IdentifyResponse, InformationReport, ObjectClass, ObjectName, ObjectScope,
+    ReadRequest, TypeDescription, UnconfirmedService, VariableAccessSpecification, VariableSpec,
+    WriteRequest, WriteResult,
+};
+
+use crate::clock;
+
+/// Why a client call failed.
+#[derive(Debug)]
+pub enum Error {
+    /// The socket failed.
+    Io(io::Error),
+    /// The association failed or was refused.
+    Association(AssocError),
+    /// The server answered with an error, a reject, or not at all.
+    Request(RequestError),
+    /// The call was not allowed now (e.g. too many outstanding requests).
+    Api(ApiError),
+    /// The server refused access to one variable.
+    Access(DataAccessError),
+    /// The server answered with a response of the wrong kind.
+    UnexpectedResponse,
+    /// The association is gone.
+    Closed,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io(e) => write!(f, "I/O: {e}"),
+            Error::Association(e) => write!(f, "association: {e}"),
+            Error::Request(e) => write!(f, "request: {e}"),
+            Error::Api(e) => write!(f, "{e}"),
+            Error::Access(e) => write!(f, "access: {e:?}"),
+            Error::UnexpectedResponse => f.write_str("unexpected response kind"),
+            Error::Closed => f.write_str("association closed"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Self {
+        Error::Io(e)
+    }
+}
+
+type Reply = oneshot::Sender<Result<ConfirmedResponse, Error>>;
+
+enum Cmd {
+    Request(ConfirmedRequest, Reply),
+    Conclude(oneshot::Sender<Result<(), Error>>),
+}
+
+/// A connected MMS client.
+pub struct Client {
+    tx: mpsc::UnboundedSender<Cmd>,
+    reports: mpsc::UnboundedReceiver<InformationReport>,
+    negotiated: Negotiated,
+}
+
+impl Client {
+    /// Connect to `addr` and complete the association handshake.
+    pub async fn connect(
+        addr: impl tokio::net::ToSocketAddrs,
+        config: AssociationConfig,
+    ) -> Result<Client, Error> {
+        let stream = TcpStream::connect(addr).await?;
+        let _ = stream.set_nodelay(true);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (rtx, reports) = mpsc::unbounded_channel();
+        let (ready_tx, ready_rx) = oneshot::channel();
+        tokio::spawn(drive(
+            stream,
+            Core::new(config, clock::now()),
+            rx,
+            rtx,
+            ready_tx,
+        ));
+        let negotiated = ready_rx.await.map_err(|_| Error::Closed)??;
+        Ok(Client {
+            tx,
+            reports,
+            negotiated,
+        })
+    }
+
+    /// What MMS Initiate negotiated.
+    pub fn negotiated(&self) -> &Negotiated {
+        &self.negotiated
+    }
+
+    /// Send any confirmed request and await its response.
+    pub async fn request(&self, request: ConfirmedRequest) -> Result<ConfirmedResponse, Error> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Cmd::Request(request, tx))
+            .map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)?
+    }
+
+    /// Identify the server.
+    pub async fn identify(&self) -> Result<IdentifyResponse, Error> {
+        match self.request(ConfirmedRequest::Identify).await? {
+            ConfirmedResponse::Identify(i) => Ok(i),
+            _ => Err(Error::UnexpectedResponse),
+        }
+    }
+
+    /// Every name of `class` in `scope`, following moreFollows across as many requests as needed.
+    pub async fn get_name_list(
+        &self,
+        object_class: ObjectClass,
+        scope: ObjectScope,
+    ) -> Result<Vec<String>, Error> {
+        let mut names = Vec::new();
+        let mut continue_after = None;
+        loop {
+            let req = GetNameListRequest {
+                object_class,
+                scope: scope.clone(),
+                continue_after,
+            };
+            let ConfirmedResponse::GetNameList(page) =
+                self.request(ConfirmedRequest::GetNameList(req)).await?
+            else {
+                return Err(Error::UnexpectedResponse);
+            };
+            continue_after = page.identifiers.last().cloned();
+            names.extend(page.identifiers);
+            if !page.more_follows || continue_after.is_none() {
+                return Ok(names);
+            }
+        }
+    }
+
+    /// The server's domains.
+    pub async fn domain_names(&self) -> Result<Vec<String>, Error> {
+        self.get_name_list(ObjectClass::Domain, ObjectScope::Vmd)
+            .await
+    }
+
+    /// Variable names of a domain, or of the VMD with `None`.
+    pub async fn variable_names(&self, domain: Option<&str>) -> Result<Vec<String>, Error> {
+        let scope = domain.map_or(ObjectScope::Vmd, |d| ObjectScope::Domain(d.into()));
+        self.get_name_list(ObjectClass::NamedVariable, scope).await
+    }
+
+    /// Read several variables; one result each.
+    pub async fn read_many(&self, names: &[ObjectName]) -> Result<Vec<AccessResult>, Error> {
+        let variables =
+            VariableAccessSpecification::ListOfVariable(names.iter().cloned().map(spec).collect());
+        match self
+            .request(ConfirmedRequest::Read(ReadRequest {
+                specification_with_result: false,
+                variables,
+            }))
+            .await?
+        {
+            ConfirmedResponse::Read(r) => Ok(r.results),
+            _ => Err(Error::UnexpectedResponse),
+        }
+    }
+
+    /// Read one variable.
+    pub async fn read(&self, name: &ObjectName) -> Result<Data, Error> {
+        match self.read_many(std::slice::from_ref(name)).await?.pop() {
+            Some(AccessResult::Success(d)) => Ok(d),
+            Some(AccessResult::Failure(e)) => Err(Error::Access(e)),
+            None => Err(Error::UnexpectedResponse),
+        }
+    }
+
+    /// Write one variable.
+    pub async fn write(&self, name: &ObjectName, value: Data) -> Result<(), Error> {
+        let variables = VariableAccessSpecification::ListOfVariable(vec![spec(name.clone())]);
+        match self
+            .request(ConfirmedRequest::Write(WriteRequest {
+                variables,
+                data: vec![value],
+            }))
+            .await?
+        {
+            ConfirmedResponse::Write(r) => match r.first() {
+                Some(WriteResult::Success) => Ok(()),
+                Some(WriteResult::Failure(e)) => Err(Error::Access(*e)),
+                None => Err(Error::UnexpectedResponse),
+            },
+            _ => Err(Error::UnexpectedResponse),
+        }
+    }
+
+    /// The type of a variable (GetVariableAccessAttributes).
+    pub async fn get_type(&self, name: &ObjectName) -> Result<TypeDescription, Error> {
+        match self
+            .request(ConfirmedRequest::GetVariableAccessAttributes(name.clone()))
+            .await?
+        {
+            ConfirmedResponse::GetVariableAccessAttributes(a) => Ok(a.type_description),
+            _ => Err(Error::UnexpectedResponse),
+        }
+    }
+
+    /// Define a named variable list.
+    pub async fn define_list(
+        &self,
+        name: &ObjectName,
+        members: &[ObjectName],
+    ) -> Result<(), Error> {
+        let req = DefineNamedVariableListRequest {
+            name: name.clone(),
+            variables: members.iter().cloned().map(spec).collect(),
+        };
+        match self
+            .request(ConfirmedRequest::DefineNamedVariableList(req))
+            .await?
+        {
+            ConfirmedResponse::DefineNamedVariableList => Ok(()),
+            _ => Err(Error::UnexpectedResponse),
+        }
+    }
+
+    /// Read every member of a named variable list.
+    pub async fn read_list(&self, name: &ObjectName) -> Result<Vec<AccessResult>, Error> {
+        let variables = VariableAccessSpecification::VariableListName(name.clone());
+        match self
+            .request(ConfirmedRequest::Read(ReadRequest {
+                specification_with_result: false,
+                variables,
+            }))
+            .await?
+        {
+            ConfirmedResponse::Read(r) => Ok(r.results),
+            _ => Err(Error::UnexpectedResponse),
+        }
+    }
+
+    /// The members of a named variable list.
+    pub async fn list_members(&self, name: &ObjectName) -> Result<Vec<ObjectName>, Error> {
+        match self
+            .request(ConfirmedRequest::GetNamedVariableListAttributes(
+                name.clone(),
+            ))
+            .await?
+        {
+            ConfirmedResponse::GetNamedVariableListAttributes(a) => {
+                Ok(a.variables.into_iter().map(|v| v.name).collect())
+            }
+            _ => Err(Error::UnexpectedResponse),
+        }
+    }
+
+    /// Delete a named variable list; true if it was deleted.
+    pub async fn delete_list(&self, name: &ObjectName) -> Result<bool, Error> {
+        let req = DeleteNamedVariableListRequest {
+            scope: DeleteScope::Specific,
+            names: vec![name.clone()],
+            domain: None,
+        };
+        match self
+            .request(ConfirmedRequest::DeleteNamedVariableList(req))
+            .await?
+        {
+            ConfirmedResponse::DeleteNamedVariableList { number_deleted, .. } => {
+                Ok(number_deleted == 1)
+            }
+            _ => Err(Error::UnexpectedResponse),
+        }
+    }
+
+    /// The next InformationReport from the server; `None` once the association is gone.
+    pub async fn next_report(&mut self) -> Option<InformationReport> {
+        self.reports.recv().await
+    }
+
+    /// Orderly release: Conclude, ACSE release, then the socket closes.
+    pub async fn conclude(self) -> Result<(), Error> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Cmd::Conclude(tx)).map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)?
+    }
+}
+
+fn spec(name: ObjectName) -> VariableSpec {
+    VariableSpec {
+        name,
+        alternate_access: None,
+    }
+}
+
+/// The driver task: socket, core client, commands and timer in one loop.
+async fn drive(
+    stream: TcpStream,
+    mut core: Core,
+    mut rx: mpsc::UnboundedReceiver<Cmd>,
+    reports: mpsc::UnboundedSender<InformationReport>,
+    ready: oneshot::Sender<Result<Negotiated, Error>>,
+) {
+    let (mut rd, mut wr) = stream.into_split();
+    let mut ready = Some(ready);
+    let mut pending: HashMap<u32, Reply> = HashMap::new();
+    let mut concluding: Option<oneshot::Sender<Result<(), Error>>> = None;
+    let mut inbuf = vec![0u8; 16 * 1024];
+    let mut out = Vec::new();
+    let mut commands_open = true;
+    loop {
+        // Flush and dispatch everything the core has for us.
+        while core.poll_transmit(&mut out) > 0 {}
+        if !out.is_empty() {
+            if let Err(e) = wr.write_all(&out).await {
+                fail_all(&mut ready, &mut pending, &mut concluding, || {
+                    Error::Io(io::Error::new(e.kind(), e.to_string()))
+                });
+                return;
+            }
+            out.clear();
+        }
+        while let Some(ev) = core.poll_event() {
+            match ev {
+                Event::Established(n) => {
+                    if let Some(r) = ready.take() {
+                        let _ = r.send(Ok(n));
+                    }
+                }
+                Event::Response { invoke_id, result } => {
+                    if let Some(reply) = pending.remove(&invoke_id) {
+                        let _ = reply.send(result.map_err(Error::Request));
+                    }
+                }
+                Event::Unconfirmed(UnconfirmedService::InformationReport(r)) => {
+                    let _ = reports.send(r);
+                }
+                Event::Closed(err) => {
+                    match (err, concluding.take()) {
+                        (None, Some(c)) => {
+                            let _ = c.send(Ok(()));
+                        }
+                        (None, None) => {}
+                        (Some(e), c) => {
+                            if let Some(c) = c {
+                                let _ = c.send(Err(Error::Association(e.clone())));
+                            }
+                            let e2 = e.clone();
+                            fail_all(&mut ready, &mut pending, &mut concluding, move || {
+                                Error::Association(e2.clone())
+                            });
+                        }
+                    }
+                    fail_all(&mut ready, &mut pending, &mut concluding, || Error::Closed);
+                    let _ = wr.shutdown().await;
+                    return;
+                }
+                _ => {}
+            }
+        }
+        let deadline = core.poll_timeout();
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(clock::to_tokio(d)).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            read = rd.read(&mut inbuf) => match read {
+                Ok(0) | Err(_) => core.handle_transport_closed(),
+                Ok(n) => core.handle_input(clock::now(), &inbuf[..n]),
+            },
+            cmd = rx.recv(), if commands_open => match cmd {
+                Some(Cmd::Request(req, reply)) => match core.request(clock::now(), req) {
+                    Ok(id) => { pending.insert(id, reply); }
+                    Err(e) => { let _ = reply.send(Err(Error::Api(e))); }
+                },
+                Some(Cmd::Conclude(reply)) => match core.conclude(clock::now()) {
+                    Ok(()) => concluding = Some(reply),
+                    Err(e) => { let _ = reply.send(Err(Error::Api(e))); }
+                },
+                // Every Client handle is gone: release politely, or abort if that is not possible.
+                None => {
+                    commands_open = false;
+                    if core.conclude(clock::now()).is_err() {
+                        core.abort();
+                    }
+                }
+            },
+            () = sleep => core.handle_timeout(clock::now()),
+        }
+    }
+}
+
+fn fail_all(
+    ready: &mut Option<oneshot::Sender<Result<Negotiated, Error>>>,
+    pending: &mut HashMap<u32, Reply>,
+    concluding: &mut Option<oneshot::Sender<Result<(), Error>>>,
+    err: impl Fn() -> Error,
+) {
+    if let Some(r) = ready.take() {
+        let _ = r.send(Err(err()));
+    }
+    for (_, reply) in pending.drain() {
+        let _ = reply.send(Err(err()));
+    }
+    if let Some(c) = concluding.take() {
+        let _ = c.send(Err(err()));
+    }
+}

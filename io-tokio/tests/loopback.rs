@@ -1,0 +1,128 @@
+//! Our client against our server over real loopback sockets.
+
+use tase2_core::assoc::AssociationConfig;
+use tase2_core::mms::{
+    AccessResult, Data, DataAccessError, Float, ObjectName, TypeDescription,
+    VariableAccessSpecification,
+};
+use tase2_core::server::{NamedVariableList, ServerConfig, ServerEvent, Variable, Vmd};
+use tase2_tokio::{Client, Error, Server};
+
+fn model() -> Vmd {
+    let mut vmd = Vmd::default();
+    let f32t = TypeDescription::FloatingPoint {
+        format_width: 32,
+        exponent_width: 8,
+    };
+    vmd.variables.insert(
+        "Trigger".into(),
+        Variable::writable(TypeDescription::Boolean, Data::Boolean(false)),
+    );
+    let d = vmd.domain_mut("ICC1");
+    for n in 0..300 {
+        d.variables.insert(
+            format!("P{n:03}"),
+            Variable::read_only(f32t.clone(), Data::Float(Float::F32(n as f32))),
+        );
+    }
+    d.variables.insert(
+        "Setpoint".into(),
+        Variable::writable(f32t, Data::Float(Float::F32(0.0))),
+    );
+    d.lists.insert(
+        "DS".into(),
+        NamedVariableList {
+            members: vec![
+                ObjectName::domain("ICC1", "P001"),
+                ObjectName::domain("ICC1", "P002"),
+            ],
+            deletable: false,
+        },
+    );
+    vmd
+}
+
+fn config() -> AssociationConfig {
+    AssociationConfig::with_ap_titles(
+        ("1.1.1.999".parse().unwrap(), 12),
+        ("1.1.1.998".parse().unwrap(), 12),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_and_server_over_tcp() {
+    let mut server = Server::bind("127.0.0.1:0", ServerConfig::default(), model())
+        .await
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    // A write of Trigger=true answers with a report of ICC1/DS to that client.
+    server.on_event(|ep, _, ev| {
+        if let ServerEvent::Written { id, name, .. } = ev {
+            if *name == ObjectName::vmd("Trigger") {
+                ep.report_list(*id, &ObjectName::domain("ICC1", "DS"))
+                    .unwrap();
+            }
+        }
+    });
+    tokio::spawn(server.run());
+
+    let mut client = Client::connect(addr, config()).await.unwrap();
+    assert_eq!(client.identify().await.unwrap().vendor_name, "FreeTase2");
+    assert_eq!(client.domain_names().await.unwrap(), ["ICC1"]);
+    let names = client.variable_names(Some("ICC1")).await.unwrap();
+    assert_eq!(names.len(), 301, "all pages of GetNameList are followed");
+    assert_eq!(
+        client
+            .read(&ObjectName::domain("ICC1", "P042"))
+            .await
+            .unwrap(),
+        Data::Float(Float::F32(42.0))
+    );
+    match client.read(&ObjectName::domain("ICC1", "Nope")).await {
+        Err(Error::Access(e)) => assert_eq!(e, DataAccessError::OBJECT_NON_EXISTENT),
+        other => panic!("{other:?}"),
+    }
+    let sp = ObjectName::domain("ICC1", "Setpoint");
+    client
+        .write(&sp, Data::Float(Float::F32(7.5)))
+        .await
+        .unwrap();
+    assert_eq!(
+        client.read(&sp).await.unwrap(),
+        Data::Float(Float::F32(7.5))
+    );
+    assert!(matches!(
+        client.write(&sp, Data::Boolean(true)).await,
+        Err(Error::Access(DataAccessError::TYPE_INCONSISTENT))
+    ));
+
+    client
+        .write(&ObjectName::vmd("Trigger"), Data::Boolean(true))
+        .await
+        .unwrap();
+    let report = client.next_report().await.unwrap();
+    assert_eq!(
+        report.variables,
+        VariableAccessSpecification::VariableListName(ObjectName::domain("ICC1", "DS"))
+    );
+    assert_eq!(
+        report.results,
+        vec![
+            AccessResult::Success(Data::Float(Float::F32(1.0))),
+            AccessResult::Success(Data::Float(Float::F32(2.0)))
+        ]
+    );
+
+    client.conclude().await.unwrap();
+}
+
+#[tokio::test]
+async fn connecting_to_a_closed_port_is_an_io_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    assert!(matches!(
+        Client::connect(addr, config()).await,
+        Err(Error::Io(_))
+    ));
+}
