@@ -10,6 +10,7 @@ Each .hex file is one TPKT packet. The seed for a layer is the part of the packe
   presentation  the PPDU (the session user data)
   acse          the PPDU of connect / release packets, and the ACSE APDU each carries
   mms           the MMS PDU of every packet (in a P-DATA PDV, or in the AARQ / AARE user-information)
+  association   a chunk length octet (0: all at once), then the client's packets up to some point
 
 Usage: python3 fuzz/make_seeds.py [DATA_DIR]   (default: tests/data/libiec61850 of this repository)
 """
@@ -20,7 +21,7 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "fuzz" / "seeds"
-LAYERS = ["ber", "tpkt", "cotp", "session", "presentation", "acse", "mms"]
+LAYERS = ["ber", "tpkt", "cotp", "session", "presentation", "acse", "mms", "association"]
 
 
 def tlvs(b):
@@ -122,6 +123,11 @@ def main():
                 mms = inner in (0x60, 0x61) and mms_in_acse(apdu)
                 if mms:
                     seeds["mms"][pdv_name] = mms
+    c2s = [f for n, f in seeds["tpkt"].items() if "_c2s_" in n]
+    for chunk in (0, 1, 7, 64, 255):
+        seeds["association"][f"c2s_all_chunk{chunk}"] = bytes([chunk]) + b"".join(c2s)
+    seeds["association"]["c2s_connect_only"] = b"\x00" + b"".join(c2s[:2])
+    seeds["association"]["c2s_connect_identify"] = b"\x00" + b"".join(c2s[:3])
     for layer, files in seeds.items():
         d = SEEDS / layer
         shutil.rmtree(d, ignore_errors=True)

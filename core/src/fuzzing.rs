@@ -14,12 +14,17 @@ use alloc::string::ToString;
 use alloc::vec::Vec;
 
 use crate::acse::{self, Apdu, AssociateDiagnostic};
+use crate::assoc::{Association, Event};
 use crate::ber::{self, primitive, ObjectIdentifier, Reader, Tag, Tlv, Writer};
 use crate::cotp::{self, Reassembler, Tpdu, TpduSize};
+use crate::mms::{
+    Data, DataRef, DecodeLimits, ErrorClass, MmsPdu, ObjectName, TypeDescription, TypeSpecification,
+};
 use crate::presentation::{
     self, AbortPpdu, AcceptOrReject, AcceptPpdu, ConnectPpdu, Pdv, RejectPpdu,
 };
 use crate::session::Spdu;
+use crate::time::Instant;
 use crate::tpkt;
 
 /// Encode `first`, decode the bytes with `decode`, and check that the result equals `expected`
@@ -344,4 +349,150 @@ fn pdvs(data: &[u8]) -> Vec<Pdv<'_>> {
         return user_data;
     }
     presentation::decode_user_data(data).unwrap_or_default()
+}
+
+/// Like `round_trip!` for the MMS codecs, which write through a [`Writer`]. Values holding a NaN
+/// float are compared by their encoding only, since NaN is not equal to itself.
+macro_rules! mms_round_trip {
+    ($first:expr, |$b:ident| $decode:expr) => {{
+        let first = &$first;
+        let mut bytes = Vec::new();
+        first.encode(&mut Writer::new(&mut bytes));
+        let second = {
+            let $b = &bytes[..];
+            match $decode {
+                Ok(v) => v,
+                Err(e) => panic!("re-encoding of {first:?} does not decode: {e:?}\n{bytes:02x?}"),
+            }
+        };
+        if second != *first {
+            let text = alloc::format!("{first:?}");
+            assert!(
+                text.contains("NaN"),
+                "decode -> encode -> decode changed the value: {first:?} became {second:?}"
+            );
+        }
+        let mut again = Vec::new();
+        second.encode(&mut Writer::new(&mut again));
+        assert_eq!(again, bytes, "encoding the decoded value changed the bytes");
+    }};
+}
+
+/// MMS (ISO 9506-2): the input as an MMS PDU with the default limits and with tight ones, and its
+/// first element as `Data` (owned and borrowed), `TypeDescription`, `TypeSpecification` and
+/// `ObjectName`.
+pub fn mms(data: &[u8]) {
+    let limits = DecodeLimits::default();
+    let tight = DecodeLimits {
+        max_data_depth: data.first().map_or(0, |b| b % 4),
+        max_list_len: data.get(1).map_or(0, |b| usize::from(b % 8)),
+    };
+    let _ = MmsPdu::decode(data, &tight);
+    if let Ok(pdu) = MmsPdu::decode(data, &limits) {
+        mms_round_trip!(pdu, |b| MmsPdu::decode(b, &limits));
+    }
+
+    let Ok(tlv) = Reader::new(data).read() else {
+        return;
+    };
+    if let Ok(d) = Data::decode(&tlv, &limits) {
+        mms_round_trip!(d, |b| first_tlv(b).and_then(
+            |t| Data::decode(&t, &limits).map_err(|e| alloc::format!("{e:?}"))
+        ));
+    }
+    let _ = Data::decode(&tlv, &tight);
+    if let Ok(r) = DataRef::decode(&tlv) {
+        let _ = (r.as_f32(), r.as_i64(), r.as_bool(), r.as_bits());
+        let _ = r.to_owned(&limits);
+        if let Some(members) = r.members() {
+            for m in members.take(64) {
+                if m.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    if let Ok(t) = TypeDescription::decode(&tlv, &limits) {
+        mms_round_trip!(t, |b| first_tlv(b).and_then(|t| {
+            TypeDescription::decode(&t, &limits).map_err(|e| alloc::format!("{e:?}"))
+        }));
+        let value = t.default_value();
+        assert!(
+            t.matches(&value),
+            "the default value of {t:?} does not match it"
+        );
+    }
+    let _ = TypeDescription::decode(&tlv, &tight);
+    if let Ok(t) = TypeSpecification::decode(&tlv, &limits) {
+        mms_round_trip!(t, |b| first_tlv(b).and_then(|t| {
+            TypeSpecification::decode(&t, &limits).map_err(|e| alloc::format!("{e:?}"))
+        }));
+    }
+    if let Ok(n) = ObjectName::decode(&tlv) {
+        mms_round_trip!(n, |b| first_tlv(b).and_then(
+            |t| ObjectName::decode(&t).map_err(|e| alloc::format!("{e:?}"))
+        ));
+    }
+}
+
+/// The first element of `b`, with the error as text so every MMS decoder's error fits.
+fn first_tlv(b: &[u8]) -> Result<Tlv<'_>, alloc::string::String> {
+    Reader::new(b).read().map_err(|e| alloc::format!("{e:?}"))
+}
+
+/// A server [`Association`] fed the input in chunks: the first octet gives the chunk length (0: all
+/// at once), the rest is the byte stream from the client. After each chunk every transmit and event
+/// is drained; an association indication is accepted and every confirmed request answered with a
+/// ConfirmedError, so the whole connect and data phase can be reached.
+pub fn association(data: &[u8]) {
+    let Some((&chunk, stream)) = data.split_first() else {
+        return;
+    };
+    let chunk = if chunk == 0 {
+        stream.len().max(1)
+    } else {
+        usize::from(chunk)
+    };
+    let mut now = Instant::ZERO;
+    let mut assoc = Association::server(Default::default(), now);
+    let mut out = Vec::new();
+    for piece in stream.chunks(chunk) {
+        assoc.handle_input(now, piece);
+        drain(&mut assoc, &mut out);
+        if let Some(deadline) = assoc.poll_timeout() {
+            // Virtual time advances a little with each chunk, firing only deadlines that passed.
+            now = now + core::time::Duration::from_millis(100);
+            if now >= deadline {
+                assoc.handle_timeout(now);
+                drain(&mut assoc, &mut out);
+            }
+        }
+    }
+    assoc.handle_transport_closed();
+    drain(&mut assoc, &mut out);
+    assert!(assoc.poll_event().is_none());
+}
+
+fn drain(assoc: &mut Association, out: &mut Vec<u8>) {
+    loop {
+        out.clear();
+        let sent = assoc.poll_transmit(out);
+        let mut progressed = sent > 0;
+        while let Some(event) = assoc.poll_event() {
+            progressed = true;
+            match event {
+                Event::AssociateIndication(_) => {
+                    assoc.accept().expect("accepting an indicated association");
+                }
+                Event::Request { invoke_id, .. } => {
+                    // The association may have closed meanwhile: an error answer is fine then.
+                    let _ = assoc.send_error(invoke_id, ErrorClass::VMD_STATE_OTHER.into());
+                }
+                _ => {}
+            }
+        }
+        if !progressed {
+            return;
+        }
+    }
 }

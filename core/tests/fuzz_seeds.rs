@@ -21,6 +21,8 @@ const LAYERS: &[(&str, Body)] = &[
     ("session", fuzzing::session),
     ("presentation", fuzzing::presentation),
     ("acse", fuzzing::acse),
+    ("mms", fuzzing::mms),
+    ("association", fuzzing::association),
 ];
 
 /// xorshift64: deterministic and good enough to pick mutations.
