@@ -1,4 +1,5 @@
-//! Fuzz bodies, one per decoding layer. Not part of the public API.
+//! Fuzz bodies, one per decoding layer plus the whole server association. Not part of the public
+//! API.
 //!
 //! The `fuzz/` cargo-fuzz targets are shims that call these functions, and
 //! `core/tests/fuzz_seeds.rs` replays the seed corpus and mutations of it through them in
@@ -8,7 +9,7 @@
 //! but **it must never panic**. When it accepts the input, the value is encoded, decoded again and
 //! compared: the second decode must give the same value and re-encoding it the same bytes. A
 //! mismatch is a bug, so these functions assert (and thus panic) on it; that is how the fuzzer
-//! reports it.
+//! reports it. [`association`] checks the state machine instead: no input sequence may panic it.
 
 use alloc::string::ToString;
 use alloc::vec::Vec;
