@@ -43,6 +43,8 @@ pub mod assoc;
 pub mod ber;
 pub mod client;
 pub mod cotp;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod mms;
 pub mod presentation;
 pub mod server;

@@ -52,6 +52,27 @@ impl<'a> Tlv<'a> {
         })
     }
 
+    /// A reader over the content of a primitive element that carries an encoding of its own (an
+    /// OCTET STRING holding BER, such as the octet-aligned alternative of EXTERNAL and PDV-list), one
+    /// nesting level deeper: the embedded elements count toward the same depth limit as they would
+    /// written inline, so re-encoding them inline cannot turn an accepted input into a refused one.
+    ///
+    /// Fails with [`Error::TooDeep`] past the depth limit and with [`Error::Constructed`] for a
+    /// constructed element (use [`Tlv::reader`]).
+    pub fn embedded(&self) -> Result<Reader<'a>, Error> {
+        if self.tag.constructed {
+            return Err(Error::Constructed);
+        }
+        if self.depth >= self.max_depth {
+            return Err(Error::TooDeep);
+        }
+        Ok(Reader {
+            data: self.content,
+            depth: self.depth + 1,
+            max_depth: self.max_depth,
+        })
+    }
+
     /// The content of a primitive element; a constructed encoding of a primitive type is refused
     /// (MMS and the OSI upper layers use primitive encodings only).
     #[inline]

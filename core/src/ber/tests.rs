@@ -121,6 +121,23 @@ fn nesting_past_the_limit_is_refused() {
 }
 
 #[test]
+fn an_embedded_encoding_is_read_one_level_deeper_than_its_octet_string() {
+    // OCTET STRING { SEQUENCE (indefinite) { NULL } } read with a limit of 2: the OCTET STRING is at
+    // depth 0, the embedded SEQUENCE at 1 and what it holds at 2.
+    let b = [0x04, 0x06, 0x30, 0x80, 0x05, 0x00, 0x00, 0x00];
+    let os = Reader::with_max_depth(&b, 2).read().unwrap();
+    let seq = os.embedded().unwrap().read().unwrap();
+    assert_eq!(seq.tag, Tag::SEQUENCE);
+    assert_eq!(seq.reader().unwrap().read().unwrap().tag, Tag::NULL);
+    let os = Reader::with_max_depth(&b, 1).read().unwrap();
+    assert_eq!(os.embedded().unwrap().read(), Err(Error::TooDeep));
+    let os = Reader::with_max_depth(&b, 0).read().unwrap();
+    assert_eq!(os.embedded().err(), Some(Error::TooDeep));
+    let cons = Reader::new(&[0x30, 0x00]).read().unwrap();
+    assert_eq!(cons.embedded().err(), Some(Error::Constructed));
+}
+
+#[test]
 fn writer_emits_minimal_lengths_for_every_size() {
     for len in [0usize, 1, 127, 128, 255, 256, 65535, 65536, 70000] {
         let content = alloc::vec![0xabu8; len];

@@ -107,10 +107,13 @@ pub(crate) fn pdv_value<'a>(t: &Tlv<'a>) -> Result<Option<&'a [u8]>, ber::Error>
             Ok(Some(apdu.raw))
         }
         // octet-aligned [1] IMPLICIT OCTET STRING: the APDU's encoding, which must be one element so
-        // that `Pdv::data` means the same thing whatever the peer chose.
+        // that `Pdv::data` means the same thing whatever the peer chose. It is read at the depth it
+        // would have as single-ASN1-type, which is how encoders write it back.
         OCTET_ALIGNED => {
             let content = t.primitive()?;
-            only_element(content)?;
+            let mut r = t.embedded()?;
+            r.read()?;
+            r.finish()?;
             Ok(Some(content))
         }
         _ => Ok(None),

@@ -205,6 +205,33 @@ fn octet_aligned_pdvs_and_several_pdvs_are_accepted() {
 }
 
 #[test]
+fn an_octet_aligned_apdu_may_nest_as_deep_as_its_single_asn1_type_re_encoding() {
+    // Found by fuzzing::presentation: 62 nested indefinite-length SEQUENCEs were accepted octet-aligned
+    // (read as if at the top level) but refused once re-encoded as single-ASN1-type (read at depth 3).
+    use crate::ber::{Error as BerError, Tag};
+    for levels in [1usize, 60, 61, 62, 63] {
+        let mut apdu = [0x30u8, 0x80].repeat(levels);
+        apdu.extend(vec![0u8; 2 * levels]);
+        let mut octet_aligned = Vec::new();
+        Writer::new(&mut octet_aligned).constructed(Tag::application_cons(1), |w| {
+            w.constructed(Tag::SEQUENCE, |w| {
+                w.integer(Tag::INTEGER, MMS_CONTEXT_ID);
+                w.primitive(Tag::context(1), &apdu);
+            })
+        });
+        let mut single_asn1 = Vec::new();
+        encode_user_data(&[pdv(MMS_CONTEXT_ID, &apdu)], &mut single_asn1);
+        let expected = if levels <= 61 {
+            Ok(vec![pdv(MMS_CONTEXT_ID, &apdu)])
+        } else {
+            Err(Error::Ber(BerError::TooDeep))
+        };
+        assert_eq!(decode_user_data(&octet_aligned), expected, "{levels}");
+        assert_eq!(decode_user_data(&single_asn1), expected, "{levels}");
+    }
+}
+
+#[test]
 fn unsupported_user_data_forms_are_refused_with_clear_errors() {
     assert_eq!(
         decode_user_data(&[0x40, 0x02, 0xab, 0xcd]),

@@ -162,7 +162,8 @@ pub enum ConfirmedRequest {
     DeleteNamedVariableList(DeleteNamedVariableListRequest),
     /// A service ISO 9506-2 defines (tag ≤ [`MAX_KNOWN_SERVICE_TAG`]) that this codec does not
     /// decode; its argument is skipped. Answer with a Reject (unrecognized-service) or a
-    /// ConfirmedError. Encodes as an empty primitive element with that tag.
+    /// ConfirmedError. Encodes as an empty primitive element with that tag, except
+    /// getVariableAccessAttributes (`[6]`), which encodes in the address form with an empty address.
     Unsupported {
         /// The ConfirmedServiceRequest tag number.
         service_tag: u32,
@@ -629,6 +630,13 @@ impl ConfirmedRequest {
                 w.constructed(Tag::context_cons(12), |w| n.encode(w))
             }
             ConfirmedRequest::DeleteNamedVariableList(r) => r.encode(w),
+            // getVariableAccessAttributes decodes as Unsupported only in its address form; write
+            // that form (with an empty Address) so the encoding decodes back to the same value.
+            ConfirmedRequest::Unsupported {
+                service_tag: service_tag::GET_VARIABLE_ACCESS_ATTRIBUTES,
+            } => w.constructed(Tag::context_cons(6), |w| {
+                w.constructed(Tag::context_cons(1), |_| {})
+            }),
             ConfirmedRequest::Unsupported { service_tag } => w.null(Tag::context(*service_tag)),
         }
     }

@@ -313,6 +313,24 @@ fn unimplemented_service_decodes_as_unsupported() {
 }
 
 #[test]
+fn an_unsupported_get_variable_access_attributes_request_re_encodes_to_itself() {
+    // Found by fuzzing::mms: Unsupported { service_tag: 6 } (the address form) was written as the
+    // primitive `86 00`, which the decoder refuses since the request is a constructed CHOICE.
+    let pdu = decode(&hex("a00a020107a605a103800101")).unwrap();
+    let out = pdu.to_vec();
+    // [0] { invokeID 7, [6] { address [1] { } } }
+    assert_eq!(out, hex("a007020107a602a100"));
+    assert_eq!(decode(&out).unwrap(), pdu);
+    for service_tag in [3, 72] {
+        let pdu = MmsPdu::ConfirmedRequest {
+            invoke_id: 1,
+            request: ConfirmedRequest::Unsupported { service_tag },
+        };
+        assert_eq!(decode(&pdu.to_vec()).unwrap(), pdu);
+    }
+}
+
+#[test]
 fn unknown_service_is_rejected_with_unrecognized_service_and_the_invoke_id() {
     let b = hex("a006020109bf6400");
     let e = decode(&b).unwrap_err();

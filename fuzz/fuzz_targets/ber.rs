@@ -1,0 +1,8 @@
+//! `ber` layer: see `tase2_core::fuzzing::ber`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    tase2_core::fuzzing::ber(data);
+});

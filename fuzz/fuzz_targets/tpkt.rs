@@ -1,0 +1,8 @@
+//! `tpkt` layer: see `tase2_core::fuzzing::tpkt`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    tase2_core::fuzzing::tpkt(data);
+});
