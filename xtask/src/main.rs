@@ -54,6 +54,9 @@ commands:
                         tase2 serve and libiec61850's IedServer (same depth), and their ratio;
                         results in build/bench/results.txt
   capture               regenerate tests/data/libiec61850 from a real libiec61850 session
+  fuzz [--seconds N] [TARGET...]
+                        run the cargo-fuzz targets in fuzz/ one after another (nightly; installs
+                        cargo-fuzz if missing), N seconds each (default 60)
 ";
 
 fn main() -> ExitCode {
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
         "interop" => interop(&root, rest),
         "bench" => bench(&root, rest),
         "capture" => capture(&root),
+        "fuzz" => fuzz(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())
@@ -366,7 +370,15 @@ fn ci(root: &Path, args: &[String]) -> ExitCode {
     ));
     steps.push(cargo_step(
         "wasm build",
-        &["build", "-p", "tase2-core", "--target", WASM_TARGET],
+        &[
+            "build",
+            "-p",
+            "tase2-core",
+            "-p",
+            "tase2-wasm",
+            "--target",
+            WASM_TARGET,
+        ],
     ));
     steps.push(cargo_step("test", &["test", "--workspace"]));
     let r = root.to_path_buf();
@@ -1192,6 +1204,66 @@ fn capture(root: &Path) -> Res {
         )
         .arg("--out")
         .arg(root.join("tests").join("data").join("libiec61850")))
+}
+
+// ------------------------------------------------------------------------------------------------
+// fuzz
+
+/// `cargo xtask fuzz [--seconds N] [TARGET...]`: every cargo-fuzz target (or the named ones) for N
+/// seconds each, one after another (the machine has 2 cores). The corpus directory comes first so
+/// libFuzzer writes new inputs there, not into the committed seeds.
+fn fuzz(args: &[String]) -> Res {
+    let mut seconds = 60u64;
+    let mut targets: Vec<String> = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--seconds" {
+            seconds = it
+                .next()
+                .and_then(|v| v.parse().ok())
+                .ok_or("--seconds takes a number")?;
+        } else {
+            targets.push(a.clone());
+        }
+    }
+    // `$CARGO` is the stable cargo; `rustup run nightly` picks nightly's.
+    let nightly = || {
+        let mut c = Command::new("rustup");
+        c.args(["run", "nightly", "cargo"]);
+        c
+    };
+    if !nightly()
+        .args(["fuzz", "--version"])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        run(nightly().args(["install", "cargo-fuzz", "--locked"]))?;
+    }
+    if targets.is_empty() {
+        let out = Command::new("rustup")
+            .args(["run", "nightly", "cargo", "fuzz", "list"])
+            .output()
+            .map_err(|e| format!("cargo fuzz list: {e}"))?;
+        targets = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+    }
+    for t in &targets {
+        let corpus = format!("fuzz/corpus/{t}");
+        std::fs::create_dir_all(&corpus).map_err(|e| format!("{corpus}: {e}"))?;
+        let mut cmd = nightly();
+        cmd.args(["fuzz", "run", t, &corpus, &format!("fuzz/seeds/{t}")]);
+        let regressions = format!("fuzz/regressions/{t}");
+        if Path::new(&regressions).is_dir() {
+            cmd.arg(&regressions);
+        }
+        cmd.arg("--").arg(format!("-max_total_time={seconds}"));
+        println!("==== fuzz {t} ({seconds} s) ====");
+        run(&mut cmd)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
