@@ -125,10 +125,12 @@ impl Server {
 
     /// Drain events (through the hook) and transmits until both are empty.
     fn flush(&mut self, writers: &mut HashMap<ConnectionId, mpsc::UnboundedSender<Vec<u8>>>) {
+        let mut closed = false;
         loop {
             let mut progressed = false;
             while let Some(ev) = self.endpoint.poll_event() {
                 progressed = true;
+                closed |= matches!(ev, ServerEvent::Closed { .. });
                 if let Some(hook) = self.hook.as_mut() {
                     hook(&mut self.endpoint, clock::now(), &ev);
                 }
@@ -145,6 +147,9 @@ impl Server {
             if !progressed {
                 break;
             }
+        }
+        if !closed {
+            return;
         }
         // Connections the endpoint has forgotten: dropping the sender lets the writer close the socket
         // after its last bytes.

@@ -275,7 +275,7 @@ impl Association {
     /// Tell the association its transport closed.
     pub fn handle_transport_closed(&mut self) {
         if self.state != State::Closed {
-            self.fail_quietly(AssocError::TransportClosed);
+            self.fail(AssocError::TransportClosed);
         }
     }
 
@@ -444,7 +444,7 @@ impl Association {
         if self.state_has_session() {
             self.send_user_abort();
         }
-        self.fail_quietly(AssocError::AbortedLocally);
+        self.fail(AssocError::AbortedLocally);
     }
 
     // ---- internals: lower layers ----
@@ -469,9 +469,7 @@ impl Association {
                     cotp::Error::BadParameter(_) => 3,
                     _ => 0,
                 };
-                let start = tpkt::begin(&mut self.out);
-                Tpdu::encode_error(&mut self.out, self.remote_ref, cause, tpdu);
-                tpkt::finish(&mut self.out, start);
+                self.send_tpdu_error(cause, tpdu);
                 self.fail(AssocError::Cotp(e));
                 return;
             }
@@ -531,20 +529,25 @@ impl Association {
                 }
             }
             (_, Tpdu::DisconnectRequest { reason, .. }) => {
-                self.fail_quietly(AssocError::AbortedByPeer(format!(
+                self.fail(AssocError::AbortedByPeer(format!(
                     "COTP DR reason {reason}"
                 )));
             }
             (_, Tpdu::Error { cause, .. }) => {
-                self.fail_quietly(AssocError::AbortedByPeer(format!("COTP ER cause {cause}")));
+                self.fail(AssocError::AbortedByPeer(format!("COTP ER cause {cause}")));
             }
             _ => {
-                let start = tpkt::begin(&mut self.out);
-                Tpdu::encode_error(&mut self.out, self.remote_ref, 2, tpdu);
-                tpkt::finish(&mut self.out, start);
+                self.send_tpdu_error(2, tpdu);
                 self.fail(AssocError::Protocol("TPDU not allowed in this state"));
             }
         }
+    }
+
+    /// X.224 §13.12: an ER TPDU echoing the header of the TPDU it refuses.
+    fn send_tpdu_error(&mut self, cause: u8, bad: &[u8]) {
+        let start = tpkt::begin(&mut self.out);
+        Tpdu::encode_error(&mut self.out, self.remote_ref, cause, bad);
+        tpkt::finish(&mut self.out, start);
     }
 
     /// Largest TSDU we reassemble: the negotiated MMS PDU plus generous room for the session,
@@ -582,10 +585,10 @@ impl Association {
             }
             (_, Spdu::Abort { user_data, .. }) => {
                 let why = connect::describe_abort(user_data);
-                self.fail_quietly(AssocError::AbortedByPeer(why));
+                self.fail(AssocError::AbortedByPeer(why));
             }
             (_, Spdu::Refuse { .. } | Spdu::AbortAccept) => {
-                self.fail_quietly(AssocError::AbortedByPeer("session refuse".into()));
+                self.fail(AssocError::AbortedByPeer("session refuse".into()));
             }
             _ => self.fail_with_abort(AssocError::Protocol("SPDU not allowed in this state")),
         }
@@ -795,13 +798,8 @@ impl Association {
         self.events.push_back(Event::Closed(error));
     }
 
-    /// A fatal error whose answer (if any) is already queued.
+    /// A fatal error: any answer to the peer is already queued (or none is due).
     fn fail(&mut self, e: AssocError) {
-        self.close(Some(e));
-    }
-
-    /// A fatal error that needs no answer (the peer already left).
-    fn fail_quietly(&mut self, e: AssocError) {
         self.close(Some(e));
     }
 

@@ -58,6 +58,18 @@ fn identify_request() -> Vec<u8> {
     frame!("05_c2s_mms_identify_req")
 }
 
+/// Feed an established association libiec61850's Identify request with octet `at` replaced by
+/// `byte`, and drain what it answered.
+fn break_identify_at(at: usize, byte: u8) -> (Vec<u8>, Vec<Event>) {
+    let mut a = established();
+    let mut f = identify_request();
+    f[at] = byte;
+    a.handle_input(Instant::ZERO, &f);
+    let drained = drain(&mut a);
+    assert!(a.is_closed(), "a broken lower layer ends the association");
+    drained
+}
+
 #[test]
 fn libiec61850_connect_and_identify_byte_by_byte() {
     let now = Instant::ZERO;
@@ -126,11 +138,7 @@ fn the_response_to_libiec61850_is_what_a_peer_expects() {
 
 #[test]
 fn a_bad_tpkt_header_closes_with_a_tpkt_error() {
-    let mut a = established();
-    let mut f = identify_request();
-    f[0] = 2;
-    a.handle_input(Instant::ZERO, &f);
-    let (_, events) = drain(&mut a);
+    let (_, events) = break_identify_at(0, 2);
     assert!(
         matches!(
             events.last(),
@@ -138,16 +146,11 @@ fn a_bad_tpkt_header_closes_with_a_tpkt_error() {
         ),
         "{events:?}"
     );
-    assert!(a.is_closed());
 }
 
 #[test]
 fn a_bad_tpdu_is_answered_with_a_cotp_er() {
-    let mut a = established();
-    let mut f = identify_request();
-    f[5] = 0x10; // no such TPDU code
-    a.handle_input(Instant::ZERO, &f);
-    let (out, events) = drain(&mut a);
+    let (out, events) = break_identify_at(5, 0x10); // no such TPDU code
     assert_eq!(out[5], 0x70, "ER TPDU");
     assert!(
         matches!(
@@ -160,11 +163,7 @@ fn a_bad_tpdu_is_answered_with_a_cotp_er() {
 
 #[test]
 fn a_bad_spdu_is_answered_with_a_session_abort() {
-    let mut a = established();
-    let mut f = identify_request();
-    f[7] = 0x30;
-    a.handle_input(Instant::ZERO, &f);
-    let (out, events) = drain(&mut a);
+    let (out, events) = break_identify_at(7, 0x30);
     assert_eq!(out[7], 0x19, "session ABORT");
     assert!(
         matches!(
@@ -177,11 +176,7 @@ fn a_bad_spdu_is_answered_with_a_session_abort() {
 
 #[test]
 fn a_bad_ppdu_is_answered_with_a_session_abort() {
-    let mut a = established();
-    let mut f = identify_request();
-    f[11] = 0x65; // not fully-encoded user data
-    a.handle_input(Instant::ZERO, &f);
-    let (out, events) = drain(&mut a);
+    let (out, events) = break_identify_at(11, 0x65); // not fully-encoded user data
     assert_eq!(out[7], 0x19, "session ABORT carrying a presentation ARP");
     assert!(
         matches!(

@@ -264,7 +264,7 @@ impl Endpoint {
         let id = self
             .conns
             .iter()
-            .find(|(_, c)| c.assoc.is_closed() || has_output(&c.assoc))
+            .find(|(_, c)| c.assoc.is_closed() || c.assoc.has_pending_transmit())
             .map(|(&id, _)| id)?;
         self.poll_transmit(id, buf);
         Some(id)
@@ -349,8 +349,4 @@ impl Endpoint {
             }
         }
     }
-}
-
-fn has_output(a: &Association) -> bool {
-    a.has_pending_transmit()
 }

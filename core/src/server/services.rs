@@ -6,6 +6,8 @@ use alloc::vec::Vec;
 
 use super::{Endpoint, NamedVariableList, ServerEvent, Vmd};
 use crate::assoc::ApiError;
+use crate::ber::Writer;
+use crate::mms::{write_access_failure, write_access_success, write_read_response};
 use crate::mms::{
     AccessResult, ConfirmedRequest, ConfirmedResponse, DataAccessError,
     DefineNamedVariableListRequest, DeleteNamedVariableListRequest, DeleteScope, ErrorClass,
@@ -56,6 +58,10 @@ pub(super) fn serve(
             local_detail: None,
         })),
         ConfirmedRequest::GetNameList(req) => get_name_list(ep, id, req),
+        ConfirmedRequest::Read(req) if !req.specification_with_result => {
+            read_streamed(ep, id, invoke_id, &req.variables);
+            return;
+        }
         ConfirmedRequest::Read(req) => Ok(read(ep, id, req)),
         ConfirmedRequest::Write(req) => write(ep, id, req),
         ConfirmedRequest::GetVariableAccessAttributes(name) => match ep.model.variable(&name) {
@@ -181,7 +187,46 @@ fn get_name_list(
     }))
 }
 
-/// ISO 9506-1 §14.6 Read.
+/// ISO 9506-1 §14.6 Read, the usual form (no specification echoed): each value is encoded straight
+/// from the model into the transmit buffer, with no owned copy of the response.
+fn read_streamed(
+    ep: &mut Endpoint,
+    id: ConnectionId,
+    invoke_id: u32,
+    spec: &VariableAccessSpecification,
+) {
+    let Endpoint { model, conns, .. } = ep;
+    let Some(super::Conn {
+        assoc, aa_lists, ..
+    }) = conns.get_mut(&id)
+    else {
+        return;
+    };
+    let write_one = |w: &mut Writer<'_>, name: &ObjectName| match model.variable(name) {
+        Some(v) => write_access_success(w, &v.value),
+        None => write_access_failure(w, DataAccessError::OBJECT_NON_EXISTENT),
+    };
+    let sent = assoc.send_raw_mms(Some(invoke_id), |w| {
+        write_read_response(w, invoke_id, |w| match spec {
+            VariableAccessSpecification::ListOfVariable(vars) => {
+                vars.iter().for_each(|v| write_one(w, &v.name))
+            }
+            VariableAccessSpecification::VariableListName(list) => {
+                match list_members(model, aa_lists, list) {
+                    Some(members) => members.iter().for_each(|m| write_one(w, m)),
+                    // An unknown list name has no member to fail individually; one failure says it.
+                    None => write_access_failure(w, DataAccessError::OBJECT_NON_EXISTENT),
+                }
+            }
+        })
+    });
+    if sent == Err(ApiError::PduTooLarge) {
+        // The answer does not fit the negotiated PDU size: say so rather than cut it.
+        let _ = assoc.send_error(invoke_id, err(ErrorClass::RESOURCE_CAPABILITY_UNAVAILABLE));
+    }
+}
+
+/// ISO 9506-1 §14.6 Read, echoing the variable access specification (specificationWithResult).
 fn read(ep: &Endpoint, id: ConnectionId, req: ReadRequest) -> ConfirmedResponse {
     let conn = &ep.conns[&id];
     let value_of = |name: &ObjectName| match ep.model.variable(name) {
