@@ -14,11 +14,13 @@
 //! The endpoint answers every MMS service itself from the model; the application hears what clients
 //! changed through [`ServerEvent`]s and changes the model through [`Endpoint::model_mut`].
 
+mod hooks;
 mod model;
 mod services;
 #[cfg(test)]
 mod tests;
 
+pub use hooks::{Ctx, Hooks, NoHooks, Outbox};
 pub use model::{Domain, Identity, NamedVariableList, Variable, Vmd};
 
 use alloc::boxed::Box;
@@ -30,8 +32,7 @@ use crate::assoc::{
     ApiError, AssocError, AssociateRequest, Association, AssociationConfig, Event, PeerError,
 };
 use crate::mms::{
-    AccessResult, Data, InformationReport, ObjectName, UnconfirmedService,
-    VariableAccessSpecification,
+    Data, InformationReport, ObjectName, UnconfirmedService, VariableAccessSpecification,
 };
 use crate::time::Instant;
 
@@ -75,9 +76,9 @@ impl Default for ServerConfig {
     }
 }
 
-/// What the server application hears.
+/// What the server application hears; `E` is the event type of the endpoint's [`Hooks`].
 #[derive(Clone, Debug, PartialEq)]
-pub enum ServerEvent {
+pub enum ServerEvent<E = core::convert::Infallible> {
     /// A client associated.
     Associated {
         /// The association.
@@ -122,6 +123,8 @@ pub enum ServerEvent {
         /// Why, unless orderly.
         error: Option<AssocError>,
     },
+    /// An event of the layer above MMS (the endpoint's [`Hooks`]).
+    Extension(E),
 }
 
 /// Why [`Endpoint::open`] refused a connection.
@@ -129,7 +132,7 @@ pub enum ServerEvent {
 pub struct TooManyAssociations;
 
 #[derive(Debug)]
-struct Conn {
+pub(crate) struct Conn {
     assoc: Association,
     /// Association-specific named variable lists.
     aa_lists: BTreeMap<alloc::string::String, NamedVariableList>,
@@ -138,26 +141,67 @@ struct Conn {
     peer: Option<Box<AssociateRequest>>,
 }
 
-/// The MMS server endpoint; see the [module docs](self).
+/// The MMS server endpoint; see the [module docs](self). `H` lets a layer above MMS take part
+/// (see [`Hooks`]); plain MMS uses [`NoHooks`].
 #[derive(Debug)]
-pub struct Endpoint {
+pub struct Endpoint<H: Hooks = NoHooks> {
     config: ServerConfig,
     model: Vmd,
     conns: BTreeMap<ConnectionId, Conn>,
     next_id: u64,
-    events: VecDeque<ServerEvent>,
+    events: VecDeque<ServerEvent<H::Event>>,
+    hooks: H,
 }
 
-impl Endpoint {
-    /// A server for `model`.
+impl Endpoint<NoHooks> {
+    /// A plain MMS server for `model`.
     pub fn new(config: ServerConfig, model: Vmd) -> Self {
+        Endpoint::with_hooks(config, model, NoHooks)
+    }
+}
+
+impl<H: Hooks> Endpoint<H> {
+    /// A server for `model` extended by `hooks`.
+    pub fn with_hooks(config: ServerConfig, model: Vmd, hooks: H) -> Self {
         Endpoint {
             config,
             model,
             conns: BTreeMap::new(),
             next_id: 1,
             events: VecDeque::new(),
+            hooks,
         }
+    }
+
+    /// The hooks.
+    pub fn hooks(&self) -> &H {
+        &self.hooks
+    }
+
+    /// The hooks, mutably. Work they queue (reports) goes out at the next input or timeout, or
+    /// at once through [`Self::run_hooks`].
+    pub fn hooks_mut(&mut self) -> &mut H {
+        &mut self.hooks
+    }
+
+    /// Let the hooks send what is due at `now` (see [`Hooks::run`]).
+    pub fn run_hooks(&mut self, now: Instant) {
+        let mut out = Outbox {
+            conns: &mut self.conns,
+            events: &mut self.events,
+            model: &self.model,
+        };
+        self.hooks.run(&mut out, now);
+    }
+
+    /// Run `f` on the hooks with an [`Outbox`] to every association.
+    pub fn with_outbox<R>(&mut self, f: impl FnOnce(&mut H, &mut Outbox<'_, H::Event>) -> R) -> R {
+        let mut out = Outbox {
+            conns: &mut self.conns,
+            events: &mut self.events,
+            model: &self.model,
+        };
+        f(&mut self.hooks, &mut out)
     }
 
     /// The model.
@@ -212,6 +256,7 @@ impl Endpoint {
         };
         conn.assoc.handle_input(now, data);
         self.process(now, id);
+        self.run_hooks(now);
     }
 
     /// The transport of `id` closed.
@@ -220,6 +265,7 @@ impl Endpoint {
             conn.assoc.handle_transport_closed();
         }
         self.process(now, id);
+        self.run_hooks(now);
     }
 
     /// Run timers that are due.
@@ -236,13 +282,15 @@ impl Endpoint {
             }
             self.process(now, id);
         }
+        self.run_hooks(now);
     }
 
-    /// The earliest deadline over all associations.
+    /// The earliest deadline over all associations and the hooks.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.conns
             .values()
             .filter_map(|c| c.assoc.poll_timeout())
+            .chain(self.hooks.poll_timeout())
             .min()
     }
 
@@ -271,7 +319,7 @@ impl Endpoint {
     }
 
     /// The next event.
-    pub fn poll_event(&mut self) -> Option<ServerEvent> {
+    pub fn poll_event(&mut self) -> Option<ServerEvent<H::Event>> {
         self.events.pop_front()
     }
 
@@ -289,14 +337,18 @@ impl Endpoint {
     /// Send an InformationReport of the named variable list `list` with the model's current values.
     pub fn report_list(&mut self, id: ConnectionId, list: &ObjectName) -> Result<(), ApiError> {
         let c = self.conns.get(&id).ok_or(ApiError::InvalidState)?;
-        let members =
-            services::list_members(&self.model, &c.aa_lists, list).ok_or(ApiError::InvalidState)?;
+        let members = services::list_members(&self.model, &c.aa_lists, list)
+            .ok_or(ApiError::InvalidState)?
+            .to_vec();
+        let mut ctx = Ctx {
+            now: Instant::ZERO,
+            id,
+            model: &self.model,
+            events: &mut self.events,
+        };
         let results = members
             .iter()
-            .map(|m| match self.model.variable(m) {
-                Some(v) => AccessResult::Success(v.value.clone()),
-                None => AccessResult::Failure(crate::mms::DataAccessError::OBJECT_NON_EXISTENT),
-            })
+            .map(|m| services::value_of(&mut ctx, &mut self.hooks, m))
             .collect();
         let report = InformationReport {
             variables: VariableAccessSpecification::VariableListName(list.clone()),
@@ -311,6 +363,7 @@ impl Endpoint {
             c.assoc.abort();
         }
         self.process(now, id);
+        self.run_hooks(now);
     }
 
     /// Drain one association's events, answering requests from the model.
@@ -323,15 +376,17 @@ impl Endpoint {
                 return;
             };
             match ev {
-                Event::AssociateIndication(req) => match (self.config.policy)(&req) {
-                    Ok(()) => {
-                        conn.peer = Some(req);
-                        let _ = conn.assoc.accept();
+                Event::AssociateIndication(req) => {
+                    match (self.config.policy)(&req).and_then(|()| self.hooks.associate(id, &req)) {
+                        Ok(()) => {
+                            conn.peer = Some(req);
+                            let _ = conn.assoc.accept();
+                        }
+                        Err(diag) => {
+                            let _ = conn.assoc.reject(diag);
+                        }
                     }
-                    Err(diag) => {
-                        let _ = conn.assoc.reject(diag);
-                    }
-                },
+                }
                 Event::Established(_) => {
                     if let Some(peer) = conn.peer.clone() {
                         self.events.push_back(ServerEvent::Associated { id, peer });
@@ -343,9 +398,26 @@ impl Endpoint {
                 Event::PeerError(error) => {
                     self.events.push_back(ServerEvent::PeerError { id, error })
                 }
-                Event::Closed(error) => self.events.push_back(ServerEvent::Closed { id, error }),
-                // A server sends no requests, so it gets no responses; reports from clients are ignored.
-                Event::Response { .. } | Event::Unconfirmed(_) | Event::Rejected(_) => {}
+                Event::Closed(error) => {
+                    let mut out = Outbox {
+                        conns: &mut self.conns,
+                        events: &mut self.events,
+                        model: &self.model,
+                    };
+                    self.hooks.closed(&mut out, id);
+                    self.events.push_back(ServerEvent::Closed { id, error })
+                }
+                Event::Unconfirmed(service) => {
+                    let mut ctx = Ctx {
+                        now,
+                        id,
+                        model: &self.model,
+                        events: &mut self.events,
+                    };
+                    self.hooks.unconfirmed(&mut ctx, &service);
+                }
+                // A server sends no requests, so it gets no responses.
+                Event::Response { .. } | Event::Rejected(_) => {}
             }
         }
     }

@@ -37,6 +37,9 @@ pub struct Variable {
     pub value: Data,
     /// Whether clients may write it.
     pub writable: bool,
+    /// `Some`: the value lives with the endpoint's [`Hooks`](super::Hooks) (which serve Read and
+    /// Write of it); `value` is then only a placeholder of the right type.
+    pub slot: Option<u32>,
 }
 
 impl Variable {
@@ -46,6 +49,7 @@ impl Variable {
             type_description,
             value,
             writable: false,
+            slot: None,
         }
     }
 
@@ -55,6 +59,20 @@ impl Variable {
             type_description,
             value,
             writable: true,
+            slot: None,
+        }
+    }
+}
+
+impl Variable {
+    /// A variable whose value the endpoint's hooks hold in `slot`.
+    pub fn slotted(type_description: TypeDescription, slot: u32, writable: bool) -> Self {
+        let value = type_description.default_value();
+        Variable {
+            type_description,
+            value,
+            writable,
+            slot: Some(slot),
         }
     }
 }

@@ -4,7 +4,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::{Endpoint, NamedVariableList, ServerEvent, Vmd};
+use super::{Ctx, Endpoint, Hooks, NamedVariableList, ServerEvent, Variable, Vmd};
 use crate::assoc::ApiError;
 use crate::ber::Writer;
 use crate::mms::{write_access_failure, write_access_success, write_read_response};
@@ -23,6 +23,72 @@ use crate::assoc::service_error as err;
 
 type AaLists = BTreeMap<String, NamedVariableList>;
 
+/// Whether association `id` may know that `name` exists (its domain and the object itself).
+pub(super) fn visible<H: Hooks>(hooks: &H, id: ConnectionId, name: &ObjectName) -> bool {
+    match name {
+        ObjectName::DomainSpecific { domain, .. } => {
+            hooks.domain_visible(id, domain) && hooks.visible(id, name)
+        }
+        _ => hooks.visible(id, name),
+    }
+}
+
+/// The variable `name` if `id` may see it; a hidden object answers like a missing one.
+fn lookup<'m, H: Hooks>(
+    model: &'m Vmd,
+    hooks: &H,
+    id: ConnectionId,
+    name: &ObjectName,
+) -> Result<&'m Variable, DataAccessError> {
+    if !visible(hooks, id, name) {
+        return Err(DataAccessError::OBJECT_NON_EXISTENT);
+    }
+    model
+        .variable(name)
+        .ok_or(DataAccessError::OBJECT_NON_EXISTENT)
+}
+
+/// Encode the value of `name` for `ctx.id` (an AccessResult element) straight into `w`.
+fn write_value<H: Hooks>(
+    ctx: &mut Ctx<'_, H::Event>,
+    hooks: &mut H,
+    name: &ObjectName,
+    w: &mut Writer<'_>,
+) {
+    let v = match lookup(ctx.model, hooks, ctx.id, name) {
+        Ok(_) if !hooks.may_read(ctx.id, name) => Err(DataAccessError::OBJECT_ACCESS_DENIED),
+        other => other,
+    };
+    let r = match v {
+        Ok(v) => match v.slot {
+            Some(slot) => hooks.read(ctx, name, slot, w),
+            None => {
+                write_access_success(w, &v.value);
+                Ok(())
+            }
+        },
+        Err(e) => Err(e),
+    };
+    if let Err(e) = r {
+        write_access_failure(w, e);
+    }
+}
+
+/// The value of `name` for `ctx.id` as an owned AccessResult (for the rare owned paths).
+pub(super) fn value_of<H: Hooks>(
+    ctx: &mut Ctx<'_, H::Event>,
+    hooks: &mut H,
+    name: &ObjectName,
+) -> AccessResult {
+    let mut buf = Vec::new();
+    write_value(ctx, hooks, name, &mut Writer::new(&mut buf));
+    let decoded = crate::ber::Reader::new(&buf)
+        .read()
+        .ok()
+        .and_then(|tlv| AccessResult::decode(&tlv, &crate::mms::DecodeLimits::default()).ok());
+    decoded.unwrap_or(AccessResult::Failure(DataAccessError::OBJECT_VALUE_INVALID))
+}
+
 /// The members of `list`, or `None` if no such list is visible to this association.
 pub(super) fn list_members<'m>(
     model: &'m Vmd,
@@ -37,9 +103,9 @@ pub(super) fn list_members<'m>(
     Some(&l.members)
 }
 
-pub(super) fn serve(
-    ep: &mut Endpoint,
-    _now: Instant,
+pub(super) fn serve<H: Hooks>(
+    ep: &mut Endpoint<H>,
+    now: Instant,
     id: ConnectionId,
     invoke_id: u32,
     request: ConfirmedRequest,
@@ -59,24 +125,27 @@ pub(super) fn serve(
         })),
         ConfirmedRequest::GetNameList(req) => get_name_list(ep, id, req),
         ConfirmedRequest::Read(req) if !req.specification_with_result => {
-            read_streamed(ep, id, invoke_id, &req.variables);
+            read_streamed(ep, now, id, invoke_id, &req.variables);
             return;
         }
-        ConfirmedRequest::Read(req) => Ok(read(ep, id, req)),
-        ConfirmedRequest::Write(req) => write(ep, id, req),
-        ConfirmedRequest::GetVariableAccessAttributes(name) => match ep.model.variable(&name) {
-            Some(v) => Ok(ConfirmedResponse::GetVariableAccessAttributes(
-                GetVariableAccessAttributesResponse {
-                    mms_deletable: false,
-                    type_description: v.type_description.clone(),
-                },
-            )),
-            None => Err(err(ErrorClass::ACCESS_OBJECT_NON_EXISTENT)),
-        },
+        ConfirmedRequest::Read(req) => Ok(read(ep, now, id, req)),
+        ConfirmedRequest::Write(req) => write(ep, now, id, req),
+        ConfirmedRequest::GetVariableAccessAttributes(name) => {
+            match lookup(&ep.model, &ep.hooks, id, &name) {
+                Ok(v) => Ok(ConfirmedResponse::GetVariableAccessAttributes(
+                    GetVariableAccessAttributesResponse {
+                        mms_deletable: false,
+                        type_description: v.type_description.clone(),
+                    },
+                )),
+                Err(_) => Err(err(ErrorClass::ACCESS_OBJECT_NON_EXISTENT)),
+            }
+        }
         ConfirmedRequest::DefineNamedVariableList(req) => define_list(ep, id, req),
         ConfirmedRequest::GetNamedVariableListAttributes(name) => {
             let conn = &ep.conns[&id];
             let l = match &name {
+                n if !visible(&ep.hooks, id, n) => None,
                 ObjectName::VmdSpecific(n) => ep.model.lists.get(n),
                 ObjectName::DomainSpecific { domain, item } => {
                     ep.model.domains.get(domain).and_then(|d| d.lists.get(item))
@@ -127,18 +196,28 @@ pub(super) fn serve(
 }
 
 /// ISO 9506-1 §10.5 GetNameList, in MMS collation order, as many names as fit the negotiated PDU.
-fn get_name_list(
-    ep: &Endpoint,
+fn get_name_list<H: Hooks>(
+    ep: &Endpoint<H>,
     id: ConnectionId,
     req: GetNameListRequest,
 ) -> Result<ConfirmedResponse, ServiceError> {
     let conn = &ep.conns[&id];
     let model = &ep.model;
+    let hooks = &ep.hooks;
     let no_domain = || err(ErrorClass::ACCESS_OBJECT_NON_EXISTENT);
-    let names: Vec<&String> = match (&req.object_class, &req.scope) {
+    if let ObjectScope::Domain(d) = &req.scope {
+        if !hooks.domain_visible(id, d) {
+            return Err(no_domain());
+        }
+    }
+    let mut names: Vec<&String> = match (&req.object_class, &req.scope) {
         (ObjectClass::NamedVariable, ObjectScope::Vmd) => model.variables.keys().collect(),
         (ObjectClass::NamedVariableList, ObjectScope::Vmd) => model.lists.keys().collect(),
-        (ObjectClass::Domain, ObjectScope::Vmd) => model.domains.keys().collect(),
+        (ObjectClass::Domain, ObjectScope::Vmd) => model
+            .domains
+            .keys()
+            .filter(|d| hooks.domain_visible(id, d))
+            .collect(),
         (ObjectClass::NamedVariable, ObjectScope::Domain(d)) => model
             .domains
             .get(d)
@@ -164,6 +243,14 @@ fn get_name_list(
         // Object classes this server has no instances of.
         _ => Vec::new(),
     };
+    let object = |n: &str| match &req.scope {
+        ObjectScope::Vmd => ObjectName::vmd(n),
+        ObjectScope::Domain(d) => ObjectName::domain(d.as_str(), n),
+        ObjectScope::AssociationSpecific => ObjectName::AaSpecific(n.into()),
+    };
+    if req.object_class != ObjectClass::Domain {
+        names.retain(|n| hooks.visible(id, &object(n)));
+    }
     let start = match &req.continue_after {
         Some(after) => names.partition_point(|n| n.as_str() <= after.as_str()),
         None => 0,
@@ -189,31 +276,46 @@ fn get_name_list(
 
 /// ISO 9506-1 §14.6 Read, the usual form (no specification echoed): each value is encoded straight
 /// from the model into the transmit buffer, with no owned copy of the response.
-fn read_streamed(
-    ep: &mut Endpoint,
+fn read_streamed<H: Hooks>(
+    ep: &mut Endpoint<H>,
+    now: Instant,
     id: ConnectionId,
     invoke_id: u32,
     spec: &VariableAccessSpecification,
 ) {
-    let Endpoint { model, conns, .. } = ep;
+    let Endpoint {
+        model,
+        conns,
+        hooks,
+        events,
+        ..
+    } = ep;
     let Some(super::Conn {
         assoc, aa_lists, ..
     }) = conns.get_mut(&id)
     else {
         return;
     };
-    let write_one = |w: &mut Writer<'_>, name: &ObjectName| match model.variable(name) {
-        Some(v) => write_access_success(w, &v.value),
-        None => write_access_failure(w, DataAccessError::OBJECT_NON_EXISTENT),
+    let mut ctx = Ctx {
+        now,
+        id,
+        model,
+        events,
+    };
+    let list_visible = match spec {
+        VariableAccessSpecification::VariableListName(list) => visible(hooks, id, list),
+        _ => true,
     };
     let sent = assoc.send_raw_mms(Some(invoke_id), |w| {
         write_read_response(w, invoke_id, |w| match spec {
-            VariableAccessSpecification::ListOfVariable(vars) => {
-                vars.iter().for_each(|v| write_one(w, &v.name))
-            }
+            VariableAccessSpecification::ListOfVariable(vars) => vars
+                .iter()
+                .for_each(|v| write_value(&mut ctx, hooks, &v.name, w)),
             VariableAccessSpecification::VariableListName(list) => {
-                match list_members(model, aa_lists, list) {
-                    Some(members) => members.iter().for_each(|m| write_one(w, m)),
+                match list_members(model, aa_lists, list).filter(|_| list_visible) {
+                    Some(members) => members
+                        .iter()
+                        .for_each(|m| write_value(&mut ctx, hooks, m, w)),
                     // An unknown list name has no member to fail individually; one failure says it.
                     None => write_access_failure(w, DataAccessError::OBJECT_NON_EXISTENT),
                 }
@@ -227,19 +329,32 @@ fn read_streamed(
 }
 
 /// ISO 9506-1 §14.6 Read, echoing the variable access specification (specificationWithResult).
-fn read(ep: &Endpoint, id: ConnectionId, req: ReadRequest) -> ConfirmedResponse {
+fn read<H: Hooks>(
+    ep: &mut Endpoint<H>,
+    now: Instant,
+    id: ConnectionId,
+    req: ReadRequest,
+) -> ConfirmedResponse {
     let conn = &ep.conns[&id];
-    let value_of = |name: &ObjectName| match ep.model.variable(name) {
-        Some(v) => AccessResult::Success(v.value.clone()),
-        None => AccessResult::Failure(DataAccessError::OBJECT_NON_EXISTENT),
+    let mut ctx = Ctx {
+        now,
+        id,
+        model: &ep.model,
+        events: &mut ep.events,
     };
+    let hooks = &mut ep.hooks;
     let results = match &req.variables {
-        VariableAccessSpecification::ListOfVariable(vars) => {
-            vars.iter().map(|v| value_of(&v.name)).collect()
-        }
+        VariableAccessSpecification::ListOfVariable(vars) => vars
+            .iter()
+            .map(|v| value_of(&mut ctx, hooks, &v.name))
+            .collect(),
         VariableAccessSpecification::VariableListName(list) => {
-            match list_members(&ep.model, &conn.aa_lists, list) {
-                Some(members) => members.iter().map(value_of).collect(),
+            match list_members(ctx.model, &conn.aa_lists, list).filter(|_| visible(hooks, id, list))
+            {
+                Some(members) => members
+                    .iter()
+                    .map(|m| value_of(&mut ctx, hooks, m))
+                    .collect(),
                 // An unknown list name has no member to fail individually; one failure says it.
                 None => alloc::vec![AccessResult::Failure(DataAccessError::OBJECT_NON_EXISTENT)],
             }
@@ -250,52 +365,108 @@ fn read(ep: &Endpoint, id: ConnectionId, req: ReadRequest) -> ConfirmedResponse 
 }
 
 /// ISO 9506-1 §14.7 Write: each value checked against its variable's type before storing.
-fn write(
-    ep: &mut Endpoint,
+fn write<H: Hooks>(
+    ep: &mut Endpoint<H>,
+    now: Instant,
     id: ConnectionId,
     req: WriteRequest,
 ) -> Result<ConfirmedResponse, ServiceError> {
-    let names: Vec<ObjectName> = match &req.variables {
-        VariableAccessSpecification::ListOfVariable(vars) => {
-            vars.iter().map(|v| v.name.clone()).collect()
-        }
+    let targets: Vec<(ObjectName, Option<String>)> = match &req.variables {
+        VariableAccessSpecification::ListOfVariable(vars) => vars
+            .iter()
+            .map(|v| {
+                let component = v
+                    .alternate_access
+                    .as_deref()
+                    .map(super::hooks::component_of);
+                (v.name.clone(), component.map(|c| c.unwrap_or_default()))
+            })
+            .collect(),
         VariableAccessSpecification::VariableListName(list) => {
             let conn = &ep.conns[&id];
             list_members(&ep.model, &conn.aa_lists, list)
+                .filter(|_| visible(&ep.hooks, id, list))
                 .ok_or(err(ErrorClass::ACCESS_OBJECT_NON_EXISTENT))?
-                .to_vec()
+                .iter()
+                .map(|m| (m.clone(), None))
+                .collect()
         }
     };
-    if names.len() != req.data.len() {
+    if targets.len() != req.data.len() {
         return Err(err(ErrorClass::ACCESS_OBJECT_ACCESS_DENIED));
     }
-    let mut results = Vec::with_capacity(names.len());
-    for (name, value) in names.into_iter().zip(req.data) {
-        let r = match ep.model.variable_mut(&name) {
-            None => WriteResult::Failure(DataAccessError::OBJECT_NON_EXISTENT),
-            Some(v) if !v.writable => WriteResult::Failure(DataAccessError::OBJECT_ACCESS_DENIED),
-            Some(v) if !v.type_description.matches(&value) => {
-                WriteResult::Failure(DataAccessError::TYPE_INCONSISTENT)
-            }
-            Some(v) => {
-                v.value = value.clone();
-                ep.events
-                    .push_back(ServerEvent::Written { id, name, value });
-                WriteResult::Success
-            }
-        };
-        results.push(r);
+    let mut results = Vec::with_capacity(targets.len());
+    for ((name, component), value) in targets.into_iter().zip(req.data) {
+        let r = write_one(ep, now, id, &name, component.as_deref(), &value);
+        if r.is_ok() {
+            ep.events
+                .push_back(ServerEvent::Written { id, name, value });
+        }
+        results.push(match r {
+            Ok(()) => WriteResult::Success,
+            Err(e) => WriteResult::Failure(e),
+        });
     }
     Ok(ConfirmedResponse::Write(results))
 }
 
+/// Write one variable; `component` is `Some("")` for an alternate access other than one
+/// component name.
+fn write_one<H: Hooks>(
+    ep: &mut Endpoint<H>,
+    now: Instant,
+    id: ConnectionId,
+    name: &ObjectName,
+    component: Option<&str>,
+    value: &crate::mms::Data,
+) -> Result<(), DataAccessError> {
+    let v = lookup(&ep.model, &ep.hooks, id, name)?;
+    if !ep.hooks.may_write(id, name) {
+        return Err(DataAccessError::OBJECT_ACCESS_DENIED);
+    }
+    if component == Some("") {
+        return Err(DataAccessError::OBJECT_ACCESS_UNSUPPORTED);
+    }
+    if let Some(slot) = v.slot {
+        let mut ctx = Ctx {
+            now,
+            id,
+            model: &ep.model,
+            events: &mut ep.events,
+        };
+        return ep.hooks.write(&mut ctx, name, slot, component, value);
+    }
+    if !v.writable {
+        return Err(DataAccessError::OBJECT_ACCESS_DENIED);
+    }
+    if component.is_some() {
+        // Component writes are served for hook-held variables only.
+        return Err(DataAccessError::OBJECT_ACCESS_UNSUPPORTED);
+    }
+    if !v.type_description.matches(value) {
+        return Err(DataAccessError::TYPE_INCONSISTENT);
+    }
+    if let Some(v) = ep.model.variable_mut(name) {
+        v.value = value.clone();
+    }
+    Ok(())
+}
+
 /// ISO 9506-1 §14.10 DefineNamedVariableList.
-fn define_list(
-    ep: &mut Endpoint,
+fn define_list<H: Hooks>(
+    ep: &mut Endpoint<H>,
     id: ConnectionId,
     req: DefineNamedVariableListRequest,
 ) -> Result<ConfirmedResponse, ServiceError> {
     let conn = &ep.conns[&id];
+    if let ObjectName::DomainSpecific { domain, .. } = &req.name {
+        if !ep.hooks.domain_visible(id, domain) {
+            return Err(err(ErrorClass::DEFINITION_OBJECT_UNDEFINED));
+        }
+    }
+    if !ep.hooks.may_define_list(id, &req.name) {
+        return Err(err(ErrorClass::ACCESS_OBJECT_ACCESS_DENIED));
+    }
     if conn.defined >= ep.config.max_client_lists
         || req.variables.len() > ep.config.max_list_members
     {
@@ -305,9 +476,22 @@ fn define_list(
         || req
             .variables
             .iter()
-            .any(|v| ep.model.variable(&v.name).is_none())
+            .any(|v| lookup(&ep.model, &ep.hooks, id, &v.name).is_err())
     {
         return Err(err(ErrorClass::DEFINITION_OBJECT_UNDEFINED));
+    }
+    if req
+        .variables
+        .iter()
+        .any(|v| !ep.hooks.may_read(id, &v.name))
+    {
+        return Err(err(ErrorClass::ACCESS_OBJECT_ACCESS_DENIED));
+    }
+    // The same member twice would make positions in reports ambiguous.
+    let mut sorted: Vec<&ObjectName> = req.variables.iter().map(|v| &v.name).collect();
+    sorted.sort();
+    if sorted.windows(2).any(|p| p[0] == p[1]) {
+        return Err(err(ErrorClass::DEFINITION_OBJECT_ATTRIBUTE_INCONSISTENT));
     }
     let list = NamedVariableList {
         members: req.variables.iter().map(|v| v.name.clone()).collect(),
@@ -347,13 +531,16 @@ fn define_list(
 }
 
 /// ISO 9506-1 §14.12 DeleteNamedVariableList: only deletable (client-defined) lists go.
-fn delete_lists(
-    ep: &mut Endpoint,
+fn delete_lists<H: Hooks>(
+    ep: &mut Endpoint<H>,
     id: ConnectionId,
     req: DeleteNamedVariableListRequest,
 ) -> ConfirmedResponse {
     let (mut matched, mut deleted) = (0u32, 0u32);
-    let mut delete_in = |map: &mut BTreeMap<String, NamedVariableList>, item: Option<&str>| {
+    let hooks = &ep.hooks;
+    let mut delete_in = |map: &mut BTreeMap<String, NamedVariableList>,
+                         item: Option<&str>,
+                         name: &dyn Fn(&str) -> ObjectName| {
         let keys: Vec<String> = match item {
             Some(i) => map
                 .contains_key(i)
@@ -363,8 +550,12 @@ fn delete_lists(
             None => map.keys().cloned().collect(),
         };
         for k in keys {
+            let full = name(&k);
+            if !visible(hooks, id, &full) {
+                continue;
+            }
             matched += 1;
-            if map.get(&k).is_some_and(|l| l.deletable) {
+            if map.get(&k).is_some_and(|l| l.deletable) && hooks.may_delete_list(id, &full) {
                 map.remove(&k);
                 deleted += 1;
             }
@@ -380,27 +571,35 @@ fn delete_lists(
         DeleteScope::Specific => {
             for name in &req.names {
                 match name {
-                    ObjectName::VmdSpecific(n) => delete_in(&mut ep.model.lists, Some(n)),
+                    ObjectName::VmdSpecific(n) => {
+                        delete_in(&mut ep.model.lists, Some(n), &|k| ObjectName::vmd(k))
+                    }
                     ObjectName::DomainSpecific { domain, item } => {
                         if let Some(d) = ep.model.domains.get_mut(domain) {
-                            delete_in(&mut d.lists, Some(item));
+                            delete_in(&mut d.lists, Some(item), &|k| {
+                                ObjectName::domain(domain.as_str(), k)
+                            });
                         }
                     }
-                    ObjectName::AaSpecific(n) => delete_in(&mut conn.aa_lists, Some(n)),
+                    ObjectName::AaSpecific(n) => delete_in(&mut conn.aa_lists, Some(n), &|k| {
+                        ObjectName::AaSpecific(k.into())
+                    }),
                 }
             }
         }
-        DeleteScope::AaSpecific => delete_in(&mut conn.aa_lists, None),
+        DeleteScope::AaSpecific => delete_in(&mut conn.aa_lists, None, &|k| {
+            ObjectName::AaSpecific(k.into())
+        }),
         DeleteScope::Domain => {
-            if let Some(d) = req
+            if let Some((dn, d)) = req
                 .domain
                 .as_ref()
-                .and_then(|d| ep.model.domains.get_mut(d))
+                .and_then(|d| ep.model.domains.get_mut(d).map(|x| (d.clone(), x)))
             {
-                delete_in(&mut d.lists, None);
+                delete_in(&mut d.lists, None, &|k| ObjectName::domain(dn.as_str(), k));
             }
         }
-        DeleteScope::Vmd => delete_in(&mut ep.model.lists, None),
+        DeleteScope::Vmd => delete_in(&mut ep.model.lists, None, &|k| ObjectName::vmd(k)),
     }
     conn.defined = conn.defined.saturating_sub(deleted as usize);
     if deleted > 0 {
