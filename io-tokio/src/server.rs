@@ -9,59 +9,78 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-use tase2_core::server::{ConnectionId, Endpoint, ServerConfig, ServerEvent, Vmd};
+use tase2_core::server::{ConnectionId, Endpoint, Hooks, NoHooks, ServerConfig, ServerEvent, Vmd};
 use tase2_core::Instant;
 
 use crate::clock;
 
 /// Called inside the endpoint task for every event, with the endpoint to act on (change the model,
 /// send a report). Keep it quick: the whole server waits for it.
-pub type EventHook = Box<dyn FnMut(&mut Endpoint, Instant, &ServerEvent) + Send>;
+pub type EventHook<H = NoHooks> =
+    Box<dyn FnMut(&mut Endpoint<H>, Instant, &ServerEvent<<H as Hooks>::Event>) + Send>;
 
 /// A command run inside the endpoint task.
-pub type Command = Box<dyn FnOnce(&mut Endpoint, Instant) + Send>;
+pub type Command<H = NoHooks> = Box<dyn FnOnce(&mut Endpoint<H>, Instant) + Send>;
 
-enum Msg {
+enum Msg<H: Hooks> {
     Input(ConnectionId, Vec<u8>),
     TransportClosed(ConnectionId),
-    Command(Command),
+    Command(Command<H>),
 }
 
-/// A bound server, not yet running.
-pub struct Server {
+/// A bound server, not yet running. `H` extends plain MMS (e.g. `tase2_core::tase2::server::Tase2`).
+pub struct Server<H: Hooks = NoHooks> {
     listener: TcpListener,
-    endpoint: Endpoint,
-    hook: Option<EventHook>,
-    tx: mpsc::UnboundedSender<Msg>,
-    rx: mpsc::UnboundedReceiver<Msg>,
+    endpoint: Endpoint<H>,
+    hook: Option<EventHook<H>>,
+    tx: mpsc::UnboundedSender<Msg<H>>,
+    rx: mpsc::UnboundedReceiver<Msg<H>>,
 }
 
 /// Sends commands to a running [`Server`] from anywhere.
-#[derive(Clone)]
-pub struct ServerHandle {
-    tx: mpsc::UnboundedSender<Msg>,
+pub struct ServerHandle<H: Hooks = NoHooks> {
+    tx: mpsc::UnboundedSender<Msg<H>>,
 }
 
-impl ServerHandle {
+impl<H: Hooks> Clone for ServerHandle<H> {
+    fn clone(&self) -> Self {
+        ServerHandle {
+            tx: self.tx.clone(),
+        }
+    }
+}
+
+impl<H: Hooks> ServerHandle<H> {
     /// Run `f` on the endpoint inside the server task (e.g. update points, send reports).
     /// Returns false when the server has stopped.
-    pub fn command(&self, f: impl FnOnce(&mut Endpoint, Instant) + Send + 'static) -> bool {
+    pub fn command(&self, f: impl FnOnce(&mut Endpoint<H>, Instant) + Send + 'static) -> bool {
         self.tx.send(Msg::Command(Box::new(f))).is_ok()
     }
 }
 
-impl Server {
-    /// Bind `addr` and prepare to serve `model`.
+impl Server<NoHooks> {
+    /// Bind `addr` and prepare to serve `model` (plain MMS).
     pub async fn bind(
         addr: impl tokio::net::ToSocketAddrs,
         config: ServerConfig,
         model: Vmd,
     ) -> io::Result<Server> {
+        Server::with_endpoint(addr, Endpoint::new(config, model)).await
+    }
+}
+
+impl<H: Hooks + Send + 'static> Server<H> {
+    /// Bind `addr` and prepare to serve `endpoint` (e.g. a TASE.2 server from
+    /// `tase2_core::tase2::server::Tase2Builder`).
+    pub async fn with_endpoint(
+        addr: impl tokio::net::ToSocketAddrs,
+        endpoint: Endpoint<H>,
+    ) -> io::Result<Server<H>> {
         let listener = TcpListener::bind(addr).await?;
         let (tx, rx) = mpsc::unbounded_channel();
         Ok(Server {
             listener,
-            endpoint: Endpoint::new(config, model),
+            endpoint,
             hook: None,
             tx,
             rx,
@@ -76,13 +95,13 @@ impl Server {
     /// Install the event hook.
     pub fn on_event(
         &mut self,
-        hook: impl FnMut(&mut Endpoint, Instant, &ServerEvent) + Send + 'static,
+        hook: impl FnMut(&mut Endpoint<H>, Instant, &ServerEvent<H::Event>) + Send + 'static,
     ) {
         self.hook = Some(Box::new(hook));
     }
 
     /// A handle for sending commands once running.
-    pub fn handle(&self) -> ServerHandle {
+    pub fn handle(&self) -> ServerHandle<H> {
         ServerHandle {
             tx: self.tx.clone(),
         }
@@ -159,10 +178,10 @@ impl Server {
 }
 
 /// Split the socket into a reader task feeding the endpoint and a writer task fed by it.
-fn spawn_socket(
+fn spawn_socket<H: Hooks + Send + 'static>(
     id: ConnectionId,
     stream: TcpStream,
-    tx: mpsc::UnboundedSender<Msg>,
+    tx: mpsc::UnboundedSender<Msg<H>>,
 ) -> mpsc::UnboundedSender<Vec<u8>> {
     let (mut rd, mut wr) = stream.into_split();
     let (wtx, mut wrx) = mpsc::unbounded_channel::<Vec<u8>>();

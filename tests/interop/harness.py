@@ -343,8 +343,9 @@ def ll_strings(ll) -> list[str]:
 
 
 def mms_connect(port: int, host: str = "127.0.0.1", attempts: int = 5, ap_titles: bool = True,
-                res: Results | None = None):
-    """Connect a libiec61850 MmsConnection with AP titles 1.1.1.999/12 -> 1.1.1.998/12.
+                res: Results | None = None, local_ap_title: str = CLIENT_AP_TITLE):
+    """Connect a libiec61850 MmsConnection with AP titles 1.1.1.999/12 -> 1.1.1.998/12
+    (``local_ap_title`` replaces the calling 1.1.1.999).
 
     Retries up to ``attempts`` times for the known quirk (the client sometimes closes the socket
     right after the initiate response). Returns ``(con, retries)``; ``con`` is None on failure.
@@ -358,7 +359,7 @@ def mms_connect(port: int, host: str = "127.0.0.1", attempts: int = 5, ap_titles
         L.MmsConnection_setConnectTimeout(con, 5000)
         if ap_titles:
             iso = L.MmsConnection_getIsoConnectionParameters(con)
-            L.IsoConnectionParameters_setLocalApTitle(iso, CLIENT_AP_TITLE, AE_QUALIFIER)
+            L.IsoConnectionParameters_setLocalApTitle(iso, local_ap_title, AE_QUALIFIER)
             L.IsoConnectionParameters_setRemoteApTitle(iso, SERVER_AP_TITLE, AE_QUALIFIER)
         err = L.MmsError_create()
         ok = L.MmsConnection_connect(con, err, host, port)

@@ -20,7 +20,9 @@ const TAG_DOMAIN: Tag = Tag::context_cons(1);
 const TAG_AA: Tag = Tag::context(2);
 
 /// The name of an MMS object and its scope.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum ObjectName {
     /// `[0]` a VMD-specific name (TASE.2 VCC scope).
     VmdSpecific(String),

@@ -1,0 +1,619 @@
+//! Running DS transfer sets: conditions, timers, change buffers and the reports they produce.
+//!
+//! Reports are encoded straight from the typed point values into the association's transmit
+//! buffer (through two reusable scratch buffers when a report must be split), so a report costs
+//! no allocation per member.
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use core::time::Duration;
+
+use super::{PointEntry, Tase2, Tase2Config, Tase2Event};
+use crate::ber::{Tag, Writer};
+use crate::mms::data::write;
+use crate::mms::{AccessResult, Data, InformationReport, ObjectName, VariableAccessSpecification};
+use crate::server::{ConnectionId, Ctx, Outbox};
+use crate::tase2::point::PointValue;
+use crate::tase2::transfer_set::{parse_object_name, write_object_name, DsTransferSetValue};
+use crate::tase2::{names, DsConditions};
+use crate::time::Instant;
+
+/// Index of a transfer set within a server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TransferSetId(pub u32);
+
+/// A special report variable a data set may contain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Special {
+    Name,
+    TimeStamp,
+    Conditions,
+    EventCode,
+}
+
+impl Special {
+    pub(crate) fn from_item(item: &str) -> Option<Special> {
+        Some(match item {
+            names::TRANSFER_SET_NAME => Special::Name,
+            names::TRANSFER_SET_TIME_STAMP => Special::TimeStamp,
+            names::DS_CONDITIONS_DETECTED => Special::Conditions,
+            names::EVENT_CODE_DETECTED => Special::EventCode,
+            _ => return None,
+        })
+    }
+
+    fn item(self) -> &'static str {
+        match self {
+            Special::Name => names::TRANSFER_SET_NAME,
+            Special::TimeStamp => names::TRANSFER_SET_TIME_STAMP,
+            Special::Conditions => names::DS_CONDITIONS_DETECTED,
+            Special::EventCode => names::EVENT_CODE_DETECTED,
+        }
+    }
+}
+
+/// A data set member, resolved when the transfer set starts.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Member {
+    Point(u32),
+    Special(Special),
+    /// Another variable (read from the model when reported).
+    Other(ObjectName),
+}
+
+pub(crate) struct Run {
+    pub(crate) list: ObjectName,
+    members: Vec<Member>,
+    start_at: Instant,
+    next_interval: Option<Instant>,
+    next_integrity: Option<Instant>,
+    buffer_deadline: Option<Instant>,
+    /// Changed member indices, each once (`mark` says which are in).
+    changed: Vec<u32>,
+    mark: Vec<bool>,
+    /// AllChangesReported: every change with its value.
+    all_changes: VecDeque<(u32, PointValue)>,
+    dropped: usize,
+    /// Conditions waiting to be reported.
+    due: DsConditions,
+    due_since: Option<Instant>,
+    event_code: i16,
+    /// A critical report sent and not yet acknowledged: its timestamp and deadline.
+    awaiting: Option<(i32, Instant)>,
+}
+
+pub(crate) struct TransferSet {
+    pub(crate) name: ObjectName,
+    pub(crate) domain: u32,
+    pub(crate) owner: Option<ConnectionId>,
+    pub(crate) value: DsTransferSetValue,
+    pub(crate) run: Option<Run>,
+}
+
+impl TransferSet {
+    pub(crate) fn new(name: ObjectName, domain: u32) -> Self {
+        TransferSet {
+            name,
+            domain,
+            owner: None,
+            value: DsTransferSetValue::default(),
+            run: None,
+        }
+    }
+}
+
+/// Reusable report encoding buffers.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    head_specs: Vec<u8>,
+    head_values: Vec<u8>,
+    specs: Vec<u8>,
+    values: Vec<u8>,
+    item_spec: Vec<u8>,
+    item_value: Vec<u8>,
+}
+
+fn secs(s: i32) -> Duration {
+    Duration::from_secs(u64::from(s.max(0) as u32))
+}
+
+pub(crate) fn start(
+    ts: &mut TransferSet,
+    index: u32,
+    points: &mut [PointEntry],
+    list: ObjectName,
+    members: Vec<Member>,
+    now: Instant,
+) {
+    for (i, m) in members.iter().enumerate() {
+        if let Member::Point(p) = m {
+            points[*p as usize].subs.push((index, i as u32));
+        }
+    }
+    let v = &ts.value;
+    let wait = i64::from(v.start_time) - now.utc_seconds();
+    let start_at = if v.start_time != 0 && wait > 0 {
+        now + Duration::from_secs(wait as u64)
+    } else {
+        now
+    };
+    let timer = |cond: DsConditions, period: i32| {
+        v.conditions.contains(cond).then(|| start_at + secs(period))
+    };
+    ts.run = Some(Run {
+        list,
+        mark: alloc::vec![false; members.len()],
+        members,
+        start_at,
+        next_interval: timer(DsConditions::INTERVAL, v.interval),
+        next_integrity: timer(DsConditions::INTEGRITY, v.integrity_check),
+        buffer_deadline: None,
+        changed: Vec::new(),
+        all_changes: VecDeque::new(),
+        dropped: 0,
+        due: DsConditions::default(),
+        due_since: None,
+        event_code: 0,
+        awaiting: None,
+    });
+}
+
+pub(crate) fn stop(ts: &mut TransferSet, index: u32, points: &mut [PointEntry]) {
+    if let Some(run) = ts.run.take() {
+        for m in &run.members {
+            if let Member::Point(p) = m {
+                points[*p as usize].subs.retain(|&(t, _)| t != index);
+            }
+        }
+    }
+    ts.value.status = false;
+}
+
+pub(crate) fn note_change(
+    ts: &mut TransferSet,
+    config: &Tase2Config,
+    now: Instant,
+    member: u32,
+    value: &PointValue,
+) {
+    let v = &ts.value;
+    let Some(run) = ts.run.as_mut() else { return };
+    if !v.conditions.contains(DsConditions::OBJECT_CHANGE) || now < run.start_at {
+        return;
+    }
+    if v.all_changes_reported {
+        if run.all_changes.len() >= config.max_buffered_changes {
+            run.all_changes.pop_front();
+            run.dropped += 1;
+        }
+        run.all_changes.push_back((member, *value));
+    } else if let Some(m) = run.mark.get_mut(member as usize) {
+        if !*m {
+            *m = true;
+            run.changed.push(member);
+        }
+    }
+    if run.buffer_deadline.is_none() {
+        run.buffer_deadline = Some(now + secs(v.buffer_time));
+    }
+}
+
+pub(crate) fn raise(ts: &mut TransferSet, now: Instant, cond: DsConditions, code: i16) {
+    let v = &ts.value;
+    let Some(run) = ts.run.as_mut() else { return };
+    if !v.conditions.contains(cond) || now < run.start_at {
+        return;
+    }
+    if cond == DsConditions::EXTERNAL_EVENT {
+        if v.event_code_requested != 0 && v.event_code_requested != code {
+            return;
+        }
+        run.event_code = code;
+    }
+    run.due = run.due | cond;
+    run.due_since.get_or_insert(now);
+}
+
+pub(crate) fn next_deadline(ts: &TransferSet) -> Option<Instant> {
+    let run = ts.run.as_ref()?;
+    let mut d = [
+        run.next_interval,
+        run.next_integrity,
+        run.buffer_deadline,
+        run.awaiting.map(|a| a.1),
+        None,
+    ];
+    if run.awaiting.is_some() && ts.value.tle > 0 {
+        d[4] = run.due_since.map(|s| s + secs(ts.value.tle));
+    } else if !run.due.is_empty() {
+        d[4] = run.due_since;
+    }
+    d.into_iter().flatten().min()
+}
+
+/// Fire due timers and send due reports.
+pub(crate) fn run(h: &mut Tase2, out: &mut Outbox<'_, Tase2Event>, now: Instant) {
+    let Tase2 {
+        sets,
+        points,
+        scratch,
+        config,
+        ..
+    } = h;
+    for ts in sets.iter_mut() {
+        let Some(owner) = ts.owner else { continue };
+        let v = &ts.value;
+        let Some(run) = ts.run.as_mut() else { continue };
+        if let Some((stamp, deadline)) = run.awaiting {
+            if deadline <= now {
+                run.awaiting = None;
+                out.emit(Tase2Event::AckTimeout {
+                    id: owner,
+                    name: ts.name.clone(),
+                    timestamp: stamp,
+                });
+            }
+        }
+        let fire = |next: &mut Option<Instant>,
+                    cond: DsConditions,
+                    period: i32,
+                    run_due: &mut (DsConditions, Option<Instant>)| {
+            if let Some(t) = *next {
+                if t <= now {
+                    run_due.0 = run_due.0 | cond;
+                    run_due.1.get_or_insert(t);
+                    let p = secs(period.max(1));
+                    let mut n = t + p;
+                    while n <= now {
+                        n = n + p;
+                    }
+                    *next = Some(n);
+                }
+            }
+        };
+        let mut due = (run.due, run.due_since);
+        fire(
+            &mut run.next_interval,
+            DsConditions::INTERVAL,
+            v.interval,
+            &mut due,
+        );
+        fire(
+            &mut run.next_integrity,
+            DsConditions::INTEGRITY,
+            v.integrity_check,
+            &mut due,
+        );
+        if run.buffer_deadline.is_some_and(|t| t <= now) {
+            run.buffer_deadline = None;
+            if !run.changed.is_empty() || !run.all_changes.is_empty() {
+                due.0 = due.0 | DsConditions::OBJECT_CHANGE;
+                due.1.get_or_insert(now);
+            }
+        }
+        (run.due, run.due_since) = due;
+        if run.dropped > 0 {
+            out.emit(Tase2Event::ChangesDropped {
+                id: owner,
+                name: ts.name.clone(),
+                count: core::mem::take(&mut run.dropped),
+            });
+        }
+        if run.due.is_empty() {
+            continue;
+        }
+        if run.awaiting.is_some() {
+            let expired = v.tle > 0
+                && run
+                    .due_since
+                    .is_some_and(|s| now.saturating_duration_since(s) >= secs(v.tle));
+            if expired {
+                clear(run);
+                out.emit(Tase2Event::ReportExpired {
+                    id: owner,
+                    name: ts.name.clone(),
+                });
+            }
+            continue;
+        }
+        let stamp = now.utc_seconds().clamp(0, i64::from(i32::MAX)) as i32;
+        let due = run.due;
+        let event_code = run.event_code;
+        let full_conditions = DsConditions(due.0 & !DsConditions::OBJECT_CHANGE.0);
+        let header = Header {
+            ts: &ts.name,
+            stamp,
+            event_code,
+        };
+        if due.contains(DsConditions::OBJECT_CHANGE) && v.rbe {
+            let h = Header { ..header };
+            send_changes(out, owner, scratch, points, run, &h);
+        }
+        if !full_conditions.is_empty() || (due.contains(DsConditions::OBJECT_CHANGE) && !v.rbe) {
+            let conditions = if v.rbe { full_conditions } else { due };
+            send_full(out, owner, scratch, points, run, &header, conditions);
+        }
+        clear(run);
+        if v.critical {
+            run.awaiting = Some((stamp, now + config.ack_timeout));
+        }
+    }
+}
+
+fn clear(run: &mut Run) {
+    for &m in &run.changed {
+        run.mark[m as usize] = false;
+    }
+    run.changed.clear();
+    run.all_changes.clear();
+    run.due = DsConditions::default();
+    run.due_since = None;
+    run.event_code = 0;
+}
+
+struct Header<'a> {
+    ts: &'a ObjectName,
+    stamp: i32,
+    event_code: i16,
+}
+
+fn write_special(w: &mut Writer<'_>, s: Special, h: &Header<'_>, conditions: DsConditions) {
+    match s {
+        Special::Name => write_object_name(w, h.ts),
+        Special::TimeStamp => write::integer(w, i64::from(h.stamp)),
+        Special::Conditions => write::bit_string(w, &[conditions.to_octet()], 5),
+        Special::EventCode => write::integer(w, i64::from(h.event_code)),
+    }
+}
+
+fn write_member(
+    w: &mut Writer<'_>,
+    m: &Member,
+    points: &[PointEntry],
+    model: &crate::server::Vmd,
+    h: &Header<'_>,
+    conditions: DsConditions,
+) {
+    match m {
+        Member::Point(p) => {
+            let p = &points[*p as usize];
+            p.ptype.encode(&p.value, w);
+        }
+        Member::Special(s) => write_special(w, *s, h, conditions),
+        Member::Other(name) => match model.variable(name) {
+            Some(v) if v.slot.is_none() => v.value.encode(w),
+            _ => crate::mms::write_access_failure(
+                w,
+                crate::mms::DataAccessError::OBJECT_NON_EXISTENT,
+            ),
+        },
+    }
+}
+
+fn write_spec(w: &mut Writer<'_>, name: &ObjectName) {
+    w.constructed(Tag::SEQUENCE, |w| {
+        w.constructed(Tag::context_cons(0), |w| name.encode(w))
+    });
+}
+
+/// A full report: all members, named by the data set; split into lists of variables if it does
+/// not fit one PDU.
+fn send_full(
+    out: &mut Outbox<'_, Tase2Event>,
+    id: ConnectionId,
+    scratch: &mut Scratch,
+    points: &[PointEntry],
+    run: &Run,
+    h: &Header<'_>,
+    conditions: DsConditions,
+) {
+    let model = out.model;
+    let spec = VariableAccessSpecification::VariableListName(run.list.clone());
+    let sent = out.send_raw(id, |w| {
+        crate::mms::write_information_report(w, &spec, |w| {
+            for m in &run.members {
+                write_member(w, m, points, model, h, conditions);
+            }
+        })
+    });
+    if sent == Err(crate::assoc::ApiError::PduTooLarge) {
+        let items =
+            run.members.iter().enumerate().filter_map(|(i, m)| {
+                (!matches!(m, Member::Special(_))).then_some((i as u32, None))
+            });
+        send_split(out, id, scratch, points, run, h, conditions, items);
+    }
+}
+
+/// An RBE report: the data set's special variables, then the changed members.
+fn send_changes(
+    out: &mut Outbox<'_, Tase2Event>,
+    id: ConnectionId,
+    scratch: &mut Scratch,
+    points: &[PointEntry],
+    run: &Run,
+    h: &Header<'_>,
+) {
+    let conditions = DsConditions::OBJECT_CHANGE;
+    if run.all_changes.is_empty() {
+        let items = run.changed.iter().map(|&m| (m, None));
+        send_split(out, id, scratch, points, run, h, conditions, items);
+    } else {
+        let items = run.all_changes.iter().map(|(m, v)| (*m, Some(*v)));
+        send_split(out, id, scratch, points, run, h, conditions, items);
+    }
+}
+
+/// Send `items` (member index, value snapshot) as InformationReports by list of variables, each
+/// headed by the data set's special variables, as many per PDU as the negotiated size allows.
+#[allow(clippy::too_many_arguments)]
+fn send_split(
+    out: &mut Outbox<'_, Tase2Event>,
+    id: ConnectionId,
+    s: &mut Scratch,
+    points: &[PointEntry],
+    run: &Run,
+    h: &Header<'_>,
+    conditions: DsConditions,
+    items: impl Iterator<Item = (u32, Option<PointValue>)>,
+) {
+    let Some(max) = out.max_pdu_size(id) else {
+        return;
+    };
+    let model = out.model;
+    // Envelope: [3] [0] [0]listOfVariable [0]listOfAccessResult, each tag with up to a 4-octet length.
+    let budget = max.saturating_sub(4 * 6);
+    s.head_specs.clear();
+    s.head_values.clear();
+    let domain = match &run.list {
+        ObjectName::DomainSpecific { domain, .. } => Some(domain.as_str()),
+        _ => None,
+    };
+    for m in &run.members {
+        if let Member::Special(sp) = m {
+            let name = match domain {
+                Some(d) => ObjectName::domain(d, sp.item()),
+                None => ObjectName::vmd(sp.item()),
+            };
+            write_spec(&mut Writer::new(&mut s.head_specs), &name);
+            write_special(&mut Writer::new(&mut s.head_values), *sp, h, conditions);
+        }
+    }
+    let head = s.head_specs.len() + s.head_values.len();
+    s.specs.clear();
+    s.values.clear();
+    let mut count = 0usize;
+    for (m, snapshot) in items {
+        s.item_spec.clear();
+        s.item_value.clear();
+        let member = &run.members[m as usize];
+        match member {
+            Member::Point(p) => {
+                let p = &points[*p as usize];
+                write_spec(&mut Writer::new(&mut s.item_spec), &p.name);
+                let v = snapshot.unwrap_or(p.value);
+                p.ptype.encode(&v, &mut Writer::new(&mut s.item_value));
+            }
+            Member::Other(name) => {
+                write_spec(&mut Writer::new(&mut s.item_spec), name);
+                write_member(
+                    &mut Writer::new(&mut s.item_value),
+                    member,
+                    points,
+                    model,
+                    h,
+                    conditions,
+                );
+            }
+            Member::Special(_) => continue,
+        }
+        let item = s.item_spec.len() + s.item_value.len();
+        if head + item > budget {
+            out.emit(Tase2Event::ReportMemberTooLarge {
+                id,
+                name: h.ts.clone(),
+            });
+            continue;
+        }
+        if head + s.specs.len() + s.values.len() + item > budget {
+            flush(out, id, s);
+            count = 0;
+        }
+        s.specs.extend_from_slice(&s.item_spec);
+        s.values.extend_from_slice(&s.item_value);
+        count += 1;
+    }
+    if count > 0 {
+        flush(out, id, s);
+    }
+}
+
+fn flush(out: &mut Outbox<'_, Tase2Event>, id: ConnectionId, s: &mut Scratch) {
+    let Scratch {
+        head_specs,
+        head_values,
+        specs,
+        values,
+        ..
+    } = s;
+    let _ = out.send_raw(id, |w| {
+        w.constructed(Tag::context_cons(3), |w| {
+            w.constructed(Tag::context_cons(0), |w| {
+                w.constructed(Tag::context_cons(0), |w| {
+                    w.raw(head_specs);
+                    w.raw(specs);
+                });
+                w.constructed(Tag::context_cons(0), |w| {
+                    w.raw(head_values);
+                    w.raw(values);
+                });
+            })
+        })
+    });
+    specs.clear();
+    values.clear();
+}
+
+/// A client's InformationReport: `Transfer_Report_ACK` / `Transfer_Report_NACK`.
+pub(crate) fn acknowledgement(
+    h: &mut Tase2,
+    ctx: &mut Ctx<'_, Tase2Event>,
+    report: &InformationReport,
+) {
+    let VariableAccessSpecification::ListOfVariable(vars) = &report.variables else {
+        ctx.emit(Tase2Event::UnexpectedReport { id: ctx.id });
+        return;
+    };
+    let item = |i: usize| vars.get(i).map(|v| v.name.item());
+    let value = |i: usize| match report.results.get(i) {
+        Some(AccessResult::Success(d)) => Some(d),
+        _ => None,
+    };
+    let ack = match item(0) {
+        Some(names::TRANSFER_REPORT_ACK) => true,
+        Some(names::TRANSFER_REPORT_NACK) => false,
+        _ => {
+            ctx.emit(Tase2Event::UnexpectedReport { id: ctx.id });
+            return;
+        }
+    };
+    let Some(name) = value(0).and_then(parse_object_name) else {
+        ctx.emit(Tase2Event::UnexpectedReport { id: ctx.id });
+        return;
+    };
+    let stamp = (1..vars.len())
+        .find(|&i| item(i) == Some(names::TRANSFER_SET_TIME_STAMP))
+        .and_then(value)
+        .and_then(|d| match d {
+            Data::Integer(v) => i32::try_from(*v).ok(),
+            _ => None,
+        });
+    let id = ctx.id;
+    let Some(ts) = h
+        .sets
+        .iter_mut()
+        .find(|t| t.name == name && t.owner == Some(id))
+    else {
+        ctx.emit(Tase2Event::UnexpectedReport { id });
+        return;
+    };
+    let Some(run) = ts.run.as_mut() else {
+        ctx.emit(Tase2Event::UnexpectedReport { id });
+        return;
+    };
+    match (ack, run.awaiting) {
+        (true, Some((expected, _))) if stamp.is_none_or(|s| s == expected) => {
+            run.awaiting = None;
+            ctx.emit(Tase2Event::ReportAcked {
+                id,
+                name,
+                timestamp: expected,
+            });
+        }
+        (false, Some(_)) => {
+            run.awaiting = None;
+            ctx.emit(Tase2Event::ReportNacked { id, name });
+        }
+        _ => ctx.emit(Tase2Event::UnexpectedReport { id }),
+    }
+}
