@@ -526,7 +526,8 @@ impl PointType {
     }
 }
 
-/// Structural equality of type descriptions, ignoring component names (peers may omit them).
+/// Structural equality of type descriptions; component names count when both sides have them
+/// (peers may omit them, and without names `Data_DiscreteQ` and `Data_StateQTimeTag` look alike).
 fn shape_eq(a: &TypeDescription, b: &TypeDescription) -> bool {
     match (a, b) {
         (
@@ -534,14 +535,20 @@ fn shape_eq(a: &TypeDescription, b: &TypeDescription) -> bool {
             TypeDescription::Structure { components: y, .. },
         ) => {
             x.len() == y.len()
-                && x.iter()
-                    .zip(y)
-                    .all(|(p, q)| match (&p.type_spec, &q.type_spec) {
-                        (TypeSpecification::Description(p), TypeSpecification::Description(q)) => {
-                            shape_eq(p, q)
+                && x.iter().zip(y).all(|(p, q)| {
+                    let names_agree = match (&p.name, &q.name) {
+                        (Some(a), Some(b)) => a == b,
+                        _ => true,
+                    };
+                    names_agree
+                        && match (&p.type_spec, &q.type_spec) {
+                            (
+                                TypeSpecification::Description(p),
+                                TypeSpecification::Description(q),
+                            ) => shape_eq(p, q),
+                            _ => false,
                         }
-                        _ => false,
-                    })
+                })
         }
         _ => a == b,
     }
