@@ -167,6 +167,31 @@ impl Client {
         )
     }
 
+    /// Write variables given by full specifications (e.g. one component of a structure selected
+    /// by alternate access, see `tase2::client::component`), one value each.
+    pub fn write_specs(
+        &mut self,
+        now: Instant,
+        specs: Vec<crate::mms::VariableSpec>,
+        values: Vec<Data>,
+    ) -> Result<u32, ApiError> {
+        self.request(
+            now,
+            ConfirmedRequest::Write(WriteRequest {
+                variables: VariableAccessSpecification::ListOfVariable(specs),
+                data: values,
+            }),
+        )
+    }
+
+    /// Send an unconfirmed PDU (e.g. a TASE.2 `Transfer_Report_ACK` InformationReport).
+    pub fn send_unconfirmed(
+        &mut self,
+        service: crate::mms::UnconfirmedService,
+    ) -> Result<(), ApiError> {
+        self.assoc.send_unconfirmed(service)
+    }
+
     /// The type of a named variable.
     pub fn get_variable_access_attributes(
         &mut self,

@@ -11,6 +11,8 @@
 //! Point updates cost work proportional to the transfer sets that contain the point (each point
 //! keeps its subscribers), never a scan of the model or of the associations.
 
+#[cfg(test)]
+mod tests;
 mod transfer;
 
 use alloc::collections::BTreeMap;
