@@ -508,7 +508,7 @@ fn interop(root: &Path, args: &[String]) -> Res {
         .filter(|p| {
             filter
                 .as_deref()
-                .map_or(true, |f| p.to_string_lossy().contains(f))
+                .is_none_or(|f| p.to_string_lossy().contains(f))
         })
         .collect();
     scripts.sort();
