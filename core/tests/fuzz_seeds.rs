@@ -23,6 +23,7 @@ const LAYERS: &[(&str, Body)] = &[
     ("acse", fuzzing::acse),
     ("mms", fuzzing::mms),
     ("association", fuzzing::association),
+    ("tase2", fuzzing::tase2),
 ];
 
 /// xorshift64: deterministic and good enough to pick mutations.

@@ -27,7 +27,8 @@ The flow (each check is printed as ``PASS|FAIL <step>.<n> ...``):
    (integrity) reports are named by ``ICC1/DS_Test``, which libiec61850 drops, so tshark counts them;
 8. stop the transfer set (component write of Status = false, or the whole structure), no report follows,
    delete ``DS_Test``;
-9. other AP-titles: 1.1.1.997/12 sees only ICC2 (BLT_ICC2); an unknown AP-title (1.1.1.996/12) is
+9. other associations: 1.1.1.997/12 sees only ICC2 (BLT_ICC2); a new 1.1.1.999/12 association finds
+   the transfer sets the first one reserved free again; an unknown AP-title (1.1.1.996/12) is
    refused at association with calling-AP-title-not-recognized;
 10. tshark: nothing malformed on the server side, every payload decoded, the reports and refusals
    are where the flow says they are.
@@ -532,6 +533,20 @@ def session(res: harness.Results, port: int) -> dict:
             d2 = describe(L, v2)
             c.check(code == 0 and isinstance(d2, list) and len(d2) == 3 and d2[2] != ts_name,
                     "a second read reserves another transfer set", d2)
+            # Exhaust the pool: the reads name the remaining sets once each, then the server answers
+            # temporarily-unavailable.
+            got = [ts_name, d2[2] if isinstance(d2, list) and len(d2) == 3 else None]
+            last = None
+            for _ in range(len(TRANSFER_SETS) + 1):
+                v3, code = read(ICC1, "Next_DSTransfer_Set")
+                last = describe(L, v3)
+                if not (code == 0 and isinstance(last, list) and len(last) == 3):
+                    break
+                got.append(last[2])
+            c.check(sorted(got) == sorted(TRANSFER_SETS), "reads of Next_DSTransfer_Set name each of the 8 "
+                                                          "transfer sets once", got)
+            c.check(last == ("access-error", L.DATA_ACCESS_ERROR_TEMPORARILY_UNAVAILABLE),
+                    "with the pool exhausted, Next_DSTransfer_Set answers temporarily-unavailable", last)
     if ts_name is None:
         L.MmsConnection_conclude(con, err)
         L.MmsConnection_destroy(con)
@@ -745,6 +760,17 @@ def session(res: harness.Results, port: int) -> dict:
             d = describe(L, v)
             c.check(code == 0 and isinstance(d, list) and len(d) == 3 and d[1] == ICC2,
                     "ICC2/Next_DSTransfer_Set names a transfer set of ICC2", d)
+            L.MmsConnection_conclude(con, err)
+            ok("conclude succeeds")
+            L.MmsConnection_destroy(con)
+        # The first association reserved all of ICC1's transfer sets; its end frees them.
+        con4, retries = harness.mms_connect(port, res=res)
+        if c.check(con4 is not None, "libiec61850 connects again as 1.1.1.999/12", f"after {retries} retries"):
+            con = con4
+            v, code = read(ICC1, "Next_DSTransfer_Set")
+            d = describe(L, v)
+            c.check(code == 0 and isinstance(d, list) and len(d) == 3 and d[1] == ICC1,
+                    "the ended association's transfer sets are free again (Next_DSTransfer_Set answers)", d)
             L.MmsConnection_conclude(con, err)
             ok("conclude succeeds")
             L.MmsConnection_destroy(con)

@@ -422,6 +422,13 @@ impl PointType {
         }
     }
 
+    /// Encode `v` into a new buffer.
+    pub fn encode_to_vec(self, v: &PointValue) -> Vec<u8> {
+        let mut buf = Vec::new();
+        self.encode(v, &mut Writer::new(&mut buf));
+        buf
+    }
+
     /// Encode `v` as an owned `Data`.
     pub fn to_data(self, v: &PointValue) -> Data {
         let mut buf = Vec::new();

@@ -1116,3 +1116,79 @@ fn transfer_sets_are_freed_when_their_association_ends() {
     assert_eq!(n.server.hooks().poll_timeout(), None);
     let _ = object_name_data(&ts);
 }
+
+/// Writes the fuzz seeds of the `tase2` target (run with `--ignored` after changing them).
+#[test]
+#[ignore]
+fn write_fuzz_seeds() {
+    use crate::mms::{ConfirmedRequest, MmsPdu, ReadRequest, VariableSpec, WriteRequest};
+    extern crate std;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/tase2");
+    std::fs::create_dir_all(&dir).unwrap();
+    let req = |r| MmsPdu::ConfirmedRequest {
+        invoke_id: 1,
+        request: r,
+    };
+    let spec = |n: &str| VariableSpec::named(ObjectName::domain("ICC1", n));
+    let ts = DsTransferSetValue {
+        data_set: ObjectName::domain("ICC1", "DS"),
+        integrity_check: 1,
+        rbe: true,
+        critical: true,
+        status: true,
+        ..ts_value(DsConditions::INTEGRITY | DsConditions::OBJECT_CHANGE)
+    };
+    let mut seeds: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "read_next_ts",
+            req(ConfirmedRequest::Read(ReadRequest {
+                specification_with_result: false,
+                variables: crate::mms::VariableAccessSpecification::ListOfVariable(vec![
+                    spec("Next_DSTransfer_Set"),
+                    spec("P1"),
+                ]),
+            }))
+            .to_vec(),
+        ),
+        (
+            "write_ts",
+            req(ConfirmedRequest::Write(WriteRequest {
+                variables: crate::mms::VariableAccessSpecification::ListOfVariable(vec![spec(
+                    "DSTransfer_Set_1",
+                )]),
+                data: vec![ts.to_data(Edition::V2000_08)],
+            }))
+            .to_vec(),
+        ),
+        (
+            "write_status",
+            req(ConfirmedRequest::Write(WriteRequest {
+                variables: crate::mms::VariableAccessSpecification::ListOfVariable(vec![
+                    tc::component(ObjectName::domain("ICC1", "DSTransfer_Set_1"), "Status"),
+                ]),
+                data: vec![Data::Boolean(true)],
+            }))
+            .to_vec(),
+        ),
+        (
+            "ack",
+            MmsPdu::Unconfirmed(UnconfirmedService::InformationReport(tc::ack(
+                &ObjectName::domain("ICC1", "DSTransfer_Set_1"),
+                1_700_000_001,
+            )))
+            .to_vec(),
+        ),
+        ("ts_value", {
+            let mut b = Vec::new();
+            ts.to_data(Edition::V1996_08)
+                .encode(&mut Writer::new(&mut b));
+            b
+        }),
+    ];
+    for t in PointType::all().step_by(3) {
+        seeds.push(("point", t.encode_to_vec(&t.zero())));
+    }
+    for (i, (name, bytes)) in seeds.iter().enumerate() {
+        std::fs::write(dir.join(alloc::format!("{i:02}_{name}")), bytes).unwrap();
+    }
+}
