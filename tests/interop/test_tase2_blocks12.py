@@ -338,9 +338,6 @@ class Reports:
         with self.cond:
             return list(self.items)
 
-    def since(self, t: float) -> list[dict]:
-        return [e for e in self.snapshot() if e["t"] >= t]
-
 
 def make_handler(L, reports: Reports):
     """An InformationReportHandler director subclass that copies each call into ``reports``."""
@@ -391,7 +388,6 @@ def session(res: harness.Results, port: int) -> dict:
         if not c.check(con is not None, "libiec61850 connects as 1.1.1.999/12 -> 1.1.1.998/12",
                        f"after {retries} retries"):
             return facts
-        facts["connect_time"] = time.time()
         v, code = read(None, "TASE2_Version")
         c.check(code == 0 and describe(L, v) == [2000, 8], "VMD TASE2_Version = {2000, 8}",
                 (harness.mms_error_name(code), describe(L, v)))
@@ -416,7 +412,6 @@ def session(res: harness.Results, port: int) -> dict:
                 or code in (L.MMS_ERROR_ACCESS_OBJECT_NON_EXISTENT, L.MMS_ERROR_ACCESS_OBJECT_ACCESS_DENIED),
                 "read ICC2/Bilateral_Table_ID fails with object-non-existent or object-access-denied",
                 (harness.mms_error_name(code), d))
-        facts["icc2_read_result"] = d
         names2 = L.MmsConnection_getDomainVariableNames(con, err, ICC2)
         failed("GetNameList(variables of ICC2) fails")
         c.check(not harness.ll_strings(names2), "no ICC2 variable name is returned", harness.ll_strings(names2))
@@ -743,7 +738,8 @@ def session(res: harness.Results, port: int) -> dict:
         del sub
 
     # -------------------------------------------------------------------- 9
-    with c.step("other AP-titles: 1.1.1.997/12 sees only ICC2; an unknown AP-title is refused"):
+    with c.step("other associations: 1.1.1.997/12 sees only ICC2; reservations end with the association; "
+                "an unknown AP-title is refused"):
         con2, retries = harness.mms_connect(port, res=res, local_ap_title=ICC2_AP_TITLE)
         if c.check(con2 is not None, "libiec61850 connects as 1.1.1.997/12", f"after {retries} retries"):
             con = con2
