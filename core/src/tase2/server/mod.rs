@@ -8,6 +8,30 @@
 //! through [`ServerEvent::Extension`](crate::server::ServerEvent::Extension) carrying a
 //! [`Tase2Event`].
 //!
+//! ```
+//! use tase2_core::server::ServerConfig;
+//! use tase2_core::tase2::server::{Tase2Builder, Tase2Config};
+//! use tase2_core::tase2::{BilateralTable, ClientMatch, Family, Form, PointType, PointValue, Rights};
+//!
+//! let mut b = Tase2Builder::new(Tase2Config::default());
+//! b.domain("ICC1", 8);
+//! let mw = b.point(
+//!     Some("ICC1"),
+//!     "Gen1_MW",
+//!     PointType::Indication(Family::Real, Form::QTimeTag),
+//!     PointValue::real(0.0),
+//! );
+//! b.data_set(Some("ICC1"), "DS_Grid", &["Transfer_Set_Name", "Gen1_MW"]);
+//! b.table(
+//!     BilateralTable::new("BLT_ICC1", ClientMatch::ap_title(&[1, 1, 1, 999], 12), "ICC1")
+//!         .grant("Gen1_MW", Rights::READ),
+//! );
+//! let mut server = b.build(ServerConfig::default()).unwrap();
+//! let now = tase2_core::Instant::virtual_at(core::time::Duration::ZERO, 1_700_000_000);
+//! assert!(server.update(now, mw, PointValue::real(412.5)));
+//! assert_eq!(server.tase2().value(mw).unwrap().value, tase2_core::tase2::Value::Real(412.5));
+//! ```
+//!
 //! Point updates cost work proportional to the transfer sets that contain the point (each point
 //! keeps its subscribers), never a scan of the model or of the associations.
 
