@@ -247,6 +247,8 @@ pub struct Tase2 {
     slots: Vec<Slot>,
     conns: BTreeMap<ConnectionId, ConnEntry>,
     sets: Vec<TransferSet>,
+    /// Associations accepted since the last `run`, to announce with [`Tase2Event::Bound`].
+    bound: Vec<ConnectionId>,
     /// Reusable encoding buffers for reports.
     scratch: transfer::Scratch,
 }
@@ -334,6 +336,7 @@ impl Tase2Builder {
             slots: Vec::new(),
             conns: BTreeMap::new(),
             sets: Vec::new(),
+            bound: Vec::new(),
             scratch: transfer::Scratch::default(),
         };
         Tase2Builder {
@@ -757,6 +760,7 @@ impl Hooks for Tase2 {
         }
         let domain = table.and_then(|t| self.domain_index.get(&self.tables[t].domain).copied());
         self.conns.insert(id, ConnEntry { table, domain });
+        self.bound.push(id);
         Ok(())
     }
 
@@ -917,6 +921,18 @@ impl Hooks for Tase2 {
     }
 
     fn run(&mut self, out: &mut Outbox<'_, Tase2Event>, now: Instant) {
+        // `associate` has no event queue: announce the bindings it made here, right after the
+        // input that carried the AARQ.
+        for id in core::mem::take(&mut self.bound) {
+            let Some(c) = self.conns.get(&id) else {
+                continue;
+            };
+            out.emit(Tase2Event::Bound {
+                id,
+                table: c.table.map(|t| self.tables[t].id.clone()),
+                domain: c.domain.map(|d| self.domains[d as usize].name.clone()),
+            });
+        }
         transfer::run(self, out, now);
     }
 }
