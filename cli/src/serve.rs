@@ -209,6 +209,12 @@ pub fn describe(ep: &Endpoint<Tase2>, ev: &ServerEvent<Tase2Event>) -> Option<St
     let line = match ev {
         // Printed with its binding, from Tase2Event::Bound.
         ServerEvent::Associated { .. } => return None,
+        // Points and transfer sets have their own, more telling, TASE.2 events.
+        ServerEvent::Written { name, .. }
+            if ep.model().variable(name).is_some_and(|v| v.slot.is_some()) =>
+        {
+            return None
+        }
         ServerEvent::Written { id, name, .. } => {
             format!("association {}: wrote {}", id.0, show_name(name))
         }
