@@ -10,7 +10,7 @@ use tase2_core::mms::{Data, ObjectName, StructComponent, TypeDescription, TypeSp
 use tase2_core::server::{Endpoint, Identity, ServerConfig, Variable};
 use tase2_core::tase2::server::{valid_name, Tase2, Tase2Builder, Tase2Config};
 use tase2_core::tase2::{
-    names, BilateralTable, ClientMatch, CurrentSource, Edition, Family, Flags, PointType,
+    names, BilateralTable, ClientMatch, CurrentSource, Edition, Family, Flags, Form, PointType,
     PointValue, Rights, StateValue, Timestamp, Unlisted, Validity, Value,
 };
 use toml::Spanned;
@@ -193,13 +193,11 @@ fn parse_value(t: PointType, v: &toml::Value) -> Result<Value, String> {
             Some("off" | "open" | "tripped") => StateValue::Off,
             Some("between") => StateValue::Between,
             Some("invalid") => StateValue::Invalid,
-            _ => {
-                return Err(
-                    "a state is \"on\" (\"closed\"), \"off\" (\"open\", \"tripped\"), \"between\" or \
+            _ => return Err(
+                "a state is \"on\" (\"closed\"), \"off\" (\"open\", \"tripped\"), \"between\" or \
                      \"invalid\""
-                        .into(),
-                )
-            }
+                    .into(),
+            ),
         }),
         Value::SingleEvent { operating_time, .. } => Value::SingleEvent {
             flags: int(0, 255)? as u8,
@@ -284,9 +282,8 @@ impl Build<'_> {
                 .map_err(|m| src.error_at(flags.span(), format!("{}: {m}", p.name.get_ref())))?;
         }
         if let Some(ts) = &p.timestamp {
-            let seconds = i32::try_from(*ts.get_ref()).map_err(|_| {
-                src.error_at(ts.span(), "timestamp out of range (INT32 seconds)")
-            })?;
+            let seconds = i32::try_from(*ts.get_ref())
+                .map_err(|_| src.error_at(ts.span(), "timestamp out of range (INT32 seconds)"))?;
             v.timestamp = Timestamp { seconds, millis: 0 };
         }
         let name = p.name.get_ref();
@@ -300,12 +297,18 @@ impl Build<'_> {
     }
 
     /// A generated point (sample or test point), named by us.
-    fn generated(&mut self, domain: Option<&str>, name: &str, t: PointType, v: PointValue) -> Result<(), ConfigError> {
+    fn generated(
+        &mut self,
+        domain: Option<&str>,
+        name: &str,
+        t: PointType,
+        v: PointValue,
+    ) -> Result<(), ConfigError> {
         let o = object(domain, name);
         if !self.known.insert(o.clone()) {
-            return Err(self
-                .src
-                .error(format!("{o} is defined twice (a generated point has that name)")));
+            return Err(self.src.error(format!(
+                "{o} is defined twice (a generated point has that name)"
+            )));
         }
         self.b.point(domain, name, t, v);
         self.points.insert(o, t);
@@ -322,7 +325,7 @@ impl Build<'_> {
     }
 
     fn test_points(&mut self, domain: &str, count: u32) -> Result<(), ConfigError> {
-        let t = PointType::from_name("Data_RealQTimeTag").unwrap_or(PointType::SingleEvent);
+        let t = PointType::Indication(Family::Real, Form::QTimeTag);
         for n in 1..=count {
             let v = PointValue::real(n as f32 * 1.5).at(Timestamp {
                 seconds: 1_700_000_000 + n as i32,
@@ -370,7 +373,11 @@ impl Build<'_> {
                 Data::Boolean(true),
                 Data::VisibleString("hello".into()),
             ]),
-            Data::Array(vec![Data::Unsigned(1), Data::Unsigned(2), Data::Unsigned(3)]),
+            Data::Array(vec![
+                Data::Unsigned(1),
+                Data::Unsigned(2),
+                Data::Unsigned(3),
+            ]),
         ]);
         self.plain(Some(domain), "Nested", Variable::writable(t, v))
     }
@@ -421,7 +428,11 @@ impl Build<'_> {
         Ok(())
     }
 
-    fn table(&mut self, t: &Spanned<TableSection>, owners: &mut BTreeMap<String, String>) -> Result<BilateralTable, ConfigError> {
+    fn table(
+        &mut self,
+        t: &Spanned<TableSection>,
+        owners: &mut BTreeMap<String, String>,
+    ) -> Result<BilateralTable, ConfigError> {
         let src = self.src;
         let tab = t.get_ref();
         let id = tab.id.get_ref();
@@ -460,7 +471,8 @@ impl Build<'_> {
         }
         let mut table = BilateralTable::new(id.as_str(), client, domain.as_str());
         table.default_rights = rights(tab.default_rights);
-        self.known.insert(ObjectName::domain(domain, names::BILATERAL_TABLE_ID));
+        self.known
+            .insert(ObjectName::domain(domain, names::BILATERAL_TABLE_ID));
         for (object, r) in &tab.rights {
             let o = match object.strip_prefix('/') {
                 Some(v) => ObjectName::vmd(v),
@@ -558,7 +570,8 @@ pub fn build(src: &Source<'_>, file: &File, start: Timestamp) -> Result<Model, C
             names::TRANSFER_REPORT_ACK.into(),
             names::TRANSFER_REPORT_NACK.into(),
         ];
-        standard.extend((1..=d.transfer_sets).map(|n| format!("{}{n}", names::DS_TRANSFER_SET_PREFIX)));
+        standard
+            .extend((1..=d.transfer_sets).map(|n| format!("{}{n}", names::DS_TRANSFER_SET_PREFIX)));
         b.known
             .extend(standard.iter().map(|item| ObjectName::domain(name, item)));
         if d.test_points > MAX_TEST_POINTS {
@@ -644,10 +657,9 @@ pub fn build(src: &Source<'_>, file: &File, start: Timestamp) -> Result<Model, C
         ae_qualifier: Some(s.ae_qualifier),
         ..Default::default()
     };
-    let endpoint = b
-        .b
-        .build(server)
-        .map_err(|e| src.error(format!("model: {e}")))?;
+    let endpoint =
+        b.b.build(server)
+            .map_err(|e| src.error(format!("model: {e}")))?;
     Ok(Model {
         endpoint,
         listen: s.listen.clone(),
@@ -706,7 +718,9 @@ fn sim_point(
                 )));
             }
             let Some(probability) = sp.probability.filter(|p| (0.0..=1.0).contains(p)) else {
-                return Err(at(format!("{name}: a toggle needs a probability from 0 to 1")));
+                return Err(at(format!(
+                    "{name}: a toggle needs a probability from 0 to 1"
+                )));
             };
             if sp.min.is_some() || sp.max.is_some() || sp.step.is_some() {
                 return Err(at(format!("{name}: min, max and step are for walk")));
@@ -745,9 +759,19 @@ mod tests {
         let t = m.endpoint.tase2();
         for d in ["ICC1", "ICC2"] {
             for p in [
-                "Gen1_MW", "Gen2_MW", "Line1_MW", "Line2_MW", "Load1_MW", "Freq_Hz", "Brk1",
-                "Brk2", "Tap1", "Sample_RealQTimeTag", "Sample_SingleProtectionEvent",
-                "Sample_PackedProtectionEvent", "Sample_StateSuppQTimeTagExtended",
+                "Gen1_MW",
+                "Gen2_MW",
+                "Line1_MW",
+                "Line2_MW",
+                "Load1_MW",
+                "Freq_Hz",
+                "Brk1",
+                "Brk2",
+                "Tap1",
+                "Sample_RealQTimeTag",
+                "Sample_SingleProtectionEvent",
+                "Sample_PackedProtectionEvent",
+                "Sample_StateSuppQTimeTagExtended",
             ] {
                 assert!(
                     t.point_id(&ObjectName::domain(d, p)).is_some(),
@@ -767,21 +791,27 @@ mod tests {
         let model = m.endpoint.model();
         assert!(model.variables.contains_key(REPORT_TRIGGER));
         assert!(model.lists.contains_key(VCC_REPORT));
-        assert!(t
-            .point_id(&ObjectName::vmd("System_Frequency"))
-            .is_some());
+        assert!(t.point_id(&ObjectName::vmd("System_Frequency")).is_some());
         assert!(t.point_id(&ObjectName::vmd("Sample_Real")).is_some());
         // The interop tests' objects.
         let icc1 = &model.domains["ICC1"];
         assert!(icc1.lists.contains_key("DS_Predefined"));
         assert!(icc1.variables.contains_key("Nested"));
-        let p7 = t.point_id(&ObjectName::domain("ICC1", "Point_0007")).unwrap();
+        let p7 = t
+            .point_id(&ObjectName::domain("ICC1", "Point_0007"))
+            .unwrap();
         let v = t.value(p7).unwrap();
         assert_eq!(v.value, Value::Real(10.5));
         assert_eq!(v.timestamp.seconds, 1_700_000_007);
-        assert!(t.point_id(&ObjectName::domain("ICC1", "Point_0400")).is_some());
-        assert!(t.point_id(&ObjectName::domain("ICC2", "Point_0010")).is_some());
-        let sp = t.point_id(&ObjectName::domain("ICC1", "Setpoint_Real")).unwrap();
+        assert!(t
+            .point_id(&ObjectName::domain("ICC1", "Point_0400"))
+            .is_some());
+        assert!(t
+            .point_id(&ObjectName::domain("ICC2", "Point_0010"))
+            .is_some());
+        let sp = t
+            .point_id(&ObjectName::domain("ICC1", "Setpoint_Real"))
+            .unwrap();
         assert_eq!(
             t.point_type(sp).unwrap().to_data(t.value(sp).unwrap()),
             real(0.0)

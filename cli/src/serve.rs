@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use tase2_core::acse::{user_diagnostic, AssociateDiagnostic};
+use tase2_core::assoc::AssocError;
 use tase2_core::mms::{Data, ObjectName};
 use tase2_core::server::{Endpoint, ServerEvent};
 use tase2_core::tase2::server::{Tase2, Tase2Event};
@@ -228,6 +230,23 @@ pub fn describe(ep: &Endpoint<Tase2>, ev: &ServerEvent<Tase2Event>) -> Option<St
             format!("association {}: peer error {error:?}", id.0)
         }
         ServerEvent::Closed { id, error: None } => format!("association {} released", id.0),
+        ServerEvent::Closed {
+            id,
+            error:
+                Some(AssocError::Refused {
+                    diagnostic: Some(AssociateDiagnostic::User(d)),
+                    ..
+                }),
+        } => {
+            let why = match *d {
+                user_diagnostic::CALLING_AP_TITLE_NOT_RECOGNIZED => {
+                    "calling AP-title in no bilateral table"
+                }
+                user_diagnostic::CALLED_AP_TITLE_NOT_RECOGNIZED => "called AP-title is not ours",
+                _ => "refused by the application",
+            };
+            format!("association {} refused: {why} (ACSE diagnostic {d})", id.0)
+        }
         ServerEvent::Closed { id, error: Some(e) } => {
             format!("association {} closed: {e}", id.0)
         }
@@ -461,5 +480,10 @@ mod tests {
             Err(e) => panic!("refused, but not at association: {e}"),
             Ok(_) => panic!("1.1.1.555 was accepted"),
         }
+        expect_line(
+            &mut log,
+            &["refused: calling AP-title in no bilateral table"],
+        )
+        .await;
     }
 }

@@ -126,12 +126,11 @@ fn next_value(rng: &mut XorShift, value: Value, behaviour: Behaviour) -> Option<
                 next.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32,
             ))
         }
-        (Behaviour::Toggle { probability }, Value::State(s)) => {
-            (rng.unit() < probability).then_some(Value::State(match s {
+        (Behaviour::Toggle { probability }, Value::State(s)) => (rng.unit() < probability)
+            .then_some(Value::State(match s {
                 StateValue::On => StateValue::Off,
                 _ => StateValue::On,
-            }))
-        }
+            })),
         // Shapes the configuration check refuses; nothing to do.
         _ => None,
     }
@@ -180,7 +179,10 @@ mod tests {
             let Value::Discrete(before) = d else { panic!() };
             d = next_value(&mut rng, d, tap).unwrap();
             let Value::Discrete(x) = d else { panic!() };
-            assert!((1..=17).contains(&x) && (x - before).abs() <= 1, "{before} -> {x}");
+            assert!(
+                (1..=17).contains(&x) && (x - before).abs() <= 1,
+                "{before} -> {x}"
+            );
         }
     }
 
