@@ -1,16 +1,17 @@
 //! The `tase2` command-line tool: serve a model, or talk to a server as a client.
 
+mod config;
 mod model;
+mod serve;
+mod sim;
 
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use tase2_core::acse::ApInvocation;
 use tase2_core::assoc::AssociationConfig;
 use tase2_core::ber::ObjectIdentifier;
 use tase2_core::mms::{AccessResult, Data, ObjectName};
-use tase2_core::server::{ServerConfig, ServerEvent};
-use tase2_tokio::{Client, Server};
+use tase2_tokio::Client;
 
 /// FreeTase2: an ICCP / TASE.2 (IEC 60870-6) server and client.
 #[derive(Parser)]
@@ -22,18 +23,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the embedded default model (VCC objects, domains ICC1 and ICC2).
-    Serve {
-        /// Address to listen on.
-        #[arg(long, default_value = "0.0.0.0:102")]
-        listen: String,
-        /// Our AP-title and AE-qualifier.
-        #[arg(long, default_value = "1.1.1.998")]
-        ap_title: String,
-        /// Our AE-qualifier.
-        #[arg(long, default_value_t = 12)]
-        ae_qualifier: i64,
-    },
+    /// Serve a TASE.2 model: the TOML file of --config, else the embedded default model (VCC
+    /// objects, domains ICC1 and ICC2 with bilateral tables, simulated grid points).
+    Serve(serve::ServeArgs),
     /// Identify a server.
     Identify(Remote),
     /// List a server's domains and the variables of each.
@@ -143,63 +135,6 @@ async fn connect(r: &Remote) -> Result<Client, String> {
         .map_err(|e| e.to_string())
 }
 
-async fn serve(listen: &str, ap_title: &str, ae_qualifier: i64) -> Result<(), String> {
-    let mut config = ServerConfig::default();
-    config.association.local = ApInvocation {
-        ap_title: Some(oid(ap_title)?),
-        ae_qualifier: Some(ae_qualifier),
-        ..Default::default()
-    };
-    let mut server = Server::bind(listen, config, model::default_model())
-        .await
-        .map_err(|e| format!("bind {listen}: {e}"))?;
-    let trigger = ObjectName::vmd("Report_Trigger");
-    server.on_event(move |ep, _now, ev| match ev {
-        ServerEvent::Associated { id, peer } => {
-            let title = peer
-                .calling
-                .ap_title
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default();
-            println!(
-                "association {}: {title} / {:?}",
-                id.0, peer.calling.ae_qualifier
-            );
-        }
-        ServerEvent::Written { id, name, value }
-            if *name == trigger && *value == Data::Boolean(true) =>
-        {
-            // Writing true to Report_Trigger sends this client a report of Vcc_Report.
-            let counter = ObjectName::vmd("Report_Counter");
-            let next = match ep.model().variable(&counter).map(|v| &v.value) {
-                Some(Data::Integer(n)) => n + 1,
-                _ => 1,
-            };
-            ep.model_mut().set_value(&counter, Data::Integer(next));
-            if let Err(e) = ep.report_list(*id, &ObjectName::vmd("Vcc_Report")) {
-                eprintln!("report to {}: {e}", id.0);
-            }
-        }
-        ServerEvent::Closed { id, error } => match error {
-            None => println!("association {} released", id.0),
-            Some(e) => println!("association {} closed: {e}", id.0),
-        },
-        ServerEvent::PeerError { id, error } => {
-            eprintln!("association {}: peer error {error:?}", id.0)
-        }
-        _ => {}
-    });
-    println!(
-        "tase2 serving the default model on {}",
-        server.local_addr().map_err(|e| e.to_string())?
-    );
-    tokio::select! {
-        r = server.run() => r.map_err(|e| e.to_string()),
-        _ = tokio::signal::ctrl_c() => Ok(()),
-    }
-}
-
 fn show_results(names: &[ObjectName], results: Vec<AccessResult>) {
     for (n, r) in names.iter().zip(results) {
         match r {
@@ -266,11 +201,7 @@ async fn list(
 
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve {
-            listen,
-            ap_title,
-            ae_qualifier,
-        } => serve(&listen, &ap_title, ae_qualifier).await,
+        Command::Serve(args) => serve::run(args).await,
         Command::Identify(r) => {
             let c = connect(&r).await?;
             let i = c.identify().await.map_err(|e| e.to_string())?;

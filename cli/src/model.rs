@@ -1,12 +1,126 @@
-//! The embedded default model `tase2 serve` runs without a configuration file.
+//! From a parsed configuration to a TASE.2 server endpoint: points, data sets, bilateral tables and
+//! the simulation, each checked with an error that names the place in the file.
 
-use tase2_core::mms::{
-    BitString, Data, Float, ObjectName, StructComponent, TypeDescription, TypeSpecification,
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+use tase2_core::acse::ApInvocation;
+use tase2_core::ber::ObjectIdentifier;
+use tase2_core::mms::{Data, ObjectName, StructComponent, TypeDescription, TypeSpecification};
+use tase2_core::server::{Endpoint, Identity, ServerConfig, Variable};
+use tase2_core::tase2::server::{valid_name, Tase2, Tase2Builder, Tase2Config};
+use tase2_core::tase2::{
+    names, BilateralTable, ClientMatch, CurrentSource, Edition, Family, Flags, Form, PointType,
+    PointValue, Rights, StateValue, Timestamp, Unlisted, Validity, Value,
 };
-use tase2_core::server::{Identity, NamedVariableList, Variable, Vmd};
+use toml::Spanned;
 
-fn desc(t: TypeDescription) -> TypeSpecification {
-    TypeSpecification::Description(t)
+use crate::config::{
+    BehaviourName, ConfigError, DataSetSection, EditionName, File, PointSection, RightsName,
+    Source, TableSection, UnlistedName,
+};
+use crate::sim::{Behaviour, Simulation};
+
+/// The VCC variable whose write of `true` triggers a report (`[vcc] test_report_trigger`).
+pub const REPORT_TRIGGER: &str = "Report_Trigger";
+/// The counter the trigger increments.
+pub const REPORT_COUNTER: &str = "Report_Counter";
+/// The VCC data set the trigger reports.
+pub const VCC_REPORT: &str = "Vcc_Report";
+
+/// Most `test_points` of one domain (the names have room for more, a server's memory less so).
+const MAX_TEST_POINTS: u32 = 100_000;
+
+/// A server ready to run.
+pub struct Model {
+    /// The endpoint.
+    pub endpoint: Endpoint<Tase2>,
+    /// `[server] listen`.
+    pub listen: String,
+    /// The simulation, if any point is simulated.
+    pub simulation: Option<Simulation>,
+    /// Whether `Report_Trigger` exists and should send reports.
+    pub report_trigger: bool,
+    /// One line describing the model, for the startup message.
+    pub summary: String,
+}
+
+/// Parse and build `text` (named `origin` in errors); `start` stamps points that have no
+/// timestamp of their own.
+pub fn load(text: &str, origin: &str, start: Timestamp) -> Result<Model, ConfigError> {
+    let src = Source { text, origin };
+    let file = src.parse()?;
+    build(&src, &file, start)
+}
+
+/// `Sample_<Type>`, e.g. `Sample_RealQTimeTag`. The one name over the MMS limit of 32 characters,
+/// `Sample_StateSupplementalQTimeTagExtended`, is shortened to `Sample_StateSuppQTimeTagExtended`.
+pub fn sample_name(t: PointType) -> String {
+    let short = &t.name()[5..];
+    let name = format!("Sample_{short}");
+    if name.len() <= 32 {
+        name
+    } else {
+        format!("Sample_{}", short.replace("Supplemental", "Supp"))
+    }
+}
+
+struct Build<'a> {
+    src: &'a Source<'a>,
+    edition: Edition,
+    start: Timestamp,
+    b: Tase2Builder,
+    /// Every variable name so far, for duplicate and member checks.
+    known: BTreeSet<ObjectName>,
+    /// Every data set name so far.
+    lists: BTreeSet<ObjectName>,
+    /// Points and their types, for the simulation.
+    points: HashMap<ObjectName, PointType>,
+    domains: BTreeSet<String>,
+}
+
+fn object(domain: Option<&str>, item: &str) -> ObjectName {
+    match domain {
+        Some(d) => ObjectName::domain(d, item),
+        None => ObjectName::vmd(item),
+    }
+}
+
+/// `DOMAIN/Name` or `/Name`.
+fn parse_object(s: &str) -> Option<ObjectName> {
+    match s.split_once('/')? {
+        ("", item) => Some(ObjectName::vmd(item)),
+        (domain, item) => Some(ObjectName::domain(domain, item)),
+    }
+}
+
+fn oid(src: &Source<'_>, s: &Spanned<String>) -> Result<ObjectIdentifier, ConfigError> {
+    s.get_ref().parse().map_err(|_| {
+        src.error_at(
+            s.span(),
+            format!("not an AP-title (object identifier): {:?}", s.get_ref()),
+        )
+    })
+}
+
+fn hex(src: &Source<'_>, s: &Spanned<String>) -> Result<Vec<u8>, ConfigError> {
+    let t = s.get_ref();
+    let bad = || src.error_at(s.span(), format!("not a hex selector: {t:?}"));
+    if t.len() % 2 != 0 || t.is_empty() {
+        return Err(bad());
+    }
+    (0..t.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(t.get(i..i + 2).ok_or_else(bad)?, 16).map_err(|_| bad()))
+        .collect()
+}
+
+fn rights(r: RightsName) -> Rights {
+    match r {
+        RightsName::Read => Rights::READ,
+        RightsName::ReadWrite => Rights::READ_WRITE,
+        RightsName::None => Rights::NONE,
+    }
 }
 
 fn structure(components: Vec<(&str, TypeDescription)>) -> TypeDescription {
@@ -16,162 +130,759 @@ fn structure(components: Vec<(&str, TypeDescription)>) -> TypeDescription {
             .into_iter()
             .map(|(n, t)| StructComponent {
                 name: Some(n.into()),
-                type_spec: desc(t),
+                type_spec: TypeSpecification::Description(t),
             })
             .collect(),
     }
 }
 
-const FLOAT32: TypeDescription = TypeDescription::FloatingPoint {
-    format_width: 32,
-    exponent_width: 8,
-};
-
-/// TASE.2 Data_RealQTimeTag: { Value FLOAT32, TimeStamp INT32, Flags BIT STRING(8) }.
-pub fn real_q_time_tag() -> TypeDescription {
-    structure(vec![
-        ("Value", FLOAT32),
-        ("TimeStamp", TypeDescription::Integer(32)),
-        ("Flags", TypeDescription::BitString(8)),
-    ])
-}
-
-/// Point `n`'s initial value: Value n × 1.5, TimeStamp 1700000000 + n, Flags 0.
-pub fn point_value(n: u32) -> Data {
-    Data::Structure(vec![
-        Data::Float(Float::F32(n as f32 * 1.5)),
-        Data::Integer(1_700_000_000 + i64::from(n)),
-        Data::BitString(BitString {
-            octets: vec![0],
-            bits: 8,
-        }),
-    ])
-}
-
-fn points(d: &mut tase2_core::server::Domain, count: u32) {
-    for n in 1..=count {
-        d.variables.insert(
-            format!("Point_{n:04}"),
-            Variable::read_only(real_q_time_tag(), point_value(n)),
-        );
+/// Parse quality flags: an octet, or comma-separated words.
+fn parse_flags(v: &toml::Value) -> Result<Flags, String> {
+    match v {
+        toml::Value::Integer(n) => u8::try_from(*n)
+            .map(Flags)
+            .map_err(|_| format!("flags octet out of range 0-255: {n}")),
+        toml::Value::String(s) => {
+            let mut f = Flags::VALID;
+            for word in s.split([',', ' ', '|']).filter(|w| !w.is_empty()) {
+                f = match word {
+                    "valid" => f.with_validity(Validity::Valid),
+                    "held" => f.with_validity(Validity::Held),
+                    "suspect" => f.with_validity(Validity::Suspect),
+                    "not-valid" => f.with_validity(Validity::NotValid),
+                    "telemetered" => f.with_source(CurrentSource::Telemetered),
+                    "calculated" => f.with_source(CurrentSource::Calculated),
+                    "entered" => f.with_source(CurrentSource::Entered),
+                    "estimated" => f.with_source(CurrentSource::Estimated),
+                    "off-normal" => f.with_off_normal(true),
+                    "ts-invalid" => f.with_timestamp_invalid(true),
+                    other => {
+                        return Err(format!(
+                            "unknown flag {other:?} (valid, held, suspect, not-valid, telemetered, \
+                             calculated, entered, estimated, off-normal, ts-invalid)"
+                        ))
+                    }
+                };
+            }
+            Ok(f)
+        }
+        other => Err(format!(
+            "flags must be an octet or a string of words, not {}",
+            other.type_str()
+        )),
     }
 }
 
-/// The default model: VCC objects, domains ICC1 (400 points) and ICC2 (10 points).
-pub fn default_model() -> Vmd {
-    let mut vmd = Vmd {
-        identity: Identity {
-            model: "tase2".into(),
-            ..Identity::default()
-        },
-        ..Vmd::default()
+/// Parse an initial value for a point of type `t`.
+fn parse_value(t: PointType, v: &toml::Value) -> Result<Value, String> {
+    let int = |lo: i64, hi: i64| match v {
+        toml::Value::Integer(n) if (lo..=hi).contains(n) => Ok(*n),
+        toml::Value::Integer(n) => Err(format!("value {n} out of range {lo}..={hi}")),
+        other => Err(format!("expected an integer, not {}", other.type_str())),
     };
-    let int16 = TypeDescription::Integer(16);
-    vmd.variables.insert(
-        "TASE2_Version".into(),
-        Variable::read_only(
-            structure(vec![
-                ("MajorVersionNumber", int16.clone()),
-                ("MinorVersionNumber", int16),
-            ]),
-            Data::Structure(vec![Data::Integer(2000), Data::Integer(8)]),
-        ),
-    );
-    // No TASE.2 conformance block is implemented yet, so no bit is claimed.
-    vmd.variables.insert(
-        "Supported_Features".into(),
-        Variable::read_only(
-            TypeDescription::BitString(12),
-            Data::BitString(BitString {
-                octets: vec![0, 0],
-                bits: 12,
-            }),
-        ),
-    );
-    vmd.variables.insert(
-        "Report_Trigger".into(),
-        Variable::writable(TypeDescription::Boolean, Data::Boolean(false)),
-    );
-    vmd.variables.insert(
-        "Report_Counter".into(),
-        Variable::read_only(TypeDescription::Integer(32), Data::Integer(0)),
-    );
-    vmd.lists.insert(
-        "Vcc_Report".into(),
-        NamedVariableList {
-            members: vec![
-                ObjectName::vmd("TASE2_Version"),
-                ObjectName::vmd("Report_Counter"),
-            ],
-            deletable: false,
+    Ok(match t.zero().value {
+        Value::Real(_) => match v {
+            toml::Value::Float(f) => Value::Real(*f as f32),
+            toml::Value::Integer(n) => Value::Real(*n as f32),
+            other => return Err(format!("expected a number, not {}", other.type_str())),
         },
-    );
+        Value::Discrete(_) => Value::Discrete(int(i32::MIN.into(), i32::MAX.into())? as i32),
+        Value::StateSupplemental(_) => Value::StateSupplemental(int(0, 255)? as u8),
+        Value::State(_) => Value::State(match v.as_str() {
+            Some("on" | "closed") => StateValue::On,
+            Some("off" | "open" | "tripped") => StateValue::Off,
+            Some("between") => StateValue::Between,
+            Some("invalid") => StateValue::Invalid,
+            _ => return Err(
+                "a state is \"on\" (\"closed\"), \"off\" (\"open\", \"tripped\"), \"between\" or \
+                     \"invalid\""
+                    .into(),
+            ),
+        }),
+        Value::SingleEvent { operating_time, .. } => Value::SingleEvent {
+            flags: int(0, 255)? as u8,
+            operating_time,
+        },
+        Value::PackedEvent {
+            flags,
+            operating_time,
+            ..
+        } => Value::PackedEvent {
+            events: int(0, 255)? as u8,
+            flags,
+            operating_time,
+        },
+    })
+}
 
-    let blt = |s: &str| {
-        Variable::read_only(
-            TypeDescription::VisibleString(32),
-            Data::VisibleString(s.into()),
-        )
-    };
-    let icc1 = vmd.domain_mut("ICC1");
-    icc1.variables
-        .insert("Bilateral_Table_ID".into(), blt("BLT_ICC1"));
-    points(icc1, 400);
-    icc1.variables.insert(
-        "Setpoint_Real".into(),
-        Variable::writable(FLOAT32, Data::Float(Float::F32(0.0))),
-    );
-    icc1.variables.insert(
-        "Setpoint_Discrete".into(),
-        Variable::writable(TypeDescription::Integer(32), Data::Integer(0)),
-    );
-    icc1.variables.insert(
-        "Nested".into(),
-        Variable::writable(
-            structure(vec![
-                ("A", TypeDescription::Integer(16)),
-                (
-                    "B",
-                    structure(vec![
-                        ("C", TypeDescription::Boolean),
-                        ("D", TypeDescription::VisibleString(32)),
-                    ]),
-                ),
-                (
-                    "E",
-                    TypeDescription::Array {
-                        packed: false,
-                        number_of_elements: 3,
-                        element_type: Box::new(desc(TypeDescription::Unsigned(8))),
-                    },
-                ),
-            ]),
-            Data::Structure(vec![
-                Data::Integer(-5),
-                Data::Structure(vec![
-                    Data::Boolean(true),
-                    Data::VisibleString("hello".into()),
-                ]),
-                Data::Array(vec![
-                    Data::Unsigned(1),
-                    Data::Unsigned(2),
-                    Data::Unsigned(3),
-                ]),
-            ]),
-        ),
-    );
-    icc1.lists.insert(
-        "DS_Predefined".into(),
-        NamedVariableList {
-            members: (1..=5)
-                .map(|n| ObjectName::domain("ICC1", format!("Point_{n:04}")))
-                .collect(),
-            deletable: false,
+fn sample_value(t: PointType) -> Value {
+    match t.zero().value {
+        Value::Real(_) => Value::Real(12.5),
+        Value::Discrete(_) => Value::Discrete(42),
+        Value::State(_) => Value::State(StateValue::On),
+        Value::StateSupplemental(_) => Value::StateSupplemental(0x5a),
+        Value::SingleEvent { .. } => Value::SingleEvent {
+            flags: 0x80,
+            operating_time: 20,
         },
+        Value::PackedEvent { .. } => Value::PackedEvent {
+            events: 0x01,
+            flags: 0x80,
+            operating_time: 20,
+        },
+    }
+}
+
+impl Build<'_> {
+    /// Claim a variable name: valid and not taken in its scope.
+    fn claim(
+        &mut self,
+        span: std::ops::Range<usize>,
+        domain: Option<&str>,
+        item: &str,
+    ) -> Result<(), ConfigError> {
+        if !valid_name(item) {
+            return Err(self.src.error_at(
+                span,
+                format!("invalid MMS name {item:?} (letters, digits, _ and $, at most 32, not starting with a digit)"),
+            ));
+        }
+        let o = object(domain, item);
+        if !self.known.insert(o.clone()) {
+            return Err(self.src.error_at(span, format!("{o} is defined twice")));
+        }
+        Ok(())
+    }
+
+    fn point(&mut self, domain: Option<&str>, p: &PointSection) -> Result<(), ConfigError> {
+        let src = self.src;
+        let t = PointType::from_name(p.ptype.get_ref()).ok_or_else(|| {
+            src.error_at(
+                p.ptype.span(),
+                format!(
+                    "unknown point type {:?} (e.g. Data_RealQTimeTag or RealQTimeTag)",
+                    p.ptype.get_ref()
+                ),
+            )
+        })?;
+        if !t.exists_in(self.edition) {
+            return Err(src.error_at(
+                p.ptype.span(),
+                format!("{} does not exist in edition 1996.08", t.name()),
+            ));
+        }
+        self.claim(p.name.span(), domain, p.name.get_ref())?;
+        let mut v = t.zero().at(self.start);
+        if let Some(value) = &p.value {
+            v.value = parse_value(t, value.get_ref())
+                .map_err(|m| src.error_at(value.span(), format!("{}: {m}", p.name.get_ref())))?;
+        }
+        if let Some(flags) = &p.flags {
+            v.flags = parse_flags(flags.get_ref())
+                .map_err(|m| src.error_at(flags.span(), format!("{}: {m}", p.name.get_ref())))?;
+        }
+        if let Some(ts) = &p.timestamp {
+            let seconds = i32::try_from(*ts.get_ref())
+                .map_err(|_| src.error_at(ts.span(), "timestamp out of range (INT32 seconds)"))?;
+            v.timestamp = Timestamp { seconds, millis: 0 };
+        }
+        let name = p.name.get_ref();
+        if p.writable {
+            self.b.writable_point(domain, name, t, v);
+        } else {
+            self.b.point(domain, name, t, v);
+        }
+        self.points.insert(object(domain, name), t);
+        Ok(())
+    }
+
+    /// A generated point (sample or test point), named by us.
+    fn generated(
+        &mut self,
+        domain: Option<&str>,
+        name: &str,
+        t: PointType,
+        v: PointValue,
+    ) -> Result<(), ConfigError> {
+        let o = object(domain, name);
+        if !self.known.insert(o.clone()) {
+            return Err(self.src.error(format!(
+                "{o} is defined twice (a generated point has that name)"
+            )));
+        }
+        self.b.point(domain, name, t, v);
+        self.points.insert(o, t);
+        Ok(())
+    }
+
+    fn samples(&mut self, domain: Option<&str>) -> Result<(), ConfigError> {
+        let edition = self.edition;
+        for t in PointType::all().filter(|t| t.exists_in(edition)) {
+            let v = PointValue::new(sample_value(t)).at(self.start);
+            self.generated(domain, &sample_name(t), t, v)?;
+        }
+        Ok(())
+    }
+
+    fn test_points(&mut self, domain: &str, count: u32) -> Result<(), ConfigError> {
+        let t = PointType::Indication(Family::Real, Form::QTimeTag);
+        for n in 1..=count {
+            let v = PointValue::real(n as f32 * 1.5).at(Timestamp {
+                seconds: 1_700_000_000 + n as i32,
+                millis: 0,
+            });
+            self.generated(Some(domain), &format!("Point_{n:04}"), t, v)?;
+        }
+        Ok(())
+    }
+
+    fn plain(&mut self, domain: Option<&str>, name: &str, v: Variable) -> Result<(), ConfigError> {
+        let o = object(domain, name);
+        if !self.known.insert(o.clone()) {
+            return Err(self.src.error(format!("{o} is defined twice")));
+        }
+        self.b.variable(domain, name, v);
+        Ok(())
+    }
+
+    /// `Nested`: { A INT16, B { C BOOLEAN, D VisibleString(32) }, E ARRAY[3] OF UNSIGNED8 }.
+    fn test_structure(&mut self, domain: &str) -> Result<(), ConfigError> {
+        let t = structure(vec![
+            ("A", TypeDescription::Integer(16)),
+            (
+                "B",
+                structure(vec![
+                    ("C", TypeDescription::Boolean),
+                    ("D", TypeDescription::VisibleString(32)),
+                ]),
+            ),
+            (
+                "E",
+                TypeDescription::Array {
+                    packed: false,
+                    number_of_elements: 3,
+                    element_type: Box::new(TypeSpecification::Description(
+                        TypeDescription::Unsigned(8),
+                    )),
+                },
+            ),
+        ]);
+        let v = Data::Structure(vec![
+            Data::Integer(-5),
+            Data::Structure(vec![
+                Data::Boolean(true),
+                Data::VisibleString("hello".into()),
+            ]),
+            Data::Array(vec![
+                Data::Unsigned(1),
+                Data::Unsigned(2),
+                Data::Unsigned(3),
+            ]),
+        ]);
+        self.plain(Some(domain), "Nested", Variable::writable(t, v))
+    }
+
+    fn report_trigger(&mut self) -> Result<(), ConfigError> {
+        self.plain(
+            None,
+            REPORT_TRIGGER,
+            Variable::writable(TypeDescription::Boolean, Data::Boolean(false)),
+        )?;
+        self.plain(
+            None,
+            REPORT_COUNTER,
+            Variable::read_only(TypeDescription::Integer(32), Data::Integer(0)),
+        )?;
+        self.lists.insert(ObjectName::vmd(VCC_REPORT));
+        self.b
+            .data_set(None, VCC_REPORT, &[names::TASE2_VERSION, REPORT_COUNTER]);
+        Ok(())
+    }
+
+    fn data_set(&mut self, domain: Option<&str>, ds: &DataSetSection) -> Result<(), ConfigError> {
+        let src = self.src;
+        let name = ds.name.get_ref();
+        if !valid_name(name) {
+            return Err(src.error_at(ds.name.span(), format!("invalid MMS name {name:?}")));
+        }
+        if !self.lists.insert(object(domain, name)) {
+            return Err(src.error_at(
+                ds.name.span(),
+                format!("data set {} is defined twice", object(domain, name)),
+            ));
+        }
+        for m in &ds.members {
+            let o = match (m.get_ref().strip_prefix('/'), domain) {
+                (Some(v), _) => ObjectName::vmd(v),
+                (None, d) => object(d, m.get_ref()),
+            };
+            if !self.known.contains(&o) {
+                return Err(src.error_at(
+                    m.span(),
+                    format!("data set {name}: member {o} does not exist"),
+                ));
+            }
+        }
+        let members: Vec<&str> = ds.members.iter().map(|m| m.get_ref().as_str()).collect();
+        self.b.data_set(domain, name, &members);
+        Ok(())
+    }
+
+    fn table(
+        &mut self,
+        t: &Spanned<TableSection>,
+        owners: &mut BTreeMap<String, String>,
+    ) -> Result<BilateralTable, ConfigError> {
+        let src = self.src;
+        let tab = t.get_ref();
+        let id = tab.id.get_ref();
+        if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(src.error_at(
+                tab.id.span(),
+                format!("Bilateral_Table_ID {id:?} must be 1-32 visible ASCII characters"),
+            ));
+        }
+        let domain = tab.domain.get_ref();
+        if !self.domains.contains(domain) {
+            return Err(src.error_at(
+                tab.domain.span(),
+                format!("bilateral table {id}: no domain named {domain:?}"),
+            ));
+        }
+        if let Some(other) = owners.insert(domain.clone(), id.clone()) {
+            return Err(src.error_at(
+                tab.domain.span(),
+                format!("bilateral table {id}: domain {domain} already belongs to table {other}"),
+            ));
+        }
+        let c = &tab.client;
+        let client = ClientMatch {
+            ap_title: c.ap_title.as_ref().map(|s| oid(src, s)).transpose()?,
+            ae_qualifier: c.ae_qualifier,
+            p_selector: c.p_selector.as_ref().map(|s| hex(src, s)).transpose()?,
+            s_selector: c.s_selector.as_ref().map(|s| hex(src, s)).transpose()?,
+            t_selector: c.t_selector.as_ref().map(|s| hex(src, s)).transpose()?,
+        };
+        if client == ClientMatch::default() {
+            return Err(src.error_at(
+                t.span(),
+                format!("bilateral table {id}: the client must name at least an ap_title"),
+            ));
+        }
+        let mut table = BilateralTable::new(id.as_str(), client, domain.as_str());
+        table.default_rights = rights(tab.default_rights);
+        self.known
+            .insert(ObjectName::domain(domain, names::BILATERAL_TABLE_ID));
+        for (object, r) in &tab.rights {
+            let o = match object.strip_prefix('/') {
+                Some(v) => ObjectName::vmd(v),
+                None => ObjectName::domain(domain, object),
+            };
+            if !self.known.contains(&o) && !self.lists.contains(&o) {
+                return Err(src.error_at(
+                    t.span(),
+                    format!("bilateral table {id}: rights for {o}, which does not exist"),
+                ));
+            }
+            table.rights.insert(object.clone(), rights(*r));
+        }
+        Ok(table)
+    }
+}
+
+/// Build the server `file` describes.
+pub fn build(src: &Source<'_>, file: &File, start: Timestamp) -> Result<Model, ConfigError> {
+    let s = &file.server;
+    let edition = match s.edition {
+        EditionName::V2000 => Edition::V2000_08,
+        EditionName::V1996 => Edition::V1996_08,
+    };
+    let ap_title = match &s.ap_title {
+        Some(t) => oid(src, t)?,
+        None => "1.1.1.998"
+            .parse()
+            .map_err(|_| src.error("bad built-in AP-title"))?,
+    };
+    if s.ack_timeout_s == 0 {
+        return Err(src.error("[server] ack_timeout_s must be at least 1"));
+    }
+    let config = Tase2Config {
+        edition,
+        local_ap_title: Some(ap_title.clone()),
+        unlisted: match s.unlisted {
+            UnlistedName::Refuse => Unlisted::Refuse,
+            UnlistedName::VccOnly => Unlisted::VccOnly,
+        },
+        ack_timeout: Duration::from_secs(s.ack_timeout_s),
+        ..Tase2Config::default()
+    };
+    let mut identity = Identity::default();
+    if let Some(v) = &s.identity.vendor {
+        identity.vendor = v.clone();
+    }
+    if let Some(m) = &s.identity.model {
+        identity.model = m.clone();
+    }
+    if let Some(r) = &s.identity.revision {
+        identity.revision = r.clone();
+    }
+    let mut b = Build {
+        src,
+        edition,
+        start,
+        b: Tase2Builder::new(config).identity(identity),
+        known: [names::TASE2_VERSION, names::SUPPORTED_FEATURES]
+            .into_iter()
+            .map(ObjectName::vmd)
+            .collect(),
+        lists: BTreeSet::new(),
+        points: HashMap::new(),
+        domains: BTreeSet::new(),
+    };
+
+    // VCC objects.
+    if file.vcc.test_report_trigger {
+        b.report_trigger()?;
+    }
+    if file.vcc.sample_points {
+        b.samples(None)?;
+    }
+    for p in &file.vcc.points {
+        b.point(None, p)?;
+    }
+
+    // ICC domains and their points.
+    for d in &file.domains {
+        let name = d.name.get_ref();
+        if !valid_name(name) {
+            return Err(src.error_at(d.name.span(), format!("invalid domain name {name:?}")));
+        }
+        if !b.domains.insert(name.clone()) {
+            return Err(src.error_at(d.name.span(), format!("domain {name} is defined twice")));
+        }
+        b.b.domain(name, d.transfer_sets);
+        let mut standard = vec![
+            names::NEXT_DS_TRANSFER_SET.to_string(),
+            names::TRANSFER_SET_NAME.into(),
+            names::TRANSFER_SET_TIME_STAMP.into(),
+            names::DS_CONDITIONS_DETECTED.into(),
+            names::EVENT_CODE_DETECTED.into(),
+            names::TRANSFER_REPORT_ACK.into(),
+            names::TRANSFER_REPORT_NACK.into(),
+        ];
+        standard
+            .extend((1..=d.transfer_sets).map(|n| format!("{}{n}", names::DS_TRANSFER_SET_PREFIX)));
+        b.known
+            .extend(standard.iter().map(|item| ObjectName::domain(name, item)));
+        if d.test_points > MAX_TEST_POINTS {
+            return Err(src.error_at(
+                d.name.span(),
+                format!("domain {name}: test_points is at most {MAX_TEST_POINTS}"),
+            ));
+        }
+        b.test_points(name, d.test_points)?;
+        if d.test_structure {
+            b.test_structure(name)?;
+        }
+        if d.sample_points {
+            b.samples(Some(name))?;
+        }
+        for p in &d.points {
+            b.point(Some(name), p)?;
+        }
+    }
+
+    // Data sets, then the tables (whose rights may name data sets).
+    for ds in &file.vcc.data_sets {
+        b.data_set(None, ds)?;
+    }
+    for d in &file.domains {
+        for ds in &d.data_sets {
+            b.data_set(Some(d.name.get_ref()), ds)?;
+        }
+    }
+    let mut owners = BTreeMap::new();
+    let mut ids = BTreeSet::new();
+    for t in &file.tables {
+        let table = b.table(t, &mut owners)?;
+        if !ids.insert(table.id.clone()) {
+            return Err(src.error_at(
+                t.get_ref().id.span(),
+                format!("bilateral table {} is defined twice", table.id),
+            ));
+        }
+        b.b.table(table);
+    }
+
+    // The simulation.
+    let simulation = match &file.simulation {
+        None => None,
+        Some(sim) => {
+            let period = *sim.period_ms.get_ref();
+            if period == 0 {
+                return Err(src.error_at(sim.period_ms.span(), "period_ms must be at least 1"));
+            }
+            let mut s = Simulation::new(Duration::from_millis(period), sim.seed);
+            let mut seen = BTreeSet::new();
+            for p in &sim.points {
+                let behaviour = sim_point(&b, p)?;
+                let name = p.get_ref().name.get_ref();
+                let o = parse_object(name).unwrap_or_else(|| ObjectName::vmd(""));
+                let id = b.b.point_id(&o).ok_or_else(|| {
+                    src.error_at(p.get_ref().name.span(), format!("no point named {name}"))
+                })?;
+                if !seen.insert(o) {
+                    return Err(src.error_at(
+                        p.get_ref().name.span(),
+                        format!("{name} is simulated twice"),
+                    ));
+                }
+                s.add(id, behaviour);
+            }
+            (s.len() > 0).then_some(s)
+        }
+    };
+
+    let points = b.points.len();
+    let simulated = simulation.as_ref().map_or(0, Simulation::len);
+    let (major, minor) = edition.version();
+    let summary = format!(
+        "TASE.2 {major}.{minor:02}, {} domains, {} bilateral tables, {points} points ({simulated} simulated)",
+        b.domains.len(),
+        file.tables.len(),
     );
-    let icc2 = vmd.domain_mut("ICC2");
-    icc2.variables
-        .insert("Bilateral_Table_ID".into(), blt("BLT_ICC2"));
-    points(icc2, 10);
-    vmd
+    let mut server = ServerConfig::default();
+    server.association.local = ApInvocation {
+        ap_title: Some(ap_title),
+        ae_qualifier: Some(s.ae_qualifier),
+        ..Default::default()
+    };
+    let endpoint =
+        b.b.build(server)
+            .map_err(|e| src.error(format!("model: {e}")))?;
+    Ok(Model {
+        endpoint,
+        listen: s.listen.clone(),
+        simulation,
+        report_trigger: file.vcc.test_report_trigger,
+        summary,
+    })
+}
+
+/// Check one `[[simulation.point]]` against its point's type.
+fn sim_point(
+    b: &Build<'_>,
+    p: &Spanned<crate::config::SimPointSection>,
+) -> Result<Behaviour, ConfigError> {
+    let src = b.src;
+    let sp = p.get_ref();
+    let name = sp.name.get_ref();
+    let at = |m: String| src.error_at(sp.name.span(), m);
+    let o = parse_object(name)
+        .ok_or_else(|| at(format!("{name:?}: name points as DOMAIN/Name or /Name")))?;
+    let t = *b
+        .points
+        .get(&o)
+        .ok_or_else(|| at(format!("no point named {name}")))?;
+    let family = match t {
+        PointType::Indication(f, _) => Some(f),
+        _ => None,
+    };
+    match sp.behaviour {
+        BehaviourName::Walk => {
+            if !matches!(family, Some(Family::Real | Family::Discrete)) {
+                return Err(at(format!(
+                    "{name}: a walk needs a real or discrete point, not {}",
+                    t.name()
+                )));
+            }
+            let (Some(min), Some(max), Some(step)) = (sp.min, sp.max, sp.step) else {
+                return Err(at(format!("{name}: a walk needs min, max and step")));
+            };
+            if !(min.is_finite() && max.is_finite() && step.is_finite()) || min > max || step <= 0.0
+            {
+                return Err(at(format!(
+                    "{name}: a walk needs finite min <= max and step > 0"
+                )));
+            }
+            if sp.probability.is_some() {
+                return Err(at(format!("{name}: probability is for toggle")));
+            }
+            Ok(Behaviour::Walk { min, max, step })
+        }
+        BehaviourName::Toggle => {
+            if family != Some(Family::State) {
+                return Err(at(format!(
+                    "{name}: a toggle needs a state point, not {}",
+                    t.name()
+                )));
+            }
+            let Some(probability) = sp.probability.filter(|p| (0.0..=1.0).contains(p)) else {
+                return Err(at(format!(
+                    "{name}: a toggle needs a probability from 0 to 1"
+                )));
+            };
+            if sp.min.is_some() || sp.max.is_some() || sp.step.is_some() {
+                return Err(at(format!("{name}: min, max and step are for walk")));
+            }
+            Ok(Behaviour::Toggle { probability })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tase2_core::mms::Float;
+
+    fn real(x: f32) -> Data {
+        Data::Float(Float::F32(x))
+    }
+
+    fn start() -> Timestamp {
+        Timestamp {
+            seconds: 1_800_000_000,
+            millis: 0,
+        }
+    }
+
+    fn err(text: &str) -> ConfigError {
+        match load(text, "bad.toml", start()) {
+            Ok(_) => panic!("accepted:\n{text}"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn the_embedded_default_builds() {
+        let m = load(crate::config::DEFAULT, "default", start()).unwrap();
+        let t = m.endpoint.tase2();
+        for d in ["ICC1", "ICC2"] {
+            for p in [
+                "Gen1_MW",
+                "Gen2_MW",
+                "Line1_MW",
+                "Line2_MW",
+                "Load1_MW",
+                "Freq_Hz",
+                "Brk1",
+                "Brk2",
+                "Tap1",
+                "Sample_RealQTimeTag",
+                "Sample_SingleProtectionEvent",
+                "Sample_PackedProtectionEvent",
+                "Sample_StateSuppQTimeTagExtended",
+            ] {
+                assert!(
+                    t.point_id(&ObjectName::domain(d, p)).is_some(),
+                    "{d}/{p} missing"
+                );
+            }
+            let model = m.endpoint.model();
+            let dom = &model.domains[d];
+            assert!(dom.lists.contains_key("DS_Grid"), "{d}/DS_Grid");
+            assert!(dom.variables.contains_key("DSTransfer_Set_8"));
+            assert!(!dom.variables.contains_key("DSTransfer_Set_9"));
+            assert_eq!(
+                dom.variables["Bilateral_Table_ID"].value,
+                Data::VisibleString(format!("BLT_{d}"))
+            );
+        }
+        let model = m.endpoint.model();
+        assert!(model.variables.contains_key(REPORT_TRIGGER));
+        assert!(model.lists.contains_key(VCC_REPORT));
+        assert!(t.point_id(&ObjectName::vmd("System_Frequency")).is_some());
+        assert!(t.point_id(&ObjectName::vmd("Sample_Real")).is_some());
+        // The interop tests' objects.
+        let icc1 = &model.domains["ICC1"];
+        assert!(icc1.lists.contains_key("DS_Predefined"));
+        assert!(icc1.variables.contains_key("Nested"));
+        let p7 = t
+            .point_id(&ObjectName::domain("ICC1", "Point_0007"))
+            .unwrap();
+        let v = t.value(p7).unwrap();
+        assert_eq!(v.value, Value::Real(10.5));
+        assert_eq!(v.timestamp.seconds, 1_700_000_007);
+        assert!(t
+            .point_id(&ObjectName::domain("ICC1", "Point_0400"))
+            .is_some());
+        assert!(t
+            .point_id(&ObjectName::domain("ICC2", "Point_0010"))
+            .is_some());
+        let sp = t
+            .point_id(&ObjectName::domain("ICC1", "Setpoint_Real"))
+            .unwrap();
+        assert_eq!(
+            t.point_type(sp).unwrap().to_data(t.value(sp).unwrap()),
+            real(0.0)
+        );
+        assert_eq!(m.listen, "0.0.0.0:102");
+        assert!(m.report_trigger);
+        let sim = m.simulation.unwrap();
+        assert_eq!(sim.period, Duration::from_secs(1));
+        assert!(sim.len() >= 18, "{}", sim.len());
+    }
+
+    #[test]
+    fn every_sample_name_is_a_valid_mms_name() {
+        for t in PointType::all() {
+            assert!(valid_name(&sample_name(t)), "{}", sample_name(t));
+        }
+        let names: BTreeSet<String> = PointType::all().map(sample_name).collect();
+        assert_eq!(names.len(), PointType::all().count());
+    }
+
+    #[test]
+    fn bad_configs_give_clear_errors() {
+        let cases: &[(&str, &str, Option<usize>)] = &[
+            (
+                "[[domain]]\nname = \"A\"\n[[domain.point]]\nname = \"P\"\ntype = \"RealQTT\"\n",
+                "unknown point type \"RealQTT\"",
+                Some(5),
+            ),
+            (
+                "[[domain]]\nname = \"A\"\n[[bilateral_table]]\nid = \"B\"\nclient = { ap_title = \"1.2.3\" }\ndomain = \"C\"\n",
+                "no domain named \"C\"",
+                Some(6),
+            ),
+            (
+                "[[domain]]\nname = \"A\"\n[[domain.point]]\nname = \"Bad.Name\"\ntype = \"Real\"\n",
+                "invalid MMS name \"Bad.Name\"",
+                Some(4),
+            ),
+            (
+                "[[domain]]\nname = \"A\"\n[[domain.point]]\nname = \"S\"\ntype = \"StateQ\"\nvalue = 3\n",
+                "a state is",
+                Some(6),
+            ),
+            (
+                "[[domain]]\nname = \"A\"\n[[domain.data_set]]\nname = \"DS\"\nmembers = [\"Transfer_Set_Name\", \"Nope\"]\n",
+                "member A/Nope does not exist",
+                Some(5),
+            ),
+            (
+                "[server]\nedition = \"1996.08\"\n[vcc]\n[[vcc.point]]\nname = \"X\"\ntype = \"RealQTimeTagExtended\"\n",
+                "does not exist in edition 1996.08",
+                Some(6),
+            ),
+            (
+                "[[vcc.point]]\nname = \"X\"\ntype = \"RealQ\"\n[simulation]\n[[simulation.point]]\nname = \"/X\"\nbehaviour = \"toggle\"\nprobability = 0.5\n",
+                "a toggle needs a state point",
+                Some(6),
+            ),
+            (
+                "[[vcc.point]]\nname = \"X\"\ntype = \"RealQ\"\n[[vcc.point]]\nname = \"X\"\ntype = \"StateQ\"\n",
+                "X is defined twice",
+                Some(5),
+            ),
+            ("[server]\nap_title = \"one.two\"\n", "not an AP-title", Some(2)),
+            ("[server]\nunlisted = \"maybe\"\n", "unknown variant", Some(2)),
+        ];
+        for (text, want, line) in cases {
+            let e = err(text);
+            assert!(e.message.contains(want), "{want:?} not in {e}");
+            assert_eq!(e.at.map(|a| a.0), *line, "{e}");
+            assert!(e.to_string().starts_with("bad.toml:"), "{e}");
+        }
+    }
 }

@@ -9,6 +9,10 @@ GetVariableAccessAttributes, named variable list define / read / list / delete, 
 on the VMD-scope list ``Vcc_Report`` triggered by writing ``Report_Trigger``, and Conclude. Then the
 tshark checks of PEERS.md run on the server's side of the capture.
 
+The default model has TASE.2 bilateral tables: 1.1.1.999/12 is bound to domain ICC1 (table
+BLT_ICC1) and must not see ICC2; a second association as 1.1.1.997/12 (table BLT_ICC2) lists and
+reads ICC2 and must not see ICC1; a third as 1.1.1.555/12, which no table names, is refused.
+
 libiec61850 cannot write a VMD-scope variable: ``MmsConnection_writeVariable`` always encodes a
 domain-specific name and crashes on a NULL domain. The write of the VMD variable ``Report_Trigger``
 is therefore an MMS Write-Request PDU encoded here (ISO 9506-2) and sent through libiec61850's own
@@ -33,6 +37,8 @@ import harness  # noqa: E402
 
 ICC1 = "ICC1"
 ICC2 = "ICC2"
+ICC2_CLIENT_AP_TITLE = "1.1.1.997"  # bilateral table BLT_ICC2 of the default model
+UNLISTED_AP_TITLE = "1.1.1.555"  # in no bilateral table: refused
 VMD_VARIABLES = ["TASE2_Version", "Supported_Features", "Report_Trigger", "Report_Counter"]
 ICC1_OTHERS = ["Bilateral_Table_ID", "Setpoint_Real", "Setpoint_Discrete", "Nested"]
 RAW_INVOKE_BASE = 0x7F0000  # invoke ids of the hand-encoded writes, far from libiec61850's own
@@ -176,7 +182,7 @@ def session(res: harness.Results, port: int) -> dict:
     with Step(res, "getDomainNames"):
         domains = harness.ll_strings(L.MmsConnection_getDomainNames(con, err))
         ok("getDomainNames succeeds")
-        res.check(domains == [ICC1, ICC2], "domains are [ICC1, ICC2]", domains)
+        res.check(domains == [ICC1], "domains are [ICC1] (bilateral table BLT_ICC1 hides ICC2)", domains)
 
     with Step(res, "getVMDVariableNames"):
         vmd = harness.ll_strings(L.MmsConnection_getVMDVariableNames(con, err))
@@ -197,11 +203,11 @@ def session(res: harness.Results, port: int) -> dict:
         if names != sorted(names):
             res.note("ICC1 names are not in ascending order")
 
-    with Step(res, "getDomainVariableNames(ICC2)"):
+    with Step(res, "getDomainVariableNames(ICC2) as 1.1.1.999"):
         names2 = harness.ll_strings(L.MmsConnection_getDomainVariableNames(con, err, ICC2))
-        ok("getDomainVariableNames(ICC2) succeeds")
-        missing = [n for n in [point(i) for i in range(1, 11)] + ["Bilateral_Table_ID"] if n not in names2]
-        res.check(not missing, "ICC2 lists Point_0001..Point_0010 and Bilateral_Table_ID", missing)
+        code = L.MmsError_getValue(err)
+        res.check(code != 0 and not names2, "ICC2's variables are not listed to 1.1.1.999",
+                  f"{harness.mms_error_name(code)} {names2[:5]}")
 
     with Step(res, "read VMD TASE2_Version"):
         v = L.MmsConnection_readVariable(con, err, None, "TASE2_Version")
@@ -225,11 +231,11 @@ def session(res: harness.Results, port: int) -> dict:
         d = describe_value(L, v)
         res.check(d == [10.5, 1700000007, ("bits", 8, 0)], "Point_0007 = {10.5, 1700000007, flags 8 bits 0}", d)
 
-    with Step(res, "read ICC2 Point_0010"):
+    with Step(res, "read ICC2 Point_0010 as 1.1.1.999"):
         v = L.MmsConnection_readVariable(con, err, ICC2, point(10))
-        ok("read ICC2 Point_0010 succeeds")
         d = describe_value(L, v)
-        res.check(d == [15.0, 1700000010, ("bits", 8, 0)], "ICC2 Point_0010 = {15.0, 1700000010, flags 0}", d)
+        res.check(d == ("access-error", L.DATA_ACCESS_ERROR_OBJECT_NONE_EXISTENT),
+                  "ICC2 Point_0010 does not exist for 1.1.1.999 (object-non-existent)", d)
 
     with Step(res, "read / write Setpoint_Real"):
         v = L.MmsConnection_readVariable(con, err, ICC1, "Setpoint_Real")
@@ -374,6 +380,56 @@ def session(res: harness.Results, port: int) -> dict:
     return facts
 
 
+def icc2_session(res: harness.Results, port: int) -> None:
+    """ICC2's own client (1.1.1.997/12, bilateral table BLT_ICC2) lists and reads ICC2 only."""
+    L = harness.libiec()
+    con, retries = harness.mms_connect(port, local_ap_title=ICC2_CLIENT_AP_TITLE)
+    if not res.check(con is not None, "libiec61850 connects as 1.1.1.997/12 (bilateral table BLT_ICC2)",
+                     f"after {retries} retries"):
+        return
+    err = L.MmsError_create()
+
+    def ok(what: str) -> bool:
+        code = L.MmsError_getValue(err)
+        return res.check(code == 0, what, harness.mms_error_name(code))
+
+    with Step(res, "getDomainNames as 1.1.1.997"):
+        domains = harness.ll_strings(L.MmsConnection_getDomainNames(con, err))
+        ok("getDomainNames as 1.1.1.997 succeeds")
+        res.check(domains == [ICC2], "1.1.1.997 sees domains [ICC2]", domains)
+
+    with Step(res, "getDomainVariableNames(ICC2) as 1.1.1.997"):
+        names2 = harness.ll_strings(L.MmsConnection_getDomainVariableNames(con, err, ICC2))
+        ok("getDomainVariableNames(ICC2) succeeds")
+        missing = [n for n in [point(i) for i in range(1, 11)] + ["Bilateral_Table_ID"] if n not in names2]
+        res.check(not missing, "ICC2 lists Point_0001..Point_0010 and Bilateral_Table_ID", missing)
+
+    with Step(res, "read ICC2 as 1.1.1.997"):
+        v = L.MmsConnection_readVariable(con, err, ICC2, point(10))
+        ok("read ICC2 Point_0010 succeeds")
+        d = describe_value(L, v)
+        res.check(d == [15.0, 1700000010, ("bits", 8, 0)], "ICC2 Point_0010 = {15.0, 1700000010, flags 0}", d)
+        v = L.MmsConnection_readVariable(con, err, ICC2, "Bilateral_Table_ID")
+        res.check(describe_value(L, v) == "BLT_ICC2", "ICC2 Bilateral_Table_ID = BLT_ICC2", describe_value(L, v))
+        v = L.MmsConnection_readVariable(con, err, ICC1, "Bilateral_Table_ID")
+        d = describe_value(L, v)
+        res.check(d == ("access-error", L.DATA_ACCESS_ERROR_OBJECT_NONE_EXISTENT),
+                  "ICC1 Bilateral_Table_ID does not exist for 1.1.1.997", d)
+
+    with Step(res, "conclude as 1.1.1.997"):
+        L.MmsConnection_conclude(con, err)
+        ok("conclude as 1.1.1.997 succeeds")
+    L.MmsConnection_destroy(con)
+
+
+def refused_session(res: harness.Results, port: int) -> None:
+    """A client no bilateral table names is refused at association."""
+    con, _ = harness.mms_connect(port, attempts=1, local_ap_title=UNLISTED_AP_TITLE)
+    res.check(con is None, "1.1.1.555/12 (in no bilateral table) is refused at association")
+    if con is not None:
+        harness.libiec().MmsConnection_destroy(con)
+
+
 def capture_checks(res: harness.Results, pcap: Path, port: int, facts: dict) -> None:
     harness.tshark_checks(res, pcap, port, side="server")
     more = harness.tshark_count(pcap, port, f"tcp.srcport=={port} && mms.confirmedServiceResponse==1 && mms.moreFollows==1")
@@ -381,6 +437,8 @@ def capture_checks(res: harness.Results, pcap: Path, port: int, facts: dict) -> 
     triggers = len(facts.get("raw_invoke_ids", []))
     reports = harness.tshark_count(pcap, port, f"tcp.srcport=={port} && mms.informationReport_element")
     res.check(triggers > 0 and reports >= triggers, f"server sent {triggers} InformationReports (tshark)", reports)
+    refusals = harness.tshark_count(pcap, port, f"tcp.srcport=={port} && acse.result==1")
+    res.check(refusals >= 1, "server answered 1.1.1.555 with an AARE rejected-permanent (tshark)", refusals)
     for inv in facts.get("raw_invoke_ids", []):
         n = harness.tshark_count(pcap, port, f"tcp.srcport=={port} && mms.invokeID=={inv} && mms.success_element")
         res.check(n == 1, f"server answered the Report_Trigger write (invoke id {inv}) with success", n)
@@ -399,6 +457,8 @@ def main() -> None:
         if up:
             try:
                 facts = session(res, args.port)
+                icc2_session(res, args.port)
+                refused_session(res, args.port)
             except Exception as exc:  # a harness bug must not hide the capture checks
                 traceback.print_exc()
                 res.check(False, "client session ran to the end", repr(exc))

@@ -273,6 +273,8 @@ pub struct Tase2 {
     slots: Vec<Slot>,
     conns: BTreeMap<ConnectionId, ConnEntry>,
     sets: Vec<TransferSet>,
+    /// Associations accepted since the last `run`, to announce with [`Tase2Event::Bound`].
+    bound: Vec<ConnectionId>,
     /// Reusable encoding buffers for reports.
     scratch: transfer::Scratch,
 }
@@ -360,6 +362,7 @@ impl Tase2Builder {
             slots: Vec::new(),
             conns: BTreeMap::new(),
             sets: Vec::new(),
+            bound: Vec::new(),
             scratch: transfer::Scratch::default(),
         };
         Tase2Builder {
@@ -747,7 +750,7 @@ impl Endpoint<Tase2> {
         }
         let di = di.flatten();
         for ts in &mut h.sets {
-            if di.is_none_or(|d| d == ts.domain) {
+            if di.map_or(true, |d| d == ts.domain) {
                 transfer::raise(ts, now, condition, code);
             }
         }
@@ -783,6 +786,7 @@ impl Hooks for Tase2 {
         }
         let domain = table.and_then(|t| self.domain_index.get(&self.tables[t].domain).copied());
         self.conns.insert(id, ConnEntry { table, domain });
+        self.bound.push(id);
         Ok(())
     }
 
@@ -943,6 +947,18 @@ impl Hooks for Tase2 {
     }
 
     fn run(&mut self, out: &mut Outbox<'_, Tase2Event>, now: Instant) {
+        // `associate` has no event queue: announce the bindings it made here, right after the
+        // input that carried the AARQ.
+        for id in core::mem::take(&mut self.bound) {
+            let Some(c) = self.conns.get(&id) else {
+                continue;
+            };
+            out.emit(Tase2Event::Bound {
+                id,
+                table: c.table.map(|t| self.tables[t].id.clone()),
+                domain: c.domain.map(|d| self.domains[d as usize].name.clone()),
+            });
+        }
         transfer::run(self, out, now);
     }
 }
