@@ -111,10 +111,10 @@ impl VariableInfo {
     /// The TASE.2 type name: a point type (`Data_RealQTimeTag`), or the standard object's type
     /// (`DSTransferSet`, `ObjectName`, `TASE2_Version`...); `None` for other MMS variables.
     pub fn tase2_type_name(&self) -> Option<&'static str> {
+        let td = self.type_description.as_ref()?;
         if let Some(p) = self.point_type {
             return Some(p.name());
         }
-        let td = self.type_description.as_ref()?;
         let standard = match self.name.item() {
             names::TASE2_VERSION => Some("TASE2_Version"),
             names::SUPPORTED_FEATURES => Some("Supported_Features"),
@@ -135,6 +135,39 @@ impl VariableInfo {
         }
         same_shape(&object_name_type(), td).then_some("ObjectName")
     }
+}
+
+impl VariableInfo {
+    /// The other point types with the same MMS type as [`Self::point_type`], which the client
+    /// cannot tell from it (e.g. `Data_State`, `Data_StateQ` and `Data_StateSupplemental` are all
+    /// a BIT STRING(8)); empty when the type is unambiguous.
+    pub fn alternative_point_types(&self) -> Vec<PointType> {
+        let Some(found) = self.point_type else {
+            return Vec::new();
+        };
+        PointType::all()
+            .filter(|p| {
+                *p != found
+                    && PointType::from_type_description(&p.type_description()) == Some(found)
+            })
+            .collect()
+    }
+}
+
+/// Whether `name` is a standard TASE.2 object that is not a point (whatever its MMS type looks
+/// like: `Transfer_Set_Time_Stamp` is an INT32 like a `Data_Discrete`).
+fn is_standard_object(name: &ObjectName) -> bool {
+    is_report_variable(name)
+        || matches!(
+            name.item(),
+            names::TASE2_VERSION
+                | names::SUPPORTED_FEATURES
+                | names::BILATERAL_TABLE_ID
+                | names::NEXT_DS_TRANSFER_SET
+                | names::TRANSFER_REPORT_ACK
+                | names::TRANSFER_REPORT_NACK
+                | names::INFO_MESS_HEADER
+        )
 }
 
 /// Type equality ignoring component names (peers may leave them out) and string widths.
@@ -404,6 +437,7 @@ impl Tase2Client {
                 };
                 let point_type = type_description
                     .as_ref()
+                    .filter(|_| !is_standard_object(&name))
                     .and_then(PointType::from_type_description);
                 if type_description.is_some() {
                     self.types.insert(name.clone(), point_type);
@@ -461,7 +495,7 @@ impl Tase2Client {
     pub async fn learn_types(&mut self, names: &[ObjectName]) -> Vec<Option<PointType>> {
         let unknown: Vec<ObjectName> = names
             .iter()
-            .filter(|n| !self.types.contains_key(*n) && !is_report_variable(n))
+            .filter(|n| !self.types.contains_key(*n) && !is_standard_object(n))
             .cloned()
             .collect();
         let answers = self
