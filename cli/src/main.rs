@@ -38,11 +38,14 @@ enum Command {
     },
     /// Identify a server.
     Identify(Remote),
-    /// What a TASE.2 server offers this client: TASE2_Version, Supported_Features, its domains
-    /// with their Bilateral_Table_ID, data sets, and variables with their TASE.2 types.
+    /// What a TASE.2 server offers: version, features, domains, typed variables.
+    ///
+    /// TASE2_Version, Supported_Features, the domains the server shows this client with their
+    /// Bilateral_Table_ID and data sets, and every variable with its TASE.2 type.
     Browse(Remote),
-    /// Read variables named `DOMAIN/NAME` (or `/NAME` for VMD scope); points are shown typed
-    /// (value, flags, timestamp).
+    /// Read variables named `DOMAIN/NAME` (or `/NAME` for VMD scope).
+    ///
+    /// Points are shown typed: value, flags and timestamp as their type carries them.
     Read {
         #[command(flatten)]
         remote: Remote,
@@ -70,8 +73,10 @@ enum Command {
         /// Members, for `define`.
         members: Vec<String>,
     },
-    /// Watch points live: define a data set, start a DS transfer set on it and print its
-    /// reports; on Ctrl-C or after --duration stop it, delete the data set and conclude.
+    /// Watch points live through a DS transfer set.
+    ///
+    /// Defines a data set, reserves and starts a DS transfer set on it and prints its reports;
+    /// on Ctrl-C or after --duration stops it, deletes the data set and concludes.
     Watch {
         #[command(flatten)]
         remote: Remote,

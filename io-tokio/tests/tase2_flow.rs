@@ -527,3 +527,117 @@ async fn block_1_and_2_flow_edition_2000() {
 async fn block_1_and_2_flow_edition_1996() {
     flow(Edition::V1996_08).await;
 }
+
+/// A server that serves transfer sets as plain MMS variables (no component access): stopping
+/// falls back to writing the whole structure with Status false. Also: a full report of a data
+/// set the client never heard of is decoded after one GetNamedVariableListAttributes.
+#[tokio::test]
+async fn plain_mms_server_stop_fallback_and_unknown_data_set() {
+    use tase2_core::mms::{StructComponent, TypeDescription, TypeSpecification};
+    use tase2_core::server::{NamedVariableList, Variable, Vmd};
+    use tase2_core::tase2::client::transfer_set_data;
+
+    let edition = Edition::V1996_08;
+    let mut vmd = Vmd::default();
+    let (major, minor) = edition.version();
+    vmd.variables.insert(
+        "TASE2_Version".into(),
+        Variable::read_only(
+            TypeDescription::Structure {
+                packed: false,
+                components: ["MajorVersionNumber", "MinorVersionNumber"]
+                    .map(|n| StructComponent {
+                        name: Some(n.into()),
+                        type_spec: TypeSpecification::Description(TypeDescription::Integer(16)),
+                    })
+                    .to_vec(),
+            },
+            Data::Structure(vec![
+                Data::Integer(major.into()),
+                Data::Integer(minor.into()),
+            ]),
+        ),
+    );
+    let d = vmd.domain_mut("ICC1");
+    d.variables.insert(
+        "Gen1_MW".into(),
+        Variable::read_only(
+            REAL.type_description(),
+            REAL.to_data(&PointValue::real(5.0)),
+        ),
+    );
+    let ts_type = DsTransferSetValue::type_description(edition);
+    d.variables.insert(
+        "DSTransfer_Set_1".into(),
+        Variable::writable(
+            ts_type,
+            transfer_set_data(&DsTransferSetValue::default(), edition),
+        ),
+    );
+    for list in ["DS", "DS2"] {
+        d.lists.insert(
+            list.into(),
+            NamedVariableList {
+                members: vec![icc1("Gen1_MW")],
+                deletable: false,
+            },
+        );
+    }
+    let mut server = Server::bind("127.0.0.1:0", ServerConfig::default(), vmd)
+        .await
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    let (tx, mut writes) = mpsc::unbounded_channel();
+    server.on_event(move |ep, _, ev| match ev {
+        ServerEvent::Written { name, value, .. } => {
+            let _ = tx.send((name.clone(), value.clone()));
+        }
+        // Every client gets a report of ICC1/DS2 as soon as it is associated.
+        ServerEvent::Associated { id, .. } => ep.report_list(*id, &icc1("DS2")).unwrap(),
+        _ => {}
+    });
+    tokio::spawn(server.run());
+
+    let mut c = Tase2Client::new(Client::connect(addr, config("1.1.1.999")).await.unwrap());
+    assert_eq!(c.version().await.unwrap(), edition);
+    let r = c.next_report().await.unwrap().unwrap();
+    assert_eq!(r.data_set, Some(icc1("DS2")));
+    assert_eq!(r.transfer_set, None);
+    assert_eq!(
+        r.values,
+        [(
+            icc1("Gen1_MW"),
+            Reported::Point(REAL, PointValue::real(5.0))
+        )]
+    );
+    let ts1 = icc1("DSTransfer_Set_1");
+    let value = DsTransferSetValue {
+        data_set: icc1("DS"),
+        interval: 5,
+        conditions: DsConditions::INTERVAL,
+        ..Default::default()
+    };
+    c.start_transfer_set(&ts1, value.clone()).await.unwrap();
+    let (name, started) = writes.recv().await.unwrap();
+    assert_eq!(name, ts1);
+    let started = DsTransferSetValue::from_data(&started).unwrap();
+    assert!(started.status);
+    assert_eq!(transfer_set_data(&started, edition), {
+        let mut v = value.clone();
+        v.status = true;
+        transfer_set_data(&v, edition)
+    });
+
+    c.stop_transfer_set(&ts1).await.unwrap();
+    let (name, stopped) = writes.recv().await.unwrap();
+    assert_eq!(name, ts1);
+    let Data::Structure(components) = &stopped else {
+        panic!("{stopped:?}")
+    };
+    assert_eq!(components.len(), 12, "1996.08 layout");
+    let stopped = DsTransferSetValue::from_data(&stopped).unwrap();
+    assert!(!stopped.status);
+    assert_eq!(stopped.data_set, icc1("DS"));
+    assert_eq!(stopped.interval, 5);
+    c.conclude().await.unwrap();
+}
