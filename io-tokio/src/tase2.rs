@@ -604,15 +604,16 @@ impl Tase2Client {
     }
 
     /// Configure and start a reserved transfer set: writes the whole structure in the server's
-    /// edition with Status true. Learns the data set's members first if this client does not
-    /// know them, so its full reports decode.
+    /// edition with Status true. Asks for the data set's members first if this client does not
+    /// know them, so its full reports decode (if the server will not say, the start goes on:
+    /// [`Self::next_report`] asks again when a full report comes).
     pub async fn start_transfer_set(
         &mut self,
         transfer_set: &ObjectName,
         mut value: DsTransferSetValue,
     ) -> Result<(), Error> {
         if !self.lists.contains_key(&value.data_set) {
-            self.data_set_members(&value.data_set).await?;
+            let _ = self.data_set_members(&value.data_set).await;
         }
         value.status = true;
         if self.edition == Edition::V1996_08 {
