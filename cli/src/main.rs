@@ -3,15 +3,17 @@
 mod config;
 mod model;
 mod serve;
+mod show;
 mod sim;
+mod watch;
 
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use tase2_core::assoc::AssociationConfig;
 use tase2_core::ber::ObjectIdentifier;
-use tase2_core::mms::{AccessResult, Data, ObjectName};
-use tase2_tokio::Client;
+use tase2_core::mms::{AccessResult, ObjectName};
+use tase2_tokio::{Client, Tase2Client};
 
 /// FreeTase2: an ICCP / TASE.2 (IEC 60870-6) server and client.
 #[derive(Parser)]
@@ -28,9 +30,14 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Identify a server.
     Identify(Remote),
-    /// List a server's domains and the variables of each.
+    /// What a TASE.2 server offers: version, features, domains, typed variables.
+    ///
+    /// TASE2_Version, Supported_Features, the domains the server shows this client with their
+    /// Bilateral_Table_ID and data sets, and every variable with its TASE.2 type.
     Browse(Remote),
     /// Read variables named `DOMAIN/NAME` (or `/NAME` for VMD scope).
+    ///
+    /// Points are shown typed: value, flags and timestamp as their type carries them.
     Read {
         #[command(flatten)]
         remote: Remote,
@@ -57,6 +64,16 @@ enum Command {
         list: String,
         /// Members, for `define`.
         members: Vec<String>,
+    },
+    /// Watch points live through a DS transfer set.
+    ///
+    /// Defines a data set, reserves and starts a DS transfer set on it and prints its reports;
+    /// on Ctrl-C or after --duration stops it, deletes the data set and concludes.
+    Watch {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        args: watch::WatchArgs,
     },
 }
 
@@ -107,24 +124,6 @@ fn parse_name(s: &str) -> Result<ObjectName, String> {
     }
 }
 
-fn show(d: &Data) -> String {
-    match d {
-        Data::Structure(v) | Data::Array(v) => {
-            let inner: Vec<String> = v.iter().map(show).collect();
-            format!("{{{}}}", inner.join(", "))
-        }
-        Data::Float(f) => format!("{}", f.to_f64()),
-        Data::Integer(i) => i.to_string(),
-        Data::Unsigned(u) => u.to_string(),
-        Data::Boolean(b) => b.to_string(),
-        Data::VisibleString(s) | Data::MmsString(s) => format!("{s:?}"),
-        Data::BitString(b) => (0..b.bits)
-            .map(|i| if b.get(i) { '1' } else { '0' })
-            .collect(),
-        other => format!("{other:?}"),
-    }
-}
-
 async fn connect(r: &Remote) -> Result<Client, String> {
     let config = AssociationConfig::with_ap_titles(
         (oid(&r.local_ap_title)?, r.local_ae),
@@ -135,20 +134,104 @@ async fn connect(r: &Remote) -> Result<Client, String> {
         .map_err(|e| e.to_string())
 }
 
+async fn connect_tase2(r: &Remote) -> Result<Tase2Client, String> {
+    Ok(Tase2Client::new(connect(r).await?))
+}
+
+/// `tase2 browse`: discovery, printed. Works on plain MMS servers too (TASE.2 objects missing).
+async fn browse(c: &mut Tase2Client) -> Result<(), String> {
+    let d = c.discover().await.map_err(|e| e.to_string())?;
+    match (d.version, d.edition) {
+        (Some((a, b)), Some(e)) => println!("TASE2_Version: {a}.{b} (edition {e:?})"),
+        (Some((a, b)), None) => println!("TASE2_Version: {a}.{b} (unknown edition)"),
+        (None, _) => println!("TASE2_Version: not readable (not a TASE.2 server?)"),
+    }
+    if let Some(f) = d.features {
+        let blocks: Vec<String> = (1..=12)
+            .filter(|&n| f.has_block(n))
+            .map(|n| n.to_string())
+            .collect();
+        if blocks.is_empty() {
+            println!("Supported_Features: no block");
+        } else {
+            println!("Supported_Features: blocks {}", blocks.join(", "));
+        }
+    }
+    let print_vars = |vars: &[tase2_tokio::tase2::VariableInfo]| {
+        let width = vars
+            .iter()
+            .map(|v| show::name(&v.name).len())
+            .max()
+            .unwrap_or(0);
+        for v in vars {
+            let t = match (v.tase2_type_name(), &v.type_description) {
+                (Some(t), _) => {
+                    let alt: Vec<&str> = v
+                        .alternative_point_types()
+                        .iter()
+                        .map(|p| p.name())
+                        .collect();
+                    if alt.is_empty() {
+                        t.to_string()
+                    } else {
+                        format!("{t} (or {}: same MMS type)", alt.join(", "))
+                    }
+                }
+                (None, Some(td)) => show::mms_type(td),
+                (None, None) => "?".into(),
+            };
+            println!("  {:<width$}  {t}", show::name(&v.name));
+        }
+    };
+    // Some servers (libiec61850) refuse to list VMD-scope variables; that is not fatal.
+    match &d.vcc {
+        Ok(vars) => {
+            println!("VMD: {} variables", vars.len());
+            print_vars(vars);
+        }
+        Err(e) => println!("VMD: variables not listed by the server ({e})"),
+    }
+    for dom in &d.domains {
+        println!("{}: {} variables", dom.name, dom.variables.len());
+        if let Some(id) = &dom.table_id {
+            println!("  Bilateral_Table_ID: {id}");
+        }
+        if !dom.data_sets.is_empty() {
+            println!("  data sets: {}", dom.data_sets.join(", "));
+        }
+        print_vars(&dom.variables);
+    }
+    Ok(())
+}
+
+/// `tase2 read`: one Read; points typed, anything else as MMS data.
+async fn read(c: &mut Tase2Client, names: &[ObjectName]) -> Result<(), String> {
+    let types = c.learn_types(names).await;
+    let results = c
+        .client()
+        .read_many(names)
+        .await
+        .map_err(|e| e.to_string())?;
+    for ((n, t), r) in names.iter().zip(types).zip(results) {
+        match r {
+            AccessResult::Success(d) => match t.and_then(|t| Some((t, t.decode_data(&d)?))) {
+                Some((t, v)) => {
+                    println!("{} = {}  ({})", show::name(n), show::point(t, &v), t.name())
+                }
+                None => println!("{} = {}", show::name(n), show::data(&d)),
+            },
+            AccessResult::Failure(e) => println!("{}: {e:?}", show::name(n)),
+        }
+    }
+    Ok(())
+}
+
 fn show_results(names: &[ObjectName], results: Vec<AccessResult>) {
     for (n, r) in names.iter().zip(results) {
         match r {
-            AccessResult::Success(d) => println!("{} = {}", display_name(n), show(&d)),
-            AccessResult::Failure(e) => println!("{}: {e:?}", display_name(n)),
+            AccessResult::Success(d) => println!("{} = {}", show::name(n), show::data(&d)),
+            AccessResult::Failure(e) => println!("{}: {e:?}", show::name(n)),
         }
-    }
-}
-
-fn display_name(n: &ObjectName) -> String {
-    match n {
-        ObjectName::VmdSpecific(i) => format!("/{i}"),
-        ObjectName::DomainSpecific { domain, item } => format!("{domain}/{item}"),
-        ObjectName::AaSpecific(i) => format!("@{i}"),
     }
 }
 
@@ -164,7 +247,7 @@ async fn list(
             c.define_list(name, members).await.map_err(e)?;
             println!(
                 "defined {} with {} members",
-                display_name(name),
+                show::name(name),
                 members.len()
             );
         }
@@ -174,14 +257,14 @@ async fn list(
         }
         ListAction::Members => {
             for m in c.list_members(name).await.map_err(e)? {
-                println!("{}", display_name(&m));
+                println!("{}", show::name(&m));
             }
         }
         ListAction::Delete => {
             let deleted = c.delete_list(name).await.map_err(e)?;
             println!(
                 "{} {}",
-                display_name(name),
+                show::name(name),
                 if deleted { "deleted" } else { "not deleted" }
             );
         }
@@ -212,38 +295,30 @@ async fn run(cli: Cli) -> Result<(), String> {
             c.conclude().await.map_err(|e| e.to_string())
         }
         Command::Browse(r) => {
-            let c = connect(&r).await?;
-            // Some servers (libiec61850) refuse to list VMD-scope variables; that is not fatal.
-            match c.variable_names(None).await {
-                Ok(vmd) => {
-                    println!("VMD: {} variables", vmd.len());
-                    for v in vmd {
-                        println!("  /{v}");
-                    }
-                }
-                Err(e) => println!("VMD: variables not listed by the server ({e})"),
-            }
-            for d in c.domain_names().await.map_err(|e| e.to_string())? {
-                let vars = c
-                    .variable_names(Some(&d))
-                    .await
-                    .map_err(|e| e.to_string())?;
-                println!("{d}: {} variables", vars.len());
-                for v in vars {
-                    println!("  {d}/{v}");
-                }
-            }
-            c.conclude().await.map_err(|e| e.to_string())
+            let mut c = connect_tase2(&r).await?;
+            let result = browse(&mut c).await;
+            c.conclude().await.map_err(|e| e.to_string())?;
+            result
         }
         Command::Read { remote, names } => {
             let names = names
                 .iter()
                 .map(|n| parse_name(n))
                 .collect::<Result<Vec<_>, _>>()?;
-            let c = connect(&remote).await?;
-            let results = c.read_many(&names).await.map_err(|e| e.to_string())?;
-            show_results(&names, results);
-            c.conclude().await.map_err(|e| e.to_string())
+            let mut c = connect_tase2(&remote).await?;
+            let result = read(&mut c, &names).await;
+            c.conclude().await.map_err(|e| e.to_string())?;
+            result
+        }
+        Command::Watch { remote, args } => {
+            let mut c = connect_tase2(&remote).await?;
+            // The server's edition decides the transfer set layout.
+            c.version()
+                .await
+                .map_err(|e| format!("not a TASE.2 server? {e}"))?;
+            let result = watch::watch(&mut c, &args).await;
+            let concluded = c.conclude().await.map_err(|e| e.to_string());
+            result.and(concluded)
         }
         Command::Type { remote, names } => {
             let names = names
@@ -253,7 +328,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let c = connect(&remote).await?;
             for n in &names {
                 let t = c.get_type(n).await.map_err(|e| e.to_string())?;
-                println!("{}: {t:?}", display_name(n));
+                println!("{}: {t:?}", show::name(n));
             }
             c.conclude().await.map_err(|e| e.to_string())
         }

@@ -38,6 +38,11 @@ pub enum Error {
     UnexpectedResponse,
     /// The association is gone.
     Closed,
+    /// The server's value does not have the shape TASE.2 defines for this object (e.g. a
+    /// `TASE2_Version` that is not two integers, or a point value that does not fit its type).
+    UnexpectedValue(ObjectName),
+    /// The variable's type is not a TASE.2 point type.
+    NotAPoint(ObjectName),
 }
 
 impl fmt::Display for Error {
@@ -50,6 +55,8 @@ impl fmt::Display for Error {
             Error::Access(e) => write!(f, "access: {e:?}"),
             Error::UnexpectedResponse => f.write_str("unexpected response kind"),
             Error::Closed => f.write_str("association closed"),
+            Error::UnexpectedValue(n) => write!(f, "{n}: value not of the TASE.2 type expected"),
+            Error::NotAPoint(n) => write!(f, "{n}: not a TASE.2 point type"),
         }
     }
 }
@@ -62,10 +69,16 @@ impl From<io::Error> for Error {
     }
 }
 
-type Reply = oneshot::Sender<Result<ConfirmedResponse, Error>>;
+type ReplyResult = Result<ConfirmedResponse, Error>;
+type Reply = oneshot::Sender<ReplyResult>;
+
+async fn settle(rx: Result<oneshot::Receiver<ReplyResult>, Error>) -> ReplyResult {
+    rx?.await.map_err(|_| Error::Closed)?
+}
 
 enum Cmd {
     Request(ConfirmedRequest, Reply),
+    Unconfirmed(UnconfirmedService, oneshot::Sender<Result<(), Error>>),
     Conclude(oneshot::Sender<Result<(), Error>>),
 }
 
@@ -109,9 +122,46 @@ impl Client {
 
     /// Send any confirmed request and await its response.
     pub async fn request(&self, request: ConfirmedRequest) -> Result<ConfirmedResponse, Error> {
+        self.start(request)?.await.map_err(|_| Error::Closed)?
+    }
+
+    fn start(&self, request: ConfirmedRequest) -> Result<oneshot::Receiver<ReplyResult>, Error> {
         let (tx, rx) = oneshot::channel();
         self.tx
             .send(Cmd::Request(request, tx))
+            .map_err(|_| Error::Closed)?;
+        Ok(rx)
+    }
+
+    /// Send several confirmed requests, keeping as many outstanding as Initiate allowed
+    /// (`max_serv_outstanding_calling`); the answers come back in request order.
+    pub async fn request_many(
+        &self,
+        requests: impl IntoIterator<Item = ConfirmedRequest>,
+    ) -> Vec<Result<ConfirmedResponse, Error>> {
+        let window = usize::from(self.negotiated.max_serv_outstanding_calling.max(1));
+        let mut waiting = std::collections::VecDeque::new();
+        let mut answers = Vec::new();
+        for req in requests {
+            if waiting.len() >= window {
+                if let Some(rx) = waiting.pop_front() {
+                    answers.push(settle(rx).await);
+                }
+            }
+            waiting.push_back(self.start(req));
+        }
+        for rx in waiting {
+            answers.push(settle(rx).await);
+        }
+        answers
+    }
+
+    /// Send an unconfirmed PDU (e.g. the InformationReport that acknowledges a critical TASE.2
+    /// report); returns once it is queued for the socket.
+    pub async fn send_unconfirmed(&self, service: UnconfirmedService) -> Result<(), Error> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Cmd::Unconfirmed(service, tx))
             .map_err(|_| Error::Closed)?;
         rx.await.map_err(|_| Error::Closed)?
     }
@@ -190,7 +240,13 @@ impl Client {
 
     /// Write one variable.
     pub async fn write(&self, name: &ObjectName, value: Data) -> Result<(), Error> {
-        let variables = VariableAccessSpecification::ListOfVariable(vec![spec(name.clone())]);
+        self.write_spec(spec(name.clone()), value).await
+    }
+
+    /// Write one variable given by a full specification (e.g. with an alternate access that
+    /// selects one component: `tase2_core::tase2::client::component`).
+    pub async fn write_spec(&self, variable: VariableSpec, value: Data) -> Result<(), Error> {
+        let variables = VariableAccessSpecification::ListOfVariable(vec![variable]);
         match self
             .request(ConfirmedRequest::Write(WriteRequest {
                 variables,
@@ -387,6 +443,9 @@ async fn drive(
                     Ok(id) => { pending.insert(id, reply); }
                     Err(e) => { let _ = reply.send(Err(Error::Api(e))); }
                 },
+                Some(Cmd::Unconfirmed(service, reply)) => {
+                    let _ = reply.send(core.send_unconfirmed(service).map_err(Error::Api));
+                }
                 Some(Cmd::Conclude(reply)) => match core.conclude(clock::now()) {
                     Ok(()) => concluding = Some(reply),
                     Err(e) => { let _ = reply.send(Err(Error::Api(e))); }

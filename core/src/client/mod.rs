@@ -11,7 +11,7 @@ use crate::assoc::{ApiError, Association, AssociationConfig, Event, Negotiated};
 use crate::mms::{
     ConfirmedRequest, Data, DefineNamedVariableListRequest, DeleteNamedVariableListRequest,
     DeleteScope, GetNameListRequest, ObjectClass, ObjectName, ObjectScope, ReadRequest,
-    VariableAccessSpecification, VariableSpec, WriteRequest,
+    UnconfirmedService, VariableAccessSpecification, VariableSpec, WriteRequest,
 };
 use crate::time::Instant;
 
@@ -94,6 +94,12 @@ impl Client {
     /// Send any confirmed request.
     pub fn request(&mut self, now: Instant, request: ConfirmedRequest) -> Result<u32, ApiError> {
         self.assoc.send_request(now, request)
+    }
+
+    /// Send an unconfirmed PDU, e.g. the InformationReport that acknowledges a critical TASE.2
+    /// report (`tase2::client::ack`).
+    pub fn send_unconfirmed(&mut self, service: UnconfirmedService) -> Result<(), ApiError> {
+        self.assoc.send_unconfirmed(service)
     }
 
     /// Identify: vendor, model and revision.
@@ -182,14 +188,6 @@ impl Client {
                 data: values,
             }),
         )
-    }
-
-    /// Send an unconfirmed PDU (e.g. a TASE.2 `Transfer_Report_ACK` InformationReport).
-    pub fn send_unconfirmed(
-        &mut self,
-        service: crate::mms::UnconfirmedService,
-    ) -> Result<(), ApiError> {
-        self.assoc.send_unconfirmed(service)
     }
 
     /// The type of a named variable.

@@ -526,6 +526,15 @@ impl PointType {
         Some(p)
     }
 
+    /// Decode a value of this type from an owned `Data` (a value from `MmsPdu::decode`); `None`
+    /// if its shape does not match.
+    pub fn decode_data(self, d: &Data) -> Option<PointValue> {
+        let mut buf = Vec::new();
+        d.encode(&mut Writer::new(&mut buf));
+        let tlv = crate::ber::Reader::new(&buf).read().ok()?;
+        self.decode(&DataRef::decode(&tlv).ok()?)
+    }
+
     /// Guess a point type from an MMS type description (a client's view after
     /// GetVariableAccessAttributes): the first type whose description matches.
     pub fn from_type_description(t: &TypeDescription) -> Option<PointType> {
@@ -608,6 +617,7 @@ mod tests {
             let back = t.decode(&d).unwrap_or_else(|| panic!("{}", t.name()));
             let owned = t.to_data(&v);
             assert!(t.type_description().matches(&owned), "{}", t.name());
+            assert_eq!(t.decode_data(&owned), Some(back), "{}", t.name());
             assert_eq!(PointType::from_name(t.name()), Some(t));
             // What the form carries survives; the rest is dropped.
             assert_eq!(back.value, v.value, "{}", t.name());

@@ -602,7 +602,7 @@ pub(crate) fn acknowledgement(
         return;
     };
     match (ack, run.awaiting) {
-        (true, Some((expected, _))) if stamp.map_or(true, |s| s == expected) => {
+        (true, Some((expected, _))) if stamp.is_none_or(|s| s == expected) => {
             run.awaiting = None;
             ctx.emit(Tase2Event::ReportAcked {
                 id,
