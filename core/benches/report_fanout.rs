@@ -6,7 +6,7 @@
 //! - Criterion (`cargo bench -p tase2-core --bench report_fanout`): one simulated second of the
 //!   10 % run, and one saturating batch of 10,000 points.
 //! - One-shot figures (`cargo bench -p tase2-core --bench report_fanout -- --fanout-report
-//!   [--seconds N] [--rounds N]`), what `cargo xtask bench` runs:
+//!   [--seconds N] [--rounds N] [--no-decode]`), what `cargo xtask bench` runs:
 //!   (a) 10 % of the points changing per simulated second (BufferTime 1: the reports leave when the
 //!   clock passes the second) for N seconds;
 //!   (b) saturating: every point updated, in random batches of 10,000 sent at once (BufferTime 0),
@@ -64,6 +64,8 @@ struct Totals {
     octets: usize,
     wall: Duration,
     cpu: Duration,
+    /// Drop the reports instead of decoding them (`--no-decode`, for profiling the server alone).
+    no_decode: bool,
 }
 
 impl Totals {
@@ -98,7 +100,10 @@ impl Totals {
 /// Time one server step (wall and thread CPU), then deliver and count on the client side.
 fn timed_step(
     f: &mut Fanout,
-    updates: &[(tase2_core::tase2::server::PointId, tase2_core::tase2::PointValue)],
+    updates: &[(
+        tase2_core::tase2::server::PointId,
+        tase2_core::tase2::PointValue,
+    )],
     advance: Option<Duration>,
     t: &mut Totals,
 ) {
@@ -109,6 +114,10 @@ fn timed_step(
     t.cpu += c1 - c0;
     t.octets += octets;
     t.updates += updates.len();
+    if t.no_decode {
+        f.discard();
+        return;
+    }
     let d = f.deliver(false);
     assert_eq!(d.octets, octets);
     t.decoded += d.values;
@@ -116,7 +125,7 @@ fn timed_step(
 }
 
 /// (a) 10 % of the points per simulated second.
-fn ten_percent(seconds: u32) -> Totals {
+fn ten_percent(seconds: u32, no_decode: bool) -> Totals {
     let mut f = Fanout::new(Params::ISSUE);
     let mut rng = Rng::new(1);
     let mut order = f.points.clone();
@@ -129,18 +138,24 @@ fn ten_percent(seconds: u32) -> Totals {
     assert_eq!(d.values, TEN_PERCENT);
     f.check_values(&d.entries);
 
-    let mut t = Totals::default();
+    let mut t = Totals {
+        no_decode,
+        ..Totals::default()
+    };
     for _ in 0..seconds {
         rng.pick(&mut order, TEN_PERCENT);
         f.new_values(&order[..TEN_PERCENT], &mut updates);
         timed_step(&mut f, &updates, Some(Duration::from_secs(1)), &mut t);
     }
-    assert_eq!(t.decoded, t.updates, "every update decoded once");
+    assert!(
+        no_decode || t.decoded == t.updates,
+        "every update decoded once"
+    );
     t
 }
 
 /// (b) Every point, in random batches sent at once.
-fn saturating(rounds: u32) -> Totals {
+fn saturating(rounds: u32, no_decode: bool) -> Totals {
     let params = Params {
         buffer_time: 0,
         ..Params::ISSUE
@@ -149,7 +164,10 @@ fn saturating(rounds: u32) -> Totals {
     let mut rng = Rng::new(2);
     let mut order = f.points.clone();
     let mut updates = Vec::with_capacity(BATCH);
-    let mut t = Totals::default();
+    let mut t = Totals {
+        no_decode,
+        ..Totals::default()
+    };
     for round in 0..=rounds {
         let n = order.len();
         rng.pick(&mut order, n);
@@ -166,7 +184,10 @@ fn saturating(rounds: u32) -> Totals {
             }
         }
     }
-    assert_eq!(t.decoded, t.updates, "every update decoded once");
+    assert!(
+        no_decode || t.decoded == t.updates,
+        "every update decoded once"
+    );
     t
 }
 
@@ -189,14 +210,15 @@ fn report(args: &[String]) {
         Params::ISSUE.points_per_domain,
         Params::ISSUE.max_pdu_size
     );
-    let t = ten_percent(seconds);
+    let no_decode = args.iter().any(|a| a == "--no-decode");
+    let t = ten_percent(seconds, no_decode);
     println!("{}", t.line("ten_percent"));
     println!(
         "fanout ten_percent_load: server CPU {:.2} ms per simulated second ({:.3} % of one core)",
         t.cpu.as_secs_f64() * 1e3 / f64::from(seconds),
         t.cpu.as_secs_f64() * 100.0 / f64::from(seconds)
     );
-    let t = saturating(rounds);
+    let t = saturating(rounds, no_decode);
     println!("{}", t.line("saturating"));
 }
 

@@ -18,8 +18,8 @@ use tase2_core::server::{ConnectionId, Endpoint, ServerConfig, ServerEvent};
 use tase2_core::tase2::client::{parse_next_transfer_set, transfer_set_data, Report};
 use tase2_core::tase2::server::{PointId, Tase2, Tase2Builder, Tase2Config, Tase2Event};
 use tase2_core::tase2::{
-    names, BilateralTable, ClientMatch, DsConditions, DsTransferSetValue, Family, Form,
-    PointType, PointValue, StateValue, Timestamp, Value,
+    names, BilateralTable, ClientMatch, DsConditions, DsTransferSetValue, Family, Form, PointType,
+    PointValue, StateValue, Timestamp, Value,
 };
 use tase2_core::Instant;
 
@@ -258,7 +258,10 @@ impl Fanout {
     /// Associate client `n`, reserve its domain's transfer set and start it.
     fn connect(&mut self, n: u32) {
         let i = self.peers.len();
-        let conn = self.server.open(self.now).expect("room for the association");
+        let conn = self
+            .server
+            .open(self.now)
+            .expect("room for the association");
         let client = Client::new(association_config(n, self.params.max_pdu_size), self.now);
         assert_eq!(
             client.association().config().max_pdu_size,
@@ -304,10 +307,7 @@ impl Fanout {
             panic!("not a Write response")
         };
         assert!(
-            matches!(
-                w.as_slice(),
-                [tase2_core::mms::WriteResult::Success]
-            ),
+            matches!(w.as_slice(), [tase2_core::mms::WriteResult::Success]),
             "transfer set write: {w:?}"
         );
         assert!(
@@ -412,7 +412,9 @@ impl Fanout {
     pub fn check_values(&self, entries: &[(usize, ObjectName, ObjectName, Data)]) {
         let t = self.server.tase2();
         for (i, ts, name, v) in entries {
-            let p = t.point_id(name).unwrap_or_else(|| panic!("{name}: no such point"));
+            let p = t
+                .point_id(name)
+                .unwrap_or_else(|| panic!("{name}: no such point"));
             let ty = t.point_type(p).expect("type");
             let expected = ty.to_data(t.value(p).expect("value"));
             assert_eq!(*v, expected, "{name}");

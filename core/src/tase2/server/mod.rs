@@ -211,6 +211,9 @@ pub(crate) struct PointEntry {
     pub(crate) ptype: PointType,
     pub(crate) value: PointValue,
     pub(crate) writable: bool,
+    /// Where its variable specification as a report lists it (`SEQUENCE { name [0] ObjectName }`),
+    /// encoded once when the point is added, lies in [`Tase2::specs`]: (offset, length).
+    pub(crate) spec: (u32, u32),
     /// Transfer sets whose running data set contains this point: (transfer set, member index).
     pub(crate) subs: Vec<(u32, u32)>,
 }
@@ -247,6 +250,9 @@ pub struct Tase2 {
     slots: Vec<Slot>,
     conns: BTreeMap<ConnectionId, ConnEntry>,
     sets: Vec<TransferSet>,
+    /// The encoded variable specifications of every point, back to back (see `PointEntry::spec`):
+    /// a report copies them instead of encoding each name again.
+    specs: Vec<u8>,
     /// Reusable encoding buffers for reports.
     scratch: transfer::Scratch,
 }
@@ -334,6 +340,7 @@ impl Tase2Builder {
             slots: Vec::new(),
             conns: BTreeMap::new(),
             sets: Vec::new(),
+            specs: Vec::new(),
             scratch: transfer::Scratch::default(),
         };
         Tase2Builder {
@@ -480,11 +487,15 @@ impl Tase2Builder {
                 .push(ModelError::Duplicate(alloc::format!("{object}")));
         }
         self.tase2.point_index.insert(object.clone(), id.0);
+        let specs = &mut self.tase2.specs;
+        let at = specs.len();
+        transfer::write_spec(&mut Writer::new(specs), &object);
         self.tase2.points.push(PointEntry {
             name: object,
             ptype,
             value: initial,
             writable,
+            spec: (at as u32, (specs.len() - at) as u32),
             subs: Vec::new(),
         });
         id

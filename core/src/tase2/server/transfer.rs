@@ -236,10 +236,15 @@ pub(crate) fn run(h: &mut Tase2, out: &mut Outbox<'_, Tase2Event>, now: Instant)
     let Tase2 {
         sets,
         points,
+        specs,
         scratch,
         config,
         ..
     } = h;
+    let points = Points {
+        entries: points,
+        specs,
+    };
     for ts in sets.iter_mut() {
         let Some(owner) = ts.owner else { continue };
         let v = &ts.value;
@@ -327,11 +332,11 @@ pub(crate) fn run(h: &mut Tase2, out: &mut Outbox<'_, Tase2Event>, now: Instant)
         };
         if due.contains(DsConditions::OBJECT_CHANGE) && v.rbe {
             let h = Header { ..header };
-            send_changes(out, owner, scratch, points, run, &h);
+            send_changes(out, owner, scratch, &points, run, &h);
         }
         if !full_conditions.is_empty() || (due.contains(DsConditions::OBJECT_CHANGE) && !v.rbe) {
             let conditions = if v.rbe { full_conditions } else { due };
-            send_full(out, owner, scratch, points, run, &header, conditions);
+            send_full(out, owner, scratch, &points, run, &header, conditions);
         }
         clear(run);
         if v.critical {
@@ -390,7 +395,22 @@ fn write_member(
     }
 }
 
-fn write_spec(w: &mut Writer<'_>, name: &ObjectName) {
+/// The points with their encoded variable specifications.
+struct Points<'a> {
+    entries: &'a [PointEntry],
+    specs: &'a [u8],
+}
+
+impl Points<'_> {
+    /// Point `p`'s encoded variable specification.
+    fn spec(&self, p: &PointEntry) -> &[u8] {
+        let (at, len) = (p.spec.0 as usize, p.spec.1 as usize);
+        &self.specs[at..at + len]
+    }
+}
+
+/// A variable specification naming `name`, as a report by list of variables carries it.
+pub(crate) fn write_spec(w: &mut Writer<'_>, name: &ObjectName) {
     w.constructed(Tag::SEQUENCE, |w| {
         w.constructed(Tag::context_cons(0), |w| name.encode(w))
     });
@@ -402,7 +422,7 @@ fn send_full(
     out: &mut Outbox<'_, Tase2Event>,
     id: ConnectionId,
     scratch: &mut Scratch,
-    points: &[PointEntry],
+    points: &Points<'_>,
     run: &Run,
     h: &Header<'_>,
     conditions: DsConditions,
@@ -412,7 +432,7 @@ fn send_full(
     let sent = out.send_raw(id, |w| {
         crate::mms::write_information_report(w, &spec, |w| {
             for m in &run.members {
-                write_member(w, m, points, model, h, conditions);
+                write_member(w, m, points.entries, model, h, conditions);
             }
         })
     });
@@ -430,7 +450,7 @@ fn send_changes(
     out: &mut Outbox<'_, Tase2Event>,
     id: ConnectionId,
     scratch: &mut Scratch,
-    points: &[PointEntry],
+    points: &Points<'_>,
     run: &Run,
     h: &Header<'_>,
 ) {
@@ -451,7 +471,7 @@ fn send_split(
     out: &mut Outbox<'_, Tase2Event>,
     id: ConnectionId,
     s: &mut Scratch,
-    points: &[PointEntry],
+    points: &Points<'_>,
     run: &Run,
     h: &Header<'_>,
     conditions: DsConditions,
@@ -484,22 +504,23 @@ fn send_split(
     s.values.clear();
     let mut count = 0usize;
     for (m, snapshot) in items {
-        s.item_spec.clear();
-        s.item_value.clear();
+        // Each item is written straight after the previous ones, and moved to the next PDU in the
+        // rare case it does not fit this one.
+        let (spec_at, value_at) = (s.specs.len(), s.values.len());
         let member = &run.members[m as usize];
         match member {
             Member::Point(p) => {
-                let p = &points[*p as usize];
-                write_spec(&mut Writer::new(&mut s.item_spec), &p.name);
+                let p = &points.entries[*p as usize];
+                s.specs.extend_from_slice(points.spec(p));
                 let v = snapshot.unwrap_or(p.value);
-                p.ptype.encode(&v, &mut Writer::new(&mut s.item_value));
+                p.ptype.encode(&v, &mut Writer::new(&mut s.values));
             }
             Member::Other(name) => {
-                write_spec(&mut Writer::new(&mut s.item_spec), name);
+                write_spec(&mut Writer::new(&mut s.specs), name);
                 write_member(
-                    &mut Writer::new(&mut s.item_value),
+                    &mut Writer::new(&mut s.values),
                     member,
-                    points,
+                    points.entries,
                     model,
                     h,
                     conditions,
@@ -507,20 +528,28 @@ fn send_split(
             }
             Member::Special(_) => continue,
         }
-        let item = s.item_spec.len() + s.item_value.len();
+        let item = (s.specs.len() - spec_at) + (s.values.len() - value_at);
         if head + item > budget {
+            s.specs.truncate(spec_at);
+            s.values.truncate(value_at);
             out.emit(Tase2Event::ReportMemberTooLarge {
                 id,
                 name: h.ts.clone(),
             });
             continue;
         }
-        if head + s.specs.len() + s.values.len() + item > budget {
+        if head + s.specs.len() + s.values.len() > budget {
+            s.item_spec.clear();
+            s.item_spec.extend_from_slice(&s.specs[spec_at..]);
+            s.item_value.clear();
+            s.item_value.extend_from_slice(&s.values[value_at..]);
+            s.specs.truncate(spec_at);
+            s.values.truncate(value_at);
             flush(out, id, s);
+            s.specs.extend_from_slice(&s.item_spec);
+            s.values.extend_from_slice(&s.item_value);
             count = 0;
         }
-        s.specs.extend_from_slice(&s.item_spec);
-        s.values.extend_from_slice(&s.item_value);
         count += 1;
     }
     if count > 0 {
@@ -528,6 +557,16 @@ fn send_split(
     }
 }
 
+/// Octets of a BER identifier (low tag number) and definite length for `len` content octets.
+fn header_len(len: usize) -> usize {
+    if len < 0x80 {
+        2
+    } else {
+        2 + (usize::BITS - len.leading_zeros()).div_ceil(8) as usize
+    }
+}
+
+/// Send the report in the scratch buffers.
 fn flush(out: &mut Outbox<'_, Tase2Event>, id: ConnectionId, s: &mut Scratch) {
     let Scratch {
         head_specs,
@@ -537,21 +576,32 @@ fn flush(out: &mut Outbox<'_, Tase2Event>, id: ConnectionId, s: &mut Scratch) {
         ..
     } = s;
     let _ = out.send_raw(id, |w| {
-        w.constructed(Tag::context_cons(3), |w| {
-            w.constructed(Tag::context_cons(0), |w| {
-                w.constructed(Tag::context_cons(0), |w| {
-                    w.raw(head_specs);
-                    w.raw(specs);
-                });
-                w.constructed(Tag::context_cons(0), |w| {
-                    w.raw(head_values);
-                    w.raw(values);
-                });
-            })
-        })
+        write_report(w, [head_specs, specs], [head_values, values])
     });
     specs.clear();
     values.clear();
+}
+
+/// An InformationReport by list of variables whose variable specifications and access results are
+/// already encoded (each the concatenation of two parts). The lengths are known, so the envelope
+/// is written ahead of its content and nothing is moved after the copy.
+fn write_report(w: &mut Writer<'_>, specs: [&[u8]; 2], values: [&[u8]; 2]) {
+    let specs_len = specs[0].len() + specs[1].len();
+    let values_len = values[0].len() + values[1].len();
+    let report_len = header_len(specs_len) + specs_len + header_len(values_len) + values_len;
+    // unconfirmed-PDU [3] { informationReport [0] { listOfVariable [0], listOfAccessResult [0] } }
+    w.tag(Tag::context_cons(3));
+    w.length(header_len(report_len) + report_len);
+    w.tag(Tag::context_cons(0));
+    w.length(report_len);
+    w.tag(Tag::context_cons(0));
+    w.length(specs_len);
+    w.raw(specs[0]);
+    w.raw(specs[1]);
+    w.tag(Tag::context_cons(0));
+    w.length(values_len);
+    w.raw(values[0]);
+    w.raw(values[1]);
 }
 
 /// A client's InformationReport: `Transfer_Report_ACK` / `Transfer_Report_NACK`.
@@ -615,5 +665,40 @@ pub(crate) fn acknowledgement(
             ctx.emit(Tase2Event::ReportNacked { id, name });
         }
         _ => ctx.emit(Tase2Event::UnexpectedReport { id }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_report_envelope_is_the_nested_encoding() {
+        for (a, b) in [
+            (0, 3),
+            (20, 100),
+            (60, 70),
+            (200, 56),
+            (300, 70_000),
+            (1, 65_535),
+        ] {
+            let specs: Vec<u8> = (0..a).map(|i| i as u8).collect();
+            let values: Vec<u8> = (0..b).map(|i| (i * 7) as u8).collect();
+            let (h1, h2) = (&specs[..a / 3], &values[..b / 2]);
+            let mut direct = Vec::new();
+            write_report(
+                &mut Writer::new(&mut direct),
+                [h1, &specs[a / 3..]],
+                [h2, &values[b / 2..]],
+            );
+            let mut nested = Vec::new();
+            Writer::new(&mut nested).constructed(Tag::context_cons(3), |w| {
+                w.constructed(Tag::context_cons(0), |w| {
+                    w.constructed(Tag::context_cons(0), |w| w.raw(&specs));
+                    w.constructed(Tag::context_cons(0), |w| w.raw(&values));
+                })
+            });
+            assert_eq!(direct, nested, "{a} + {b}");
+        }
     }
 }
