@@ -113,6 +113,46 @@ pub(crate) struct Scratch {
     item_value: Vec<u8>,
 }
 
+/// The (transfer set, member index) pairs of a point, in the order they were added. The first is
+/// kept inline: a point is usually in one running transfer set, and an update then reads no
+/// memory beyond its entry.
+#[derive(Default)]
+pub(crate) struct Subs {
+    first: Option<(u32, u32)>,
+    more: Option<alloc::boxed::Box<Vec<(u32, u32)>>>,
+}
+
+impl Subs {
+    pub(crate) fn push(&mut self, sub: (u32, u32)) {
+        if self.first.is_none() {
+            self.first = Some(sub);
+        } else {
+            self.more.get_or_insert_with(Default::default).push(sub);
+        }
+    }
+
+    /// Forget every pair of transfer set `ts`, keeping the others in order.
+    pub(crate) fn remove_set(&mut self, ts: u32) {
+        if self.first.is_some_and(|(t, _)| t == ts) {
+            self.first = None;
+        }
+        if let Some(more) = &mut self.more {
+            more.retain(|&(t, _)| t != ts);
+            if self.first.is_none() && !more.is_empty() {
+                self.first = Some(more.remove(0));
+            }
+            if more.is_empty() {
+                self.more = None;
+            }
+        }
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let more = self.more.as_deref().map_or(&[][..], Vec::as_slice);
+        self.first.into_iter().chain(more.iter().copied())
+    }
+}
+
 fn secs(s: i32) -> Duration {
     Duration::from_secs(u64::from(s.max(0) as u32))
 }
@@ -162,7 +202,7 @@ pub(crate) fn stop(ts: &mut TransferSet, index: u32, points: &mut [PointEntry]) 
     if let Some(run) = ts.run.take() {
         for m in &run.members {
             if let Member::Point(p) = m {
-                points[*p as usize].subs.retain(|&(t, _)| t != index);
+                points[*p as usize].subs.remove_set(index);
             }
         }
     }
@@ -671,6 +711,34 @@ pub(crate) fn acknowledgement(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn subscriptions_keep_their_order_through_removals() {
+        let mut s = Subs::default();
+        let all = |s: &Subs| s.iter().collect::<Vec<_>>();
+        assert_eq!(all(&s), []);
+        for sub in [(3, 0), (5, 1), (7, 2), (5, 3)] {
+            s.push(sub);
+        }
+        assert_eq!(all(&s), [(3, 0), (5, 1), (7, 2), (5, 3)]);
+        s.remove_set(3);
+        assert_eq!(all(&s), [(5, 1), (7, 2), (5, 3)]);
+        s.remove_set(5);
+        assert_eq!(all(&s), [(7, 2)]);
+        assert!(s.more.is_none());
+        s.push((9, 4));
+        s.remove_set(7);
+        assert_eq!(all(&s), [(9, 4)]);
+        s.remove_set(9);
+        assert_eq!(all(&s), []);
+        s.remove_set(1);
+        assert_eq!(all(&s), []);
+    }
+
+    #[test]
+    fn a_point_entry_is_one_cache_line() {
+        assert_eq!(core::mem::size_of::<PointEntry>(), 64);
+    }
 
     #[test]
     fn the_report_envelope_is_the_nested_encoding() {
