@@ -1057,9 +1057,9 @@ impl Tase2 {
                 (ObjectName::DomainSpecific { item, .. }, None) => {
                     transfer::Special::from_item(item)
                         .map(Member::Special)
-                        .unwrap_or_else(|| Member::Other(m.clone()))
+                        .unwrap_or_else(|| Member::Other(m.clone().into()))
                 }
-                _ => Member::Other(m.clone()),
+                _ => Member::Other(m.clone().into()),
             })
             .collect())
     }

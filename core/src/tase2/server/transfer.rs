@@ -57,13 +57,16 @@ impl Special {
 pub(crate) enum Member {
     Point(u32),
     Special(Special),
-    /// Another variable (read from the model when reported).
-    Other(ObjectName),
+    /// Another variable (read from the model when reported). Boxed: members are many and this
+    /// one is rare.
+    Other(alloc::boxed::Box<ObjectName>),
 }
 
 pub(crate) struct Run {
     pub(crate) list: ObjectName,
     members: Vec<Member>,
+    /// The special variables among the members, in member order (every report carries them).
+    specials: Vec<Special>,
     start_at: Instant,
     next_interval: Option<Instant>,
     next_integrity: Option<Instant>,
@@ -180,8 +183,16 @@ pub(crate) fn start(
     let timer = |cond: DsConditions, period: i32| {
         v.conditions.contains(cond).then(|| start_at + secs(period))
     };
+    let specials = members
+        .iter()
+        .filter_map(|m| match m {
+            Member::Special(s) => Some(*s),
+            _ => None,
+        })
+        .collect();
     ts.run = Some(Run {
         list,
+        specials,
         mark: alloc::vec![false; members.len()],
         members,
         start_at,
@@ -529,15 +540,13 @@ fn send_split(
         ObjectName::DomainSpecific { domain, .. } => Some(domain.as_str()),
         _ => None,
     };
-    for m in &run.members {
-        if let Member::Special(sp) = m {
-            let name = match domain {
-                Some(d) => ObjectName::domain(d, sp.item()),
-                None => ObjectName::vmd(sp.item()),
-            };
-            write_spec(&mut Writer::new(&mut s.head_specs), &name);
-            write_special(&mut Writer::new(&mut s.head_values), *sp, h, conditions);
-        }
+    for &sp in &run.specials {
+        let name = match domain {
+            Some(d) => ObjectName::domain(d, sp.item()),
+            None => ObjectName::vmd(sp.item()),
+        };
+        write_spec(&mut Writer::new(&mut s.head_specs), &name);
+        write_special(&mut Writer::new(&mut s.head_values), sp, h, conditions);
     }
     let head = s.head_specs.len() + s.head_values.len();
     s.specs.clear();
