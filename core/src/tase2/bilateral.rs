@@ -66,7 +66,7 @@ impl ClientMatch {
     /// Whether `req` comes from this client. A field set here must be present and equal.
     pub fn matches(&self, req: &AssociateRequest) -> bool {
         fn eq<T: PartialEq>(want: &Option<T>, got: &Option<T>) -> bool {
-            want.as_ref().is_none_or(|w| got.as_ref() == Some(w))
+            want.as_ref().map_or(true, |w| got.as_ref() == Some(w))
         }
         eq(&self.ap_title, &req.calling.ap_title)
             && eq(&self.ae_qualifier, &req.calling.ae_qualifier)

@@ -738,7 +738,7 @@ impl Endpoint<Tase2> {
         }
         let di = di.flatten();
         for ts in &mut h.sets {
-            if di.is_none_or(|d| d == ts.domain) {
+            if di.map_or(true, |d| d == ts.domain) {
                 transfer::raise(ts, now, condition, code);
             }
         }
