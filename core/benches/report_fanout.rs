@@ -14,6 +14,7 @@
 //!   Every report is delivered to its client and decoded there (outside the timing) and the
 //!   decoded point values are counted: they must equal the updates. Prints point updates encoded
 //!   per second of server CPU and wall time, and CPU per update, against the target.
+//!   `--no-decode` drops the reports undecoded (to profile the server side alone).
 
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
