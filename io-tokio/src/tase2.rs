@@ -717,11 +717,7 @@ impl Tase2Client {
                 .then(|| ts.clone()),
             None => {
                 let mut critical = self.running.iter().filter(|(_, v)| {
-                    v.critical
-                        && report
-                            .data_set
-                            .as_ref()
-                            .is_none_or(|ds| *ds == v.data_set)
+                    v.critical && report.data_set.as_ref().is_none_or(|ds| *ds == v.data_set)
                 });
                 match (critical.next(), critical.next()) {
                     (Some((ts, _)), None) => Some(ts.clone()),

@@ -12,7 +12,11 @@
 //!   of the issue: the `tase2-load` client (pipelined Reads of one FLOAT32) against our `tase2 serve`
 //!   and against libiec61850's IedServer at the same depth; prints reads/s of each, the ratio and the
 //!   server CPU time per read, and writes them to `build/bench/results.txt`. `--connections N` loads
-//!   N associations at once; `--pin same|split` pins server and client with `taskset`.
+//!   N associations at once; `--pin same|split` pins server and client with `taskset`. Then the
+//!   report fan-out of the core (`core/benches/report_fanout.rs`: 100,000 points, 20 associations
+//!   with an RBE transfer set over 5,000 points each, 10 % of the points changing per second and a
+//!   saturating run): point updates encoded per second and server CPU per update. `--fanout-only`
+//!   runs that alone.
 //! - `capture`: regenerates the libiec61850 byte vectors under `tests/data/libiec61850`.
 //!
 //! Standard library only.
@@ -49,9 +53,13 @@ commands:
                         build tase2 (release unless --debug; --bin uses a prebuilt binary instead)
                         and run tests/interop/test_*.py (only those whose name contains FILTER)
   bench [--depth N] [--seconds S] [--connections N] [--rounds N] [--pin none|same|split]
-        [--no-criterion] [--no-load] [-- CRITERION ARGS]
+        [--no-criterion] [--no-load] [--no-fanout | --fanout-only]
+        [--fanout-seconds S] [--fanout-rounds N] [-- CRITERION ARGS]
                         criterion benches of tase2-core, then reads/s of tase2-load against
-                        tase2 serve and libiec61850's IedServer (same depth), and their ratio;
+                        tase2 serve and libiec61850's IedServer (same depth), and their ratio,
+                        then the report fan-out (100,000 points, 20 RBE transfer sets: point
+                        updates encoded per second, CPU per update; S simulated seconds of 10 %
+                        changing, default 60, and N saturating rounds, default 10);
                         results in build/bench/results.txt
   capture               regenerate tests/data/libiec61850 from a real libiec61850 session
   fuzz [--seconds N] [TARGET...]
@@ -575,13 +583,20 @@ struct BenchOpts {
     no_criterion: bool,
     /// Skip the load comparison.
     no_load: bool,
+    /// Skip the report fan-out.
+    no_fanout: bool,
+    /// Simulated seconds of the fan-out's 10 % run.
+    fanout_seconds: u32,
+    /// Rounds over every point of the fan-out's saturating run.
+    fanout_rounds: u32,
     /// Extra arguments for the criterion benches (after `--`).
     criterion_args: Vec<String>,
 }
 
 impl BenchOpts {
     /// Parses `[--depth N] [--seconds S] [--connections N] [--rounds N] [--pin MODE]
-    /// [--no-criterion] [--no-load] [-- ARGS...]`.
+    /// [--no-criterion] [--no-load] [--no-fanout | --fanout-only] [--fanout-seconds S]
+    /// [--fanout-rounds N] [-- ARGS...]`.
     fn parse(args: &[String]) -> Result<BenchOpts, String> {
         let mut o = BenchOpts {
             depth: 10,
@@ -591,6 +606,9 @@ impl BenchOpts {
             pin: Pin::None,
             no_criterion: false,
             no_load: false,
+            no_fanout: false,
+            fanout_seconds: 60,
+            fanout_rounds: 10,
             criterion_args: Vec::new(),
         };
         let mut it = args.iter();
@@ -641,12 +659,36 @@ impl BenchOpts {
                 }
                 "--no-criterion" => o.no_criterion = true,
                 "--no-load" => o.no_load = true,
+                "--no-fanout" => o.no_fanout = true,
+                "--fanout-only" => {
+                    o.no_criterion = true;
+                    o.no_load = true;
+                    o.no_fanout = false;
+                }
+                "--fanout-seconds" => {
+                    o.fanout_seconds = value("--fanout-seconds")?
+                        .parse()
+                        .ok()
+                        .filter(|s| *s > 0)
+                        .ok_or("--fanout-seconds needs a positive integer")?
+                }
+                "--fanout-rounds" => {
+                    o.fanout_rounds = value("--fanout-rounds")?
+                        .parse()
+                        .ok()
+                        .filter(|r| *r > 0)
+                        .ok_or("--fanout-rounds needs a positive integer")?
+                }
                 "--" => {
                     o.criterion_args = it.cloned().collect();
                     break;
                 }
                 other => return Err(format!("unknown bench option {other}")),
             }
+        }
+        let given = |flag: &str| args.iter().take_while(|a| *a != "--").any(|a| a == flag);
+        if given("--no-fanout") && given("--fanout-only") {
+            return Err("--no-fanout and --fanout-only exclude each other".into());
         }
         Ok(o)
     }
@@ -759,6 +801,13 @@ fn bench(root: &Path, args: &[String]) -> Res {
 
     if !opts.no_load {
         report.push_str(&load_comparison(root, &target, &opts)?);
+    }
+
+    if !opts.no_fanout {
+        if !report.is_empty() {
+            report.push('\n');
+        }
+        report.push_str(&report_fanout(&opts)?);
     }
 
     let dir = root.join("build").join("bench");
@@ -1187,6 +1236,116 @@ fn load_comparison(root: &Path, target: &Path, opts: &BenchOpts) -> Result<Strin
     Ok(text)
 }
 
+/// The issue's fan-out target: point updates encoded per second per core.
+const FANOUT_TARGET_PER_CORE: f64 = 2_000_000.0;
+
+/// The fields of the `fanout NAME:` line of the fan-out bench's output.
+fn fanout_line<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    let prefix = format!("fanout {name}:");
+    text.lines().find(|l| l.starts_with(&prefix))
+}
+
+/// A count with thousands separators.
+fn thousands(v: f64) -> String {
+    let digits = format!("{:.0}", v.max(0.0));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The report fan-out part of `cargo xtask bench` (`core/benches/report_fanout.rs` in its one-shot
+/// mode); returns the report text.
+fn report_fanout(opts: &BenchOpts) -> Result<String, String> {
+    let loadavg = fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let mut cmd = Command::new(cargo());
+    cmd.args([
+        "bench",
+        "-p",
+        "tase2-core",
+        "--bench",
+        "report_fanout",
+        "--",
+        "--fanout-report",
+        "--seconds",
+        &opts.fanout_seconds.to_string(),
+        "--rounds",
+        &opts.fanout_rounds.to_string(),
+    ]);
+    show(&cmd);
+    let out = cmd
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo bench: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    print!("{stdout}");
+    if !out.status.success() {
+        return Err(format!("the report fan-out bench failed ({})", out.status));
+    }
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "report fan-out (tase2-core, sans-IO, virtual clock; 20 ICC domains x 5,000 points, 20 \
+         associations each with an RBE transfer set over its 5,000 points; server side timed: \
+         update_many + report encoding + poll_transmit; every report decoded by its client):"
+    );
+    for (name, what) in [
+        (
+            "ten_percent",
+            format!("10 % changing/s ({} simulated s)", opts.fanout_seconds),
+        ),
+        (
+            "saturating",
+            format!("saturating ({} rounds x 100,000)", opts.fanout_rounds),
+        ),
+    ] {
+        let line = fanout_line(&stdout, name)
+            .ok_or_else(|| format!("the fan-out bench printed no `fanout {name}:` line"))?;
+        let get =
+            |key: &str| field(line, key).ok_or_else(|| format!("`fanout {name}:` has no {key}"));
+        let (updates, decoded) = (get("updates")?, get("decoded")?);
+        if updates != decoded {
+            return Err(format!(
+                "fan-out {name}: {updates} updates but {decoded} point values decoded"
+            ));
+        }
+        let per_cpu = get("updates_per_cpu_s")?;
+        let _ = writeln!(
+            text,
+            "  {what:<36} {:>11} updates/s of server CPU ({:>11}/s wall), {:>6.1} ns CPU/update, \
+             {:.1} octets/update; target >= {} per core: {}",
+            thousands(per_cpu),
+            thousands(get("updates_per_wall_s")?),
+            get("cpu_ns_per_update")?,
+            get("octets_per_update")?,
+            thousands(FANOUT_TARGET_PER_CORE),
+            if per_cpu >= FANOUT_TARGET_PER_CORE {
+                "met"
+            } else {
+                "NOT met"
+            }
+        );
+    }
+    if let Some(l) = fanout_line(&stdout, "ten_percent_load") {
+        let _ = writeln!(text, "  {}", l.trim_start_matches("fanout ").trim());
+    }
+    let _ = writeln!(
+        text,
+        "  cpus {}, load average before: {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        loadavg
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    Ok(text)
+}
+
 // ------------------------------------------------------------------------------------------------
 // capture
 
@@ -1304,6 +1463,32 @@ mod tests {
         assert_eq!(o.criterion_args, vec!["--quick".to_string()]);
         assert!(BenchOpts::parse(&["--depth".into(), "0".into()]).is_err());
         assert!(BenchOpts::parse(&["--bogus".into()]).is_err());
+        let o = BenchOpts::parse(&[
+            "--fanout-only".into(),
+            "--fanout-seconds".into(),
+            "5".into(),
+        ])
+        .unwrap();
+        assert!(o.no_criterion && o.no_load && !o.no_fanout);
+        assert_eq!((o.fanout_seconds, o.fanout_rounds), (5, 10));
+        assert!(BenchOpts::parse(&["--no-fanout".into(), "--fanout-only".into()]).is_err());
+        assert!(BenchOpts::parse(&["--fanout-rounds".into(), "0".into()]).is_err());
+    }
+
+    #[test]
+    fn fanout_helpers() {
+        let out = "fanout setup: x\nfanout ten_percent: updates 10 decoded 10 updates_per_cpu_s \
+                   2500000 verdict met\nfanout saturating: updates 7\n";
+        let l = fanout_line(out, "ten_percent").unwrap();
+        assert_eq!(field(l, "updates_per_cpu_s"), Some(2_500_000.0));
+        assert_eq!(
+            field(fanout_line(out, "saturating").unwrap(), "updates"),
+            Some(7.0)
+        );
+        assert_eq!(fanout_line(out, "nope"), None);
+        assert_eq!(thousands(2_000_000.0), "2,000,000");
+        assert_eq!(thousands(999.4), "999");
+        assert_eq!(thousands(1000.0), "1,000");
     }
 
     #[test]

@@ -58,7 +58,7 @@ use crate::server::{
 use crate::time::Instant;
 
 pub use transfer::TransferSetId;
-use transfer::{Member, TransferSet};
+use transfer::{Member, Subs, TransferSet};
 
 /// A point of the model, as returned by [`Tase2Builder::point`].
 #[derive(
@@ -232,13 +232,18 @@ pub fn valid_name(name: &str) -> bool {
         && !name.as_bytes()[0].is_ascii_digit()
 }
 
+/// What an update touches of a point, in one cache line (an update of a random point costs one
+/// miss here); the name lives apart, in `Tase2::point_names`.
+#[repr(align(64))]
 pub(crate) struct PointEntry {
-    pub(crate) name: ObjectName,
     pub(crate) ptype: PointType,
     pub(crate) value: PointValue,
     pub(crate) writable: bool,
+    /// Where its variable specification as a report lists it (`SEQUENCE { name [0] ObjectName }`),
+    /// encoded once when the point is added, lies in [`Tase2::specs`]: (offset, length).
+    pub(crate) spec: (u32, u32),
     /// Transfer sets whose running data set contains this point: (transfer set, member index).
-    pub(crate) subs: Vec<(u32, u32)>,
+    pub(crate) subs: Subs,
 }
 
 #[derive(Default)]
@@ -267,6 +272,8 @@ pub struct Tase2 {
     config: Tase2Config,
     tables: Vec<BilateralTable>,
     points: Vec<PointEntry>,
+    /// The name of every point, by point id.
+    point_names: Vec<ObjectName>,
     point_index: BTreeMap<ObjectName, u32>,
     domains: Vec<DomainEntry>,
     domain_index: BTreeMap<String, u32>,
@@ -275,6 +282,9 @@ pub struct Tase2 {
     sets: Vec<TransferSet>,
     /// Associations accepted since the last `run`, to announce with [`Tase2Event::Bound`].
     bound: Vec<ConnectionId>,
+    /// The encoded variable specifications of every point, back to back (see `PointEntry::spec`):
+    /// a report copies them instead of encoding each name again.
+    specs: Vec<u8>,
     /// Reusable encoding buffers for reports.
     scratch: transfer::Scratch,
 }
@@ -356,6 +366,7 @@ impl Tase2Builder {
             config: config.clone(),
             tables: Vec::new(),
             points: Vec::new(),
+            point_names: Vec::new(),
             point_index: BTreeMap::new(),
             domains: Vec::new(),
             domain_index: BTreeMap::new(),
@@ -363,6 +374,7 @@ impl Tase2Builder {
             conns: BTreeMap::new(),
             sets: Vec::new(),
             bound: Vec::new(),
+            specs: Vec::new(),
             scratch: transfer::Scratch::default(),
         };
         Tase2Builder {
@@ -509,12 +521,16 @@ impl Tase2Builder {
                 .push(ModelError::Duplicate(alloc::format!("{object}")));
         }
         self.tase2.point_index.insert(object.clone(), id.0);
+        let specs = &mut self.tase2.specs;
+        let at = specs.len();
+        transfer::write_spec(&mut Writer::new(specs), &object);
+        self.tase2.point_names.push(object);
         self.tase2.points.push(PointEntry {
-            name: object,
             ptype,
             value: initial,
             writable,
-            subs: Vec::new(),
+            spec: (at as u32, (specs.len() - at) as u32),
+            subs: Subs::default(),
         });
         id
     }
@@ -645,7 +661,7 @@ impl Tase2 {
 
     /// A point's name.
     pub fn point_name(&self, point: PointId) -> Option<&ObjectName> {
-        self.points.get(point.0 as usize).map(|p| &p.name)
+        self.point_names.get(point.0 as usize)
     }
 
     /// The id of the point `name`.
@@ -658,7 +674,8 @@ impl Tase2 {
         self.points
             .iter()
             .enumerate()
-            .map(|(i, p)| (PointId(i as u32), &p.name, p.ptype))
+            .zip(&self.point_names)
+            .map(|((i, p), name)| (PointId(i as u32), name, p.ptype))
     }
 
     /// The value of transfer set `name` (owner, configuration).
@@ -688,7 +705,7 @@ impl Tase2 {
             p.value.cov
         };
         p.value = value;
-        for &(ts, member) in &p.subs {
+        for (ts, member) in p.subs.iter() {
             transfer::note_change(
                 &mut self.sets[ts as usize],
                 &self.config,
@@ -1082,9 +1099,9 @@ impl Tase2 {
                 (ObjectName::DomainSpecific { item, .. }, None) => {
                     transfer::Special::from_item(item)
                         .map(Member::Special)
-                        .unwrap_or_else(|| Member::Other(m.clone()))
+                        .unwrap_or_else(|| Member::Other(m.clone().into()))
                 }
-                _ => Member::Other(m.clone()),
+                _ => Member::Other(m.clone().into()),
             })
             .collect())
     }

@@ -57,13 +57,16 @@ impl Special {
 pub(crate) enum Member {
     Point(u32),
     Special(Special),
-    /// Another variable (read from the model when reported).
-    Other(ObjectName),
+    /// Another variable (read from the model when reported). Boxed: members are many and this
+    /// one is rare.
+    Other(alloc::boxed::Box<ObjectName>),
 }
 
 pub(crate) struct Run {
     pub(crate) list: ObjectName,
     members: Vec<Member>,
+    /// The special variables among the members, in member order (every report carries them).
+    specials: Vec<Special>,
     start_at: Instant,
     next_interval: Option<Instant>,
     next_integrity: Option<Instant>,
@@ -113,6 +116,48 @@ pub(crate) struct Scratch {
     item_value: Vec<u8>,
 }
 
+/// The (transfer set, member index) pairs of a point, in the order they were added. The first is
+/// kept inline: a point is usually in one running transfer set, and an update then reads no
+/// memory beyond its entry.
+#[derive(Default)]
+pub(crate) struct Subs {
+    first: Option<(u32, u32)>,
+    // Boxed: 8 octets instead of a `Vec`'s 24 keep `PointEntry` in one cache line.
+    #[allow(clippy::box_collection)]
+    more: Option<alloc::boxed::Box<Vec<(u32, u32)>>>,
+}
+
+impl Subs {
+    pub(crate) fn push(&mut self, sub: (u32, u32)) {
+        if self.first.is_none() {
+            self.first = Some(sub);
+        } else {
+            self.more.get_or_insert_with(Default::default).push(sub);
+        }
+    }
+
+    /// Forget every pair of transfer set `ts`, keeping the others in order.
+    pub(crate) fn remove_set(&mut self, ts: u32) {
+        if self.first.is_some_and(|(t, _)| t == ts) {
+            self.first = None;
+        }
+        if let Some(more) = &mut self.more {
+            more.retain(|&(t, _)| t != ts);
+            if self.first.is_none() && !more.is_empty() {
+                self.first = Some(more.remove(0));
+            }
+            if more.is_empty() {
+                self.more = None;
+            }
+        }
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let more = self.more.as_deref().map_or(&[][..], Vec::as_slice);
+        self.first.into_iter().chain(more.iter().copied())
+    }
+}
+
 fn secs(s: i32) -> Duration {
     Duration::from_secs(u64::from(s.max(0) as u32))
 }
@@ -140,8 +185,16 @@ pub(crate) fn start(
     let timer = |cond: DsConditions, period: i32| {
         v.conditions.contains(cond).then(|| start_at + secs(period))
     };
+    let specials = members
+        .iter()
+        .filter_map(|m| match m {
+            Member::Special(s) => Some(*s),
+            _ => None,
+        })
+        .collect();
     ts.run = Some(Run {
         list,
+        specials,
         mark: alloc::vec![false; members.len()],
         members,
         start_at,
@@ -162,7 +215,7 @@ pub(crate) fn stop(ts: &mut TransferSet, index: u32, points: &mut [PointEntry]) 
     if let Some(run) = ts.run.take() {
         for m in &run.members {
             if let Member::Point(p) = m {
-                points[*p as usize].subs.retain(|&(t, _)| t != index);
+                points[*p as usize].subs.remove_set(index);
             }
         }
     }
@@ -236,10 +289,15 @@ pub(crate) fn run(h: &mut Tase2, out: &mut Outbox<'_, Tase2Event>, now: Instant)
     let Tase2 {
         sets,
         points,
+        specs,
         scratch,
         config,
         ..
     } = h;
+    let points = Points {
+        entries: points,
+        specs,
+    };
     for ts in sets.iter_mut() {
         let Some(owner) = ts.owner else { continue };
         let v = &ts.value;
@@ -327,11 +385,11 @@ pub(crate) fn run(h: &mut Tase2, out: &mut Outbox<'_, Tase2Event>, now: Instant)
         };
         if due.contains(DsConditions::OBJECT_CHANGE) && v.rbe {
             let h = Header { ..header };
-            send_changes(out, owner, scratch, points, run, &h);
+            send_changes(out, owner, scratch, &points, run, &h);
         }
         if !full_conditions.is_empty() || (due.contains(DsConditions::OBJECT_CHANGE) && !v.rbe) {
             let conditions = if v.rbe { full_conditions } else { due };
-            send_full(out, owner, scratch, points, run, &header, conditions);
+            send_full(out, owner, scratch, &points, run, &header, conditions);
         }
         clear(run);
         if v.critical {
@@ -390,7 +448,22 @@ fn write_member(
     }
 }
 
-fn write_spec(w: &mut Writer<'_>, name: &ObjectName) {
+/// The points with their encoded variable specifications.
+struct Points<'a> {
+    entries: &'a [PointEntry],
+    specs: &'a [u8],
+}
+
+impl Points<'_> {
+    /// Point `p`'s encoded variable specification.
+    fn spec(&self, p: &PointEntry) -> &[u8] {
+        let (at, len) = (p.spec.0 as usize, p.spec.1 as usize);
+        &self.specs[at..at + len]
+    }
+}
+
+/// A variable specification naming `name`, as a report by list of variables carries it.
+pub(crate) fn write_spec(w: &mut Writer<'_>, name: &ObjectName) {
     w.constructed(Tag::SEQUENCE, |w| {
         w.constructed(Tag::context_cons(0), |w| name.encode(w))
     });
@@ -402,7 +475,7 @@ fn send_full(
     out: &mut Outbox<'_, Tase2Event>,
     id: ConnectionId,
     scratch: &mut Scratch,
-    points: &[PointEntry],
+    points: &Points<'_>,
     run: &Run,
     h: &Header<'_>,
     conditions: DsConditions,
@@ -412,7 +485,7 @@ fn send_full(
     let sent = out.send_raw(id, |w| {
         crate::mms::write_information_report(w, &spec, |w| {
             for m in &run.members {
-                write_member(w, m, points, model, h, conditions);
+                write_member(w, m, points.entries, model, h, conditions);
             }
         })
     });
@@ -430,7 +503,7 @@ fn send_changes(
     out: &mut Outbox<'_, Tase2Event>,
     id: ConnectionId,
     scratch: &mut Scratch,
-    points: &[PointEntry],
+    points: &Points<'_>,
     run: &Run,
     h: &Header<'_>,
 ) {
@@ -451,7 +524,7 @@ fn send_split(
     out: &mut Outbox<'_, Tase2Event>,
     id: ConnectionId,
     s: &mut Scratch,
-    points: &[PointEntry],
+    points: &Points<'_>,
     run: &Run,
     h: &Header<'_>,
     conditions: DsConditions,
@@ -469,37 +542,36 @@ fn send_split(
         ObjectName::DomainSpecific { domain, .. } => Some(domain.as_str()),
         _ => None,
     };
-    for m in &run.members {
-        if let Member::Special(sp) = m {
-            let name = match domain {
-                Some(d) => ObjectName::domain(d, sp.item()),
-                None => ObjectName::vmd(sp.item()),
-            };
-            write_spec(&mut Writer::new(&mut s.head_specs), &name);
-            write_special(&mut Writer::new(&mut s.head_values), *sp, h, conditions);
-        }
+    for &sp in &run.specials {
+        let name = match domain {
+            Some(d) => ObjectName::domain(d, sp.item()),
+            None => ObjectName::vmd(sp.item()),
+        };
+        write_spec(&mut Writer::new(&mut s.head_specs), &name);
+        write_special(&mut Writer::new(&mut s.head_values), sp, h, conditions);
     }
     let head = s.head_specs.len() + s.head_values.len();
     s.specs.clear();
     s.values.clear();
     let mut count = 0usize;
     for (m, snapshot) in items {
-        s.item_spec.clear();
-        s.item_value.clear();
+        // Each item is written straight after the previous ones, and moved to the next PDU in the
+        // rare case it does not fit this one.
+        let (spec_at, value_at) = (s.specs.len(), s.values.len());
         let member = &run.members[m as usize];
         match member {
             Member::Point(p) => {
-                let p = &points[*p as usize];
-                write_spec(&mut Writer::new(&mut s.item_spec), &p.name);
+                let p = &points.entries[*p as usize];
+                s.specs.extend_from_slice(points.spec(p));
                 let v = snapshot.unwrap_or(p.value);
-                p.ptype.encode(&v, &mut Writer::new(&mut s.item_value));
+                p.ptype.encode(&v, &mut Writer::new(&mut s.values));
             }
             Member::Other(name) => {
-                write_spec(&mut Writer::new(&mut s.item_spec), name);
+                write_spec(&mut Writer::new(&mut s.specs), name);
                 write_member(
-                    &mut Writer::new(&mut s.item_value),
+                    &mut Writer::new(&mut s.values),
                     member,
-                    points,
+                    points.entries,
                     model,
                     h,
                     conditions,
@@ -507,20 +579,28 @@ fn send_split(
             }
             Member::Special(_) => continue,
         }
-        let item = s.item_spec.len() + s.item_value.len();
+        let item = (s.specs.len() - spec_at) + (s.values.len() - value_at);
         if head + item > budget {
+            s.specs.truncate(spec_at);
+            s.values.truncate(value_at);
             out.emit(Tase2Event::ReportMemberTooLarge {
                 id,
                 name: h.ts.clone(),
             });
             continue;
         }
-        if head + s.specs.len() + s.values.len() + item > budget {
+        if head + s.specs.len() + s.values.len() > budget {
+            s.item_spec.clear();
+            s.item_spec.extend_from_slice(&s.specs[spec_at..]);
+            s.item_value.clear();
+            s.item_value.extend_from_slice(&s.values[value_at..]);
+            s.specs.truncate(spec_at);
+            s.values.truncate(value_at);
             flush(out, id, s);
+            s.specs.extend_from_slice(&s.item_spec);
+            s.values.extend_from_slice(&s.item_value);
             count = 0;
         }
-        s.specs.extend_from_slice(&s.item_spec);
-        s.values.extend_from_slice(&s.item_value);
         count += 1;
     }
     if count > 0 {
@@ -528,6 +608,16 @@ fn send_split(
     }
 }
 
+/// Octets of a BER identifier (low tag number) and definite length for `len` content octets.
+fn header_len(len: usize) -> usize {
+    if len < 0x80 {
+        2
+    } else {
+        2 + (usize::BITS - len.leading_zeros()).div_ceil(8) as usize
+    }
+}
+
+/// Send the report in the scratch buffers.
 fn flush(out: &mut Outbox<'_, Tase2Event>, id: ConnectionId, s: &mut Scratch) {
     let Scratch {
         head_specs,
@@ -537,21 +627,32 @@ fn flush(out: &mut Outbox<'_, Tase2Event>, id: ConnectionId, s: &mut Scratch) {
         ..
     } = s;
     let _ = out.send_raw(id, |w| {
-        w.constructed(Tag::context_cons(3), |w| {
-            w.constructed(Tag::context_cons(0), |w| {
-                w.constructed(Tag::context_cons(0), |w| {
-                    w.raw(head_specs);
-                    w.raw(specs);
-                });
-                w.constructed(Tag::context_cons(0), |w| {
-                    w.raw(head_values);
-                    w.raw(values);
-                });
-            })
-        })
+        write_report(w, [head_specs, specs], [head_values, values])
     });
     specs.clear();
     values.clear();
+}
+
+/// An InformationReport by list of variables whose variable specifications and access results are
+/// already encoded (each the concatenation of two parts). The lengths are known, so the envelope
+/// is written ahead of its content and nothing is moved after the copy.
+fn write_report(w: &mut Writer<'_>, specs: [&[u8]; 2], values: [&[u8]; 2]) {
+    let specs_len = specs[0].len() + specs[1].len();
+    let values_len = values[0].len() + values[1].len();
+    let report_len = header_len(specs_len) + specs_len + header_len(values_len) + values_len;
+    // unconfirmed-PDU [3] { informationReport [0] { listOfVariable [0], listOfAccessResult [0] } }
+    w.tag(Tag::context_cons(3));
+    w.length(header_len(report_len) + report_len);
+    w.tag(Tag::context_cons(0));
+    w.length(report_len);
+    w.tag(Tag::context_cons(0));
+    w.length(specs_len);
+    w.raw(specs[0]);
+    w.raw(specs[1]);
+    w.tag(Tag::context_cons(0));
+    w.length(values_len);
+    w.raw(values[0]);
+    w.raw(values[1]);
 }
 
 /// A client's InformationReport: `Transfer_Report_ACK` / `Transfer_Report_NACK`.
@@ -615,5 +716,68 @@ pub(crate) fn acknowledgement(
             ctx.emit(Tase2Event::ReportNacked { id, name });
         }
         _ => ctx.emit(Tase2Event::UnexpectedReport { id }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subscriptions_keep_their_order_through_removals() {
+        let mut s = Subs::default();
+        let all = |s: &Subs| s.iter().collect::<Vec<_>>();
+        assert_eq!(all(&s), []);
+        for sub in [(3, 0), (5, 1), (7, 2), (5, 3)] {
+            s.push(sub);
+        }
+        assert_eq!(all(&s), [(3, 0), (5, 1), (7, 2), (5, 3)]);
+        s.remove_set(3);
+        assert_eq!(all(&s), [(5, 1), (7, 2), (5, 3)]);
+        s.remove_set(5);
+        assert_eq!(all(&s), [(7, 2)]);
+        assert!(s.more.is_none());
+        s.push((9, 4));
+        s.remove_set(7);
+        assert_eq!(all(&s), [(9, 4)]);
+        s.remove_set(9);
+        assert_eq!(all(&s), []);
+        s.remove_set(1);
+        assert_eq!(all(&s), []);
+    }
+
+    #[test]
+    fn a_point_entry_is_one_cache_line() {
+        assert_eq!(core::mem::size_of::<PointEntry>(), 64);
+    }
+
+    #[test]
+    fn the_report_envelope_is_the_nested_encoding() {
+        for (a, b) in [
+            (0, 3),
+            (20, 100),
+            (60, 70),
+            (200, 56),
+            (300, 70_000),
+            (1, 65_535),
+        ] {
+            let specs: Vec<u8> = (0..a).map(|i| i as u8).collect();
+            let values: Vec<u8> = (0..b).map(|i| (i * 7) as u8).collect();
+            let (h1, h2) = (&specs[..a / 3], &values[..b / 2]);
+            let mut direct = Vec::new();
+            write_report(
+                &mut Writer::new(&mut direct),
+                [h1, &specs[a / 3..]],
+                [h2, &values[b / 2..]],
+            );
+            let mut nested = Vec::new();
+            Writer::new(&mut nested).constructed(Tag::context_cons(3), |w| {
+                w.constructed(Tag::context_cons(0), |w| {
+                    w.constructed(Tag::context_cons(0), |w| w.raw(&specs));
+                    w.constructed(Tag::context_cons(0), |w| w.raw(&values));
+                })
+            });
+            assert_eq!(direct, nested, "{a} + {b}");
+        }
     }
 }
