@@ -705,6 +705,11 @@ impl Tase2 {
             p.value.cov
         };
         p.value = value;
+        // Object change means the value or its quality changed: a fresh timestamp on the same
+        // value is stored (and read) but not reported by exception.
+        if !changed {
+            return true;
+        }
         for (ts, member) in p.subs.iter() {
             transfer::note_change(
                 &mut self.sets[ts as usize],
@@ -719,7 +724,9 @@ impl Tase2 {
 }
 
 impl Endpoint<Tase2> {
-    /// Update one point and send the reports that are due at once (BufferTime 0).
+    /// Update one point and send the reports that are due at once (BufferTime 0). Only a change
+    /// of value or flags counts as an object change (and increments the COV of Extended points);
+    /// a timestamp of zero is replaced by `now`.
     pub fn update(&mut self, now: Instant, point: PointId, value: PointValue) -> bool {
         let ok = self.hooks_mut().set_point(now, point, value);
         self.run_hooks(now);
