@@ -382,6 +382,31 @@ def mms_connect(port: int, host: str = "127.0.0.1", attempts: int = 5, ap_titles
     return None, retries
 
 
+def describe_value(L, v):
+    """A Python rendering of an MmsValue: structures as lists, bit strings as ("bits", size, int with
+    bit n of the string at 1 << n), access errors as ("access-error", code)."""
+    if v is None:
+        return None
+    t = L.MmsValue_getType(v)
+    if t in (L.MMS_STRUCTURE, L.MMS_ARRAY):
+        return [describe_value(L, L.MmsValue_getElement(v, i)) for i in range(L.MmsValue_getArraySize(v))]
+    if t == L.MMS_INTEGER:
+        return L.MmsValue_toInt32(v)
+    if t == L.MMS_UNSIGNED:
+        return L.MmsValue_toUint32(v)
+    if t == L.MMS_FLOAT:
+        return L.MmsValue_toFloat(v)
+    if t == L.MMS_BOOLEAN:
+        return bool(L.MmsValue_getBoolean(v))
+    if t == L.MMS_BIT_STRING:
+        return ("bits", L.MmsValue_getBitStringSize(v), L.MmsValue_getBitStringAsInteger(v))
+    if t in (L.MMS_VISIBLE_STRING, L.MMS_STRING):
+        return L.MmsValue_toString(v)
+    if t == L.MMS_DATA_ACCESS_ERROR:
+        return ("access-error", L.MmsValue_getDataAccessError(v))
+    return ("type", L.MmsValue_getTypeString(v))
+
+
 def mms_error_name(code: int) -> str:
     """Symbolic name of an MmsError value."""
     L = libiec()

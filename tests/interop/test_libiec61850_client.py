@@ -121,10 +121,10 @@ def make_report_handler(L, reports: list, arrived: threading.Condition):
                     items = []
                     for i in range(L.MmsValue_getArraySize(v)):
                         e = L.MmsValue_getElement(v, i)
-                        items.append(describe_value(L, e))
+                        items.append(harness.describe_value(L, e))
                     entry["values"] = items
                 elif v is not None:
-                    entry["values"] = describe_value(L, v)
+                    entry["values"] = harness.describe_value(L, v)
             except Exception as exc:  # never let an exception cross into C
                 entry["error"] = repr(exc)
             with arrived:
@@ -132,30 +132,6 @@ def make_report_handler(L, reports: list, arrived: threading.Condition):
                 arrived.notify_all()
 
     return Handler()
-
-
-def describe_value(L, v):
-    """A Python rendering of an MmsValue (structures and arrays as lists)."""
-    if v is None:
-        return None
-    t = L.MmsValue_getType(v)
-    if t in (L.MMS_STRUCTURE, L.MMS_ARRAY):
-        return [describe_value(L, L.MmsValue_getElement(v, i)) for i in range(L.MmsValue_getArraySize(v))]
-    if t == L.MMS_INTEGER:
-        return L.MmsValue_toInt32(v)
-    if t == L.MMS_UNSIGNED:
-        return L.MmsValue_toUint32(v)
-    if t == L.MMS_FLOAT:
-        return L.MmsValue_toFloat(v)
-    if t == L.MMS_BOOLEAN:
-        return bool(L.MmsValue_getBoolean(v))
-    if t == L.MMS_BIT_STRING:
-        return ("bits", L.MmsValue_getBitStringSize(v), L.MmsValue_getBitStringAsInteger(v))
-    if t in (L.MMS_VISIBLE_STRING, L.MMS_STRING):
-        return L.MmsValue_toString(v)
-    if t == L.MMS_DATA_ACCESS_ERROR:
-        return ("access-error", L.MmsValue_getDataAccessError(v))
-    return ("type", L.MmsValue_getTypeString(v))
 
 
 def session(res: harness.Results, port: int) -> dict:
@@ -212,46 +188,46 @@ def session(res: harness.Results, port: int) -> dict:
     with Step(res, "read VMD TASE2_Version"):
         v = L.MmsConnection_readVariable(con, err, None, "TASE2_Version")
         ok("read TASE2_Version succeeds")
-        res.check(describe_value(L, v) == [2000, 8], "TASE2_Version = {2000, 8}", describe_value(L, v))
+        res.check(harness.describe_value(L, v) == [2000, 8], "TASE2_Version = {2000, 8}", harness.describe_value(L, v))
 
     with Step(res, "read VMD Supported_Features"):
         v = L.MmsConnection_readVariable(con, err, None, "Supported_Features")
         ok("read Supported_Features succeeds")
-        d = describe_value(L, v)
+        d = harness.describe_value(L, v)
         res.check(isinstance(d, tuple) and d[0] == "bits" and d[1] == 12, "Supported_Features is a 12-bit BIT STRING", d)
 
     with Step(res, "read ICC1 Bilateral_Table_ID"):
         v = L.MmsConnection_readVariable(con, err, ICC1, "Bilateral_Table_ID")
         ok("read Bilateral_Table_ID succeeds")
-        res.check(describe_value(L, v) == "BLT_ICC1", "ICC1 Bilateral_Table_ID = BLT_ICC1", describe_value(L, v))
+        res.check(harness.describe_value(L, v) == "BLT_ICC1", "ICC1 Bilateral_Table_ID = BLT_ICC1", harness.describe_value(L, v))
 
     with Step(res, "read ICC1 Point_0007"):
         v = L.MmsConnection_readVariable(con, err, ICC1, point(7))
         ok("read Point_0007 succeeds")
-        d = describe_value(L, v)
+        d = harness.describe_value(L, v)
         res.check(d == [10.5, 1700000007, ("bits", 8, 0)], "Point_0007 = {10.5, 1700000007, flags 8 bits 0}", d)
 
     with Step(res, "read ICC2 Point_0010 as 1.1.1.999"):
         v = L.MmsConnection_readVariable(con, err, ICC2, point(10))
-        d = describe_value(L, v)
+        d = harness.describe_value(L, v)
         res.check(d == ("access-error", L.DATA_ACCESS_ERROR_OBJECT_NONE_EXISTENT),
                   "ICC2 Point_0010 does not exist for 1.1.1.999 (object-non-existent)", d)
 
     with Step(res, "read / write Setpoint_Real"):
         v = L.MmsConnection_readVariable(con, err, ICC1, "Setpoint_Real")
         ok("read Setpoint_Real succeeds")
-        res.check(describe_value(L, v) == 0.0, "Setpoint_Real is initially 0.0", describe_value(L, v))
+        res.check(harness.describe_value(L, v) == 0.0, "Setpoint_Real is initially 0.0", harness.describe_value(L, v))
         r = L.MmsConnection_writeVariable(con, err, ICC1, "Setpoint_Real", L.MmsValue_newFloat(42.25))
         ok("write Setpoint_Real = 42.25 succeeds")
         res.check(r == L.DATA_ACCESS_ERROR_SUCCESS, "write Setpoint_Real result is success", r)
         v = L.MmsConnection_readVariable(con, err, ICC1, "Setpoint_Real")
-        res.check(describe_value(L, v) == 42.25, "Setpoint_Real reads back 42.25", describe_value(L, v))
+        res.check(harness.describe_value(L, v) == 42.25, "Setpoint_Real reads back 42.25", harness.describe_value(L, v))
 
     with Step(res, "read / write Setpoint_Discrete"):
         r = L.MmsConnection_writeVariable(con, err, ICC1, "Setpoint_Discrete", L.MmsValue_newIntegerFromInt32(-123456))
         ok("write Setpoint_Discrete = -123456 succeeds")
         v = L.MmsConnection_readVariable(con, err, ICC1, "Setpoint_Discrete")
-        res.check(describe_value(L, v) == -123456, "Setpoint_Discrete reads back -123456", describe_value(L, v))
+        res.check(harness.describe_value(L, v) == -123456, "Setpoint_Discrete reads back -123456", harness.describe_value(L, v))
 
     with Step(res, "write to a read-only point is refused"):
         r = L.MmsConnection_writeVariable(con, err, ICC1, point(1), L.MmsValue_newFloat(1.0))
@@ -260,8 +236,8 @@ def session(res: harness.Results, port: int) -> dict:
     with Step(res, "read / write Nested"):
         v = L.MmsConnection_readVariable(con, err, ICC1, "Nested")
         ok("read Nested succeeds")
-        res.check(describe_value(L, v) == [-5, [True, "hello"], [1, 2, 3]], "Nested is initially {-5, {true, hello}, [1,2,3]}",
-                  describe_value(L, v))
+        res.check(harness.describe_value(L, v) == [-5, [True, "hello"], [1, 2, 3]], "Nested is initially {-5, {true, hello}, [1,2,3]}",
+                  harness.describe_value(L, v))
         nested = L.MmsValue_createEmptyStructure(3)
         L.MmsValue_setElement(nested, 0, L.MmsValue_newIntegerFromInt16(1234))
         b = L.MmsValue_createEmptyStructure(2)
@@ -276,8 +252,8 @@ def session(res: harness.Results, port: int) -> dict:
         ok("write Nested succeeds")
         res.check(r == L.DATA_ACCESS_ERROR_SUCCESS, "write Nested result is success", r)
         v = L.MmsConnection_readVariable(con, err, ICC1, "Nested")
-        res.check(describe_value(L, v) == [1234, [False, "world, again"], [7, 8, 255]],
-                  "Nested reads back {1234, {false, 'world, again'}, [7,8,255]}", describe_value(L, v))
+        res.check(harness.describe_value(L, v) == [1234, [False, "world, again"], [7, 8, 255]],
+                  "Nested reads back {1234, {false, 'world, again'}, [7,8,255]}", harness.describe_value(L, v))
 
     with Step(res, "getVariableAccessAttributes Point_0001"):
         spec = L.MmsConnection_getVariableAccessAttributes(con, err, ICC1, point(1))
@@ -315,7 +291,7 @@ def session(res: harness.Results, port: int) -> dict:
         ok("defineNamedVariableList ICC1/DS_Test succeeds")
         v = L.MmsConnection_readNamedVariableListValues(con, err, ICC1, "DS_Test", False)
         ok("readNamedVariableListValues ICC1/DS_Test succeeds")
-        d = describe_value(L, v)
+        d = harness.describe_value(L, v)
         want = [[1.5, 1700000001, ("bits", 8, 0)], [3.0, 1700000002, ("bits", 8, 0)],
                 [4.5, 1700000003, ("bits", 8, 0)], 42.25]
         res.check(d == want, "DS_Test values are Point_0001..0003 and Setpoint_Real", d)
@@ -324,7 +300,7 @@ def session(res: harness.Results, port: int) -> dict:
         res.check("DS_Test" in lists and "DS_Predefined" in lists, "ICC1 lists DS_Test and DS_Predefined", lists)
         v = L.MmsConnection_readNamedVariableListValues(con, err, ICC1, "DS_Predefined", False)
         ok("readNamedVariableListValues ICC1/DS_Predefined succeeds")
-        d = describe_value(L, v)
+        d = harness.describe_value(L, v)
         res.check(isinstance(d, list) and len(d) == 5 and d[4] == [7.5, 1700000005, ("bits", 8, 0)],
                   "DS_Predefined has Point_0001..0005", d)
         deleted = L.MmsConnection_deleteNamedVariableList(con, err, ICC1, "DS_Test")
@@ -368,7 +344,7 @@ def session(res: harness.Results, port: int) -> dict:
             res.check(counters[1] == counters[0] + 1, "Report_Counter increments by one per report", counters)
         v = L.MmsConnection_readNamedVariableListValues(con, err, None, "Vcc_Report", False)
         ok("read of the VMD list Vcc_Report succeeds")
-        d = describe_value(L, v)
+        d = harness.describe_value(L, v)
         res.check(isinstance(d, list) and len(d) == 2 and d[0] == [2000, 8], "Vcc_Report reads {TASE2_Version, Report_Counter}", d)
 
     with Step(res, "conclude"):
@@ -407,12 +383,12 @@ def icc2_session(res: harness.Results, port: int) -> None:
     with Step(res, "read ICC2 as 1.1.1.997"):
         v = L.MmsConnection_readVariable(con, err, ICC2, point(10))
         ok("read ICC2 Point_0010 succeeds")
-        d = describe_value(L, v)
+        d = harness.describe_value(L, v)
         res.check(d == [15.0, 1700000010, ("bits", 8, 0)], "ICC2 Point_0010 = {15.0, 1700000010, flags 0}", d)
         v = L.MmsConnection_readVariable(con, err, ICC2, "Bilateral_Table_ID")
-        res.check(describe_value(L, v) == "BLT_ICC2", "ICC2 Bilateral_Table_ID = BLT_ICC2", describe_value(L, v))
+        res.check(harness.describe_value(L, v) == "BLT_ICC2", "ICC2 Bilateral_Table_ID = BLT_ICC2", harness.describe_value(L, v))
         v = L.MmsConnection_readVariable(con, err, ICC1, "Bilateral_Table_ID")
-        d = describe_value(L, v)
+        d = harness.describe_value(L, v)
         res.check(d == ("access-error", L.DATA_ACCESS_ERROR_OBJECT_NONE_EXISTENT),
                   "ICC1 Bilateral_Table_ID does not exist for 1.1.1.997", d)
 

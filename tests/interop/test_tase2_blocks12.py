@@ -121,31 +121,6 @@ def dae_name(L, code: int) -> str:
     return str(code)
 
 
-def describe(L, v):
-    """A Python rendering of an MmsValue: structures as lists, bit strings as ("bits", size, int with
-    bit n of the string at 1 << n), access errors as ("access-error", code)."""
-    if v is None:
-        return None
-    t = L.MmsValue_getType(v)
-    if t in (L.MMS_STRUCTURE, L.MMS_ARRAY):
-        return [describe(L, L.MmsValue_getElement(v, i)) for i in range(L.MmsValue_getArraySize(v))]
-    if t == L.MMS_INTEGER:
-        return L.MmsValue_toInt32(v)
-    if t == L.MMS_UNSIGNED:
-        return L.MmsValue_toUint32(v)
-    if t == L.MMS_FLOAT:
-        return L.MmsValue_toFloat(v)
-    if t == L.MMS_BOOLEAN:
-        return bool(L.MmsValue_getBoolean(v))
-    if t == L.MMS_BIT_STRING:
-        return ("bits", L.MmsValue_getBitStringSize(v), L.MmsValue_getBitStringAsInteger(v))
-    if t in (L.MMS_VISIBLE_STRING, L.MMS_STRING):
-        return L.MmsValue_toString(v)
-    if t == L.MMS_DATA_ACCESS_ERROR:
-        return ("access-error", L.MmsValue_getDataAccessError(v))
-    return ("type", L.MmsValue_getTypeString(v))
-
-
 def data_shape(L, v):
     """The shape of an MmsValue as data carries it: "float", "int", "uint", "bool", "vstring",
     ("bits", size), or a list of component shapes."""
@@ -259,7 +234,7 @@ GRID_TYPES = {
 
 
 def bit(bits_value, n: int) -> bool:
-    """Bit n (0 = first) of a describe() bit string."""
+    """Bit n (0 = first) of a harness.describe_value() bit string."""
     return isinstance(bits_value, tuple) and bits_value[0] == "bits" and bool(bits_value[2] & (1 << n))
 
 
@@ -317,7 +292,7 @@ def ts_value(L, ds_domain: str, ds_name: str, status: bool, interval: int = 0, c
 
 
 def ts_expected(ds_domain: str, ds_name: str, status: bool, interval: int = 0, conds=(COND_INTEGRITY, COND_CHANGE)):
-    """What describe() of a transfer set written with ts_value() must give."""
+    """What harness.describe_value() of a transfer set written with ts_value() must give."""
     return [[1, ds_domain, ds_name], 0, interval, 0, 0, INTEGRITY_CHECK, ("bits", 5, sum(1 << c for c in conds)),
             False, False, True, False, status, 0]
 
@@ -352,7 +327,7 @@ def make_handler(L, reports: Reports):
                      "is_list": bool(self.getIsVariableListName()), "value": None, "shape": None}
             try:
                 v = self.getMmsValue()
-                entry["value"] = describe(L, v)
+                entry["value"] = harness.describe_value(L, v)
                 entry["shape"] = data_shape(L, v)
             except Exception as exc:  # never let an exception cross into C
                 entry["error"] = repr(exc)
@@ -393,16 +368,16 @@ def session(res: harness.Results, port: int) -> dict:
                        f"after {retries} retries"):
             return facts
         v, code = read(None, "TASE2_Version")
-        c.check(code == 0 and describe(L, v) == [2000, 8], "VMD TASE2_Version = {2000, 8}",
-                (harness.mms_error_name(code), describe(L, v)))
+        c.check(code == 0 and harness.describe_value(L, v) == [2000, 8], "VMD TASE2_Version = {2000, 8}",
+                (harness.mms_error_name(code), harness.describe_value(L, v)))
         v, code = read(None, "Supported_Features")
-        d = describe(L, v)
+        d = harness.describe_value(L, v)
         c.check(code == 0 and isinstance(d, tuple) and d[0] == "bits" and d[1] == 12,
                 "VMD Supported_Features is a BIT STRING(12)", (harness.mms_error_name(code), d))
         c.check(bit(d, 0) and bit(d, 1), "Supported_Features has bits 0 and 1 (blocks 1 and 2)", d)
         v, code = read(ICC1, "Bilateral_Table_ID")
-        c.check(code == 0 and describe(L, v) == "BLT_ICC1", "ICC1/Bilateral_Table_ID = \"BLT_ICC1\"",
-                (harness.mms_error_name(code), describe(L, v)))
+        c.check(code == 0 and harness.describe_value(L, v) == "BLT_ICC1", "ICC1/Bilateral_Table_ID = \"BLT_ICC1\"",
+                (harness.mms_error_name(code), harness.describe_value(L, v)))
 
     # -------------------------------------------------------------------- 2
     with c.step("ICC scope: only ICC1 is visible to BLT_ICC1"):
@@ -410,7 +385,7 @@ def session(res: harness.Results, port: int) -> dict:
         ok("GetNameList(domains) succeeds")
         c.check(domains == [ICC1], "domains are exactly [ICC1] (never ICC2)", domains)
         v, code = read(ICC2, "Bilateral_Table_ID")
-        d = describe(L, v)
+        d = harness.describe_value(L, v)
         denied = (L.DATA_ACCESS_ERROR_OBJECT_NONE_EXISTENT, L.DATA_ACCESS_ERROR_OBJECT_ACCESS_DENIED)
         c.check((isinstance(d, tuple) and d[0] == "access-error" and d[1] in denied)
                 or code in (L.MMS_ERROR_ACCESS_OBJECT_NON_EXISTENT, L.MMS_ERROR_ACCESS_OBJECT_ACCESS_DENIED),
@@ -458,7 +433,7 @@ def session(res: harness.Results, port: int) -> dict:
                 if shape != type_to_data_shape(want):
                     bad_data.append((n, shape, type_to_data_shape(want)))
                 else:
-                    d = describe(L, v)
+                    d = harness.describe_value(L, v)
                     x = d[0] if isinstance(d, list) else d
                     if isinstance(x, float) and not math.isfinite(x):
                         bad_data.append((n, "not finite", x))
@@ -482,7 +457,7 @@ def session(res: harness.Results, port: int) -> dict:
                 if got is None or shape is None or got[0] != "struct" or shape != type_to_data_shape(got):
                     bad.append((n, shape, got and type_str(got)))
                 else:
-                    c.note(f"{where}/{n}: {type_str(got)} = {describe(L, v)}")
+                    c.note(f"{where}/{n}: {type_str(got)} = {harness.describe_value(L, v)}")
             if events:
                 c.check(not bad, f"{where}: the protection-event Sample_ points {events} read with the "
                                  f"structure their GetVariableAccessAttributes gives", bad)
@@ -490,13 +465,13 @@ def session(res: harness.Results, port: int) -> dict:
         for n, want in GRID_TYPES.items():
             v, code = read(ICC1, n)
             shape = data_shape(L, v) if code == 0 else f"error {harness.mms_error_name(code)}"
-            why = plausible_point(n, describe(L, v)) if shape == type_to_data_shape(want) else ""
+            why = plausible_point(n, harness.describe_value(L, v)) if shape == type_to_data_shape(want) else ""
             if shape != type_to_data_shape(want) or why:
                 bad.append((n, shape, why))
         c.check(not bad, "grid points Gen1_MW..Tap1 read with their types and plausible values", bad)
         v, code = read(ICC1, "Gen1_MW")
         c.check(code == 0 and data_shape(L, v) == ["float", "int", ("bits", 8)],
-                "Gen1_MW is a structure {FLOAT, INTEGER, BIT STRING(8)}", (describe(L, v), data_shape(L, v)))
+                "Gen1_MW is a structure {FLOAT, INTEGER, BIT STRING(8)}", (harness.describe_value(L, v), data_shape(L, v)))
         spec = L.MmsConnection_getVariableAccessAttributes(con, err, ICC1, "Gen1_MW")
         got = spec_type(L, spec) if spec is not None else None
         c.check(got == GRID_TYPES["Gen1_MW"], "Gen1_MW's type is {Value FLOAT32, TimeStamp INT32, Flags BITSTRING8}",
@@ -517,7 +492,7 @@ def session(res: harness.Results, port: int) -> dict:
         code = define(DS_TEST, [(ICC1, m) for m in DS_TEST_MEMBERS])
         c.check(code == 0, f"define ICC1/{DS_TEST} = {DS_TEST_MEMBERS} succeeds", harness.mms_error_name(code))
         v = L.MmsConnection_readNamedVariableListValues(con, err, ICC1, DS_TEST, False)
-        d = describe(L, v)
+        d = harness.describe_value(L, v)
         ok(f"read of ICC1/{DS_TEST} succeeds")
         c.check(isinstance(d, list) and len(d) == len(DS_TEST_MEMBERS), f"{DS_TEST} reads {len(DS_TEST_MEMBERS)} values", d)
         code = define("DS_Bad_ICC2", [(ICC1, "Gen1_MW"), (ICC2, "Gen1_MW")])
@@ -534,7 +509,7 @@ def session(res: harness.Results, port: int) -> dict:
     ts_name = None
     with c.step("Read Next_DSTransfer_Set reserves a transfer set"):
         v, code = read(ICC1, "Next_DSTransfer_Set")
-        d = describe(L, v)
+        d = harness.describe_value(L, v)
         good = (code == 0 and isinstance(d, list) and len(d) == 3 and d[0] == 1 and d[1] == ICC1
                 and isinstance(d[2], str) and d[2].startswith("DSTransfer_Set_"))
         c.check(good, "Next_DSTransfer_Set = {Scope 1, DomainName ICC1, Name DSTransfer_Set_<n>}",
@@ -546,7 +521,7 @@ def session(res: harness.Results, port: int) -> dict:
             facts["ts_name"] = ts_name
             c.note(f"reserved ICC1/{ts_name}")
             v2, code = read(ICC1, "Next_DSTransfer_Set")
-            d2 = describe(L, v2)
+            d2 = harness.describe_value(L, v2)
             c.check(code == 0 and isinstance(d2, list) and len(d2) == 3 and d2[2] != ts_name,
                     "a second read reserves another transfer set", d2)
             # Exhaust the pool: the reads name the remaining sets once each, then the server answers
@@ -555,7 +530,7 @@ def session(res: harness.Results, port: int) -> dict:
             last = None
             for _ in range(len(TRANSFER_SETS) + 1):
                 v3, code = read(ICC1, "Next_DSTransfer_Set")
-                last = describe(L, v3)
+                last = harness.describe_value(L, v3)
                 if not (code == 0 and isinstance(last, list) and len(last) == 3):
                     break
                 got.append(last[2])
@@ -580,7 +555,7 @@ def session(res: harness.Results, port: int) -> dict:
     with c.step(f"write ICC1/{ts_name} (13 components, Status true); malformed writes, and writes of "
                 f"another association, are refused"):
         c.check(bool(subscriber.subscribe()), "InformationReportSubscriber subscribed")
-        before = describe(L, read(ICC1, ts_name)[0])
+        before = harness.describe_value(L, read(ICC1, ts_name)[0])
         c.note(f"{ts_name} after the reservation: {before}")
         t0 = time.time()
         r = L.MmsConnection_writeVariable(con, err, ICC1, ts_name, ts_value(L, ICC1, DS_TEST, True))
@@ -589,8 +564,8 @@ def session(res: harness.Results, port: int) -> dict:
                 "write of the whole DSTransferSet (DS_Test, integrity 5 s, integrity + change, RBE, Status true) succeeds",
                 (harness.mms_error_name(L.MmsError_getValue(err)), r))
         v, code = read(ICC1, ts_name)
-        c.check(code == 0 and describe(L, v) == expected, f"{ts_name} reads back what was written",
-                (describe(L, v), expected))
+        c.check(code == 0 and harness.describe_value(L, v) == expected, f"{ts_name} reads back what was written",
+                (harness.describe_value(L, v), expected))
         c.check(data_shape(L, v) == [["uint", "vstring", "vstring"], "int", "int", "int", "int", "int", ("bits", 5),
                                      "bool", "bool", "bool", "bool", "bool", "int"],
                 f"{ts_name} has the 13-component 2000.08 DSTransferSet shape", data_shape(L, v))
@@ -636,10 +611,10 @@ def session(res: harness.Results, port: int) -> dict:
             if dae_name(L, r) != want:
                 c.note(f"{what}: refused with {dae_name(L, r)} (expected {want})")
         v, code = read(ICC1, ts_name)
-        c.check(code == 0 and describe(L, v) == expected, f"{ts_name} keeps its value after the refused writes",
-                (describe(L, v), expected))
+        c.check(code == 0 and harness.describe_value(L, v) == expected, f"{ts_name} keeps its value after the refused writes",
+                (harness.describe_value(L, v), expected))
         v, code = read(None, "TASE2_Version")
-        c.check(code == 0 and describe(L, v) == [2000, 8], "the association is alive after the refused writes",
+        c.check(code == 0 and harness.describe_value(L, v) == [2000, 8], "the association is alive after the refused writes",
                 harness.mms_error_name(code))
 
         # A second association of the same client (same bilateral table) may not touch a transfer
@@ -657,7 +632,7 @@ def session(res: harness.Results, port: int) -> dict:
             facts["other_sub"], facts["other_reports"] = sub2, other_reports
             e2 = L.MmsError_create()
             v = L.MmsConnection_readVariable(other, e2, ICC1, ts_name)
-            d = describe(L, v)
+            d = harness.describe_value(L, v)
             c.check((isinstance(d, tuple) and d[0] == "access-error") or L.MmsError_getValue(e2) != 0,
                     f"the second association cannot read {ts_name} (reserved by the first)", d)
             r = L.MmsConnection_writeVariableComponent(other, e2, ICC1, ts_name, "Status", L.MmsValue_newBoolean(False))
@@ -665,8 +640,8 @@ def session(res: harness.Results, port: int) -> dict:
                     f"the second association cannot stop {ts_name}", dae_name(L, r))
             refused.append(r)
             v, code = read(ICC1, ts_name)
-            c.check(code == 0 and describe(L, v) == expected, f"{ts_name} is still running as written",
-                    describe(L, v))
+            c.check(code == 0 and harness.describe_value(L, v) == expected, f"{ts_name} is still running as written",
+                    harness.describe_value(L, v))
 
     # -------------------------------------------------------------------- 7
     with c.step(f"RBE reports of {ts_name} for ~{RBE_WINDOW:.0f} s; Reads match reported values"):
@@ -678,7 +653,7 @@ def session(res: harness.Results, port: int) -> dict:
             for n in DS_TEST_POINTS:
                 v, code = read(ICC1, n)
                 if code == 0:
-                    reads[n].append(describe(L, v))
+                    reads[n].append(harness.describe_value(L, v))
         time.sleep(max(0.0, t0 + RBE_WINDOW - time.time()))
         items = reports.snapshot()
         facts["rbe_items"] = len(items)
@@ -789,7 +764,7 @@ def session(res: harness.Results, port: int) -> dict:
         facts["stop_time"] = t_stop
         t_done = time.time()
         v, code = read(ICC1, ts_name)
-        d = describe(L, v)
+        d = harness.describe_value(L, v)
         c.check(code == 0 and isinstance(d, list) and len(d) == 13 and d[11] is False, f"{ts_name} reads Status false", d)
         c.check(isinstance(d, list) and d[:11] == expected[:11],
                 "the other components keep their values", (d, expected))
@@ -818,14 +793,14 @@ def session(res: harness.Results, port: int) -> dict:
             domains = harness.ll_strings(L.MmsConnection_getDomainNames(con, err))
             c.check(domains == [ICC2], "domains are exactly [ICC2]", domains)
             v, code = read(ICC2, "Bilateral_Table_ID")
-            c.check(code == 0 and describe(L, v) == "BLT_ICC2", "ICC2/Bilateral_Table_ID = \"BLT_ICC2\"",
-                    (harness.mms_error_name(code), describe(L, v)))
+            c.check(code == 0 and harness.describe_value(L, v) == "BLT_ICC2", "ICC2/Bilateral_Table_ID = \"BLT_ICC2\"",
+                    (harness.mms_error_name(code), harness.describe_value(L, v)))
             v, code = read(ICC1, "Bilateral_Table_ID")
-            d = describe(L, v)
+            d = harness.describe_value(L, v)
             c.check((isinstance(d, tuple) and d[0] == "access-error") or code != 0,
                     "read ICC1/Bilateral_Table_ID fails for BLT_ICC2", (harness.mms_error_name(code), d))
             v, code = read(ICC2, "Next_DSTransfer_Set")
-            d = describe(L, v)
+            d = harness.describe_value(L, v)
             c.check(code == 0 and isinstance(d, list) and len(d) == 3 and d[1] == ICC2,
                     "ICC2/Next_DSTransfer_Set names a transfer set of ICC2", d)
             L.MmsConnection_conclude(con, err)
@@ -836,7 +811,7 @@ def session(res: harness.Results, port: int) -> dict:
         if c.check(con4 is not None, "libiec61850 connects again as 1.1.1.999/12", f"after {retries} retries"):
             con = con4
             v, code = read(ICC1, "Next_DSTransfer_Set")
-            d = describe(L, v)
+            d = harness.describe_value(L, v)
             c.check(code == 0 and isinstance(d, list) and len(d) == 3 and d[1] == ICC1,
                     "the ended association's transfer sets are free again (Next_DSTransfer_Set answers)", d)
             L.MmsConnection_conclude(con, err)

@@ -465,6 +465,14 @@ fn free_port() -> Result<u16, String> {
 }
 
 /// `cargo xtask interop [--debug] [FILTER]`.
+/// A positive integer option value.
+fn positive<T: std::str::FromStr + PartialOrd + Default>(v: &str, flag: &str) -> Result<T, String> {
+    v.parse()
+        .ok()
+        .filter(|n| *n > T::default())
+        .ok_or_else(|| format!("{flag} needs a positive integer"))
+}
+
 fn interop(root: &Path, args: &[String]) -> Res {
     let mut debug = false;
     let mut prebuilt: Option<PathBuf> = None;
@@ -634,19 +642,9 @@ impl BenchOpts {
                         .ok_or("--seconds needs a positive number")?
                 }
                 "--connections" => {
-                    o.connections = value("--connections")?
-                        .parse()
-                        .ok()
-                        .filter(|c| *c > 0)
-                        .ok_or("--connections needs a positive integer")?
+                    o.connections = positive(&value("--connections")?, "--connections")?
                 }
-                "--rounds" => {
-                    o.rounds = value("--rounds")?
-                        .parse()
-                        .ok()
-                        .filter(|r| *r > 0)
-                        .ok_or("--rounds needs a positive integer")?
-                }
+                "--rounds" => o.rounds = positive(&value("--rounds")?, "--rounds")?,
                 "--pin" => {
                     o.pin = match value("--pin")?.as_str() {
                         "none" => Pin::None,
@@ -666,18 +664,10 @@ impl BenchOpts {
                     o.no_fanout = false;
                 }
                 "--fanout-seconds" => {
-                    o.fanout_seconds = value("--fanout-seconds")?
-                        .parse()
-                        .ok()
-                        .filter(|s| *s > 0)
-                        .ok_or("--fanout-seconds needs a positive integer")?
+                    o.fanout_seconds = positive(&value("--fanout-seconds")?, "--fanout-seconds")?
                 }
                 "--fanout-rounds" => {
-                    o.fanout_rounds = value("--fanout-rounds")?
-                        .parse()
-                        .ok()
-                        .filter(|r| *r > 0)
-                        .ok_or("--fanout-rounds needs a positive integer")?
+                    o.fanout_rounds = positive(&value("--fanout-rounds")?, "--fanout-rounds")?
                 }
                 "--" => {
                     o.criterion_args = it.cloned().collect();

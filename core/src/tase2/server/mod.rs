@@ -51,7 +51,7 @@ use super::{names, Edition, Features};
 use crate::acse::{user_diagnostic, AssociateDiagnostic};
 use crate::assoc::AssociateRequest;
 use crate::ber::{ObjectIdentifier, Writer};
-use crate::mms::{BitString, Data, DataAccessError, DataRef, ObjectName, TypeDescription};
+use crate::mms::{BitString, Data, DataAccessError, ObjectName, TypeDescription};
 use crate::server::{
     ConnectionId, Ctx, Endpoint, Hooks, NamedVariableList, Outbox, ServerConfig, Variable, Vmd,
 };
@@ -870,7 +870,7 @@ impl Hooks for Tase2 {
         !self
             .sets
             .iter()
-            .any(|t| t.run.as_ref().is_some_and(|r| &r.list == name))
+            .any(|t| t.run.as_ref().is_some_and(|r| r.list() == name))
     }
 
     fn read(
@@ -931,13 +931,9 @@ impl Hooks for Tase2 {
                 if !entry.writable {
                     return Err(DataAccessError::OBJECT_ACCESS_DENIED);
                 }
-                let mut buf = Vec::new();
-                value.encode(&mut Writer::new(&mut buf));
-                let pv = crate::ber::Reader::new(&buf)
-                    .read()
-                    .ok()
-                    .and_then(|t| DataRef::decode(&t).ok())
-                    .and_then(|d| entry.ptype.decode(&d))
+                let pv = entry
+                    .ptype
+                    .decode_data(value)
                     .ok_or(DataAccessError::TYPE_INCONSISTENT)?;
                 self.set_point(ctx.now, PointId(p), pv);
                 let value = self.points[p as usize].value;
@@ -1050,8 +1046,7 @@ impl Tase2 {
         ts.value = new;
         match members {
             Some(m) => {
-                let list = ts.value.data_set.clone();
-                transfer::start(ts, t, points, list, m, ctx.now);
+                transfer::start(ts, t, points, m, ctx.now);
                 ctx.emit(Tase2Event::TransferSetStarted {
                     id: ctx.id,
                     name: ts.name.clone(),

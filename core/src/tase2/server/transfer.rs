@@ -63,10 +63,13 @@ pub(crate) enum Member {
 }
 
 pub(crate) struct Run {
-    pub(crate) list: ObjectName,
+    /// The data set, as a full report names it.
+    report_spec: VariableAccessSpecification,
     members: Vec<Member>,
     /// The special variables among the members, in member order (every report carries them).
     specials: Vec<Special>,
+    /// Their variable specifications, encoded once at start (RBE and split reports head with them).
+    special_specs: Vec<u8>,
     start_at: Instant,
     next_interval: Option<Instant>,
     next_integrity: Option<Instant>,
@@ -83,6 +86,17 @@ pub(crate) struct Run {
     event_code: i16,
     /// A critical report sent and not yet acknowledged: its timestamp and deadline.
     awaiting: Option<(i32, Instant)>,
+}
+
+impl Run {
+    /// The data set reported.
+    pub(crate) fn list(&self) -> &ObjectName {
+        match &self.report_spec {
+            VariableAccessSpecification::VariableListName(n) => n,
+            // `start` only ever builds the list-name form.
+            VariableAccessSpecification::ListOfVariable(_) => unreachable!(),
+        }
+    }
 }
 
 pub(crate) struct TransferSet {
@@ -108,7 +122,6 @@ impl TransferSet {
 /// Reusable report encoding buffers.
 #[derive(Default)]
 pub(crate) struct Scratch {
-    head_specs: Vec<u8>,
     head_values: Vec<u8>,
     specs: Vec<u8>,
     values: Vec<u8>,
@@ -166,7 +179,6 @@ pub(crate) fn start(
     ts: &mut TransferSet,
     index: u32,
     points: &mut [PointEntry],
-    list: ObjectName,
     members: Vec<Member>,
     now: Instant,
 ) {
@@ -185,16 +197,27 @@ pub(crate) fn start(
     let timer = |cond: DsConditions, period: i32| {
         v.conditions.contains(cond).then(|| start_at + secs(period))
     };
-    let specials = members
+    let specials: Vec<Special> = members
         .iter()
         .filter_map(|m| match m {
             Member::Special(s) => Some(*s),
             _ => None,
         })
         .collect();
+    let mut special_specs = Vec::new();
+    for sp in &specials {
+        let name = match &v.data_set {
+            ObjectName::DomainSpecific { domain, .. } => {
+                ObjectName::domain(domain.as_str(), sp.item())
+            }
+            _ => ObjectName::vmd(sp.item()),
+        };
+        write_spec(&mut Writer::new(&mut special_specs), &name);
+    }
     ts.run = Some(Run {
-        list,
+        report_spec: VariableAccessSpecification::VariableListName(v.data_set.clone()),
         specials,
+        special_specs,
         mark: alloc::vec![false; members.len()],
         members,
         start_at,
@@ -384,8 +407,7 @@ pub(crate) fn run(h: &mut Tase2, out: &mut Outbox<'_, Tase2Event>, now: Instant)
             event_code,
         };
         if due.contains(DsConditions::OBJECT_CHANGE) && v.rbe {
-            let h = Header { ..header };
-            send_changes(out, owner, scratch, &points, run, &h);
+            send_changes(out, owner, scratch, &points, run, &header);
         }
         if !full_conditions.is_empty() || (due.contains(DsConditions::OBJECT_CHANGE) && !v.rbe) {
             let conditions = if v.rbe { full_conditions } else { due };
@@ -481,9 +503,8 @@ fn send_full(
     conditions: DsConditions,
 ) {
     let model = out.model;
-    let spec = VariableAccessSpecification::VariableListName(run.list.clone());
     let sent = out.send_raw(id, |w| {
-        crate::mms::write_information_report(w, &spec, |w| {
+        crate::mms::write_information_report(w, &run.report_spec, |w| {
             for m in &run.members {
                 write_member(w, m, points.entries, model, h, conditions);
             }
@@ -536,21 +557,11 @@ fn send_split(
     let model = out.model;
     // Envelope: [3] [0] [0]listOfVariable [0]listOfAccessResult, each tag with up to a 4-octet length.
     let budget = max.saturating_sub(4 * 6);
-    s.head_specs.clear();
     s.head_values.clear();
-    let domain = match &run.list {
-        ObjectName::DomainSpecific { domain, .. } => Some(domain.as_str()),
-        _ => None,
-    };
     for &sp in &run.specials {
-        let name = match domain {
-            Some(d) => ObjectName::domain(d, sp.item()),
-            None => ObjectName::vmd(sp.item()),
-        };
-        write_spec(&mut Writer::new(&mut s.head_specs), &name);
         write_special(&mut Writer::new(&mut s.head_values), sp, h, conditions);
     }
-    let head = s.head_specs.len() + s.head_values.len();
+    let head = run.special_specs.len() + s.head_values.len();
     s.specs.clear();
     s.values.clear();
     let mut count = 0usize;
@@ -596,7 +607,7 @@ fn send_split(
             s.item_value.extend_from_slice(&s.values[value_at..]);
             s.specs.truncate(spec_at);
             s.values.truncate(value_at);
-            flush(out, id, s);
+            flush(out, id, s, &run.special_specs);
             s.specs.extend_from_slice(&s.item_spec);
             s.values.extend_from_slice(&s.item_value);
             count = 0;
@@ -604,7 +615,7 @@ fn send_split(
         count += 1;
     }
     if count > 0 {
-        flush(out, id, s);
+        flush(out, id, s, &run.special_specs);
     }
 }
 
@@ -618,9 +629,8 @@ fn header_len(len: usize) -> usize {
 }
 
 /// Send the report in the scratch buffers.
-fn flush(out: &mut Outbox<'_, Tase2Event>, id: ConnectionId, s: &mut Scratch) {
+fn flush(out: &mut Outbox<'_, Tase2Event>, id: ConnectionId, s: &mut Scratch, head_specs: &[u8]) {
     let Scratch {
-        head_specs,
         head_values,
         specs,
         values,
