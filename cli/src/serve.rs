@@ -344,6 +344,7 @@ pub fn describe(ep: &Endpoint<Tase2>, ev: &ServerEvent<Tase2Event>) -> Option<St
             T::UnexpectedReport { id } => {
                 format!("association {}: unexpected unconfirmed PDU", id.0)
             }
+            other => format!("{other:?}"),
         },
     };
     Some(line)

@@ -28,14 +28,119 @@ pub struct Ctx<'a, E> {
     /// The namespace, for looking up names (values of slotted variables are the hooks' own).
     pub model: &'a Vmd,
     pub(super) events: &'a mut VecDeque<ServerEvent<E>>,
+    /// Set while serving a Write: the endpoint's counter of deferred writes.
+    pub(super) next_write: Option<&'a mut u64>,
+    /// The token handed out by [`Ctx::defer_write`] during this call.
+    pub(super) deferred: Option<WriteToken>,
 }
 
-impl<E> Ctx<'_, E> {
+impl<'a, E> Ctx<'a, E> {
+    pub(super) fn new(
+        now: Instant,
+        id: ConnectionId,
+        model: &'a Vmd,
+        events: &'a mut VecDeque<ServerEvent<E>>,
+    ) -> Self {
+        Ctx {
+            now,
+            id,
+            model,
+            events,
+            next_write: None,
+            deferred: None,
+        }
+    }
+
     /// Queue an application event (it comes out of `Endpoint::poll_event` as
     /// [`ServerEvent::Extension`]).
     pub fn emit(&mut self, event: E) {
         self.events.push_back(ServerEvent::Extension(event));
     }
+
+    /// From [`Hooks::write`]: answer this write later. The hooks return `Ok(())` and keep the
+    /// token; the Write response waits until [`Endpoint::complete_write`](super::Endpoint::complete_write)
+    /// or [`Outbox::complete_write`] gives the result (other requests are served meanwhile, MMS
+    /// matches responses by invoke id). `None` outside a Write.
+    ///
+    /// This is how an application decides a device operate: the request is held, not answered
+    /// with a guess.
+    pub fn defer_write(&mut self) -> Option<WriteToken> {
+        let seq = self.next_write.as_deref_mut()?;
+        *seq += 1;
+        let token = WriteToken {
+            id: self.id,
+            seq: *seq,
+        };
+        self.deferred = Some(token);
+        Some(token)
+    }
+}
+
+/// A Write whose answer [`Hooks::write`] deferred (see [`Ctx::defer_write`]).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub struct WriteToken {
+    /// The association that wrote.
+    pub id: ConnectionId,
+    seq: u64,
+}
+
+impl WriteToken {
+    pub(super) fn seq(self) -> u64 {
+        self.seq
+    }
+}
+
+/// One Write request waiting for deferred answers.
+#[derive(Debug)]
+pub(super) struct PendingWrite {
+    pub(super) invoke_id: u32,
+    /// Every variable's answer; `None` while deferred.
+    pub(super) results: alloc::vec::Vec<Option<crate::mms::WriteResult>>,
+    /// Deferred variables: (token sequence, index in `results`, name, value for the event).
+    pub(super) waiting: alloc::vec::Vec<(u64, usize, ObjectName, crate::mms::Data)>,
+}
+
+/// Give the answer of a deferred write; the response goes out when its last variable is answered.
+pub(super) fn complete_write<E>(
+    conns: &mut BTreeMap<ConnectionId, Conn>,
+    events: &mut VecDeque<ServerEvent<E>>,
+    token: WriteToken,
+    result: Result<(), DataAccessError>,
+) -> Result<(), ApiError> {
+    let c = conns.get_mut(&token.id).ok_or(ApiError::InvalidState)?;
+    let (p, w) = c
+        .pending_writes
+        .iter()
+        .enumerate()
+        .find_map(|(p, pw)| {
+            pw.waiting
+                .iter()
+                .position(|(seq, ..)| *seq == token.seq)
+                .map(|w| (p, w))
+        })
+        .ok_or(ApiError::InvalidState)?;
+    let pw = &mut c.pending_writes[p];
+    let (_, index, name, value) = pw.waiting.swap_remove(w);
+    pw.results[index] = Some(match result {
+        Ok(()) => {
+            events.push_back(ServerEvent::Written {
+                id: token.id,
+                name,
+                value,
+            });
+            crate::mms::WriteResult::Success
+        }
+        Err(e) => crate::mms::WriteResult::Failure(e),
+    });
+    if !pw.waiting.is_empty() {
+        return Ok(());
+    }
+    let pw = c.pending_writes.swap_remove(p);
+    let results = pw.results.into_iter().flatten().collect();
+    c.assoc
+        .send_response(pw.invoke_id, crate::mms::ConfirmedResponse::Write(results))
 }
 
 /// Access to every association, for sending unsolicited PDUs (reports) from [`Hooks`] code.
@@ -81,6 +186,17 @@ impl<E> Outbox<'_, E> {
     /// Queue an application event.
     pub fn emit(&mut self, event: E) {
         self.events.push_back(ServerEvent::Extension(event));
+    }
+
+    /// Answer a deferred write (see [`Ctx::defer_write`]). Fails with
+    /// [`ApiError::InvalidState`] if the token is unknown (answered already, or its association
+    /// ended).
+    pub fn complete_write(
+        &mut self,
+        token: WriteToken,
+        result: Result<(), DataAccessError>,
+    ) -> Result<(), ApiError> {
+        complete_write(self.conns, self.events, token, result)
     }
 
     /// Associations that are established.
@@ -156,7 +272,8 @@ pub trait Hooks {
     }
 
     /// Write the slotted variable `name`; `component` is the component an MMS alternate access
-    /// selected (e.g. `Status` of a transfer set), if any. The value is raw BER of one `Data`.
+    /// selected (e.g. `Status` of a transfer set), if any. To answer later, call
+    /// [`Ctx::defer_write`] and return `Ok(())`.
     fn write(
         &mut self,
         _ctx: &mut Ctx<'_, Self::Event>,

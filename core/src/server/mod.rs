@@ -20,7 +20,7 @@ mod services;
 #[cfg(test)]
 mod tests;
 
-pub use hooks::{Ctx, Hooks, NoHooks, Outbox};
+pub use hooks::{Ctx, Hooks, NoHooks, Outbox, WriteToken};
 pub use model::{Domain, Identity, NamedVariableList, Variable, Vmd};
 
 use alloc::boxed::Box;
@@ -138,6 +138,9 @@ pub(crate) struct Conn {
     aa_lists: BTreeMap<alloc::string::String, NamedVariableList>,
     /// Client-defined lists of any scope, for the per-association limit.
     defined: usize,
+    /// Write requests whose answer the hooks deferred (bounded by the negotiated outstanding
+    /// requests).
+    pending_writes: Vec<hooks::PendingWrite>,
     peer: Option<Box<AssociateRequest>>,
 }
 
@@ -149,6 +152,8 @@ pub struct Endpoint<H: Hooks = NoHooks> {
     model: Vmd,
     conns: BTreeMap<ConnectionId, Conn>,
     next_id: u64,
+    /// Sequence of deferred writes (see [`Ctx::defer_write`]).
+    next_write: u64,
     events: VecDeque<ServerEvent<H::Event>>,
     hooks: H,
 }
@@ -168,6 +173,7 @@ impl<H: Hooks> Endpoint<H> {
             model,
             conns: BTreeMap::new(),
             next_id: 1,
+            next_write: 0,
             events: VecDeque::new(),
             hooks,
         }
@@ -243,6 +249,7 @@ impl<H: Hooks> Endpoint<H> {
                 assoc,
                 aa_lists: BTreeMap::new(),
                 defined: 0,
+                pending_writes: Vec::new(),
                 peer: None,
             },
         );
@@ -323,6 +330,18 @@ impl<H: Hooks> Endpoint<H> {
         self.events.pop_front()
     }
 
+    /// Answer a write the hooks deferred (see [`Ctx::defer_write`]): `Ok` stores nothing more (the
+    /// hooks did), it answers success and queues [`ServerEvent::Written`]. Fails with
+    /// [`ApiError::InvalidState`] if the token is unknown (answered already, or the association
+    /// ended).
+    pub fn complete_write(
+        &mut self,
+        token: WriteToken,
+        result: Result<(), crate::mms::DataAccessError>,
+    ) -> Result<(), ApiError> {
+        hooks::complete_write(&mut self.conns, &mut self.events, token, result)
+    }
+
     /// Send an InformationReport to association `id`.
     pub fn send_information_report(
         &mut self,
@@ -340,12 +359,7 @@ impl<H: Hooks> Endpoint<H> {
         let members = services::list_members(&self.model, &c.aa_lists, list)
             .ok_or(ApiError::InvalidState)?
             .to_vec();
-        let mut ctx = Ctx {
-            now: Instant::ZERO,
-            id,
-            model: &self.model,
-            events: &mut self.events,
-        };
+        let mut ctx = Ctx::new(Instant::ZERO, id, &self.model, &mut self.events);
         let results = members
             .iter()
             .map(|m| services::value_of(&mut ctx, &mut self.hooks, m))
@@ -408,12 +422,7 @@ impl<H: Hooks> Endpoint<H> {
                     self.events.push_back(ServerEvent::Closed { id, error })
                 }
                 Event::Unconfirmed(service) => {
-                    let mut ctx = Ctx {
-                        now,
-                        id,
-                        model: &self.model,
-                        events: &mut self.events,
-                    };
+                    let mut ctx = Ctx::new(now, id, &self.model, &mut self.events);
                     self.hooks.unconfirmed(&mut ctx, &service);
                 }
                 // A server sends no requests, so it gets no responses.

@@ -106,21 +106,26 @@ pub struct Vmd {
     pub lists: BTreeMap<String, NamedVariableList>,
     /// Domains by name.
     pub domains: BTreeMap<String, Domain>,
+    /// Association-specific variables: every association has its own instance of each (TASE.2's
+    /// `IM_Transfer_Set`). Give them a [`Variable::slot`] so the hooks keep one value per
+    /// association; one without a slot reads its template value and refuses writes.
+    pub aa_variables: BTreeMap<String, Variable>,
 }
 
 impl Vmd {
-    /// The variable `name` names, for VMD and domain scope (association scope holds lists only).
+    /// The variable `name` names, in any scope (an association-specific one is its template).
     pub fn variable(&self, name: &ObjectName) -> Option<&Variable> {
         match name {
             ObjectName::VmdSpecific(n) => self.variables.get(n),
             ObjectName::DomainSpecific { domain, item } => {
                 self.domains.get(domain)?.variables.get(item)
             }
-            ObjectName::AaSpecific(_) => None,
+            ObjectName::AaSpecific(n) => self.aa_variables.get(n),
         }
     }
 
-    /// Mutable access to the variable `name` names.
+    /// Mutable access to the variable `name` names (VMD and domain scope: association-specific
+    /// values are the hooks').
     pub fn variable_mut(&mut self, name: &ObjectName) -> Option<&mut Variable> {
         match name {
             ObjectName::VmdSpecific(n) => self.variables.get_mut(n),

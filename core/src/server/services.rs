@@ -129,7 +129,12 @@ pub(super) fn serve<H: Hooks>(
             return;
         }
         ConfirmedRequest::Read(req) => Ok(read(ep, now, id, req)),
-        ConfirmedRequest::Write(req) => write(ep, now, id, req),
+        ConfirmedRequest::Write(req) => match write(ep, now, id, invoke_id, req) {
+            Ok(Some(resp)) => Ok(resp),
+            // The hooks answer later (Endpoint::complete_write).
+            Ok(None) => return,
+            Err(e) => Err(e),
+        },
         ConfirmedRequest::GetVariableAccessAttributes(name) => {
             match lookup(&ep.model, &ep.hooks, id, &name) {
                 Ok(v) => Ok(ConfirmedResponse::GetVariableAccessAttributes(
@@ -235,6 +240,9 @@ fn get_name_list<H: Hooks>(
         (ObjectClass::NamedVariableList, ObjectScope::AssociationSpecific) => {
             conn.aa_lists.keys().collect()
         }
+        (ObjectClass::NamedVariable, ObjectScope::AssociationSpecific) => {
+            model.aa_variables.keys().collect()
+        }
         // Domains exist only at VMD scope.
         (ObjectClass::Domain, _) => {
             return Err(err(ErrorClass::SERVICE_OBJECT_CONSTRAINT_CONFLICT))
@@ -296,12 +304,7 @@ fn read_streamed<H: Hooks>(
     else {
         return;
     };
-    let mut ctx = Ctx {
-        now,
-        id,
-        model,
-        events,
-    };
+    let mut ctx = Ctx::new(now, id, model, events);
     let list_visible = match spec {
         VariableAccessSpecification::VariableListName(list) => visible(hooks, id, list),
         _ => true,
@@ -336,12 +339,7 @@ fn read<H: Hooks>(
     req: ReadRequest,
 ) -> ConfirmedResponse {
     let conn = &ep.conns[&id];
-    let mut ctx = Ctx {
-        now,
-        id,
-        model: &ep.model,
-        events: &mut ep.events,
-    };
+    let mut ctx = Ctx::new(now, id, &ep.model, &mut ep.events);
     let hooks = &mut ep.hooks;
     let results = match &req.variables {
         VariableAccessSpecification::ListOfVariable(vars) => vars
@@ -365,12 +363,15 @@ fn read<H: Hooks>(
 }
 
 /// ISO 9506-1 §14.7 Write: each value checked against its variable's type before storing.
+/// `Ok(None)`: the hooks deferred at least one variable; the response waits for
+/// `complete_write`.
 fn write<H: Hooks>(
     ep: &mut Endpoint<H>,
     now: Instant,
     id: ConnectionId,
+    invoke_id: u32,
     req: WriteRequest,
-) -> Result<ConfirmedResponse, ServiceError> {
+) -> Result<Option<ConfirmedResponse>, ServiceError> {
     let targets: Vec<(ObjectName, Option<String>)> = match &req.variables {
         VariableAccessSpecification::ListOfVariable(vars) => vars
             .iter()
@@ -396,18 +397,38 @@ fn write<H: Hooks>(
         return Err(err(ErrorClass::ACCESS_OBJECT_ACCESS_DENIED));
     }
     let mut results = Vec::with_capacity(targets.len());
+    let mut waiting = Vec::new();
     for ((name, component), value) in targets.into_iter().zip(req.data) {
-        let r = write_one(ep, now, id, &name, component.as_deref(), &value);
-        if r.is_ok() {
-            ep.events
-                .push_back(ServerEvent::Written { id, name, value });
+        match write_one(ep, now, id, &name, component.as_deref(), &value) {
+            Ok(Some(token)) => {
+                waiting.push((token, results.len(), name, value));
+                results.push(None);
+            }
+            Ok(None) => {
+                ep.events
+                    .push_back(ServerEvent::Written { id, name, value });
+                results.push(Some(WriteResult::Success));
+            }
+            Err(e) => results.push(Some(WriteResult::Failure(e))),
         }
-        results.push(match r {
-            Ok(()) => WriteResult::Success,
-            Err(e) => WriteResult::Failure(e),
-        });
     }
-    Ok(ConfirmedResponse::Write(results))
+    if waiting.is_empty() {
+        return Ok(Some(ConfirmedResponse::Write(
+            results.into_iter().flatten().collect(),
+        )));
+    }
+    let Some(conn) = ep.conns.get_mut(&id) else {
+        return Ok(None);
+    };
+    conn.pending_writes.push(super::hooks::PendingWrite {
+        invoke_id,
+        results,
+        waiting: waiting
+            .into_iter()
+            .map(|(t, i, n, v)| (t.seq(), i, n, v))
+            .collect(),
+    });
+    Ok(None)
 }
 
 /// Write one variable; `component` is `Some("")` for an alternate access other than one
@@ -419,7 +440,7 @@ fn write_one<H: Hooks>(
     name: &ObjectName,
     component: Option<&str>,
     value: &crate::mms::Data,
-) -> Result<(), DataAccessError> {
+) -> Result<Option<super::WriteToken>, DataAccessError> {
     let v = lookup(&ep.model, &ep.hooks, id, name)?;
     if !ep.hooks.may_write(id, name) {
         return Err(DataAccessError::OBJECT_ACCESS_DENIED);
@@ -428,15 +449,13 @@ fn write_one<H: Hooks>(
         return Err(DataAccessError::OBJECT_ACCESS_UNSUPPORTED);
     }
     if let Some(slot) = v.slot {
-        let mut ctx = Ctx {
-            now,
-            id,
-            model: &ep.model,
-            events: &mut ep.events,
-        };
-        return ep.hooks.write(&mut ctx, name, slot, component, value);
+        let mut ctx = Ctx::new(now, id, &ep.model, &mut ep.events);
+        ctx.next_write = Some(&mut ep.next_write);
+        ep.hooks.write(&mut ctx, name, slot, component, value)?;
+        return Ok(ctx.deferred);
     }
-    if !v.writable {
+    // An association-specific variable without a slot has no per-association value to store.
+    if !v.writable || matches!(name, ObjectName::AaSpecific(_)) {
         return Err(DataAccessError::OBJECT_ACCESS_DENIED);
     }
     if component.is_some() {
@@ -449,7 +468,7 @@ fn write_one<H: Hooks>(
     if let Some(v) = ep.model.variable_mut(name) {
         v.value = value.clone();
     }
-    Ok(())
+    Ok(None)
 }
 
 /// ISO 9506-1 §14.10 DefineNamedVariableList.

@@ -2,12 +2,16 @@
 //!
 //! A table names its client by ACSE AP-title and AE-qualifier (and, if configured, selectors),
 //! binds it to one ICC domain, and grants read / write rights per object. Objects the table does
-//! not list get [`BilateralTable::default_rights`].
+//! not list get [`BilateralTable::default_rights`]. A device's rights are those of its name: read
+//! lets a client read `<Device>` and `<Device>_TAG`; write lets it select (`<Device>_SBO`),
+//! operate and tag. Information messages reach a client only if its table admits them
+//! ([`BilateralTable::admit_info`]); a table may give a device its own CheckBackID.
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use super::info::InfoScope;
 use crate::assoc::AssociateRequest;
 use crate::ber::ObjectIdentifier;
 
@@ -89,6 +93,21 @@ pub struct BilateralTable {
     pub default_rights: Rights,
     /// Rights per object: the item name for the ICC domain, `/Name` for VCC-scope objects.
     pub rights: BTreeMap<String, Rights>,
+    /// The information messages the client receives.
+    pub info_messages: Vec<InfoGrant>,
+    /// CheckBackIDs this client gets for devices, keyed like `rights` (else the device's own).
+    pub check_back_ids: BTreeMap<String, i16>,
+}
+
+/// One kind of information message a bilateral table admits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct InfoGrant {
+    /// VCC-scope or ICC-scope messages.
+    pub scope: InfoScope,
+    /// The InfoReference admitted.
+    pub info_reference: i32,
+    /// The LocalReference admitted (`None`: any).
+    pub local_reference: Option<i32>,
 }
 
 impl BilateralTable {
@@ -100,7 +119,41 @@ impl BilateralTable {
             domain: domain.into(),
             default_rights: Rights::READ,
             rights: BTreeMap::new(),
+            info_messages: Vec::new(),
+            check_back_ids: BTreeMap::new(),
         }
+    }
+
+    /// Admitting the information messages of `scope` with `info_reference` (and
+    /// `local_reference`, or any if `None`).
+    pub fn admit_info(
+        mut self,
+        scope: InfoScope,
+        info_reference: i32,
+        local_reference: Option<i32>,
+    ) -> Self {
+        self.info_messages.push(InfoGrant {
+            scope,
+            info_reference,
+            local_reference,
+        });
+        self
+    }
+
+    /// Whether the client receives a message of `scope` with these references.
+    pub fn admits_info(&self, scope: InfoScope, info_reference: i32, local_reference: i32) -> bool {
+        self.info_messages.iter().any(|g| {
+            g.scope == scope
+                && g.info_reference == info_reference
+                && g.local_reference.is_none_or(|l| l == local_reference)
+        })
+    }
+
+    /// With the CheckBackID this client gets for a device (`"Name"` in the ICC domain, `"/Name"`
+    /// in VCC scope).
+    pub fn check_back_id(mut self, device: impl Into<String>, id: i16) -> Self {
+        self.check_back_ids.insert(device.into(), id);
+        self
     }
 
     /// With rights on one object (`"Name"` in the ICC domain, `"/Name"` in VCC scope).
@@ -111,19 +164,27 @@ impl BilateralTable {
 
     /// The rights on an object of the client's domain (`vcc` false) or of VCC scope.
     pub fn rights_on(&self, vcc: bool, item: &str) -> Rights {
-        let found = if vcc {
-            // Avoid an allocation per lookup: VCC keys start with '/'.
-            self.rights
-                .range::<str, _>((
-                    core::ops::Bound::Included("/"),
-                    core::ops::Bound::Excluded("0"),
-                ))
-                .find(|(k, _)| &k[1..] == item)
-                .map(|(_, r)| *r)
-        } else {
-            self.rights.get(item).copied()
-        };
-        found.unwrap_or(self.default_rights)
+        lookup(&self.rights, vcc, item).unwrap_or(self.default_rights)
+    }
+
+    /// The CheckBackID this table sets for a device, if any.
+    pub fn check_back_on(&self, vcc: bool, item: &str) -> Option<i16> {
+        lookup(&self.check_back_ids, vcc, item)
+    }
+}
+
+/// An entry keyed by item name, or `/Name` for VCC scope.
+fn lookup<T: Copy>(map: &BTreeMap<String, T>, vcc: bool, item: &str) -> Option<T> {
+    if vcc {
+        // Avoid an allocation per lookup: VCC keys start with '/'.
+        map.range::<str, _>((
+            core::ops::Bound::Included("/"),
+            core::ops::Bound::Excluded("0"),
+        ))
+        .find(|(k, _)| &k[1..] == item)
+        .map(|(_, r)| *r)
+    } else {
+        map.get(item).copied()
     }
 }
 

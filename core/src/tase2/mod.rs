@@ -1,22 +1,29 @@
 //! TASE.2 (IEC 60870-6-503 services, -802 object models) on top of the MMS endpoint: conformance
-//! blocks 1 (data values, data sets, DS transfer sets) and 2 (report by exception, integrity,
-//! critical reports), server and client, editions 1996.08 and 2000.08.
+//! blocks 1 (data values, data sets, DS transfer sets), 2 (report by exception, integrity,
+//! critical reports), 4 (information messages) and 5 (device control: select-before-operate,
+//! tags), server and client, editions 1996.08 and 2000.08.
 //!
 //! - [`flags`], [`point`]: indication points and their typed values.
 //! - [`transfer_set`]: the DS transfer set object and the TASE.2 `ObjectName` value.
+//! - [`info`]: information messages (block 4).
+//! - [`device`]: device control values and tags (block 5).
 //! - [`bilateral`]: bilateral tables (who may associate, which ICC domain, which rights).
 //! - [`server`]: the server, an [`Endpoint`](crate::server::Endpoint) extended by [`server::Tase2`].
 //! - [`client`]: typed helpers for a client association (reports, transfer set writes, ACKs).
 
 pub mod bilateral;
 pub mod client;
+pub mod device;
 pub mod flags;
+pub mod info;
 pub mod point;
 pub mod server;
 pub mod transfer_set;
 
 pub use bilateral::{BilateralTable, ClientMatch, Rights, Unlisted};
+pub use device::{Command, ControlMode, ControlValue, DeviceKind, Tag, TagValue};
 pub use flags::{CurrentSource, Flags, StateValue, Validity};
+pub use info::{InfoHeader, InfoMessage, InfoScope};
 pub use point::{Family, Form, PointType, PointValue, Timestamp, Value};
 pub use transfer_set::{DsConditions, DsTransferSetValue};
 
@@ -84,8 +91,9 @@ pub mod names {
 pub struct Features(pub u16);
 
 impl Features {
-    /// The blocks this implementation serves: 1 (basic) and 2 (extended condition monitoring).
-    pub const IMPLEMENTED: Features = Features(0b11);
+    /// The blocks this implementation serves: 1 (basic), 2 (extended condition monitoring),
+    /// 4 (information messages) and 5 (device control).
+    pub const IMPLEMENTED: Features = Features(0b1_1011);
 
     /// Whether block `n` (1-9) is set.
     pub fn has_block(self, n: u8) -> bool {

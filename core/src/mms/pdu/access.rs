@@ -189,7 +189,7 @@ pub(crate) fn encode_results(w: &mut Writer<'_>, tag: Tag, results: &[AccessResu
 }
 
 /// A DataAccessError code (ISO 9506-2 §14.4.6). Unknown codes survive decoding.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct DataAccessError(pub u8);
 
 impl DataAccessError {

@@ -35,8 +35,12 @@
 //! Point updates cost work proportional to the transfer sets that contain the point (each point
 //! keeps its subscribers), never a scan of the model or of the associations.
 
+mod device;
+mod info;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_control;
 mod transfer;
 
 use alloc::collections::BTreeMap;
@@ -57,6 +61,10 @@ use crate::server::{
 };
 use crate::time::Instant;
 
+pub use device::{
+    ControlRefusal, DeviceId, DeviceSpec, DeviceState, OperateId, OperatePolicy, TagError,
+};
+pub use info::{InfoDelivery, InfoError};
 pub use transfer::TransferSetId;
 use transfer::{Member, Subs, TransferSet};
 
@@ -82,6 +90,10 @@ pub struct Tase2Config {
     /// Most changes a transfer set with AllChangesReported holds between reports; beyond it the
     /// oldest are dropped and [`Tase2Event::ChangesDropped`] says so.
     pub max_buffered_changes: usize,
+    /// How long a select (read of `<Device>_SBO`) keeps a device armed.
+    pub select_timeout: Duration,
+    /// Who decides whether an operate succeeds.
+    pub operate: OperatePolicy,
 }
 
 impl Default for Tase2Config {
@@ -92,6 +104,8 @@ impl Default for Tase2Config {
             unlisted: Unlisted::Refuse,
             ack_timeout: Duration::from_secs(30),
             max_buffered_changes: 10_000,
+            select_timeout: Duration::from_secs(10),
+            operate: OperatePolicy::default(),
         }
     }
 }
@@ -194,6 +208,78 @@ pub enum Tase2Event {
         /// The association.
         id: ConnectionId,
     },
+    /// A client enabled or disabled information messages (`IM_Transfer_Set`).
+    InfoMessagesEnabled {
+        /// The association.
+        id: ConnectionId,
+        /// Enabled or disabled.
+        enabled: bool,
+    },
+    /// An information message does not fit an association's negotiated PDU: it was not sent
+    /// to it.
+    InfoMessageTooLarge {
+        /// The association.
+        id: ConnectionId,
+        /// The encoded report's size.
+        size: usize,
+        /// The association's negotiated maximum.
+        max_pdu_size: usize,
+    },
+    /// A client selected a device (read `<Device>_SBO`); it is armed for the select timeout.
+    Selected {
+        /// The association.
+        id: ConnectionId,
+        /// The device.
+        device: DeviceId,
+        /// The CheckBackID answered.
+        check_back_id: i16,
+    },
+    /// A select expired without an operate.
+    SelectTimedOut {
+        /// The association that selected.
+        id: ConnectionId,
+        /// The device.
+        device: DeviceId,
+    },
+    /// A client operates a device and the rules allow it: answer with
+    /// [`Endpoint::answer_operate`] (under [`OperatePolicy::AskApplication`]).
+    OperateRequested {
+        /// The association.
+        id: ConnectionId,
+        /// The handle to answer with.
+        op: OperateId,
+        /// The device.
+        device: DeviceId,
+        /// The value.
+        value: crate::tase2::ControlValue,
+    },
+    /// An operate succeeded (the client's Write answered success).
+    Operated {
+        /// The association.
+        id: ConnectionId,
+        /// The device.
+        device: DeviceId,
+        /// The value.
+        value: crate::tase2::ControlValue,
+    },
+    /// A select, operate or tag write was refused (the client got `reason.access_error()`).
+    ControlRefused {
+        /// The association.
+        id: ConnectionId,
+        /// The device.
+        device: DeviceId,
+        /// Why.
+        reason: ControlRefusal,
+    },
+    /// A device's tag changed (`id` `None`: set locally with [`Endpoint::set_tag`]).
+    TagChanged {
+        /// The association that wrote it.
+        id: Option<ConnectionId>,
+        /// The device.
+        device: DeviceId,
+        /// The new tag.
+        tag: crate::tase2::Tag,
+    },
 }
 
 /// Why [`Tase2Builder::build`] refused a model.
@@ -257,6 +343,8 @@ struct DomainEntry {
 struct ConnEntry {
     table: Option<usize>,
     domain: Option<u32>,
+    /// `IM_Transfer_Set` of this association.
+    im_enabled: bool,
 }
 
 /// Slot numbers: what a slotted MMS variable is.
@@ -265,6 +353,10 @@ enum Slot {
     Point(u32),
     NextTransferSet(u32),
     TransferSet(u32),
+    Device(u32),
+    DeviceSbo(u32),
+    DeviceTag(u32),
+    ImTransferSet,
 }
 
 /// The TASE.2 state an `Endpoint<Tase2>` carries: points, transfer sets, bilateral tables.
@@ -287,6 +379,8 @@ pub struct Tase2 {
     specs: Vec<u8>,
     /// Reusable encoding buffers for reports.
     scratch: transfer::Scratch,
+    devices: device::Devices,
+    info_buffers: info::Buffers,
 }
 
 impl core::fmt::Debug for Tase2 {
@@ -376,13 +470,21 @@ impl Tase2Builder {
             bound: Vec::new(),
             specs: Vec::new(),
             scratch: transfer::Scratch::default(),
+            devices: device::Devices::default(),
+            info_buffers: info::Buffers::new(),
         };
-        Tase2Builder {
+        let mut b = Tase2Builder {
             config,
             vmd,
             tase2,
             errors: Vec::new(),
-        }
+        };
+        let im = b.slot(Slot::ImTransferSet);
+        b.vmd.aa_variables.insert(
+            crate::tase2::info::IM_TRANSFER_SET.into(),
+            Variable::slotted(TypeDescription::Boolean, im, true),
+        );
+        b
     }
 
     /// The MMS identity (Identify response).
@@ -535,6 +637,109 @@ impl Tase2Builder {
         id
     }
 
+    /// Add a device (block 5): `<name>`, plus `<name>_SBO` for select-before-operate and
+    /// `<name>_TAG` if tagged; `domain` `None` for VCC scope. Who may operate it is the bilateral
+    /// tables' write right on `name`.
+    pub fn device(&mut self, domain: Option<&str>, name: &str, spec: DeviceSpec) -> DeviceId {
+        use crate::tase2::device::{Tag, SBO_SUFFIX, TAG_SUFFIX};
+        // The longest derived name must be an MMS identifier too.
+        self.check_name(&alloc::format!("{name}{SBO_SUFFIX}"));
+        let object = match domain {
+            Some(d) => {
+                if !self.tase2.domain_index.contains_key(d) {
+                    self.errors.push(ModelError::Unknown(d.into()));
+                }
+                ObjectName::domain(d, name)
+            }
+            None => ObjectName::vmd(name),
+        };
+        let id = self.tase2.devices.add(object.clone(), spec);
+        let mut vars = alloc::vec![(
+            name.to_string(),
+            Variable::slotted(
+                spec.kind.type_description(),
+                self.slot(Slot::Device(id.0)),
+                true
+            ),
+        )];
+        if spec.mode == crate::tase2::ControlMode::Sbo {
+            let s = self.slot(Slot::DeviceSbo(id.0));
+            vars.push((
+                alloc::format!("{name}{SBO_SUFFIX}"),
+                Variable::slotted(TypeDescription::Integer(16), s, false),
+            ));
+        }
+        if spec.tagged {
+            let s = self.slot(Slot::DeviceTag(id.0));
+            vars.push((
+                alloc::format!("{name}{TAG_SUFFIX}"),
+                Variable::slotted(Tag::type_description(), s, true),
+            ));
+        }
+        for (n, v) in vars {
+            let existed = match domain {
+                Some(d) => self.vmd.domain_mut(d).variables.insert(n.clone(), v),
+                None => self.vmd.variables.insert(n.clone(), v),
+            };
+            if existed.is_some() {
+                self.errors.push(ModelError::Duplicate(match domain {
+                    Some(d) => alloc::format!("{d}/{n}"),
+                    None => n,
+                }));
+            }
+        }
+        id
+    }
+
+    /// Add an information message buffer `Info_Buff_<size>` (and `Info_Mess_Header`, once) in
+    /// VCC scope (`domain` `None`) or an ICC domain (block 4). Messages up to `size` octets
+    /// travel in it.
+    pub fn info_buffer(&mut self, domain: Option<&str>, size: usize) -> &mut Self {
+        use crate::tase2::info::{InfoHeader, INFO_BUFF_PREFIX, INFO_MESS_HEADER};
+        let di = match domain {
+            Some(d) => match self.tase2.domain_index.get(d) {
+                Some(&i) => Some(i),
+                None => {
+                    self.errors.push(ModelError::Unknown(d.into()));
+                    return self;
+                }
+            },
+            None => None,
+        };
+        if size == 0 || size > i32::MAX as usize {
+            self.errors.push(ModelError::InvalidName(alloc::format!(
+                "{INFO_BUFF_PREFIX}{size}"
+            )));
+            return self;
+        }
+        let sizes = self.tase2.info_buffers.entry(di).or_default();
+        if sizes.contains(&size) {
+            self.errors.push(ModelError::Duplicate(alloc::format!(
+                "{INFO_BUFF_PREFIX}{size}"
+            )));
+            return self;
+        }
+        sizes.push(size);
+        sizes.sort_unstable();
+        let vars = match domain {
+            Some(d) => &mut self.vmd.domain_mut(d).variables,
+            None => &mut self.vmd.variables,
+        };
+        vars.entry(INFO_MESS_HEADER.into()).or_insert_with(|| {
+            let t = InfoHeader::type_description();
+            let v = t.default_value();
+            Variable::read_only(t, v)
+        });
+        vars.insert(
+            alloc::format!("{INFO_BUFF_PREFIX}{size}"),
+            Variable::read_only(
+                TypeDescription::OctetString(-(size as i32)),
+                Data::OctetString(Vec::new()),
+            ),
+        );
+        self
+    }
+
     /// Add a plain MMS variable (neither point nor TASE.2 object), e.g. a configuration value.
     pub fn variable(&mut self, domain: Option<&str>, name: &str, variable: Variable) -> &mut Self {
         if self.check_name(name) {
@@ -637,10 +842,23 @@ impl Tase2 {
             // VCC-only clients read VCC objects.
             return super::Rights::READ;
         };
+        // `<Device>_SBO` and `<Device>_TAG` carry their device's rights.
         match name {
-            ObjectName::VmdSpecific(n) => t.rights_on(true, n),
-            ObjectName::DomainSpecific { item, .. } => t.rights_on(false, item),
+            ObjectName::VmdSpecific(n) => t.rights_on(true, self.devices.device_item(n)),
+            ObjectName::DomainSpecific { item: n, .. } => {
+                t.rights_on(false, self.devices.device_item(n))
+            }
             ObjectName::AaSpecific(_) => super::Rights::READ_WRITE,
+        }
+    }
+
+    /// Whether `name` is a `<Device>_SBO`: reading it selects, which needs the write right.
+    fn is_select(&self, name: &ObjectName) -> bool {
+        match name {
+            ObjectName::VmdSpecific(n) | ObjectName::DomainSpecific { item: n, .. } => {
+                self.devices.base_of(n).is_some_and(|(_, sbo)| sbo)
+            }
+            ObjectName::AaSpecific(_) => false,
         }
     }
 
@@ -809,13 +1027,21 @@ impl Hooks for Tase2 {
             ));
         }
         let domain = table.and_then(|t| self.domain_index.get(&self.tables[t].domain).copied());
-        self.conns.insert(id, ConnEntry { table, domain });
+        self.conns.insert(
+            id,
+            ConnEntry {
+                table,
+                domain,
+                im_enabled: false,
+            },
+        );
         self.bound.push(id);
         Ok(())
     }
 
     fn closed(&mut self, out: &mut Outbox<'_, Tase2Event>, id: ConnectionId) {
         self.conns.remove(&id);
+        self.devices.closed(id);
         let Tase2 { sets, points, .. } = self;
         for (i, ts) in sets.iter_mut().enumerate() {
             if ts.owner == Some(id) {
@@ -849,6 +1075,9 @@ impl Hooks for Tase2 {
     }
 
     fn may_read(&self, id: ConnectionId, name: &ObjectName) -> bool {
+        if self.is_select(name) {
+            return self.rights(id, name).write;
+        }
         self.rights(id, name).read || self.is_transfer_object(name)
     }
 
@@ -910,6 +1139,23 @@ impl Hooks for Tase2 {
                 ts.value.to_data(self.config.edition).encode(w);
                 Ok(())
             }
+            Some(Slot::Device(d)) => {
+                self.device_value(d).to_data().encode(w);
+                Ok(())
+            }
+            Some(Slot::DeviceSbo(d)) => {
+                let check_back = self.select(ctx, d)?;
+                w.integer(crate::ber::Tag::context(5), check_back.into());
+                Ok(())
+            }
+            Some(Slot::DeviceTag(d)) => {
+                self.tag(ctx.now, d).to_data().encode(w);
+                Ok(())
+            }
+            Some(Slot::ImTransferSet) => {
+                w.boolean(crate::ber::Tag::context(3), self.im_enabled(ctx.id));
+                Ok(())
+            }
             None => Err(DataAccessError::OBJECT_NON_EXISTENT),
         }
     }
@@ -945,6 +1191,23 @@ impl Hooks for Tase2 {
                 Ok(())
             }
             Some(Slot::TransferSet(t)) => self.write_transfer_set(ctx, t, component, value),
+            Some(Slot::Device(d)) => self.operate(ctx, d, component, value),
+            Some(Slot::DeviceTag(d)) => self.write_tag(ctx, d, component, value),
+            Some(Slot::ImTransferSet) => {
+                let Data::Boolean(enabled) = value else {
+                    return Err(DataAccessError::TYPE_INCONSISTENT);
+                };
+                if component.is_some() {
+                    return Err(DataAccessError::OBJECT_ACCESS_UNSUPPORTED);
+                }
+                if self.set_im_enabled(ctx.id, *enabled) {
+                    ctx.emit(Tase2Event::InfoMessagesEnabled {
+                        id: ctx.id,
+                        enabled: *enabled,
+                    });
+                }
+                Ok(())
+            }
             _ => Err(DataAccessError::OBJECT_ACCESS_DENIED),
         }
     }
@@ -963,7 +1226,11 @@ impl Hooks for Tase2 {
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
-        self.sets.iter().filter_map(transfer::next_deadline).min()
+        self.sets
+            .iter()
+            .filter_map(transfer::next_deadline)
+            .chain(self.devices.poll_timeout())
+            .min()
     }
 
     fn run(&mut self, out: &mut Outbox<'_, Tase2Event>, now: Instant) {
@@ -979,6 +1246,7 @@ impl Hooks for Tase2 {
                 domain: c.domain.map(|d| self.domains[d as usize].name.clone()),
             });
         }
+        self.run_devices(out, now);
         transfer::run(self, out, now);
     }
 }
@@ -991,9 +1259,14 @@ impl Tase2 {
                     || item.starts_with(names::DS_TRANSFER_SET_PREFIX)
                     || type_of_special(item).is_some()
                     || item == names::BILATERAL_TABLE_ID
+                    || item == names::INFO_MESS_HEADER
+                    || item.starts_with(crate::tase2::info::INFO_BUFF_PREFIX)
             }
             ObjectName::VmdSpecific(item) => {
-                item == names::TASE2_VERSION || item == names::SUPPORTED_FEATURES
+                item == names::TASE2_VERSION
+                    || item == names::SUPPORTED_FEATURES
+                    || item == names::INFO_MESS_HEADER
+                    || item.starts_with(crate::tase2::info::INFO_BUFF_PREFIX)
             }
             ObjectName::AaSpecific(_) => false,
         }
