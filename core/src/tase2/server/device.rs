@@ -96,9 +96,10 @@ pub enum ControlRefusal {
     NotSelected,
     /// The select timed out before the operate (object-access-denied).
     SelectExpired,
-    /// Another association holds the select (object-access-denied on operate,
-    /// temporarily-unavailable on select).
+    /// An operate while another association holds the select (object-access-denied).
     SelectedByOther,
+    /// A select while another association holds the select (temporarily-unavailable).
+    InUse,
     /// The device's tag inhibits it (object-access-denied).
     Tagged,
     /// An operate of the device is waiting for the application (temporarily-unavailable).
@@ -126,7 +127,10 @@ impl ControlRefusal {
             | ControlRefusal::SelectedByOther
             | ControlRefusal::Tagged
             | ControlRefusal::TagOwnedByOther => DataAccessError::OBJECT_ACCESS_DENIED,
-            ControlRefusal::Busy | ControlRefusal::Armed | ControlRefusal::Unanswered => {
+            ControlRefusal::Busy
+            | ControlRefusal::InUse
+            | ControlRefusal::Armed
+            | ControlRefusal::Unanswered => {
                 DataAccessError::TEMPORARILY_UNAVAILABLE
             }
             ControlRefusal::WrongType => DataAccessError::TYPE_INCONSISTENT,
@@ -358,7 +362,7 @@ impl Tase2 {
             return Err(refuse(ctx, device, ControlRefusal::Busy));
         }
         if e.armed_at(ctx.now).is_some_and(|a| a.id != ctx.id) {
-            return Err(refuse(ctx, device, ControlRefusal::SelectedByOther));
+            return Err(refuse(ctx, device, ControlRefusal::InUse));
         }
         e.armed = Some(Armed {
             id: ctx.id,

@@ -39,8 +39,6 @@ mod device;
 mod info;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_control;
 mod transfer;
 
 use alloc::collections::BTreeMap;

@@ -21,6 +21,9 @@ use crate::tase2::point::{Family, Form};
 use crate::tase2::transfer_set::object_name_data;
 use crate::tase2::{DsConditions, StateValue};
 
+#[path = "tests_control.rs"]
+mod control;
+
 const T0: i64 = 1_700_000_000;
 const RQT: PointType = PointType::Indication(Family::Real, Form::QTimeTag);
 const SQT: PointType = PointType::Indication(Family::State, Form::QTimeTag);
