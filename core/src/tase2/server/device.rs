@@ -130,9 +130,7 @@ impl ControlRefusal {
             ControlRefusal::Busy
             | ControlRefusal::InUse
             | ControlRefusal::Armed
-            | ControlRefusal::Unanswered => {
-                DataAccessError::TEMPORARILY_UNAVAILABLE
-            }
+            | ControlRefusal::Unanswered => DataAccessError::TEMPORARILY_UNAVAILABLE,
             ControlRefusal::WrongType => DataAccessError::TYPE_INCONSISTENT,
             ControlRefusal::InvalidValue => DataAccessError::OBJECT_VALUE_INVALID,
             ControlRefusal::Application(e) => e,

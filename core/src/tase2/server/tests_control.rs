@@ -27,7 +27,11 @@ fn control_model(edition: Edition, operate: OperatePolicy) -> Tase2Builder {
             spec(Command, Sbo).tagged().check_back_id(101),
         );
         b.device(Some(d), "Gen_SP", spec(RealSetpoint, Direct));
-        b.device(Some(d), "Tap_SP", spec(DiscreteSetpoint, Sbo).check_back_id(7));
+        b.device(
+            Some(d),
+            "Tap_SP",
+            spec(DiscreteSetpoint, Sbo).check_back_id(7),
+        );
         b.device(Some(d), "Cap_Cmd", spec(Command, Direct).tagged());
         b.device(Some(d), "Brk3_Cmd", spec(Command, Sbo));
         b.info_buffer(Some(d), 64);
@@ -184,7 +188,10 @@ fn select_then_operate_just_before_and_just_after_the_timeout() {
     let mut n = net(ask());
     let brk = n.device("Brk1_Cmd");
     // Select at 0: CheckBackID 101, armed until 10 s.
-    assert_eq!(n.select(0, "Brk1_Cmd"), AccessResult::Success(Data::Integer(101)));
+    assert_eq!(
+        n.select(0, "Brk1_Cmd"),
+        AccessResult::Success(Data::Integer(101))
+    );
     assert!(n.ext_events().contains(&Tase2Event::Selected {
         id: n.peers[0].conn,
         device: brk,
@@ -216,13 +223,19 @@ fn select_then_operate_just_before_and_just_after_the_timeout() {
         AccessResult::Success(Data::Integer(1))
     );
     // A second operate needs a new select.
-    assert_eq!(n.operate(0, icc1("Brk1_Cmd"), cmd(false)), fail(E::OBJECT_ACCESS_DENIED));
+    assert_eq!(
+        n.operate(0, icc1("Brk1_Cmd"), cmd(false)),
+        fail(E::OBJECT_ACCESS_DENIED)
+    );
     assert_eq!(n.refusals(), vec![ControlRefusal::NotSelected]);
 
     // Select at 10 s, let it lapse: the application hears it at 20 s, the operate at 20.001 s
     // is refused.
     n.run_until(at(10.0));
-    assert_eq!(n.select(0, "Brk1_Cmd"), AccessResult::Success(Data::Integer(101)));
+    assert_eq!(
+        n.select(0, "Brk1_Cmd"),
+        AccessResult::Success(Data::Integer(101))
+    );
     n.ext_events();
     n.run_until(at(20.0));
     assert_eq!(
@@ -233,7 +246,10 @@ fn select_then_operate_just_before_and_just_after_the_timeout() {
         }]
     );
     n.run_until(at(20.001));
-    assert_eq!(n.operate(0, icc1("Brk1_Cmd"), cmd(false)), fail(E::OBJECT_ACCESS_DENIED));
+    assert_eq!(
+        n.operate(0, icc1("Brk1_Cmd"), cmd(false)),
+        fail(E::OBJECT_ACCESS_DENIED)
+    );
     assert_eq!(n.refusals(), vec![ControlRefusal::NotSelected]);
     assert_eq!(
         n.server.tase2().device(n.now, brk).unwrap().last,
@@ -245,10 +261,16 @@ fn select_then_operate_just_before_and_just_after_the_timeout() {
 #[test]
 fn an_operate_in_the_same_instant_the_select_lapses_is_refused_as_expired() {
     let mut n = net(OperatePolicy::AcceptAll);
-    assert_eq!(n.select(0, "Brk1_Cmd"), AccessResult::Success(Data::Integer(101)));
+    assert_eq!(
+        n.select(0, "Brk1_Cmd"),
+        AccessResult::Success(Data::Integer(101))
+    );
     // The clock reaches the deadline but the timer has not run: the operate finds it expired.
     n.now = n.now + Duration::from_secs(10);
-    assert_eq!(n.operate(0, icc1("Brk1_Cmd"), cmd(true)), fail(E::OBJECT_ACCESS_DENIED));
+    assert_eq!(
+        n.operate(0, icc1("Brk1_Cmd"), cmd(true)),
+        fail(E::OBJECT_ACCESS_DENIED)
+    );
     let evs = n.ext_events();
     assert!(evs
         .iter()
@@ -266,7 +288,10 @@ fn an_operate_in_the_same_instant_the_select_lapses_is_refused_as_expired() {
 fn two_associations_race_for_one_device() {
     let mut n = net(OperatePolicy::AcceptAll);
     let b = n.connect("1.1.1.999", 65000); // a second association of the same client
-    assert_eq!(n.select(0, "Tap_SP"), AccessResult::Success(Data::Integer(1207)));
+    assert_eq!(
+        n.select(0, "Tap_SP"),
+        AccessResult::Success(Data::Integer(1207))
+    );
     // The other association can neither select nor operate while the select holds.
     assert_eq!(
         n.select(b, "Tap_SP"),
@@ -279,12 +304,24 @@ fn two_associations_race_for_one_device() {
     n.ext_events();
     // Reselecting by the holder re-arms it.
     n.run_until(at(5.0));
-    assert_eq!(n.select(0, "Tap_SP"), AccessResult::Success(Data::Integer(1207)));
+    assert_eq!(
+        n.select(0, "Tap_SP"),
+        AccessResult::Success(Data::Integer(1207))
+    );
     n.run_until(at(14.0));
-    assert_eq!(n.operate(0, icc1("Tap_SP"), Data::Integer(5)), WriteResult::Success);
+    assert_eq!(
+        n.operate(0, icc1("Tap_SP"), Data::Integer(5)),
+        WriteResult::Success
+    );
     // Now free: the other association selects and operates.
-    assert_eq!(n.select(b, "Tap_SP"), AccessResult::Success(Data::Integer(1207)));
-    assert_eq!(n.operate(b, icc1("Tap_SP"), Data::Integer(-3)), WriteResult::Success);
+    assert_eq!(
+        n.select(b, "Tap_SP"),
+        AccessResult::Success(Data::Integer(1207))
+    );
+    assert_eq!(
+        n.operate(b, icc1("Tap_SP"), Data::Integer(-3)),
+        WriteResult::Success
+    );
     let tap = n.device("Tap_SP");
     assert_eq!(
         n.server.tase2().device(n.now, tap).unwrap().last,
@@ -296,11 +333,17 @@ fn two_associations_race_for_one_device() {
         AccessResult::Success(Data::Integer(7))
     );
     // A select held by an association that goes away is released.
-    assert_eq!(n.select(b, "Tap_SP"), AccessResult::Success(Data::Integer(1207)));
+    assert_eq!(
+        n.select(b, "Tap_SP"),
+        AccessResult::Success(Data::Integer(1207))
+    );
     let conn = n.peers[b].conn;
     n.server.abort(n.now, conn);
     n.drive();
-    assert_eq!(n.select(0, "Tap_SP"), AccessResult::Success(Data::Integer(1207)));
+    assert_eq!(
+        n.select(0, "Tap_SP"),
+        AccessResult::Success(Data::Integer(1207))
+    );
 }
 
 #[test]
@@ -315,7 +358,11 @@ fn tag_rules() {
     );
     // Open-and-close inhibit: select and operate refused.
     assert_eq!(
-        n.write1(0, tag.clone(), tag_data(TagValue::OpenAndCloseInhibit, "crew on line")),
+        n.write1(
+            0,
+            tag.clone(),
+            tag_data(TagValue::OpenAndCloseInhibit, "crew on line")
+        ),
         WriteResult::Success
     );
     assert!(n.ext_events().contains(&Tase2Event::TagChanged {
@@ -334,10 +381,17 @@ fn tag_rules() {
     assert_eq!(n.refusals(), vec![ControlRefusal::Tagged]);
     // A direct device with the tag refuses operate too.
     assert_eq!(
-        n.write1(0, icc1("Cap_Cmd_TAG"), tag_data(TagValue::OpenAndCloseInhibit, "x")),
+        n.write1(
+            0,
+            icc1("Cap_Cmd_TAG"),
+            tag_data(TagValue::OpenAndCloseInhibit, "x")
+        ),
         WriteResult::Success
     );
-    assert_eq!(n.operate(0, icc1("Cap_Cmd"), cmd(false)), fail(E::OBJECT_ACCESS_DENIED));
+    assert_eq!(
+        n.operate(0, icc1("Cap_Cmd"), cmd(false)),
+        fail(E::OBJECT_ACCESS_DENIED)
+    );
     // Only the association that set a tag may change it.
     assert_eq!(
         n.write1(b, tag.clone(), tag_data(TagValue::None, "")),
@@ -346,10 +400,17 @@ fn tag_rules() {
     assert!(n.refusals().contains(&ControlRefusal::TagOwnedByOther));
     // Close-only inhibit: close refused, open allowed.
     assert_eq!(
-        n.write1(0, tag.clone(), tag_data(TagValue::CloseOnlyInhibit, "hot line")),
+        n.write1(
+            0,
+            tag.clone(),
+            tag_data(TagValue::CloseOnlyInhibit, "hot line")
+        ),
         WriteResult::Success
     );
-    assert_eq!(n.select(0, "Brk1_Cmd"), AccessResult::Success(Data::Integer(101)));
+    assert_eq!(
+        n.select(0, "Brk1_Cmd"),
+        AccessResult::Success(Data::Integer(101))
+    );
     // While armed the tag reads Armed and cannot change.
     let AccessResult::Success(d) = n.read1(0, tag.clone()) else {
         panic!()
@@ -367,9 +428,18 @@ fn tag_rules() {
         fail(E::TEMPORARILY_UNAVAILABLE)
     );
     assert!(n.refusals().contains(&ControlRefusal::Armed));
-    assert_eq!(n.operate(0, icc1("Brk1_Cmd"), cmd(true)), fail(E::OBJECT_ACCESS_DENIED));
-    assert_eq!(n.select(0, "Brk1_Cmd"), AccessResult::Success(Data::Integer(101)));
-    assert_eq!(n.operate(0, icc1("Brk1_Cmd"), cmd(false)), WriteResult::Success);
+    assert_eq!(
+        n.operate(0, icc1("Brk1_Cmd"), cmd(true)),
+        fail(E::OBJECT_ACCESS_DENIED)
+    );
+    assert_eq!(
+        n.select(0, "Brk1_Cmd"),
+        AccessResult::Success(Data::Integer(101))
+    );
+    assert_eq!(
+        n.operate(0, icc1("Brk1_Cmd"), cmd(false)),
+        WriteResult::Success
+    );
     // Tag value 3 is invalid; a wrong type is type-inconsistent.
     assert_eq!(
         n.write1(0, tag.clone(), tag_data(TagValue::Invalid, "")),
@@ -416,7 +486,10 @@ fn tag_rules() {
         fail(E::OBJECT_ACCESS_DENIED)
     );
     n.server.set_tag(n.now, brk, TagValue::None, "").unwrap();
-    assert_eq!(n.select(0, "Brk1_Cmd"), AccessResult::Success(Data::Integer(101)));
+    assert_eq!(
+        n.select(0, "Brk1_Cmd"),
+        AccessResult::Success(Data::Integer(101))
+    );
     // Not even locally while armed.
     assert_eq!(
         n.server.set_tag(n.now, brk, TagValue::CloseOnlyInhibit, ""),
@@ -455,17 +528,20 @@ fn the_application_decides_and_an_unanswered_operate_times_out() {
     let invoke = n.send_write(0, icc1("Gen_SP"), ControlValue::Real(1.0).to_data());
     assert_eq!(n.operate_requests().len(), 1);
     let busy = n.send_write(0, icc1("Gen_SP"), ControlValue::Real(2.0).to_data());
-    assert_eq!(n.take_write(0, busy), Some(fail(E::TEMPORARILY_UNAVAILABLE)));
+    assert_eq!(
+        n.take_write(0, busy),
+        Some(fail(E::TEMPORARILY_UNAVAILABLE))
+    );
     assert_eq!(n.refusals(), vec![ControlRefusal::Busy]);
-    assert!(matches!(
-        n.read1(0, icc1("Brk1")),
-        AccessResult::Success(_)
-    ));
+    assert!(matches!(n.read1(0, icc1("Brk1")), AccessResult::Success(_)));
     // Nobody answers: refused at 1 + 5 s, not before.
     n.run_until(at(5.999));
     assert_eq!(n.take_write(0, invoke), None);
     n.run_until(at(6.0));
-    assert_eq!(n.take_write(0, invoke), Some(fail(E::TEMPORARILY_UNAVAILABLE)));
+    assert_eq!(
+        n.take_write(0, invoke),
+        Some(fail(E::TEMPORARILY_UNAVAILABLE))
+    );
     assert_eq!(n.refusals(), vec![ControlRefusal::Unanswered]);
     // An operate whose association ends cannot be answered any more.
     let _ = n.send_write(0, icc1("Gen_SP"), ControlValue::Real(3.0).to_data());
@@ -500,7 +576,9 @@ fn a_write_of_a_device_and_a_point_together_is_answered_once() {
     n.drive();
     let reqs = n.operate_requests();
     assert_eq!(reqs.len(), 2);
-    n.server.answer_operate(reqs[1].0, Err(E::HARDWARE_FAULT)).unwrap();
+    n.server
+        .answer_operate(reqs[1].0, Err(E::HARDWARE_FAULT))
+        .unwrap();
     n.drive();
     assert!(
         !n.peers[0]
@@ -543,8 +621,14 @@ fn rights_types_and_values_of_operates() {
         n.select(0, "Brk3_Cmd"),
         AccessResult::Failure(E::OBJECT_ACCESS_DENIED)
     );
-    assert_eq!(n.operate(0, icc1("Brk3_Cmd"), cmd(true)), fail(E::OBJECT_ACCESS_DENIED));
-    assert!(n.refusals().is_empty(), "refused by the table, before the device");
+    assert_eq!(
+        n.operate(0, icc1("Brk3_Cmd"), cmd(true)),
+        fail(E::OBJECT_ACCESS_DENIED)
+    );
+    assert!(
+        n.refusals().is_empty(),
+        "refused by the table, before the device"
+    );
     // Another client's device does not exist.
     assert_eq!(
         n.select(0, "Brk1_Cmd").clone(),
@@ -559,18 +643,27 @@ fn rights_types_and_values_of_operates() {
         n.operate(0, icc1("Gen_SP"), Data::Integer(1)),
         fail(E::TYPE_INCONSISTENT)
     );
-    assert_eq!(n.operate(0, icc1("Cap_Cmd"), Data::Integer(2)), fail(E::OBJECT_VALUE_INVALID));
+    assert_eq!(
+        n.operate(0, icc1("Cap_Cmd"), Data::Integer(2)),
+        fail(E::OBJECT_VALUE_INVALID)
+    );
     assert_eq!(
         n.operate(0, icc1("Cap_Cmd"), ControlValue::Real(1.0).to_data()),
         fail(E::TYPE_INCONSISTENT)
     );
-    assert_eq!(n.operate(0, icc1("Cap_Cmd"), cmd(true)), WriteResult::Success);
+    assert_eq!(
+        n.operate(0, icc1("Cap_Cmd"), cmd(true)),
+        WriteResult::Success
+    );
     // The select survives a refused operate of the wrong type (the device was never operated).
     assert_eq!(
         n.operate(0, icc1("Brk1_Cmd"), Data::Boolean(true)),
         fail(E::TYPE_INCONSISTENT)
     );
-    assert_eq!(n.operate(0, icc1("Brk1_Cmd"), cmd(true)), WriteResult::Success);
+    assert_eq!(
+        n.operate(0, icc1("Brk1_Cmd"), cmd(true)),
+        WriteResult::Success
+    );
     // The SBO object is read-only, its type INT16.
     assert_eq!(
         n.write1(0, icc1("Brk1_Cmd_SBO"), Data::Integer(1)),
@@ -607,14 +700,29 @@ fn information_messages_reach_exactly_the_admitted_associations() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(n.read1(0, im.clone()), AccessResult::Success(Data::Boolean(false)));
-    assert_eq!(n.write1(0, im.clone(), Data::Integer(1)), fail(E::TYPE_INCONSISTENT));
+    assert_eq!(
+        n.read1(0, im.clone()),
+        AccessResult::Success(Data::Boolean(false))
+    );
+    assert_eq!(
+        n.write1(0, im.clone(), Data::Integer(1)),
+        fail(E::TYPE_INCONSISTENT)
+    );
     for i in [0, 1] {
-        assert_eq!(n.write1(i, im.clone(), Data::Boolean(true)), WriteResult::Success);
+        assert_eq!(
+            n.write1(i, im.clone(), Data::Boolean(true)),
+            WriteResult::Success
+        );
     }
     // Per association: the third (same client) did not enable.
-    assert_eq!(n.read1(0, im.clone()), AccessResult::Success(Data::Boolean(true)));
-    assert_eq!(n.read1(third, im.clone()), AccessResult::Success(Data::Boolean(false)));
+    assert_eq!(
+        n.read1(0, im.clone()),
+        AccessResult::Success(Data::Boolean(true))
+    );
+    assert_eq!(
+        n.read1(third, im.clone()),
+        AccessResult::Success(Data::Boolean(false))
+    );
     assert_eq!(
         n.ext_events()
             .iter()
@@ -636,7 +744,10 @@ fn information_messages_reach_exactly_the_admitted_associations() {
     assert_eq!(d.sent, vec![n.peers[0].conn]);
     // Binary VCC message, reference 1: admitted by BLT_1 only.
     let binary: Vec<u8> = (0..=255u8).rev().collect();
-    let d = n.server.send_info_message(None, h(1, 9, 2), &binary).unwrap();
+    let d = n
+        .server
+        .send_info_message(None, h(1, 9, 2), &binary)
+        .unwrap();
     assert_eq!(d.sent, vec![n.peers[0].conn]);
     // ICC1 with a LocalReference BLT_1 does not admit: nobody.
     let d = n
@@ -676,7 +787,10 @@ fn information_messages_reach_exactly_the_admitted_associations() {
     assert_eq!(got[0].data, b"to ICC2");
     assert!(n.info_messages(third).is_empty());
     // Disabled: no more.
-    assert_eq!(n.write1(0, im.clone(), Data::Boolean(false)), WriteResult::Success);
+    assert_eq!(
+        n.write1(0, im.clone(), Data::Boolean(false)),
+        WriteResult::Success
+    );
     let d = n
         .server
         .send_info_message(Some("ICC1"), h(10, 1, 5), b"after")
@@ -693,7 +807,10 @@ fn information_messages_too_large_are_refused_not_cut() {
     let small = n.connect("1.1.1.999", 400);
     let im = ObjectName::AaSpecific(IM_TRANSFER_SET.into());
     for i in [big, small] {
-        assert_eq!(n.write1(i, im.clone(), Data::Boolean(true)), WriteResult::Success);
+        assert_eq!(
+            n.write1(i, im.clone(), Data::Boolean(true)),
+            WriteResult::Success
+        );
     }
     let h = InfoHeader {
         info_reference: 10,
@@ -702,8 +819,7 @@ fn information_messages_too_large_are_refused_not_cut() {
         size: 0,
     };
     assert_eq!(
-        n.server
-            .send_info_message(Some("ICC1"), h, &[b'x'; 1025]),
+        n.server.send_info_message(Some("ICC1"), h, &[b'x'; 1025]),
         Err(InfoError::TooLarge {
             size: 1025,
             largest: 1024
@@ -735,8 +851,14 @@ fn both_editions_serve_devices_and_messages() {
     for edition in [Edition::V1996_08, Edition::V2000_08] {
         let mut n = Net::new(control_model(edition, OperatePolicy::AcceptAll));
         n.connect("1.1.1.999", 65000);
-        assert_eq!(n.select(0, "Brk1_Cmd"), AccessResult::Success(Data::Integer(101)));
-        assert_eq!(n.operate(0, icc1("Brk1_Cmd"), cmd(true)), WriteResult::Success);
+        assert_eq!(
+            n.select(0, "Brk1_Cmd"),
+            AccessResult::Success(Data::Integer(101))
+        );
+        assert_eq!(
+            n.operate(0, icc1("Brk1_Cmd"), cmd(true)),
+            WriteResult::Success
+        );
         let im = ObjectName::AaSpecific(IM_TRANSFER_SET.into());
         assert_eq!(n.write1(0, im, Data::Boolean(true)), WriteResult::Success);
         let h = InfoHeader {
@@ -744,7 +866,11 @@ fn both_editions_serve_devices_and_messages() {
             ..InfoHeader::default()
         };
         assert_eq!(
-            n.server.send_info_message(None, h, b"hi").unwrap().sent.len(),
+            n.server
+                .send_info_message(None, h, b"hi")
+                .unwrap()
+                .sent
+                .len(),
             1
         );
         n.drive();
