@@ -248,7 +248,10 @@ pub(super) struct Devices {
     /// Item names of every device, so `<Device>_SBO` / `_TAG` find their device's rights without
     /// allocating.
     pub(super) items: BTreeSet<String>,
-    /// Devices armed or with an operate pending: the only ones `poll_timeout` and `run` look at.
+    /// Devices by name.
+    index: alloc::collections::BTreeMap<ObjectName, u32>,
+    /// Devices armed or with an operate pending: the only ones `poll_timeout`, `run` and
+    /// `answer_operate` look at.
     active: BTreeSet<u32>,
     next_op: u64,
 }
@@ -258,8 +261,10 @@ impl Devices {
         if let ObjectName::DomainSpecific { item, .. } | ObjectName::VmdSpecific(item) = &name {
             self.items.insert(item.clone());
         }
+        let id = self.list.len() as u32;
+        self.index.insert(name.clone(), id);
         self.list.push(DeviceEntry::new(name, spec));
-        DeviceId(self.list.len() as u32 - 1)
+        DeviceId(id)
     }
 
     /// The device item a `<Device>_SBO` / `<Device>_TAG` item belongs to, and whether it is the
@@ -543,11 +548,7 @@ impl Tase2 {
 
     /// The id of the device `name`.
     pub fn device_id(&self, name: &ObjectName) -> Option<DeviceId> {
-        self.devices
-            .list
-            .iter()
-            .position(|e| &e.name == name)
-            .map(|i| DeviceId(i as u32))
+        self.devices.index.get(name).map(|&i| DeviceId(i))
     }
 
     /// A device's state at `now`.
@@ -584,17 +585,20 @@ impl Endpoint<Tase2> {
         result: Result<(), DataAccessError>,
     ) -> Result<(), ApiError> {
         self.with_outbox(|h, out| {
-            let (d, e) = h
-                .devices
-                .list
-                .iter_mut()
-                .enumerate()
-                .find(|(_, e)| e.pending.is_some_and(|p| p.op == op))
+            let Devices { list, active, .. } = &mut h.devices;
+            let d = active
+                .iter()
+                .copied()
+                .find(|&d| list[d as usize].pending.is_some_and(|p| p.op == op))
                 .ok_or(ApiError::InvalidState)?;
+            let e = &mut list[d as usize];
             let Some(p) = e.pending.take() else {
                 return Err(ApiError::InvalidState);
             };
-            let device = DeviceId(d as u32);
+            if e.armed.is_none() {
+                active.remove(&d);
+            }
+            let device = DeviceId(d);
             match result {
                 Ok(()) => {
                     e.last = Some(p.value);
