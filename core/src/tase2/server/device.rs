@@ -118,7 +118,8 @@ pub enum ControlRefusal {
 }
 
 impl ControlRefusal {
-    /// The MMS access error a client gets.
+    /// The MMS access error a client gets (for `SelectedByOther`, an operate's; a select gets
+    /// temporarily-unavailable).
     pub fn access_error(self) -> DataAccessError {
         match self {
             ControlRefusal::NotSelected
@@ -358,7 +359,10 @@ impl Tase2 {
             return Err(refuse(ctx, device, ControlRefusal::Busy));
         }
         if e.armed_at(ctx.now).is_some_and(|a| a.id != ctx.id) {
-            return Err(refuse(ctx, device, ControlRefusal::SelectedByOther));
+            // A select held by another association is temporarily-unavailable to a select (an
+            // operate gets `access_error()`, object-access-denied).
+            refuse(ctx, device, ControlRefusal::SelectedByOther);
+            return Err(DataAccessError::TEMPORARILY_UNAVAILABLE);
         }
         e.armed = Some(Armed {
             id: ctx.id,

@@ -262,7 +262,8 @@ pub enum Tase2Event {
         /// The value.
         value: crate::tase2::ControlValue,
     },
-    /// A select, operate or tag write was refused (the client got `reason.access_error()`).
+    /// A select, operate or tag write was refused (the client got `reason.access_error()`, except
+    /// for a select refused with [`ControlRefusal::SelectedByOther`]: temporarily-unavailable).
     ControlRefused {
         /// The association.
         id: ConnectionId,
