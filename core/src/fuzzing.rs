@@ -496,7 +496,8 @@ fn drain(assoc: &mut Association, out: &mut Vec<u8>) {
 /// TASE.2: the input as a `Data` element decoded as every point type (a decoded value re-encodes
 /// to something that decodes to the same value) and as a transfer set value (both editions); as
 /// an MMS PDU, a client InformationReport decoded as a transfer set report; and a confirmed request
-/// served by a TASE.2 server endpoint (bilateral table, points, transfer sets) to a connected client.
+/// served by a TASE.2 server endpoint (bilateral table, points, transfer sets, devices, information
+/// messages) to a connected client.
 pub fn tase2(data: &[u8]) {
     use crate::tase2::client::Report;
     use crate::tase2::point::PointType;
@@ -530,6 +531,21 @@ pub fn tase2(data: &[u8]) {
             }
             let _ = crate::tase2::transfer_set::parse_object_name(&d);
             let _ = crate::tase2::client::parse_version(&d);
+            if let Some(t) = crate::tase2::Tag::from_data(&d) {
+                assert_eq!(crate::tase2::Tag::from_data(&t.to_data()), Some(t));
+            }
+            if let Some(h) = crate::tase2::InfoHeader::from_data(&d) {
+                assert_eq!(crate::tase2::InfoHeader::from_data(&h.to_data()), Some(h));
+            }
+            for k in [
+                crate::tase2::DeviceKind::Command,
+                crate::tase2::DeviceKind::DiscreteSetpoint,
+                crate::tase2::DeviceKind::RealSetpoint,
+            ] {
+                if let Ok(v) = k.decode(&d) {
+                    assert_eq!(k.decode(&v.to_data()), Ok(v));
+                }
+            }
         }
     }
     let Ok(pdu) = MmsPdu::decode(data, &limits) else {
@@ -538,6 +554,7 @@ pub fn tase2(data: &[u8]) {
     match pdu {
         MmsPdu::Unconfirmed(crate::mms::UnconfirmedService::InformationReport(r)) => {
             let members = [ObjectName::vmd("A")];
+            let _ = crate::tase2::InfoMessage::decode(&r);
             let _ = Report::decode(&r, |_| Some(&members[..]));
             let _ = Report::decode(&r, |_| None);
             tase2_server_input(|c, now| {
@@ -555,11 +572,19 @@ pub fn tase2(data: &[u8]) {
 /// A TASE.2 server with one connected client; `f` makes the client send something, then both
 /// sides run for a while with updates and timers.
 fn tase2_server_input(f: impl FnOnce(&mut crate::client::Client, Instant)) {
-    use crate::tase2::bilateral::{BilateralTable, ClientMatch};
+    use crate::tase2::bilateral::{BilateralTable, ClientMatch, Rights};
     use crate::tase2::point::{Family, Form, PointType, PointValue};
-    use crate::tase2::server::{Tase2Builder, Tase2Config};
+    use crate::tase2::server::{DeviceSpec, OperatePolicy, Tase2Builder, Tase2Config};
+    use crate::tase2::{ControlMode, DeviceKind, InfoHeader, InfoScope};
 
-    let mut b = Tase2Builder::new(Tase2Config::default());
+    // Short timers, so selects and unanswered operates expire within the run below.
+    let mut b = Tase2Builder::new(Tase2Config {
+        select_timeout: core::time::Duration::from_secs(1),
+        operate: OperatePolicy::AskApplication {
+            timeout: core::time::Duration::from_secs(1),
+        },
+        ..Tase2Config::default()
+    });
     b.domain("ICC1", 2);
     let p = b.point(
         Some("ICC1"),
@@ -574,11 +599,25 @@ fn tase2_server_input(f: impl FnOnce(&mut crate::client::Client, Instant)) {
         PointValue::discrete(1),
     );
     b.data_set(Some("ICC1"), "DS", &["Transfer_Set_Name", "P1", "W1"]);
-    b.table(BilateralTable::new(
-        "T",
-        ClientMatch::ap_title(&[1, 1, 1, 999], 12),
-        "ICC1",
-    ));
+    b.device(
+        Some("ICC1"),
+        "D1",
+        DeviceSpec::new(DeviceKind::Command, ControlMode::Sbo).tagged(),
+    );
+    b.device(
+        Some("ICC1"),
+        "D2",
+        DeviceSpec::new(DeviceKind::RealSetpoint, ControlMode::Direct),
+    );
+    b.info_buffer(Some("ICC1"), 64);
+    b.info_buffer(None, 64);
+    b.table(
+        BilateralTable::new("T", ClientMatch::ap_title(&[1, 1, 1, 999], 12), "ICC1")
+            .grant("D1", Rights::READ_WRITE)
+            .grant("D2", Rights::READ_WRITE)
+            .admit_info(InfoScope::Icc, 1, None)
+            .admit_info(InfoScope::Vcc, 1, None),
+    );
     let Ok(mut server) = b.build(Default::default()) else {
         panic!("fuzz model builds")
     };
@@ -602,8 +641,25 @@ fn tase2_server_input(f: impl FnOnce(&mut crate::client::Client, Instant)) {
             let b = server.poll_transmit(conn, &mut back);
             client.handle_input(now, &back);
             while client.poll_event().is_some() {}
-            while server.poll_event().is_some() {}
-            if a == 0 && b == 0 {
+            let mut answered = false;
+            while let Some(e) = server.poll_event() {
+                // Accept every other operate, refuse the rest, leave some to time out.
+                if let crate::server::ServerEvent::Extension(
+                    crate::tase2::server::Tase2Event::OperateRequested { op, .. },
+                ) = e
+                {
+                    if op.0 % 3 != 0 {
+                        let r = if op.0 % 3 == 1 {
+                            Ok(())
+                        } else {
+                            Err(crate::mms::DataAccessError::HARDWARE_FAULT)
+                        };
+                        server.answer_operate(op, r).expect("a pending operate");
+                        answered = true;
+                    }
+                }
+            }
+            if a == 0 && b == 0 && !answered {
                 return;
             }
         }
@@ -614,6 +670,11 @@ fn tase2_server_input(f: impl FnOnce(&mut crate::client::Client, Instant)) {
     for i in 0..4 {
         now = now + core::time::Duration::from_millis(700);
         server.update(now, p, PointValue::real(i as f32));
+        let h = InfoHeader {
+            info_reference: 1,
+            ..InfoHeader::default()
+        };
+        let _ = server.send_info_message(Some("ICC1"), h, b"fuzz");
         server.handle_timeout(now);
         pump(&mut server, &mut client, now);
     }

@@ -544,3 +544,44 @@ fn a_handshake_that_stalls_times_out() {
         })
     ));
 }
+
+#[test]
+fn association_specific_variables_without_hooks_read_their_template_and_refuse_writes() {
+    let mut m = model(1);
+    m.aa_variables.insert(
+        "Session_Flag".into(),
+        Variable::writable(TypeDescription::Boolean, Data::Boolean(true)),
+    );
+    let mut p = Pair::new(ServerConfig::default(), m);
+    p.drive();
+    let id = p
+        .client
+        .get_name_list(
+            p.now,
+            ObjectClass::NamedVariable,
+            ObjectScope::AssociationSpecific,
+            None,
+        )
+        .unwrap();
+    let ConfirmedResponse::GetNameList(l) = p.response(id).unwrap() else {
+        panic!()
+    };
+    assert_eq!(l.identifiers, vec![String::from("Session_Flag")]);
+    let name = ObjectName::AaSpecific("Session_Flag".into());
+    let id = p.client.read(p.now, core::slice::from_ref(&name)).unwrap();
+    let ConfirmedResponse::Read(r) = p.response(id).unwrap() else {
+        panic!()
+    };
+    assert_eq!(r.results, vec![AccessResult::Success(Data::Boolean(true))]);
+    // No per-association storage without hooks: a write would leak to every association.
+    let id = p
+        .client
+        .write(p.now, &[name], vec![Data::Boolean(false)])
+        .unwrap();
+    assert_eq!(
+        p.response(id).unwrap(),
+        ConfirmedResponse::Write(vec![WriteResult::Failure(
+            DataAccessError::OBJECT_ACCESS_DENIED
+        )])
+    );
+}

@@ -96,9 +96,10 @@ pub enum ControlRefusal {
     NotSelected,
     /// The select timed out before the operate (object-access-denied).
     SelectExpired,
-    /// Another association holds the select (object-access-denied on operate,
-    /// temporarily-unavailable on select).
+    /// An operate while another association holds the select (object-access-denied).
     SelectedByOther,
+    /// A select while another association holds the select (temporarily-unavailable).
+    InUse,
     /// The device's tag inhibits it (object-access-denied).
     Tagged,
     /// An operate of the device is waiting for the application (temporarily-unavailable).
@@ -118,8 +119,7 @@ pub enum ControlRefusal {
 }
 
 impl ControlRefusal {
-    /// The MMS access error a client gets (for `SelectedByOther`, an operate's; a select gets
-    /// temporarily-unavailable).
+    /// The MMS access error a client gets.
     pub fn access_error(self) -> DataAccessError {
         match self {
             ControlRefusal::NotSelected
@@ -127,9 +127,10 @@ impl ControlRefusal {
             | ControlRefusal::SelectedByOther
             | ControlRefusal::Tagged
             | ControlRefusal::TagOwnedByOther => DataAccessError::OBJECT_ACCESS_DENIED,
-            ControlRefusal::Busy | ControlRefusal::Armed | ControlRefusal::Unanswered => {
-                DataAccessError::TEMPORARILY_UNAVAILABLE
-            }
+            ControlRefusal::Busy
+            | ControlRefusal::InUse
+            | ControlRefusal::Armed
+            | ControlRefusal::Unanswered => DataAccessError::TEMPORARILY_UNAVAILABLE,
             ControlRefusal::WrongType => DataAccessError::TYPE_INCONSISTENT,
             ControlRefusal::InvalidValue => DataAccessError::OBJECT_VALUE_INVALID,
             ControlRefusal::Application(e) => e,
@@ -247,7 +248,10 @@ pub(super) struct Devices {
     /// Item names of every device, so `<Device>_SBO` / `_TAG` find their device's rights without
     /// allocating.
     pub(super) items: BTreeSet<String>,
-    /// Devices armed or with an operate pending: the only ones `poll_timeout` and `run` look at.
+    /// Devices by name.
+    index: alloc::collections::BTreeMap<ObjectName, u32>,
+    /// Devices armed or with an operate pending: the only ones `poll_timeout`, `run` and
+    /// `answer_operate` look at.
     active: BTreeSet<u32>,
     next_op: u64,
 }
@@ -257,8 +261,10 @@ impl Devices {
         if let ObjectName::DomainSpecific { item, .. } | ObjectName::VmdSpecific(item) = &name {
             self.items.insert(item.clone());
         }
+        let id = self.list.len() as u32;
+        self.index.insert(name.clone(), id);
         self.list.push(DeviceEntry::new(name, spec));
-        DeviceId(self.list.len() as u32 - 1)
+        DeviceId(id)
     }
 
     /// The device item a `<Device>_SBO` / `<Device>_TAG` item belongs to, and whether it is the
@@ -359,10 +365,7 @@ impl Tase2 {
             return Err(refuse(ctx, device, ControlRefusal::Busy));
         }
         if e.armed_at(ctx.now).is_some_and(|a| a.id != ctx.id) {
-            // A select held by another association is temporarily-unavailable to a select (an
-            // operate gets `access_error()`, object-access-denied).
-            refuse(ctx, device, ControlRefusal::SelectedByOther);
-            return Err(DataAccessError::TEMPORARILY_UNAVAILABLE);
+            return Err(refuse(ctx, device, ControlRefusal::InUse));
         }
         e.armed = Some(Armed {
             id: ctx.id,
@@ -545,11 +548,7 @@ impl Tase2 {
 
     /// The id of the device `name`.
     pub fn device_id(&self, name: &ObjectName) -> Option<DeviceId> {
-        self.devices
-            .list
-            .iter()
-            .position(|e| &e.name == name)
-            .map(|i| DeviceId(i as u32))
+        self.devices.index.get(name).map(|&i| DeviceId(i))
     }
 
     /// A device's state at `now`.
@@ -586,17 +585,20 @@ impl Endpoint<Tase2> {
         result: Result<(), DataAccessError>,
     ) -> Result<(), ApiError> {
         self.with_outbox(|h, out| {
-            let (d, e) = h
-                .devices
-                .list
-                .iter_mut()
-                .enumerate()
-                .find(|(_, e)| e.pending.is_some_and(|p| p.op == op))
+            let Devices { list, active, .. } = &mut h.devices;
+            let d = active
+                .iter()
+                .copied()
+                .find(|&d| list[d as usize].pending.is_some_and(|p| p.op == op))
                 .ok_or(ApiError::InvalidState)?;
+            let e = &mut list[d as usize];
             let Some(p) = e.pending.take() else {
                 return Err(ApiError::InvalidState);
             };
-            let device = DeviceId(d as u32);
+            if e.armed.is_none() {
+                active.remove(&d);
+            }
+            let device = DeviceId(d);
             match result {
                 Ok(()) => {
                     e.last = Some(p.value);

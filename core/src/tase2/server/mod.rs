@@ -39,8 +39,6 @@ mod device;
 mod info;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_control;
 mod transfer;
 
 use alloc::collections::BTreeMap;
@@ -262,8 +260,7 @@ pub enum Tase2Event {
         /// The value.
         value: crate::tase2::ControlValue,
     },
-    /// A select, operate or tag write was refused (the client got `reason.access_error()`, except
-    /// for a select refused with [`ControlRefusal::SelectedByOther`]: temporarily-unavailable).
+    /// A select, operate or tag write was refused (the client got `reason.access_error()`).
     ControlRefused {
         /// The association.
         id: ConnectionId,

@@ -21,6 +21,9 @@ use crate::tase2::point::{Family, Form};
 use crate::tase2::transfer_set::object_name_data;
 use crate::tase2::{DsConditions, StateValue};
 
+#[path = "tests_control.rs"]
+mod control;
+
 const T0: i64 = 1_700_000_000;
 const RQT: PointType = PointType::Indication(Family::Real, Form::QTimeTag);
 const SQT: PointType = PointType::Indication(Family::State, Form::QTimeTag);
@@ -670,7 +673,7 @@ fn both_editions_serve_their_transfer_set_layout() {
             panic!()
         };
         let f = tc::parse_features(&f).unwrap();
-        assert!((1..=5).all(|b| f.has_block(b) == (b != 3)));
+        assert!(f.has_block(1) && f.has_block(2) && f.has_block(5) && !f.has_block(3));
         let ts = n.start(
             0,
             "ICC1",
@@ -1189,6 +1192,55 @@ fn write_fuzz_seeds() {
     for t in PointType::all().step_by(3) {
         seeds.push(("point", t.encode_to_vec(&t.zero())));
     }
+    // Blocks 4 and 5: select and operate in one request, a tag write, enabling messages.
+    let write = |specs: Vec<VariableSpec>, data: Vec<Data>| {
+        req(ConfirmedRequest::Write(WriteRequest {
+            variables: crate::mms::VariableAccessSpecification::ListOfVariable(specs),
+            data,
+        }))
+        .to_vec()
+    };
+    seeds.push((
+        "select",
+        req(ConfirmedRequest::Read(ReadRequest {
+            specification_with_result: false,
+            variables: crate::mms::VariableAccessSpecification::ListOfVariable(vec![spec(
+                "D1_SBO",
+            )]),
+        }))
+        .to_vec(),
+    ));
+    seeds.push((
+        "operate",
+        write(
+            vec![spec("D1"), spec("D2")],
+            vec![
+                Data::Integer(1),
+                crate::tase2::ControlValue::Real(2.5).to_data(),
+            ],
+        ),
+    ));
+    seeds.push((
+        "tag",
+        write(
+            vec![spec("D1_TAG")],
+            vec![crate::tase2::Tag {
+                value: crate::tase2::TagValue::CloseOnlyInhibit,
+                armed: false,
+                reason: "fuzz".into(),
+            }
+            .to_data()],
+        ),
+    ));
+    seeds.push((
+        "im_enable",
+        write(
+            vec![VariableSpec::named(ObjectName::AaSpecific(
+                crate::tase2::info::IM_TRANSFER_SET.into(),
+            ))],
+            vec![Data::Boolean(true)],
+        ),
+    ));
     for (i, (name, bytes)) in seeds.iter().enumerate() {
         std::fs::write(dir.join(alloc::format!("{i:02}_{name}")), bytes).unwrap();
     }
