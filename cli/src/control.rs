@@ -95,10 +95,12 @@ pub async fn operate(
     a: &OperateArgs,
 ) -> Result<String, String> {
     let n = show::name(device);
-    let info = c
-        .device_info(device)
-        .await
-        .map_err(|e| format!("{n}: {e}"))?;
+    let info = c.device_info(device).await.map_err(|e| match e {
+        Error::Request(e) => {
+            format!("{n}: no such device visible to us (GetVariableAccessAttributes: {e})")
+        }
+        e => format!("{n}: {e}"),
+    })?;
     let value = parse_control_value(info.kind, &a.value)
         .ok_or_else(|| format!("{n}: {}: expected {}", a.value, expected(info.kind)))?;
     let mut line = format!("{n}: ");
