@@ -130,6 +130,12 @@ pub struct ServerSection {
     /// Seconds a critical report waits for its ACK.
     #[serde(default = "default_ack_timeout")]
     pub ack_timeout_s: u64,
+    /// Seconds a select (read of `<Device>_SBO`) keeps a device armed.
+    #[serde(default = "default_select_timeout")]
+    pub select_timeout_s: Spanned<u64>,
+    /// Seconds an operate waits for the (simulated) field device's answer.
+    #[serde(default = "default_operate_timeout")]
+    pub operate_timeout_s: Spanned<u64>,
     /// The Identify answer.
     #[serde(default)]
     pub identity: IdentitySection,
@@ -144,6 +150,8 @@ impl Default for ServerSection {
             edition: EditionName::default(),
             unlisted: UnlistedName::default(),
             ack_timeout_s: default_ack_timeout(),
+            select_timeout_s: default_select_timeout(),
+            operate_timeout_s: default_operate_timeout(),
             identity: IdentitySection::default(),
         }
     }
@@ -159,6 +167,14 @@ fn default_ae() -> i64 {
 
 fn default_ack_timeout() -> u64 {
     30
+}
+
+fn default_select_timeout() -> Spanned<u64> {
+    Spanned::new(0..0, 10)
+}
+
+fn default_operate_timeout() -> Spanned<u64> {
+    Spanned::new(0..0, 5)
 }
 
 fn default_transfer_sets() -> usize {
@@ -217,6 +233,12 @@ pub struct VccSection {
     /// `[[vcc.data_set]]`.
     #[serde(default, rename = "data_set")]
     pub data_sets: Vec<DataSetSection>,
+    /// `[[vcc.device]]`.
+    #[serde(default, rename = "device")]
+    pub devices: Vec<DeviceSection>,
+    /// Sizes in octets of the information message buffers `Info_Buff_<n>` (block 4).
+    #[serde(default)]
+    pub info_buffers: Vec<Spanned<i64>>,
 }
 
 /// `[[domain]]`.
@@ -244,6 +266,78 @@ pub struct DomainSection {
     /// `[[domain.data_set]]`.
     #[serde(default, rename = "data_set")]
     pub data_sets: Vec<DataSetSection>,
+    /// `[[domain.device]]`.
+    #[serde(default, rename = "device")]
+    pub devices: Vec<DeviceSection>,
+    /// Sizes in octets of the information message buffers `Info_Buff_<n>` (block 4).
+    #[serde(default)]
+    pub info_buffers: Vec<Spanned<i64>>,
+}
+
+/// A device (`[[vcc.device]]` or `[[domain.device]]`, block 5): `<name>`, plus `<name>_SBO` for
+/// select-before-operate and `<name>_TAG` if tagged.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceSection {
+    /// Its MMS name.
+    pub name: Spanned<String>,
+    /// What it is.
+    pub kind: DeviceKindName,
+    /// Direct operate or select-before-operate.
+    #[serde(default)]
+    pub mode: ModeName,
+    /// Whether it has a `<name>_TAG`.
+    #[serde(default)]
+    pub tagged: bool,
+    /// The CheckBackID a select answers (a bilateral table may set its own).
+    #[serde(default)]
+    pub check_back_id: i16,
+    /// A point of the same scope the simulation sets when an operate succeeds: a State point for
+    /// a command (on/closed, off/open), a Real or Discrete point for a setpoint of that kind.
+    pub feedback: Option<Spanned<String>>,
+    /// What the simulated field device answers to an operate.
+    #[serde(default)]
+    pub answer: AnswerName,
+    /// An initial local tag: `"close-only"` or `"open-and-close"` (no client may change it).
+    pub tag: Option<Spanned<String>>,
+    /// Why the local tag is set.
+    pub tag_reason: Option<Spanned<String>>,
+}
+
+/// `kind = "command" | "discrete-setpoint" | "real-setpoint"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeviceKindName {
+    /// A command (INT16: 0 off, 1 on).
+    Command,
+    /// A discrete setpoint (INT16).
+    DiscreteSetpoint,
+    /// A real setpoint (FLOAT32).
+    RealSetpoint,
+}
+
+/// `mode = "direct" | "sbo"`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModeName {
+    /// A write of the device operates at once.
+    #[default]
+    Direct,
+    /// Select-before-operate.
+    Sbo,
+}
+
+/// `answer = "accept" | "refuse" | "ignore"`: what the simulated field device does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AnswerName {
+    /// The operate succeeds (and sets the feedback point).
+    #[default]
+    Accept,
+    /// The device fails: the client gets hardware-fault.
+    Refuse,
+    /// No answer: the operate times out (temporarily-unavailable).
+    Ignore,
 }
 
 /// A point (`[[vcc.point]]` or `[[domain.point]]`).
@@ -293,6 +387,34 @@ pub struct TableSection {
     /// Rights per object: the item name for objects of the domain, `/Name` for VCC objects.
     #[serde(default)]
     pub rights: BTreeMap<String, RightsName>,
+    /// The information messages the client receives.
+    #[serde(default)]
+    pub info_messages: Vec<InfoGrantSection>,
+    /// CheckBackIDs this client gets for devices (keys as in `rights`), instead of the device's
+    /// own.
+    pub check_back_ids: Option<Spanned<BTreeMap<String, i16>>>,
+}
+
+/// One entry of a table's `info_messages`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InfoGrantSection {
+    /// `"vcc"` or `"icc"`.
+    pub scope: ScopeName,
+    /// The InfoReference admitted.
+    pub info_reference: i32,
+    /// The LocalReference admitted (any if unset).
+    pub local_reference: Option<i32>,
+}
+
+/// `scope = "vcc" | "icc"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScopeName {
+    /// VCC scope (VMD-specific objects).
+    Vcc,
+    /// The client's ICC domain.
+    Icc,
 }
 
 /// `client = { ... }` of a bilateral table. Unset fields match anything.
@@ -337,6 +459,28 @@ pub struct SimulationSection {
     /// `[[simulation.point]]`.
     #[serde(default, rename = "point")]
     pub points: Vec<Spanned<SimPointSection>>,
+    /// `[[simulation.info_message]]`.
+    #[serde(default, rename = "info_message")]
+    pub info_messages: Vec<Spanned<SimInfoSection>>,
+}
+
+/// `[[simulation.info_message]]`: an information message sent periodically.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimInfoSection {
+    /// The ICC domain (VCC scope if unset).
+    pub domain: Option<Spanned<String>>,
+    /// Seconds between messages.
+    pub every_s: Spanned<u64>,
+    /// The header's InfoReference.
+    pub info_reference: i32,
+    /// The header's LocalReference.
+    #[serde(default)]
+    pub local_reference: i32,
+    /// A text message; `{n}` is replaced by the running message number (also the MessageId).
+    pub text: Option<Spanned<String>>,
+    /// A binary message, in hex (whitespace allowed).
+    pub hex: Option<Spanned<String>>,
 }
 
 fn default_period() -> Spanned<u64> {

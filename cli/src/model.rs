@@ -1,5 +1,6 @@
-//! From a parsed configuration to a TASE.2 server endpoint: points, data sets, bilateral tables and
-//! the simulation, each checked with an error that names the place in the file.
+//! From a parsed configuration to a TASE.2 server endpoint: points, devices, information buffers,
+//! data sets, bilateral tables and the simulation, each checked with an error that names the
+//! place in the file.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
@@ -8,18 +9,25 @@ use tase2_core::acse::ApInvocation;
 use tase2_core::ber::ObjectIdentifier;
 use tase2_core::mms::{Data, ObjectName, StructComponent, TypeDescription, TypeSpecification};
 use tase2_core::server::{Endpoint, Identity, ServerConfig, Variable};
-use tase2_core::tase2::server::{valid_name, Tase2, Tase2Builder, Tase2Config};
-use tase2_core::tase2::{
-    names, BilateralTable, ClientMatch, CurrentSource, Edition, Family, Flags, Form, PointType,
-    PointValue, Rights, StateValue, Timestamp, Unlisted, Validity, Value,
+use tase2_core::tase2::device::{MAX_TAG_REASON, SBO_SUFFIX, TAG_SUFFIX};
+use tase2_core::tase2::info::{INFO_BUFF_PREFIX, INFO_MESS_HEADER};
+use tase2_core::tase2::server::{
+    valid_name, DeviceId, DeviceSpec, OperatePolicy, Tase2, Tase2Builder, Tase2Config,
 };
+use tase2_core::tase2::{
+    names, BilateralTable, ClientMatch, ControlMode, CurrentSource, DeviceKind, Edition, Family,
+    Flags, Form, InfoScope, PointType, PointValue, Rights, StateValue, TagValue, Timestamp,
+    Unlisted, Validity, Value,
+};
+use tase2_core::Instant;
 use toml::Spanned;
 
 use crate::config::{
-    BehaviourName, ConfigError, DataSetSection, EditionName, File, PointSection, RightsName,
-    Source, TableSection, UnlistedName,
+    AnswerName, BehaviourName, ConfigError, DataSetSection, DeviceKindName, DeviceSection,
+    EditionName, File, ModeName, PointSection, RightsName, ScopeName, SimInfoSection, Source,
+    TableSection, UnlistedName,
 };
-use crate::sim::{Behaviour, Simulation};
+use crate::sim::{Answer, Behaviour, FieldDevice, FieldDevices, InfoBody, InfoSim, Simulation};
 
 /// The VCC variable whose write of `true` triggers a report (`[vcc] test_report_trigger`).
 pub const REPORT_TRIGGER: &str = "Report_Trigger";
@@ -41,6 +49,10 @@ pub struct Model {
     pub simulation: Option<Simulation>,
     /// Whether `Report_Trigger` exists and should send reports.
     pub report_trigger: bool,
+    /// The simulated field devices that answer operates.
+    pub field_devices: FieldDevices,
+    /// Information messages sent periodically.
+    pub info_messages: Vec<InfoSim>,
     /// One line describing the model, for the startup message.
     pub summary: String,
 }
@@ -77,6 +89,13 @@ struct Build<'a> {
     /// Points and their types, for the simulation.
     points: HashMap<ObjectName, PointType>,
     domains: BTreeSet<String>,
+    /// Devices, for the tables' CheckBackIDs.
+    devices: BTreeMap<ObjectName, DeviceId>,
+    /// Information buffer sizes per scope (`None`: VCC).
+    info_sizes: BTreeMap<Option<String>, Vec<usize>>,
+    field_devices: FieldDevices,
+    /// Initial local tags: device, tag, reason.
+    local_tags: Vec<(DeviceId, TagValue, String)>,
 }
 
 fn object(domain: Option<&str>, item: &str) -> ObjectName {
@@ -399,6 +418,232 @@ impl Build<'_> {
         Ok(())
     }
 
+    /// A device (block 5), after the points of its scope (its feedback point is one of them).
+    fn device(&mut self, domain: Option<&str>, d: &DeviceSection) -> Result<(), ConfigError> {
+        let src = self.src;
+        let name = d.name.get_ref();
+        self.claim(d.name.span(), domain, name)?;
+        if !valid_name(&format!("{name}{SBO_SUFFIX}")) {
+            return Err(src.error_at(
+                d.name.span(),
+                format!(
+                    "device name {name:?} is too long: {name}{SBO_SUFFIX} and {name}{TAG_SUFFIX} \
+                     must be MMS names too (at most 28 characters)"
+                ),
+            ));
+        }
+        let kind = match d.kind {
+            DeviceKindName::Command => DeviceKind::Command,
+            DeviceKindName::DiscreteSetpoint => DeviceKind::DiscreteSetpoint,
+            DeviceKindName::RealSetpoint => DeviceKind::RealSetpoint,
+        };
+        let mode = match d.mode {
+            ModeName::Direct => ControlMode::Direct,
+            ModeName::Sbo => ControlMode::Sbo,
+        };
+        if mode == ControlMode::Sbo {
+            self.claim(d.name.span(), domain, &format!("{name}{SBO_SUFFIX}"))?;
+        }
+        if d.tagged {
+            self.claim(d.name.span(), domain, &format!("{name}{TAG_SUFFIX}"))?;
+        }
+        let feedback = match &d.feedback {
+            None => None,
+            Some(f) => Some(self.feedback(domain, name, kind, f)?),
+        };
+        let tag = match &d.tag {
+            None => None,
+            Some(t) => {
+                let value = TagValue::parse(t.get_ref())
+                    .filter(|v| *v != TagValue::Invalid)
+                    .ok_or_else(|| {
+                        src.error_at(
+                            t.span(),
+                            format!(
+                                "device {name}: unknown tag {:?} (\"close-only\", \
+                                 \"open-and-close\" or \"none\")",
+                                t.get_ref()
+                            ),
+                        )
+                    })?;
+                if !d.tagged {
+                    return Err(src.error_at(
+                        t.span(),
+                        format!("device {name}: a tag needs tagged = true"),
+                    ));
+                }
+                Some(value)
+            }
+        };
+        let reason = match (&d.tag_reason, tag) {
+            (None, _) => String::new(),
+            (Some(r), None) => {
+                return Err(
+                    src.error_at(r.span(), format!("device {name}: tag_reason without a tag"))
+                )
+            }
+            (Some(r), Some(_)) => {
+                let text = r.get_ref();
+                if text.len() > MAX_TAG_REASON
+                    || !text.bytes().all(|b| b.is_ascii() && !b.is_ascii_control())
+                {
+                    return Err(src.error_at(
+                        r.span(),
+                        format!(
+                            "device {name}: tag_reason must be at most {MAX_TAG_REASON} \
+                             printable ASCII characters"
+                        ),
+                    ));
+                }
+                text.clone()
+            }
+        };
+        let mut spec = DeviceSpec::new(kind, mode).check_back_id(d.check_back_id);
+        if d.tagged {
+            spec = spec.tagged();
+        }
+        let id = self.b.device(domain, name, spec);
+        self.devices.insert(object(domain, name), id);
+        let answer = match d.answer {
+            AnswerName::Accept => Answer::Accept,
+            AnswerName::Refuse => Answer::Refuse,
+            AnswerName::Ignore => Answer::Ignore,
+        };
+        self.field_devices.add(id, FieldDevice { answer, feedback });
+        if let Some(t) = tag.filter(|t| *t != TagValue::None) {
+            self.local_tags.push((id, t, reason));
+        }
+        Ok(())
+    }
+
+    /// A device's feedback point: in the device's scope, of a type its values fit.
+    fn feedback(
+        &self,
+        domain: Option<&str>,
+        device: &str,
+        kind: DeviceKind,
+        f: &Spanned<String>,
+    ) -> Result<tase2_core::tase2::server::PointId, ConfigError> {
+        let src = self.src;
+        let item = f.get_ref();
+        let o = object(domain, item);
+        let scope = domain.unwrap_or("VCC scope");
+        let t = self.points.get(&o).copied().ok_or_else(|| {
+            src.error_at(
+                f.span(),
+                format!(
+                    "device {device}: feedback point {item:?} does not exist in {scope} (name a \
+                     point of the device's own scope, defined before it)"
+                ),
+            )
+        })?;
+        let (fits, wants) = match (kind, t.zero().value) {
+            (DeviceKind::Command, v) => (matches!(v, Value::State(_)), "a state point"),
+            (DeviceKind::RealSetpoint, v) => (matches!(v, Value::Real(_)), "a real point"),
+            (DeviceKind::DiscreteSetpoint, v) => {
+                (matches!(v, Value::Discrete(_)), "a discrete point")
+            }
+        };
+        if !fits {
+            return Err(src.error_at(
+                f.span(),
+                format!(
+                    "device {device}: feedback point {item} is a {}; a {} needs {wants}",
+                    t.name(),
+                    match kind {
+                        DeviceKind::Command => "command",
+                        DeviceKind::RealSetpoint => "real setpoint",
+                        DeviceKind::DiscreteSetpoint => "discrete setpoint",
+                    }
+                ),
+            ));
+        }
+        self.b
+            .point_id(&o)
+            .ok_or_else(|| src.error(format!("{o}: no point id")))
+    }
+
+    /// `info_buffers = [..]` of a scope (block 4).
+    fn info_buffers(
+        &mut self,
+        domain: Option<&str>,
+        sizes: &[Spanned<i64>],
+    ) -> Result<(), ConfigError> {
+        for (i, size) in sizes.iter().enumerate() {
+            let n = *size.get_ref();
+            if !(1..=i64::from(i32::MAX)).contains(&n) {
+                return Err(self.src.error_at(
+                    size.span(),
+                    format!("information buffer size {n} out of range 1..={}", i32::MAX),
+                ));
+            }
+            if i == 0 {
+                self.claim(size.span(), domain, INFO_MESS_HEADER)?;
+            }
+            self.claim(size.span(), domain, &format!("{INFO_BUFF_PREFIX}{n}"))?;
+            self.b.info_buffer(domain, n as usize);
+            let list = self.info_sizes.entry(domain.map(String::from)).or_default();
+            list.push(n as usize);
+            list.sort_unstable();
+        }
+        Ok(())
+    }
+
+    /// One `[[simulation.info_message]]`.
+    fn info_message(&self, m: &Spanned<SimInfoSection>) -> Result<InfoSim, ConfigError> {
+        let src = self.src;
+        let sm = m.get_ref();
+        let domain = match &sm.domain {
+            Some(d) if !self.domains.contains(d.get_ref()) => {
+                return Err(src.error_at(
+                    d.span(),
+                    format!("information message: no domain named {:?}", d.get_ref()),
+                ))
+            }
+            Some(d) => Some(d.get_ref().clone()),
+            None => None,
+        };
+        let every = *sm.every_s.get_ref();
+        if every == 0 {
+            return Err(src.error_at(sm.every_s.span(), "every_s must be at least 1"));
+        }
+        let body = match (&sm.text, &sm.hex) {
+            (Some(t), None) => InfoBody::Text(t.get_ref().clone()),
+            (None, Some(h)) => InfoBody::Binary(hex_octets(h.get_ref()).ok_or_else(|| {
+                src.error_at(
+                    h.span(),
+                    format!("information message: not hex octets: {:?}", h.get_ref()),
+                )
+            })?),
+            _ => return Err(src.error_at(m.span(), "information message: give either text or hex")),
+        };
+        let sim = InfoSim {
+            domain,
+            every: Duration::from_secs(every),
+            info_reference: sm.info_reference,
+            local_reference: sm.local_reference,
+            body,
+        };
+        let scope = sim.domain.as_deref().unwrap_or("VCC scope");
+        let Some(&largest) = self.info_sizes.get(&sim.domain).and_then(|s| s.last()) else {
+            return Err(src.error_at(
+                m.span(),
+                format!("information message: {scope} has no info_buffers"),
+            ));
+        };
+        if sim.max_len() > largest {
+            return Err(src.error_at(
+                m.span(),
+                format!(
+                    "information message of up to {} octets does not fit the largest \
+                     information buffer of {scope} ({largest})",
+                    sim.max_len()
+                ),
+            ));
+        }
+        Ok(sim)
+    }
+
     fn data_set(&mut self, domain: Option<&str>, ds: &DataSetSection) -> Result<(), ConfigError> {
         let src = self.src;
         let name = ds.name.get_ref();
@@ -486,6 +731,30 @@ impl Build<'_> {
             }
             table.rights.insert(object.clone(), rights(*r));
         }
+        for g in &tab.info_messages {
+            let scope = match g.scope {
+                ScopeName::Vcc => InfoScope::Vcc,
+                ScopeName::Icc => InfoScope::Icc,
+            };
+            table = table.admit_info(scope, g.info_reference, g.local_reference);
+        }
+        if let Some(ids) = &tab.check_back_ids {
+            for (device, cb) in ids.get_ref() {
+                let o = match device.strip_prefix('/') {
+                    Some(v) => ObjectName::vmd(v),
+                    None => ObjectName::domain(domain, device),
+                };
+                if !self.devices.contains_key(&o) {
+                    return Err(src.error_at(
+                        ids.span(),
+                        format!(
+                            "bilateral table {id}: check_back_ids for {o}, which is not a device"
+                        ),
+                    ));
+                }
+                table = table.check_back_id(device.as_str(), *cb);
+            }
+        }
         Ok(table)
     }
 }
@@ -506,6 +775,14 @@ pub fn build(src: &Source<'_>, file: &File, start: Timestamp) -> Result<Model, C
     if s.ack_timeout_s == 0 {
         return Err(src.error("[server] ack_timeout_s must be at least 1"));
     }
+    for (key, v) in [
+        ("select_timeout_s", &s.select_timeout_s),
+        ("operate_timeout_s", &s.operate_timeout_s),
+    ] {
+        if *v.get_ref() == 0 {
+            return Err(src.error_at(v.span(), format!("{key} must be at least 1")));
+        }
+    }
     let config = Tase2Config {
         edition,
         local_ap_title: Some(ap_title.clone()),
@@ -514,6 +791,10 @@ pub fn build(src: &Source<'_>, file: &File, start: Timestamp) -> Result<Model, C
             UnlistedName::VccOnly => Unlisted::VccOnly,
         },
         ack_timeout: Duration::from_secs(s.ack_timeout_s),
+        select_timeout: Duration::from_secs(*s.select_timeout_s.get_ref()),
+        operate: OperatePolicy::AskApplication {
+            timeout: Duration::from_secs(*s.operate_timeout_s.get_ref()),
+        },
         ..Tase2Config::default()
     };
     let mut identity = Identity::default();
@@ -538,6 +819,10 @@ pub fn build(src: &Source<'_>, file: &File, start: Timestamp) -> Result<Model, C
         lists: BTreeSet::new(),
         points: HashMap::new(),
         domains: BTreeSet::new(),
+        devices: BTreeMap::new(),
+        info_sizes: BTreeMap::new(),
+        field_devices: FieldDevices::default(),
+        local_tags: Vec::new(),
     };
 
     // VCC objects.
@@ -550,6 +835,10 @@ pub fn build(src: &Source<'_>, file: &File, start: Timestamp) -> Result<Model, C
     for p in &file.vcc.points {
         b.point(None, p)?;
     }
+    for d in &file.vcc.devices {
+        b.device(None, d)?;
+    }
+    b.info_buffers(None, &file.vcc.info_buffers)?;
 
     // ICC domains and their points.
     for d in &file.domains {
@@ -590,6 +879,10 @@ pub fn build(src: &Source<'_>, file: &File, start: Timestamp) -> Result<Model, C
         for p in &d.points {
             b.point(Some(name), p)?;
         }
+        for dev in &d.devices {
+            b.device(Some(name), dev)?;
+        }
+        b.info_buffers(Some(name), &d.info_buffers)?;
     }
 
     // Data sets, then the tables (whose rights may name data sets).
@@ -642,14 +935,25 @@ pub fn build(src: &Source<'_>, file: &File, start: Timestamp) -> Result<Model, C
             (s.len() > 0).then_some(s)
         }
     };
+    let info_messages = match &file.simulation {
+        None => Vec::new(),
+        Some(sim) => sim
+            .info_messages
+            .iter()
+            .map(|m| b.info_message(m))
+            .collect::<Result<_, _>>()?,
+    };
 
     let points = b.points.len();
     let simulated = simulation.as_ref().map_or(0, Simulation::len);
     let (major, minor) = edition.version();
+    let buffers: usize = b.info_sizes.values().map(Vec::len).sum();
     let summary = format!(
-        "TASE.2 {major}.{minor:02}, {} domains, {} bilateral tables, {points} points ({simulated} simulated)",
+        "TASE.2 {major}.{minor:02}, {} domains, {} bilateral tables, {points} points ({simulated} simulated), {} devices, {buffers} information buffers ({} messages simulated)",
         b.domains.len(),
         file.tables.len(),
+        b.field_devices.len(),
+        info_messages.len(),
     );
     let mut server = ServerConfig::default();
     server.association.local = ApInvocation {
@@ -657,16 +961,44 @@ pub fn build(src: &Source<'_>, file: &File, start: Timestamp) -> Result<Model, C
         ae_qualifier: Some(s.ae_qualifier),
         ..Default::default()
     };
-    let endpoint =
-        b.b.build(server)
-            .map_err(|e| src.error(format!("model: {e}")))?;
+    let Build {
+        b: builder,
+        field_devices,
+        local_tags,
+        ..
+    } = b;
+    let mut endpoint = builder
+        .build(server)
+        .map_err(|e| src.error(format!("model: {e}")))?;
+    // Nothing is armed yet: the instant only stamps the tag events.
+    let now = Instant::virtual_at(Duration::ZERO, start.seconds.into());
+    for (device, tag, reason) in local_tags {
+        endpoint
+            .set_tag(now, device, tag, &reason)
+            .map_err(|e| src.error(format!("local tag: {e}")))?;
+    }
     Ok(Model {
         endpoint,
         listen: s.listen.clone(),
         simulation,
         report_trigger: file.vcc.test_report_trigger,
+        field_devices,
+        info_messages,
         summary,
     })
+}
+
+/// Octets from hex digits (whitespace between them allowed).
+fn hex_octets(text: &str) -> Option<Vec<u8>> {
+    let digits: Vec<u8> = text
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace())
+        .map(|b| (b as char).to_digit(16).map(|d| d as u8))
+        .collect::<Option<_>>()?;
+    if digits.len() % 2 != 0 {
+        return None;
+    }
+    Some(digits.chunks(2).map(|p| p[0] << 4 | p[1]).collect())
 }
 
 /// Check one `[[simulation.point]]` against its point's type.
@@ -734,6 +1066,7 @@ fn sim_point(
 mod tests {
     use super::*;
     use tase2_core::mms::Float;
+    use tase2_core::tase2::server::OperatePolicy;
 
     fn real(x: f32) -> Data {
         Data::Float(Float::F32(x))
@@ -818,9 +1151,227 @@ mod tests {
         );
         assert_eq!(m.listen, "0.0.0.0:102");
         assert!(m.report_trigger);
+
+        // Devices (block 5).
+        let now = Instant::virtual_at(Duration::ZERO, 1_800_000_000);
+        let dev = |d: &str, n: &str| {
+            let id = t
+                .device_id(&ObjectName::domain(d, n))
+                .unwrap_or_else(|| panic!("device {d}/{n} missing"));
+            (id, t.device(now, id).unwrap())
+        };
+        let expected: &[(&str, &str, DeviceKind, ControlMode, bool, i16)] = &[
+            (
+                "ICC1",
+                "Brk1_Cmd",
+                DeviceKind::Command,
+                ControlMode::Sbo,
+                true,
+                101,
+            ),
+            (
+                "ICC1",
+                "Brk2_Cmd",
+                DeviceKind::Command,
+                ControlMode::Sbo,
+                true,
+                102,
+            ),
+            (
+                "ICC1",
+                "Brk3_Cmd",
+                DeviceKind::Command,
+                ControlMode::Sbo,
+                false,
+                103,
+            ),
+            (
+                "ICC1",
+                "Gen1_Start",
+                DeviceKind::Command,
+                ControlMode::Direct,
+                false,
+                0,
+            ),
+            (
+                "ICC1",
+                "Gen1_MW_SP",
+                DeviceKind::RealSetpoint,
+                ControlMode::Direct,
+                false,
+                0,
+            ),
+            (
+                "ICC1",
+                "Tap1_SP",
+                DeviceKind::DiscreteSetpoint,
+                ControlMode::Sbo,
+                true,
+                201,
+            ),
+            (
+                "ICC1",
+                "Cap1_Cmd",
+                DeviceKind::Command,
+                ControlMode::Direct,
+                true,
+                0,
+            ),
+            (
+                "ICC1",
+                "Brk9_Cmd",
+                DeviceKind::Command,
+                ControlMode::Sbo,
+                false,
+                109,
+            ),
+            (
+                "ICC1",
+                "Brk8_Cmd",
+                DeviceKind::Command,
+                ControlMode::Direct,
+                false,
+                0,
+            ),
+            (
+                "ICC2",
+                "Brk1_Cmd",
+                DeviceKind::Command,
+                ControlMode::Sbo,
+                true,
+                301,
+            ),
+            (
+                "ICC2",
+                "Gen1_MW_SP",
+                DeviceKind::RealSetpoint,
+                ControlMode::Direct,
+                false,
+                0,
+            ),
+        ];
+        assert_eq!(t.devices().count(), expected.len());
+        assert_eq!(m.field_devices.len(), expected.len());
+        for &(d, n, kind, mode, tagged, cb) in expected {
+            let (_, s) = dev(d, n);
+            assert_eq!(
+                (
+                    s.spec.kind,
+                    s.spec.mode,
+                    s.spec.tagged,
+                    s.spec.check_back_id
+                ),
+                (kind, mode, tagged, cb),
+                "{d}/{n}"
+            );
+            let vars = &model.domains[d].variables;
+            assert_eq!(
+                vars.contains_key(&format!("{n}_SBO")),
+                mode == ControlMode::Sbo
+            );
+            assert_eq!(vars.contains_key(&format!("{n}_TAG")), tagged);
+        }
+        let (cap, s) = dev("ICC1", "Cap1_Cmd");
+        assert_eq!(s.tag.value, TagValue::CloseOnlyInhibit);
+        assert_eq!(s.tag.reason, "capacitor bank maintenance");
+        let brk1 = t.point_id(&ObjectName::domain("ICC1", "Brk1")).unwrap();
+        let setpoint = t
+            .point_id(&ObjectName::domain("ICC1", "Setpoint_Real"))
+            .unwrap();
+        let field = |d: &str, n: &str| m.field_devices.get(dev(d, n).0);
+        assert_eq!(
+            field("ICC1", "Brk1_Cmd"),
+            FieldDevice {
+                answer: Answer::Accept,
+                feedback: Some(brk1)
+            }
+        );
+        assert_eq!(field("ICC1", "Gen1_MW_SP").feedback, Some(setpoint));
+        assert_eq!(field("ICC1", "Brk9_Cmd").answer, Answer::Refuse);
+        assert_eq!(field("ICC1", "Brk8_Cmd").answer, Answer::Ignore);
+        assert_eq!(m.field_devices.get(cap).feedback, None);
+
+        // Information buffers and messages (block 4).
+        for (vars, items) in [
+            (
+                &model.variables,
+                &["Info_Mess_Header", "Info_Buff_1024"][..],
+            ),
+            (
+                &model.domains["ICC1"].variables,
+                &["Info_Mess_Header", "Info_Buff_256", "Info_Buff_4096"],
+            ),
+            (
+                &model.domains["ICC2"].variables,
+                &["Info_Mess_Header", "Info_Buff_1024"],
+            ),
+        ] {
+            for i in items {
+                assert!(vars.contains_key(*i), "{i}");
+            }
+        }
+        let msgs: Vec<_> = m
+            .info_messages
+            .iter()
+            .map(|i| (i.domain.as_deref(), i.every, i.message(3)))
+            .collect();
+        let text = |s: &str, r: i32, l: i32| {
+            let header = tase2_core::tase2::InfoHeader {
+                info_reference: r,
+                local_reference: l,
+                message_id: 3,
+                size: s.len() as i32,
+            };
+            (header, s.as_bytes().to_vec())
+        };
+        let five = Duration::from_secs(5);
+        assert_eq!(
+            msgs,
+            [
+                (None, five, text("FreeTase2 VCC bulletin 3", 1, 0)),
+                (
+                    Some("ICC1"),
+                    five,
+                    text("ICC1 operations log entry 3", 10, 1)
+                ),
+                (Some("ICC2"), five, text("ICC2 notice 3", 20, 0)),
+            ]
+        );
+
+        // The tables' device rights, CheckBackIDs and information messages.
+        assert_eq!(t.config().select_timeout, Duration::from_secs(10));
+        assert_eq!(
+            t.config().operate,
+            OperatePolicy::AskApplication {
+                timeout: Duration::from_secs(5)
+            }
+        );
         let sim = m.simulation.unwrap();
         assert_eq!(sim.period, Duration::from_secs(1));
         assert!(sim.len() >= 18, "{}", sim.len());
+    }
+
+    #[test]
+    fn binary_messages_and_vcc_devices() {
+        let text =
+            "[vcc]\ninfo_buffers = [8]\n[[vcc.point]]\nname = \"Tap\"\ntype = \"Discrete\"\n\
+                    [[vcc.device]]\nname = \"Tap_SP\"\nkind = \"discrete-setpoint\"\n\
+                    feedback = \"Tap\"\n[simulation]\n[[simulation.info_message]]\n\
+                    every_s = 2\ninfo_reference = 7\nhex = \"00 ff 10\"\n";
+        let m = load(text, "t.toml", start()).unwrap();
+        let t = m.endpoint.tase2();
+        let id = t.device_id(&ObjectName::vmd("Tap_SP")).unwrap();
+        let tap = t.point_id(&ObjectName::vmd("Tap")).unwrap();
+        assert_eq!(m.field_devices.get(id).feedback, Some(tap));
+        let (h, data) = m.info_messages[0].message(1);
+        assert_eq!(data, [0x00, 0xff, 0x10]);
+        assert_eq!((h.info_reference, h.local_reference, h.size), (7, 0, 3));
+        assert_eq!(m.info_messages[0].domain, None);
+        assert!(
+            m.summary.contains("1 devices, 1 information buffers"),
+            "{}",
+            m.summary
+        );
     }
 
     #[test]
@@ -877,6 +1428,102 @@ mod tests {
             ),
             ("[server]\nap_title = \"one.two\"\n", "not an AP-title", Some(2)),
             ("[server]\nunlisted = \"maybe\"\n", "unknown variant", Some(2)),
+            ("[server]\nselect_timeout_s = 0\n", "select_timeout_s must be at least 1", Some(2)),
+            (
+                "[[domain]]\nname = \"A\"\n[[domain.device]]\nname = \"D\"\nkind = \"switch\"\n",
+                "unknown variant `switch`, expected one of `command`, `discrete-setpoint`, `real-setpoint`",
+                Some(5),
+            ),
+            (
+                "[[domain]]\nname = \"A\"\n[[domain.device]]\nname = \"D\"\nkind = \"command\"\nmode = \"select\"\n",
+                "unknown variant `select`",
+                Some(6),
+            ),
+            (
+                "[[domain]]\nname = \"A\"\n[[domain.device]]\nname = \"D\"\nkind = \"command\"\ncheck_back_id = 40000\n",
+                "i16",
+                Some(6),
+            ),
+            (
+                "[[domain]]\nname = \"A\"\n[[domain.device]]\nname = \"D\"\nkind = \"command\"\ntagged = true\ntag = \"red\"\n",
+                "device D: unknown tag \"red\"",
+                Some(7),
+            ),
+            (
+                "[[domain]]\nname = \"A\"\n[[domain.device]]\nname = \"D\"\nkind = \"command\"\ntag = \"close-only\"\n",
+                "device D: a tag needs tagged = true",
+                Some(6),
+            ),
+            (
+                "[[domain]]\nname = \"A\"\n[[domain.device]]\nname = \"D\"\nkind = \"command\"\nfeedback = \"Brk\"\n",
+                "device D: feedback point \"Brk\" does not exist in A",
+                Some(6),
+            ),
+            (
+                "[[domain]]\nname = \"A\"\n[[domain.point]]\nname = \"MW\"\ntype = \"RealQ\"\n[[domain.device]]\nname = \"D\"\nkind = \"command\"\nfeedback = \"MW\"\n",
+                "feedback point MW is a Data_RealQ; a command needs a state point",
+                Some(9),
+            ),
+            (
+                "[[domain]]\nname = \"A\"\n[[domain.point]]\nname = \"S\"\ntype = \"StateQ\"\n[[domain.device]]\nname = \"D\"\nkind = \"real-setpoint\"\nfeedback = \"S\"\n",
+                "a real setpoint needs a real point",
+                Some(9),
+            ),
+            (
+                "[[domain]]\nname = \"A\"\n[[domain.device]]\nname = \"Breaker_Command_Number_00000001\"\nkind = \"command\"\n",
+                "is too long",
+                Some(4),
+            ),
+            (
+                "[[domain]]\nname = \"A\"\n[[domain.point]]\nname = \"D_SBO\"\ntype = \"Real\"\n[[domain.device]]\nname = \"D\"\nkind = \"command\"\nmode = \"sbo\"\n",
+                "A/D_SBO is defined twice",
+                Some(7),
+            ),
+            (
+                "[[domain]]\nname = \"A\"\ninfo_buffers = [64, 0]\n",
+                "information buffer size 0 out of range",
+                Some(3),
+            ),
+            (
+                "[[domain]]\nname = \"A\"\ninfo_buffers = [64, 64]\n",
+                "A/Info_Buff_64 is defined twice",
+                Some(3),
+            ),
+            (
+                "[[domain]]\nname = \"A\"\n[[bilateral_table]]\nid = \"T\"\nclient = { ap_title = \"1.2.3\" }\ndomain = \"A\"\ncheck_back_ids = { Nope = 1 }\n",
+                "bilateral table T: check_back_ids for A/Nope, which is not a device",
+                Some(7),
+            ),
+            (
+                "[[domain]]\nname = \"A\"\n[[bilateral_table]]\nid = \"T\"\nclient = { ap_title = \"1.2.3\" }\ndomain = \"A\"\ninfo_messages = [{ scope = \"ICC\", info_reference = 1 }]\n",
+                "unknown variant `ICC`",
+                Some(7),
+            ),
+            (
+                "[[domain]]\nname = \"A\"\ninfo_buffers = [16]\n[simulation]\n[[simulation.info_message]]\ndomain = \"A\"\nevery_s = 1\ninfo_reference = 1\ntext = \"message number {n}\"\n",
+                "information message of up to 25 octets does not fit the largest information buffer of A (16)",
+                Some(5),
+            ),
+            (
+                "[[domain]]\nname = \"A\"\n[simulation]\n[[simulation.info_message]]\ndomain = \"A\"\nevery_s = 1\ninfo_reference = 1\ntext = \"x\"\n",
+                "information message: A has no info_buffers",
+                Some(4),
+            ),
+            (
+                "[vcc]\ninfo_buffers = [16]\n[simulation]\n[[simulation.info_message]]\nevery_s = 1\ninfo_reference = 1\nhex = \"0a0\"\n",
+                "not hex octets",
+                Some(7),
+            ),
+            (
+                "[vcc]\ninfo_buffers = [16]\n[simulation]\n[[simulation.info_message]]\nevery_s = 1\ninfo_reference = 1\n",
+                "give either text or hex",
+                Some(4),
+            ),
+            (
+                "[simulation]\n[[simulation.info_message]]\ndomain = \"B\"\nevery_s = 1\ninfo_reference = 1\ntext = \"x\"\n",
+                "no domain named \"B\"",
+                Some(3),
+            ),
         ];
         for (text, want, line) in cases {
             let e = err(text);

@@ -1,5 +1,7 @@
 //! `tase2 serve`: a TASE.2 server for a model from a TOML file (or the embedded default), with
-//! simulated points and one line of output per association, transfer set and report event.
+//! simulated points, simulated field devices answering operates, periodic information messages,
+//! and one line of output per association, transfer set, report, device control and information
+//! message event.
 
 use std::io;
 use std::net::SocketAddr;
@@ -8,15 +10,22 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tase2_core::acse::{user_diagnostic, AssociateDiagnostic};
 use tase2_core::assoc::AssocError;
-use tase2_core::mms::{Data, ObjectName};
+use tase2_core::mms::{Data, DataAccessError, ObjectName};
 use tase2_core::server::{Endpoint, ServerEvent};
-use tase2_core::tase2::server::{Tase2, Tase2Event};
-use tase2_core::tase2::{DsTransferSetValue, Timestamp};
+use tase2_core::tase2::server::{ControlRefusal, DeviceId, Tase2, Tase2Event};
+use tase2_core::tase2::{DsTransferSetValue, TagValue, Timestamp};
 use tase2_tokio::{clock, Server, ServerHandle};
 
 use crate::config::{ConfigError, DEFAULT, DEFAULT_ORIGIN};
 use crate::model::{self, Model, REPORT_COUNTER, REPORT_TRIGGER, VCC_REPORT};
-use crate::sim::Simulation;
+use crate::sim::{next_message_number, InfoSim, Simulation};
+
+/// The output of a running server, shared by the event hook and the simulation tasks.
+type Log = Arc<Mutex<dyn FnMut(String) + Send>>;
+
+fn emit(log: &Log, line: String) {
+    (log.lock().unwrap_or_else(PoisonError::into_inner))(line);
+}
 
 /// Exit code for a configuration that cannot be read or is invalid.
 pub const EXIT_CONFIG: i32 = 2;
@@ -95,32 +104,47 @@ pub struct Serving {
     pub summary: String,
 }
 
-/// Bind `listen` for `model`: events are described to `log`, one line each, and the simulation
-/// (if any) starts with the server.
+/// Bind `listen` for `model`: events are described to `log`, one line each; the simulated field
+/// devices answer operates; the simulation and the information messages (if any) start with the
+/// server.
 pub async fn bind(
     model: Model,
     listen: &str,
-    mut log: impl FnMut(String) + Send + 'static,
+    log: impl FnMut(String) + Send + 'static,
 ) -> io::Result<Serving> {
     let Model {
         endpoint,
         simulation,
         report_trigger,
+        field_devices,
+        info_messages,
         summary,
         ..
     } = model;
+    let log: Log = Arc::new(Mutex::new(log));
     let mut server = Server::with_endpoint(listen, endpoint).await?;
     let addr = server.local_addr()?;
-    server.on_event(move |ep, _now, ev| {
+    let hook_log = Arc::clone(&log);
+    server.on_event(move |ep, now, ev| {
         if report_trigger {
             trigger_report(ep, ev);
         }
         if let Some(line) = describe(ep, ev) {
-            log(line);
+            emit(&hook_log, line);
+        }
+        // Describe the request first: the answer's own events follow it.
+        if let ServerEvent::Extension(Tase2Event::OperateRequested {
+            op, device, value, ..
+        }) = ev
+        {
+            field_devices.operate(ep, now, *op, *device, *value);
         }
     });
     if let Some(sim) = simulation {
         spawn_simulation(server.handle(), sim);
+    }
+    for m in info_messages {
+        spawn_info_message(server.handle(), m, Arc::clone(&log));
     }
     Ok(Serving {
         server,
@@ -174,6 +198,48 @@ fn spawn_simulation(handle: ServerHandle<Tase2>, sim: Simulation) {
     });
 }
 
+/// Send information message `m` every `m.every`, inside the server task; each one sent to at least
+/// one association is logged.
+fn spawn_info_message(handle: ServerHandle<Tase2>, m: InfoSim, log: Log) {
+    let m = Arc::new(m);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(m.every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        let mut n = 0;
+        loop {
+            tick.tick().await;
+            n = next_message_number(n);
+            let (m, log) = (Arc::clone(&m), Arc::clone(&log));
+            let alive = handle.command(move |ep, _now| {
+                let (header, data) = m.message(n);
+                let scope = m.domain.as_deref().unwrap_or("VCC");
+                match ep.send_info_message(m.domain.as_deref(), header, &data) {
+                    Ok(d) if d.sent.is_empty() => {}
+                    Ok(d) => {
+                        let to: Vec<String> = d.sent.iter().map(|id| id.0.to_string()).collect();
+                        emit(
+                            &log,
+                            format!(
+                                "information message {n} ({scope}, InfoReference {}, \
+                                 LocalReference {}, {} octets) sent to association {}",
+                                header.info_reference,
+                                header.local_reference,
+                                data.len(),
+                                to.join(", ")
+                            ),
+                        );
+                    }
+                    Err(e) => emit(&log, format!("information message {n} ({scope}): {e}")),
+                }
+            });
+            if !alive {
+                return;
+            }
+        }
+    });
+}
+
 /// `DOMAIN/Name`, or `/Name` for VCC scope.
 fn show_name(n: &ObjectName) -> String {
     match n {
@@ -203,6 +269,52 @@ fn show_transfer_set(v: &DsTransferSetValue) -> String {
         }
     }
     s
+}
+
+/// A device's name, `DOMAIN/Name` or `/Name`.
+fn device_name(ep: &Endpoint<Tase2>, device: DeviceId) -> String {
+    ep.tase2()
+        .devices()
+        .nth(device.0 as usize)
+        .map_or_else(|| format!("device {}", device.0), |(_, n, _)| show_name(n))
+}
+
+fn show_tag(v: TagValue) -> &'static str {
+    match v {
+        TagValue::None => "none",
+        TagValue::OpenAndCloseInhibit => "open-and-close inhibit",
+        TagValue::CloseOnlyInhibit => "close-only inhibit",
+        TagValue::Invalid => "invalid",
+    }
+}
+
+fn show_error(e: DataAccessError) -> String {
+    e.name()
+        .map_or_else(|| format!("access error {}", e.0), str::to_string)
+}
+
+/// What was refused and why, with the error the client got.
+fn show_refusal(device: &str, reason: ControlRefusal) -> String {
+    use ControlRefusal as R;
+    let what = match reason {
+        R::NotSelected => format!("operate of {device} refused: not selected"),
+        R::SelectExpired => format!("operate of {device} refused: the select expired"),
+        R::SelectedByOther => {
+            format!("operate of {device} refused: selected by another association")
+        }
+        R::InUse => format!("select of {device} refused: selected by another association"),
+        R::Tagged => format!("{device} refused: the tag inhibits it"),
+        R::Busy => format!("{device} refused: an operate is in progress"),
+        R::WrongType => format!("{device} refused: value of the wrong type"),
+        R::InvalidValue => format!("{device} refused: value out of range"),
+        R::Armed => format!("tag change of {device} refused: the device is armed"),
+        R::TagOwnedByOther => {
+            format!("tag change of {device} refused: the tag belongs to someone else")
+        }
+        R::Application(_) => format!("operate of {device} refused by the field device"),
+        R::Unanswered => format!("operate of {device} refused: the field device did not answer"),
+    };
+    format!("{what} ({})", show_error(reason.access_error()))
 }
 
 /// One line for an event worth printing.
@@ -344,7 +456,67 @@ pub fn describe(ep: &Endpoint<Tase2>, ev: &ServerEvent<Tase2Event>) -> Option<St
             T::UnexpectedReport { id } => {
                 format!("association {}: unexpected unconfirmed PDU", id.0)
             }
-            other => format!("{other:?}"),
+            T::InfoMessagesEnabled { id, enabled } => format!(
+                "association {}: information messages {}",
+                id.0,
+                if *enabled { "enabled" } else { "disabled" }
+            ),
+            T::InfoMessageTooLarge {
+                id,
+                size,
+                max_pdu_size,
+            } => format!(
+                "association {}: information message of {size} octets exceeds its PDU size \
+                 ({max_pdu_size}), not sent",
+                id.0
+            ),
+            T::Selected {
+                id,
+                device,
+                check_back_id,
+            } => format!(
+                "association {}: selected {} (CheckBackID {check_back_id})",
+                id.0,
+                device_name(ep, *device)
+            ),
+            T::SelectTimedOut { id, device } => format!(
+                "association {}: select of {} timed out",
+                id.0,
+                device_name(ep, *device)
+            ),
+            T::OperateRequested {
+                id, device, value, ..
+            } => format!(
+                "association {}: operate {} = {value}",
+                id.0,
+                device_name(ep, *device)
+            ),
+            T::Operated { id, device, value } => format!(
+                "association {}: operated {} = {value}",
+                id.0,
+                device_name(ep, *device)
+            ),
+            T::ControlRefused { id, device, reason } => {
+                let mut name = device_name(ep, *device);
+                if *reason == ControlRefusal::Tagged {
+                    if let Some(d) = ep.tase2().device(clock::now(), *device) {
+                        name = format!("{name} (tag {})", show_tag(d.tag.value));
+                    }
+                }
+                format!("association {}: {}", id.0, show_refusal(&name, *reason))
+            }
+            T::TagChanged { id, device, tag } => {
+                let what = match tag.value {
+                    TagValue::None => "no tag".to_string(),
+                    v if tag.reason.is_empty() => show_tag(v).to_string(),
+                    v => format!("{} ({})", show_tag(v), tag.reason),
+                };
+                let name = device_name(ep, *device);
+                match id {
+                    Some(id) => format!("association {}: tag of {name}: {what}", id.0),
+                    None => format!("local tag of {name}: {what}"),
+                }
+            }
         },
     };
     Some(line)
@@ -355,15 +527,54 @@ mod tests {
     use std::time::Duration;
 
     use tase2_core::assoc::AssociationConfig;
-    use tase2_core::mms::{AccessResult, Data, ObjectName};
+    use tase2_core::mms::{AccessResult, Data, DataAccessError, Float, ObjectName};
     use tase2_core::tase2::client::{
         parse_next_transfer_set, parse_table_id, parse_version, transfer_set_data,
     };
-    use tase2_core::tase2::{DsConditions, DsTransferSetValue, Edition};
+    use tase2_core::tase2::info::IM_TRANSFER_SET;
+    use tase2_core::tase2::{
+        DsConditions, DsTransferSetValue, Edition, InfoMessage, InfoScope, PointType, StateValue,
+        Tag, TagValue, Value,
+    };
     use tase2_tokio::{Client, Error};
     use tokio::sync::mpsc;
 
     use super::*;
+
+    fn icc1(item: &str) -> ObjectName {
+        ObjectName::domain("ICC1", item)
+    }
+
+    /// The access error of a failed read or write.
+    fn access<T: std::fmt::Debug>(r: Result<T, Error>) -> DataAccessError {
+        match r {
+            Err(Error::Access(e)) => e,
+            other => panic!("expected an access error, got {other:?}"),
+        }
+    }
+
+    /// The state of a Data_StateQTimeTag point.
+    async fn state(c: &Client, name: &ObjectName) -> StateValue {
+        let d = c.read(name).await.unwrap();
+        let t = PointType::from_name("Data_StateQTimeTag").unwrap();
+        match t.decode_data(&d).map(|v| v.value) {
+            Some(Value::State(s)) => s,
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+
+    fn tag(value: TagValue, reason: &str) -> Data {
+        Tag {
+            value,
+            armed: false,
+            reason: reason.into(),
+        }
+        .to_data()
+    }
+
+    fn real(x: f32) -> Data {
+        Data::Float(Float::F32(x))
+    }
 
     fn as_client(ap_title: &str) -> AssociationConfig {
         AssociationConfig::with_ap_titles(
@@ -486,5 +697,334 @@ mod tests {
             &["refused: calling AP-title in no bilateral table"],
         )
         .await;
+    }
+
+    #[tokio::test]
+    async fn devices_of_the_default_model_select_operate_and_refuse() {
+        let (addr, mut log) = start().await;
+        let c = Client::connect(addr, as_client("1.1.1.999")).await.unwrap();
+
+        // Select-before-operate: the select answers the CheckBackID, the operate closes Brk1.
+        let sbo = c.read(&icc1("Brk1_Cmd_SBO")).await.unwrap();
+        assert_eq!(sbo, Data::Integer(101));
+        expect_line(&mut log, &["selected ICC1/Brk1_Cmd (CheckBackID 101)"]).await;
+        c.write(&icc1("Brk1_Cmd"), Data::Integer(1)).await.unwrap();
+        expect_line(&mut log, &["operated ICC1/Brk1_Cmd = on"]).await;
+        assert_eq!(state(&c, &icc1("Brk1")).await, StateValue::On);
+        assert_eq!(c.read(&icc1("Brk1_Cmd")).await.unwrap(), Data::Integer(1));
+        // The select was used up: a second operate is not selected.
+        assert_eq!(
+            access(c.write(&icc1("Brk1_Cmd"), Data::Integer(0)).await),
+            DataAccessError::OBJECT_ACCESS_DENIED
+        );
+        expect_line(
+            &mut log,
+            &["operate of ICC1/Brk1_Cmd refused: not selected (object-access-denied)"],
+        )
+        .await;
+        c.read(&icc1("Brk1_Cmd_SBO")).await.unwrap();
+        c.write(&icc1("Brk1_Cmd"), Data::Integer(0)).await.unwrap();
+        assert_eq!(state(&c, &icc1("Brk1")).await, StateValue::Off);
+
+        // The bilateral table's own CheckBackID for Brk2_Cmd.
+        assert_eq!(
+            c.read(&icc1("Brk2_Cmd_SBO")).await.unwrap(),
+            Data::Integer(1202)
+        );
+        // A value of the wrong type, a command out of range.
+        assert_eq!(
+            access(c.write(&icc1("Brk2_Cmd"), real(1.0)).await),
+            DataAccessError::TYPE_INCONSISTENT
+        );
+        assert_eq!(
+            access(c.write(&icc1("Gen1_Start"), Data::Integer(2)).await),
+            DataAccessError::OBJECT_VALUE_INVALID
+        );
+
+        // Direct operates; the real setpoint's feedback point follows.
+        c.write(&icc1("Gen1_Start"), Data::Integer(1))
+            .await
+            .unwrap();
+        c.write(&icc1("Gen1_MW_SP"), real(123.5)).await.unwrap();
+        expect_line(&mut log, &["operated ICC1/Gen1_MW_SP = 123.5"]).await;
+        assert_eq!(c.read(&icc1("Setpoint_Real")).await.unwrap(), real(123.5));
+
+        // The faulty breaker: selected, then its field device fails the operate.
+        assert_eq!(
+            c.read(&icc1("Brk9_Cmd_SBO")).await.unwrap(),
+            Data::Integer(109)
+        );
+        assert_eq!(
+            access(c.write(&icc1("Brk9_Cmd"), Data::Integer(1)).await),
+            DataAccessError::HARDWARE_FAULT
+        );
+        expect_line(
+            &mut log,
+            &["operate of ICC1/Brk9_Cmd refused by the field device (hardware-fault)"],
+        )
+        .await;
+
+        // The capacitor bank is tagged close-only locally: open works, close does not, and the
+        // client cannot change the tag.
+        assert_eq!(
+            access(c.write(&icc1("Cap1_Cmd"), Data::Integer(1)).await),
+            DataAccessError::OBJECT_ACCESS_DENIED
+        );
+        c.write(&icc1("Cap1_Cmd"), Data::Integer(0)).await.unwrap();
+        let t = Tag::from_data(&c.read(&icc1("Cap1_Cmd_TAG")).await.unwrap()).unwrap();
+        assert_eq!(t.value, TagValue::CloseOnlyInhibit);
+        assert_eq!(t.reason, "capacitor bank maintenance");
+        assert_eq!(
+            access(
+                c.write(&icc1("Cap1_Cmd_TAG"), tag(TagValue::None, ""))
+                    .await
+            ),
+            DataAccessError::OBJECT_ACCESS_DENIED
+        );
+
+        // Brk3_Cmd is read-only for this client: readable, neither selectable nor operable.
+        assert_eq!(c.read(&icc1("Brk3_Cmd")).await.unwrap(), Data::Integer(0));
+        assert_eq!(
+            access(c.read(&icc1("Brk3_Cmd_SBO")).await),
+            DataAccessError::OBJECT_ACCESS_DENIED
+        );
+        assert_eq!(
+            access(c.write(&icc1("Brk3_Cmd"), Data::Integer(1)).await),
+            DataAccessError::OBJECT_ACCESS_DENIED
+        );
+        c.conclude().await.unwrap();
+
+        // ICC2's client has its own breaker with its own CheckBackID.
+        let c2 = Client::connect(addr, as_client("1.1.1.997")).await.unwrap();
+        assert_eq!(
+            c2.read(&ObjectName::domain("ICC2", "Brk1_Cmd_SBO"))
+                .await
+                .unwrap(),
+            Data::Integer(301)
+        );
+        c2.conclude().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn tags_belong_to_the_association_that_set_them() {
+        let (addr, mut log) = start().await;
+        let a = Client::connect(addr, as_client("1.1.1.999")).await.unwrap();
+        let b = Client::connect(addr, as_client("1.1.1.999")).await.unwrap();
+        let t = Tag::from_data(&a.read(&icc1("Brk1_Cmd_TAG")).await.unwrap()).unwrap();
+        assert_eq!(t, Tag::default());
+
+        a.write(
+            &icc1("Brk1_Cmd_TAG"),
+            tag(TagValue::OpenAndCloseInhibit, "crew on line"),
+        )
+        .await
+        .unwrap();
+        expect_line(
+            &mut log,
+            &["tag of ICC1/Brk1_Cmd: open-and-close inhibit (crew on line)"],
+        )
+        .await;
+        assert_eq!(
+            access(a.read(&icc1("Brk1_Cmd_SBO")).await),
+            DataAccessError::OBJECT_ACCESS_DENIED
+        );
+        assert_eq!(
+            access(
+                b.write(&icc1("Brk1_Cmd_TAG"), tag(TagValue::None, ""))
+                    .await
+            ),
+            DataAccessError::OBJECT_ACCESS_DENIED
+        );
+        assert_eq!(
+            access(
+                a.write(&icc1("Brk1_Cmd_TAG"), tag(TagValue::Invalid, ""))
+                    .await
+            ),
+            DataAccessError::OBJECT_VALUE_INVALID
+        );
+        // Close-only: open allowed, close refused.
+        a.write(
+            &icc1("Brk1_Cmd_TAG"),
+            tag(TagValue::CloseOnlyInhibit, "close-only"),
+        )
+        .await
+        .unwrap();
+        a.read(&icc1("Brk1_Cmd_SBO")).await.unwrap();
+        // A tag cannot change while the device is armed.
+        assert_eq!(
+            access(
+                a.write(&icc1("Brk1_Cmd_TAG"), tag(TagValue::None, ""))
+                    .await
+            ),
+            DataAccessError::TEMPORARILY_UNAVAILABLE
+        );
+        let armed = Tag::from_data(&a.read(&icc1("Brk1_Cmd_TAG")).await.unwrap()).unwrap();
+        assert!(armed.armed);
+        assert_eq!(
+            access(a.write(&icc1("Brk1_Cmd"), Data::Integer(1)).await),
+            DataAccessError::OBJECT_ACCESS_DENIED
+        );
+        a.read(&icc1("Brk1_Cmd_SBO")).await.unwrap();
+        a.write(&icc1("Brk1_Cmd"), Data::Integer(0)).await.unwrap();
+
+        // Cleared by its owner, the device selects again; while A holds the select, B's select
+        // waits and B's operate is refused.
+        a.write(&icc1("Brk1_Cmd_TAG"), tag(TagValue::None, ""))
+            .await
+            .unwrap();
+        a.read(&icc1("Brk1_Cmd_SBO")).await.unwrap();
+        assert_eq!(
+            access(b.read(&icc1("Brk1_Cmd_SBO")).await),
+            DataAccessError::TEMPORARILY_UNAVAILABLE
+        );
+        assert_eq!(
+            access(b.write(&icc1("Brk1_Cmd"), Data::Integer(1)).await),
+            DataAccessError::OBJECT_ACCESS_DENIED
+        );
+        expect_line(
+            &mut log,
+            &["select of ICC1/Brk1_Cmd refused: selected by another association (temporarily-unavailable)"],
+        )
+        .await;
+        expect_line(
+            &mut log,
+            &["operate of ICC1/Brk1_Cmd refused: selected by another association (object-access-denied)"],
+        )
+        .await;
+        a.write(&icc1("Brk1_Cmd"), Data::Integer(1)).await.unwrap();
+        a.conclude().await.unwrap();
+        b.conclude().await.unwrap();
+    }
+
+    /// The next information message on `c` within `within`.
+    async fn next_info(c: &mut Client, within: Duration) -> InfoMessage {
+        let wait = async {
+            loop {
+                let r = c.next_report().await.expect("association open");
+                if let Some(m) = InfoMessage::decode(&r) {
+                    return m;
+                }
+            }
+        };
+        tokio::time::timeout(within, wait)
+            .await
+            .expect("an information message in time")
+    }
+
+    #[tokio::test]
+    async fn information_messages_reach_the_clients_their_tables_admit() {
+        let (addr, mut log) = start().await;
+        let mut c1 = Client::connect(addr, as_client("1.1.1.999")).await.unwrap();
+        let mut c2 = Client::connect(addr, as_client("1.1.1.997")).await.unwrap();
+        let im = ObjectName::AaSpecific(IM_TRANSFER_SET.into());
+        assert_eq!(c1.read(&im).await.unwrap(), Data::Boolean(false));
+        c1.write(&im, Data::Boolean(true)).await.unwrap();
+        expect_line(&mut log, &["information messages enabled"]).await;
+        c2.write(&im, Data::Boolean(true)).await.unwrap();
+        assert_eq!(c1.read(&im).await.unwrap(), Data::Boolean(true));
+
+        // Every 5 s: the VCC bulletin to both, each domain's own message to its client only.
+        let (mut vcc, mut own) = (false, false);
+        while !(vcc && own) {
+            let m = next_info(&mut c1, Duration::from_secs(7)).await;
+            let n = m.header.message_id;
+            assert!(n >= 1, "{m:?}");
+            match m.scope {
+                InfoScope::Vcc => {
+                    assert_eq!(m.buffer, "Info_Buff_1024");
+                    assert_eq!(m.header.info_reference, 1);
+                    assert_eq!(
+                        m.text(),
+                        Some(format!("FreeTase2 VCC bulletin {n}").as_str())
+                    );
+                    vcc = true;
+                }
+                InfoScope::Icc => {
+                    assert_eq!(m.domain.as_deref(), Some("ICC1"));
+                    assert_eq!(
+                        m.buffer, "Info_Buff_256",
+                        "the smallest buffer that holds it"
+                    );
+                    let text = format!("ICC1 operations log entry {n}");
+                    assert_eq!((m.header.info_reference, m.header.local_reference), (10, 1));
+                    assert_eq!(m.header.size as usize, text.len());
+                    assert_eq!(m.data, text.as_bytes());
+                    own = true;
+                }
+            }
+        }
+        expect_line(
+            &mut log,
+            &[
+                "information message",
+                "(ICC1, InfoReference 10, LocalReference 1",
+            ],
+        )
+        .await;
+        let (mut vcc, mut own) = (false, false);
+        while !(vcc && own) {
+            let m = next_info(&mut c2, Duration::from_secs(7)).await;
+            match m.scope {
+                InfoScope::Vcc => vcc = true,
+                InfoScope::Icc => {
+                    assert_eq!(m.domain.as_deref(), Some("ICC2"), "{m:?}");
+                    assert_eq!(
+                        m.text(),
+                        Some(format!("ICC2 notice {}", m.header.message_id).as_str())
+                    );
+                    own = true;
+                }
+            }
+        }
+        // Disabled: no more messages.
+        c1.write(&im, Data::Boolean(false)).await.unwrap();
+        expect_line(&mut log, &["information messages disabled"]).await;
+        while let Ok(Some(_)) =
+            tokio::time::timeout(Duration::from_millis(50), c1.next_report()).await
+        {}
+        assert!(
+            tokio::time::timeout(Duration::from_secs(6), c1.next_report())
+                .await
+                .is_err(),
+            "a message after IM_Transfer_Set = false"
+        );
+        c1.conclude().await.unwrap();
+        c2.conclude().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_unanswered_operate_times_out() {
+        let text = "[server]\noperate_timeout_s = 1\n[[domain]]\nname = \"D\"\n\
+                    [[domain.device]]\nname = \"Brk8_Cmd\"\nkind = \"command\"\n\
+                    answer = \"ignore\"\n[[bilateral_table]]\nid = \"T\"\n\
+                    client = { ap_title = \"1.1.1.999\" }\ndomain = \"D\"\n\
+                    rights = { Brk8_Cmd = \"read-write\" }\n";
+        let model = model::load(text, "t.toml", start_time()).unwrap();
+        let (tx, mut log) = mpsc::unbounded_channel();
+        let serving = bind(model, "127.0.0.1:0", move |line| {
+            let _ = tx.send(line);
+        })
+        .await
+        .unwrap();
+        let addr = serving.addr;
+        tokio::spawn(serving.server.run());
+        let c = Client::connect(addr, as_client("1.1.1.999")).await.unwrap();
+        let started = std::time::Instant::now();
+        let r = c
+            .write(&ObjectName::domain("D", "Brk8_Cmd"), Data::Integer(1))
+            .await;
+        assert_eq!(access(r), DataAccessError::TEMPORARILY_UNAVAILABLE);
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(900) && took < Duration::from_secs(4),
+            "{took:?}"
+        );
+        expect_line(&mut log, &["operate D/Brk8_Cmd = on"]).await;
+        expect_line(
+            &mut log,
+            &["operate of D/Brk8_Cmd refused: the field device did not answer (temporarily-unavailable)"],
+        )
+        .await;
+        c.conclude().await.unwrap();
     }
 }

@@ -3,11 +3,20 @@
 //!
 //! [`Simulation::step`] reads the points' current values from the server (so a value a client
 //! wrote is where a walk continues) and returns the updates for `Endpoint::update_many`.
+//!
+//! Devices have simulated field devices ([`FieldDevices`]) that answer every operate, and
+//! [`InfoSim`] describes an information message sent periodically.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
-use tase2_core::tase2::server::{PointId, Tase2};
-use tase2_core::tase2::{PointValue, StateValue, Timestamp, Value};
+use tase2_core::mms::DataAccessError;
+use tase2_core::server::Endpoint;
+use tase2_core::tase2::server::{DeviceId, OperateId, PointId, Tase2};
+use tase2_core::tase2::{
+    Command, ControlValue, InfoHeader, PointValue, StateValue, Timestamp, Value,
+};
+use tase2_core::Instant;
 
 /// xorshift64* (Marsaglia's xorshift with Vigna's multiplier): small, fast and deterministic;
 /// plenty for simulated measurements, not for anything secret.
@@ -136,9 +145,230 @@ fn next_value(rng: &mut XorShift, value: Value, behaviour: Behaviour) -> Option<
     }
 }
 
+/// What a simulated field device answers to an operate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Answer {
+    /// The operate succeeds; the feedback point (if any) follows.
+    #[default]
+    Accept,
+    /// The device fails: the client gets hardware-fault.
+    Refuse,
+    /// No answer: the server's operate timeout refuses it (temporarily-unavailable).
+    Ignore,
+}
+
+/// One simulated field device.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FieldDevice {
+    /// What it answers.
+    pub answer: Answer,
+    /// The point an accepted operate sets.
+    pub feedback: Option<PointId>,
+}
+
+/// The simulated field devices behind the model's devices.
+#[derive(Clone, Debug, Default)]
+pub struct FieldDevices {
+    devices: HashMap<DeviceId, FieldDevice>,
+}
+
+impl FieldDevices {
+    /// Simulate `device` (a device with no entry accepts, without feedback).
+    pub fn add(&mut self, device: DeviceId, field: FieldDevice) {
+        self.devices.insert(device, field);
+    }
+
+    /// How many devices are simulated.
+    pub fn len(&self) -> usize {
+        self.devices.len()
+    }
+
+    /// The field device of `device`.
+    pub fn get(&self, device: DeviceId) -> FieldDevice {
+        self.devices.get(&device).copied().unwrap_or_default()
+    }
+
+    /// Answer the operate `op` of `device` with `value` as its field device does: accept it (and
+    /// set the feedback point), refuse it with hardware-fault, or leave it unanswered. Returns
+    /// what it did.
+    pub fn operate(
+        &self,
+        ep: &mut Endpoint<Tase2>,
+        now: Instant,
+        op: OperateId,
+        device: DeviceId,
+        value: ControlValue,
+    ) -> Answer {
+        let field = self.get(device);
+        match field.answer {
+            Answer::Accept => {
+                if ep.answer_operate(op, Ok(())).is_err() {
+                    // Timed out or its association ended meanwhile: nothing was operated.
+                    return Answer::Ignore;
+                }
+                if let Some(point) = field.feedback {
+                    let next = ep.tase2().value(point).and_then(|v| feedback(*v, value));
+                    if let Some(v) = next {
+                        ep.update(now, point, v);
+                    }
+                }
+            }
+            Answer::Refuse => {
+                let _ = ep.answer_operate(op, Err(DataAccessError::HARDWARE_FAULT));
+            }
+            Answer::Ignore => {}
+        }
+        field.answer
+    }
+}
+
+/// The value a feedback point takes after an operate with `value` (timestamp left zero: the server
+/// stamps it), or `None` if the point does not fit the value (the configuration check refuses
+/// those).
+pub fn feedback(current: PointValue, value: ControlValue) -> Option<PointValue> {
+    let next = match (current.value, value) {
+        (Value::State(_), ControlValue::Command(Command::On)) => Value::State(StateValue::On),
+        (Value::State(_), ControlValue::Command(Command::Off)) => Value::State(StateValue::Off),
+        (Value::Real(_), ControlValue::Real(x)) => Value::Real(x),
+        (Value::Discrete(_), ControlValue::Discrete(x)) => Value::Discrete(x.into()),
+        _ => return None,
+    };
+    let mut v = current;
+    v.value = next;
+    v.timestamp = Timestamp::default();
+    Some(v)
+}
+
+/// The body of a simulated information message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InfoBody {
+    /// Text; `{n}` stands for the message number.
+    Text(String),
+    /// Binary octets.
+    Binary(Vec<u8>),
+}
+
+/// An information message sent every `every` (block 4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InfoSim {
+    /// The ICC domain, or `None` for VCC scope.
+    pub domain: Option<String>,
+    /// Time between messages.
+    pub every: Duration,
+    /// The header's InfoReference.
+    pub info_reference: i32,
+    /// The header's LocalReference.
+    pub local_reference: i32,
+    /// What it says.
+    pub body: InfoBody,
+}
+
+impl InfoSim {
+    /// Message number `n` (also its MessageId): the header (Size set) and the octets.
+    pub fn message(&self, n: i32) -> (InfoHeader, Vec<u8>) {
+        let data = match &self.body {
+            InfoBody::Text(t) => t.replace("{n}", &n.to_string()).into_bytes(),
+            InfoBody::Binary(b) => b.clone(),
+        };
+        let header = InfoHeader {
+            info_reference: self.info_reference,
+            local_reference: self.local_reference,
+            message_id: n,
+            size: data.len() as i32,
+        };
+        (header, data)
+    }
+
+    /// The largest message it can send (its text with the longest number).
+    pub fn max_len(&self) -> usize {
+        match &self.body {
+            InfoBody::Text(_) => self.message(i32::MAX).1.len(),
+            InfoBody::Binary(b) => b.len(),
+        }
+    }
+}
+
+/// The message number after `n`: 1, 2, ... i32::MAX, then 1 again.
+pub fn next_message_number(n: i32) -> i32 {
+    if n == i32::MAX {
+        1
+    } else {
+        n + 1
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn feedback_follows_the_operate_value() {
+        let brk = PointValue::state(StateValue::Off).at(Timestamp {
+            seconds: 5,
+            millis: 0,
+        });
+        let on = feedback(brk, ControlValue::Command(Command::On)).unwrap();
+        assert_eq!(on.value, Value::State(StateValue::On));
+        assert_eq!(on.timestamp, Timestamp::default());
+        assert_eq!(
+            feedback(on, ControlValue::Command(Command::Off))
+                .unwrap()
+                .value,
+            Value::State(StateValue::Off)
+        );
+        assert_eq!(
+            feedback(PointValue::real(0.0), ControlValue::Real(123.5))
+                .unwrap()
+                .value,
+            Value::Real(123.5)
+        );
+        assert_eq!(
+            feedback(PointValue::discrete(9), ControlValue::Discrete(-3))
+                .unwrap()
+                .value,
+            Value::Discrete(-3)
+        );
+        assert_eq!(
+            feedback(PointValue::real(0.0), ControlValue::Discrete(1)),
+            None
+        );
+        assert_eq!(
+            feedback(brk, ControlValue::Real(1.0)),
+            None,
+            "a state point does not take a setpoint"
+        );
+    }
+
+    #[test]
+    fn info_messages_number_their_text() {
+        let m = InfoSim {
+            domain: Some("ICC1".into()),
+            every: Duration::from_secs(5),
+            info_reference: 10,
+            local_reference: 1,
+            body: InfoBody::Text("entry {n} of {n}".into()),
+        };
+        let (h, data) = m.message(7);
+        assert_eq!(data, b"entry 7 of 7");
+        assert_eq!(
+            h,
+            InfoHeader {
+                info_reference: 10,
+                local_reference: 1,
+                message_id: 7,
+                size: 12
+            }
+        );
+        assert_eq!(m.max_len(), "entry 2147483647 of 2147483647".len());
+        assert_eq!(next_message_number(1), 2);
+        assert_eq!(next_message_number(i32::MAX), 1);
+        let bin = InfoSim {
+            body: InfoBody::Binary(vec![0, 0xff]),
+            ..m
+        };
+        assert_eq!(bin.message(3).1, [0, 0xff]);
+        assert_eq!(bin.message(3).0.size, 2);
+    }
 
     #[test]
     fn the_same_seed_gives_the_same_sequence() {
