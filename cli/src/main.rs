@@ -1,6 +1,7 @@
 //! The `tase2` command-line tool: serve a model, or talk to a server as a client.
 
 mod config;
+mod control;
 mod model;
 mod serve;
 mod show;
@@ -65,15 +66,34 @@ enum Command {
         /// Members, for `define`.
         members: Vec<String>,
     },
-    /// Watch points live through a DS transfer set.
+    /// Watch points live through a DS transfer set, and information messages.
     ///
     /// Defines a data set, reserves and starts a DS transfer set on it and prints its reports;
-    /// on Ctrl-C or after --duration stops it, deletes the data set and concludes.
+    /// enables information messages (unless --no-info) and prints each one received; on Ctrl-C
+    /// or after --duration stops it, deletes the data set and concludes.
     Watch {
         #[command(flatten)]
         remote: Remote,
         #[command(flatten)]
         args: watch::WatchArgs,
+    },
+    /// Operate a device (TASE.2 block 5): a command, a discrete or a real setpoint.
+    ///
+    /// The device's MMS type (GetVariableAccessAttributes) decides how VALUE is read: INT16 takes
+    /// a command word or an integer, FLOAT32 a number. With --sbo the device is selected first
+    /// (its CheckBackID is printed). A refusal prints the typed error and exits with code 1.
+    Operate {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        args: control::OperateArgs,
+    },
+    /// Show a device's tag, or set it with --set (and --reason).
+    Tag {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        args: control::TagArgs,
     },
 }
 
@@ -319,6 +339,22 @@ async fn run(cli: Cli) -> Result<(), String> {
             let result = watch::watch(&mut c, &args).await;
             let concluded = c.conclude().await.map_err(|e| e.to_string());
             result.and(concluded)
+        }
+        Command::Operate { remote, args } => {
+            let device = parse_name(&args.device)?;
+            let c = connect_tase2(&remote).await?;
+            let result = control::operate(&c, &device, &args).await;
+            c.conclude().await.map_err(|e| e.to_string())?;
+            println!("{}", result?);
+            Ok(())
+        }
+        Command::Tag { remote, args } => {
+            let device = parse_name(&args.device)?;
+            let c = connect_tase2(&remote).await?;
+            let result = control::tag(&c, &device, &args).await;
+            c.conclude().await.map_err(|e| e.to_string())?;
+            println!("{}", result?);
+            Ok(())
         }
         Command::Type { remote, names } => {
             let names = names

@@ -1,13 +1,14 @@
-//! `tase2 watch`: define a data set, start a DS transfer set on it, print its reports live, and
-//! clean up (stop, delete, conclude) on Ctrl-C or after `--duration`.
+//! `tase2 watch`: define a data set, start a DS transfer set on it, print its reports live (and
+//! the information messages the server sends), and clean up (stop, delete, conclude) on Ctrl-C or
+//! after `--duration`.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use tase2_core::mms::ObjectName;
-use tase2_core::tase2::{DsConditions, DsTransferSetValue};
-use tase2_tokio::tase2::{report_variables, Reported, Tase2Client, TypedReport};
+use tase2_core::tase2::{DsConditions, DsTransferSetValue, InfoMessage, InfoScope};
+use tase2_tokio::tase2::{report_variables, Reported, Tase2Client, Tase2Report, TypedReport};
 
 use crate::show;
 
@@ -45,6 +46,10 @@ pub struct WatchArgs {
     /// Name of the data set to define in the domain (default `DS_Watch_<pid>`).
     #[arg(long)]
     pub data_set: Option<String>,
+    /// Do not enable information messages (by default `IM_Transfer_Set` is set and every message
+    /// received is printed).
+    #[arg(long)]
+    pub no_info: bool,
 }
 
 /// Report and value rates over a sliding window (or since the start, while that is shorter).
@@ -116,6 +121,47 @@ fn print_report(r: &TypedReport, rates: (f64, f64), width: usize) {
             show::name(name)
         );
     }
+}
+
+/// Most message octets shown in hex.
+const HEX_SHOWN: usize = 64;
+
+/// One information message: when it arrived, scope, header, size, then the text (quoted) or
+/// the octets in hex.
+fn info_line(m: &InfoMessage, arrived: &str) -> String {
+    let scope = match (m.scope, &m.domain) {
+        (InfoScope::Icc, Some(d)) => format!("ICC {d}"),
+        (InfoScope::Icc, None) => "ICC".into(),
+        (InfoScope::Vcc, _) => "VCC".into(),
+    };
+    let h = &m.header;
+    let body = match m.text() {
+        Some(t) => format!("{t:?}"),
+        None => {
+            let hex: Vec<String> = m
+                .data
+                .iter()
+                .take(HEX_SHOWN)
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            let more = if m.data.len() > HEX_SHOWN { " ..." } else { "" };
+            format!("hex {}{more}", hex.join(" "))
+        }
+    };
+    format!(
+        "{arrived}  MESSAGE {scope}  InfoReference {}  LocalReference {}  MessageId {}  {} octets: {body}",
+        h.info_reference,
+        h.local_reference,
+        h.message_id,
+        m.data.len()
+    )
+}
+
+fn now_of_day() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    show::time_of_day(secs)
 }
 
 fn point_name(domain: &str, p: &str) -> ObjectName {
@@ -216,6 +262,13 @@ async fn run(
     c.start_transfer_set(&ts, value)
         .await
         .map_err(|e| format!("start {}: {e}", show::name(&ts)))?;
+    if !a.no_info {
+        // A server without block 4 refuses IM_Transfer_Set: the watch goes on without messages.
+        match c.enable_info_messages().await {
+            Ok(()) => println!("information messages enabled (IM_Transfer_Set)"),
+            Err(e) => println!("information messages not enabled: {e}"),
+        }
+    }
 
     let width = points
         .iter()
@@ -240,11 +293,15 @@ async fn run(
         "  {:<width$}  {:>14}  {:<28}  TIMESTAMP",
         "POINT", "VALUE", "FLAGS"
     );
-    let (mut reports, mut values, mut acked) = (0usize, 0usize, 0usize);
+    let (mut reports, mut values, mut acked, mut messages) = (0usize, 0usize, 0usize, 0usize);
     let ended = loop {
         tokio::select! {
             r = c.next_report() => match r {
-                Some(Ok(r)) => {
+                Some(Ok(Tase2Report::InfoMessage(m))) => {
+                    messages += 1;
+                    println!("{}", info_line(&m, &now_of_day()));
+                }
+                Some(Ok(Tase2Report::Transfer(r))) => {
                     reports += 1;
                     values += r.values.len();
                     acked += usize::from(r.acknowledged);
@@ -266,12 +323,17 @@ async fn run(
         .map_err(|e| format!("stop {}: {e}", show::name(&ts)))?;
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "stopped {}: {reports} reports, {values} values in {secs:.1} s{}",
+        "stopped {}: {reports} reports, {values} values in {secs:.1} s{}{}",
         show::name(&ts),
         if a.critical {
             format!(", {acked} acknowledged")
         } else {
             String::new()
+        },
+        if a.no_info {
+            String::new()
+        } else {
+            format!(", {messages} information messages")
         }
     );
     Ok(())
@@ -291,6 +353,40 @@ mod tests {
         r.note(t0 + Duration::from_secs(19), 1);
         let (rep, val) = r.note(t0 + Duration::from_secs(20), 1);
         assert_eq!((rep, val), (0.2, 0.2));
+    }
+
+    #[test]
+    fn information_messages_print_as_text_or_hex() {
+        use tase2_core::tase2::InfoHeader;
+        let header = InfoHeader {
+            info_reference: 7,
+            local_reference: 3,
+            message_id: 42,
+            size: 5,
+        };
+        let text = InfoMessage {
+            scope: InfoScope::Vcc,
+            domain: None,
+            header,
+            buffer: "Info_Buff_64".into(),
+            data: b"hello".to_vec(),
+        };
+        assert_eq!(
+            info_line(&text, "12:00:00"),
+            "12:00:00  MESSAGE VCC  InfoReference 7  LocalReference 3  MessageId 42  5 octets: \"hello\""
+        );
+        let binary = InfoMessage {
+            scope: InfoScope::Icc,
+            domain: Some("ICC1".into()),
+            data: (0..=70).map(|b| b as u8 | 0x80).collect(),
+            ..text
+        };
+        let line = info_line(&binary, "12:00:01");
+        assert!(
+            line.starts_with("12:00:01  MESSAGE ICC ICC1  InfoReference 7  LocalReference 3  MessageId 42  71 octets: hex 80 81 82"),
+            "{line}"
+        );
+        assert!(line.ends_with(" bf ..."), "{line}");
     }
 
     #[test]

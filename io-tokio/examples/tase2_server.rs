@@ -14,15 +14,28 @@
 //! type (`Sample_SupplQTimeTagExtended`: names have at most 32 characters), and the data set `DS_Grid`. Bilateral tables: client 1.1.1.999/12 gets `ICC1`
 //! (table `BLT_ICC1`), client 1.1.1.997/12 gets `ICC2` (`BLT_ICC2`). Every second the MW values
 //! and the frequency move, and every 7 seconds `Brk1` changes state.
+//!
+//! Devices (block 5), in each domain: `Brk1_Cmd` (command, select-before-operate, tagged,
+//! CheckBackID 101; operating it sets `Brk1`), `Gen1_MW_SP` (real setpoint, direct) and
+//! `Tap1_SP` (discrete setpoint, direct); each client may operate its domain's devices, and the
+//! application accepts every operate. Information messages (block 4): every 10 seconds a VCC text
+//! message (InfoReference 1) to every client that enabled them, and an ICC binary one
+//! (InfoReference 2) to each domain's client.
+//!
+//! ```sh
+//! cargo run -p tase2-cli -- operate 127.0.0.1:10102 ICC1/Brk1_Cmd open --sbo
+//! cargo run -p tase2-cli -- tag 127.0.0.1:10102 ICC1/Brk1_Cmd --set close-only --reason "crew"
+//! cargo run -p tase2-tokio --example tase2_control -- 127.0.0.1:10102
+//! ```
 
 use std::time::Duration;
 
 use tase2_core::acse::ApInvocation;
 use tase2_core::server::{ServerConfig, ServerEvent};
-use tase2_core::tase2::server::{PointId, Tase2Builder, Tase2Config};
+use tase2_core::tase2::server::{DeviceSpec, PointId, Tase2Builder, Tase2Config, Tase2Event};
 use tase2_core::tase2::{
-    BilateralTable, ClientMatch, Edition, Family, Form, PointType, PointValue, StateValue,
-    Timestamp,
+    BilateralTable, ClientMatch, Command, ControlMode, ControlValue, DeviceKind, Edition, Family,
+    Form, InfoHeader, InfoScope, PointType, PointValue, Rights, StateValue, Timestamp,
 };
 
 const REAL_QTT: PointType = PointType::Indication(Family::Real, Form::QTimeTag);
@@ -51,6 +64,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The simulated real points: (point, value at rest, amplitude).
     let mut sim: Vec<(PointId, f32, f32)> = Vec::new();
     let mut breakers = Vec::new();
+    // Each domain's breaker command and the state point it drives.
+    let mut commands = Vec::new();
+    b.info_buffer(None, 256);
     for (domain, client) in [("ICC1", 999), ("ICC2", 997)] {
         b.domain(domain, 8);
         for (name, base) in [
@@ -113,11 +129,37 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "Brk1",
             ],
         );
-        b.table(BilateralTable::new(
-            format!("BLT_{domain}"),
-            ClientMatch::ap_title(&[1, 1, 1, client], 12),
-            domain,
-        ));
+        let brk1_cmd = b.device(
+            Some(domain),
+            "Brk1_Cmd",
+            DeviceSpec::new(DeviceKind::Command, ControlMode::Sbo)
+                .tagged()
+                .check_back_id(101),
+        );
+        commands.push((brk1_cmd, *breakers.last().unwrap()));
+        b.device(
+            Some(domain),
+            "Gen1_MW_SP",
+            DeviceSpec::new(DeviceKind::RealSetpoint, ControlMode::Direct),
+        );
+        b.device(
+            Some(domain),
+            "Tap1_SP",
+            DeviceSpec::new(DeviceKind::DiscreteSetpoint, ControlMode::Direct),
+        );
+        b.info_buffer(Some(domain), 256);
+        b.table(
+            BilateralTable::new(
+                format!("BLT_{domain}"),
+                ClientMatch::ap_title(&[1, 1, 1, client], 12),
+                domain,
+            )
+            .grant("Brk1_Cmd", Rights::READ_WRITE)
+            .grant("Gen1_MW_SP", Rights::READ_WRITE)
+            .grant("Tap1_SP", Rights::READ_WRITE)
+            .admit_info(InfoScope::Vcc, 1, None)
+            .admit_info(InfoScope::Icc, 2, None),
+        );
     }
 
     let mut config = ServerConfig::default();
@@ -127,7 +169,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..Default::default()
     };
     let mut server = tase2_tokio::Server::with_endpoint(&addr, b.build(config)?).await?;
-    server.on_event(|_, _, ev| match ev {
+    server.on_event(move |ep, now, ev| match ev {
+        // The application: accept every operate; a breaker command moves its breaker.
+        ServerEvent::Extension(Tase2Event::OperateRequested { op, .. }) => {
+            println!("{ev:?}");
+            let _ = ep.answer_operate(*op, Ok(()));
+        }
+        ServerEvent::Extension(Tase2Event::Operated { device, value, .. }) => {
+            println!("{ev:?}");
+            if let Some(&(_, point)) = commands.iter().find(|(d, _)| d == device) {
+                let s = match value {
+                    ControlValue::Command(Command::On) => StateValue::On,
+                    _ => StateValue::Off,
+                };
+                ep.update(now, point, PointValue::state(s));
+            }
+        }
         ServerEvent::Associated { id, peer } => println!(
             "association {}: {}/{}",
             id.0,
@@ -170,6 +227,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     updates.extend(breakers.iter().map(|&b| (b, PointValue::state(s))));
                 }
                 ep.update_many(now, updates);
+                if n % 10 == 0 {
+                    let header = |info_reference| InfoHeader {
+                        info_reference,
+                        message_id: n as i32 / 10,
+                        ..InfoHeader::default()
+                    };
+                    let text = format!("system normal, {n} s since start");
+                    let _ = ep.send_info_message(None, header(1), text.as_bytes());
+                    for domain in ["ICC1", "ICC2"] {
+                        let _ = ep.send_info_message(Some(domain), header(2), &n.to_be_bytes());
+                    }
+                }
             });
             if !alive {
                 return;

@@ -18,6 +18,7 @@ use tase2_core::mms::{
     ReadRequest, TypeDescription, UnconfirmedService, VariableAccessSpecification, VariableSpec,
     WriteRequest, WriteResult,
 };
+use tase2_core::tase2::client::ControlError;
 
 use crate::clock;
 
@@ -43,6 +44,11 @@ pub enum Error {
     UnexpectedValue(ObjectName),
     /// The variable's type is not a TASE.2 point type.
     NotAPoint(ObjectName),
+    /// The server refused a device select, operate or tag request (TASE.2 block 5): which one,
+    /// and what its DataAccessError means.
+    Control(ControlError),
+    /// The variable's type is not that of a TASE.2 device (INT16 or FLOAT32).
+    NotADevice(ObjectName),
 }
 
 impl fmt::Display for Error {
@@ -57,6 +63,8 @@ impl fmt::Display for Error {
             Error::Closed => f.write_str("association closed"),
             Error::UnexpectedValue(n) => write!(f, "{n}: value not of the TASE.2 type expected"),
             Error::NotAPoint(n) => write!(f, "{n}: not a TASE.2 point type"),
+            Error::Control(e) => write!(f, "{e}"),
+            Error::NotADevice(n) => write!(f, "{n}: not a TASE.2 device (INT16 or FLOAT32)"),
         }
     }
 }

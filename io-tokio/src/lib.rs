@@ -4,7 +4,8 @@
 //! The core does all protocol work; this crate only moves bytes and runs the one timer the core asks
 //! for. A server is one task owning the core `Endpoint` (so point updates and reports need no locks)
 //! plus a reader and a writer task per socket. [`Tase2Client`] ([`tase2`]) is the typed TASE.2
-//! client on top of [`Client`]: discovery, points, data sets, transfer sets and reports.
+//! client on top of [`Client`]: discovery, points, data sets, transfer sets, reports, information
+//! messages and device control.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {

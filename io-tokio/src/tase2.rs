@@ -1,4 +1,5 @@
-//! A typed TASE.2 client (IEC 60870-6-503 conformance blocks 1 and 2) on top of [`Client`].
+//! A typed TASE.2 client (IEC 60870-6-503 conformance blocks 1, 2, 4 and 5) on top of
+//! [`Client`].
 //!
 //! [`Tase2Client`] speaks in TASE.2 terms where [`Client`] speaks MMS: the server's edition and
 //! features, its ICC domain and bilateral table, points with their [`PointType`] and typed
@@ -14,7 +15,14 @@
 //! - transfer sets: [`Tase2Client::reserve_transfer_set`], [`Tase2Client::start_transfer_set`],
 //!   [`Tase2Client::read_transfer_set`], [`Tase2Client::stop_transfer_set`];
 //! - reports: [`Tase2Client::next_report`], with critical reports acknowledged automatically
-//!   ([`Tase2Client::set_auto_ack`]) or by [`Tase2Client::ack`] / [`Tase2Client::nack`].
+//!   ([`Tase2Client::set_auto_ack`]) or by [`Tase2Client::ack`] / [`Tase2Client::nack`];
+//! - information messages (block 4): [`Tase2Client::enable_info_messages`],
+//!   [`Tase2Client::disable_info_messages`]; the messages come out of
+//!   [`Tase2Client::next_report`] as [`Tase2Report::InfoMessage`], in arrival order with the
+//!   transfer set reports;
+//! - device control (block 5): [`Tase2Client::device_info`], [`Tase2Client::select`],
+//!   [`Tase2Client::operate`], [`Tase2Client::select_operate`], [`Tase2Client::tag`],
+//!   [`Tase2Client::set_tag`]; refusals are [`Error::Control`].
 //!
 //! The client learns point types from GetVariableAccessAttributes (once per name, cached) and data
 //! set members from its own definitions or GetNamedVariableListAttributes, so that reports, which
@@ -24,8 +32,8 @@
 //! # async fn demo() -> Result<(), tase2_tokio::Error> {
 //! use tase2_core::assoc::AssociationConfig;
 //! use tase2_core::mms::ObjectName;
-//! use tase2_core::tase2::{DsConditions, DsTransferSetValue};
-//! use tase2_tokio::tase2::{report_variables, Tase2Client};
+//! use tase2_core::tase2::{Command, ControlValue, DsConditions, DsTransferSetValue};
+//! use tase2_tokio::tase2::{report_variables, Tase2Client, Tase2Report};
 //!
 //! let config = AssociationConfig::with_ap_titles(
 //!     ("1.1.1.999".parse().unwrap(), 12),
@@ -45,12 +53,21 @@
 //!     rbe: true,
 //!     ..Default::default()
 //! }).await?;
-//! while let Some(Ok(report)) = c.next_report().await {
-//!     for (name, value) in report.points() {
-//!         println!("{name} = {:?} {}", value.value, value.flags);
+//! c.enable_info_messages().await?;
+//! while let Some(Ok(received)) = c.next_report().await {
+//!     match received {
+//!         Tase2Report::Transfer(report) => {
+//!             for (name, value) in report.points() {
+//!                 println!("{name} = {:?} {}", value.value, value.flags);
+//!             }
+//!         }
+//!         Tase2Report::InfoMessage(m) => println!("message {}: {:?}", m.header.message_id, m.text()),
 //!     }
 //! #   break;
 //! }
+//! let breaker = ObjectName::domain(domain.as_str(), "Brk1_Cmd");
+//! let check_back_id = c.select_operate(&breaker, ControlValue::Command(Command::On)).await?;
+//! println!("closed (CheckBackID {check_back_id})");
 //! c.stop_transfer_set(&ts).await?;
 //! c.delete_data_set(&ds).await?;
 //! c.conclude().await
@@ -67,10 +84,15 @@ use tase2_core::mms::{
 use tase2_core::tase2::client::{self as t2, Report, ReportError};
 use tase2_core::tase2::transfer_set::object_name_type;
 use tase2_core::tase2::{
-    names, DsConditions, DsTransferSetValue, Edition, Features, PointType, PointValue,
+    names, DsConditions, DsTransferSetValue, Edition, Features, InfoMessage, PointType, PointValue,
 };
 
 use crate::{Client, Error};
+
+mod control;
+mod info;
+
+pub use control::DeviceInfo;
 
 /// The four special report variables of `domain` (`Transfer_Set_Name`,
 /// `Transfer_Set_Time_Stamp`, `DSConditions_Detected`, `Event_Code_Detected`), to put first in a
@@ -267,8 +289,38 @@ impl TypedReport {
     }
 }
 
-/// An InformationReport that is not a decodable transfer set report (e.g. an information
-/// message, or a full report of a data set whose members could not be learnt).
+/// What [`Tase2Client::next_report`] received: a transfer set report or an information message.
+/// Both kinds travel as MMS InformationReports on the one association and come out of the one
+/// method in the order they arrived, so a loop over it sees all of them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Tase2Report {
+    /// A DS transfer set report (blocks 1 and 2), typed.
+    Transfer(TypedReport),
+    /// An information message (block 4; after [`Tase2Client::enable_info_messages`]).
+    InfoMessage(InfoMessage),
+}
+
+impl Tase2Report {
+    /// The transfer set report, if it is one.
+    pub fn transfer(&self) -> Option<&TypedReport> {
+        match self {
+            Tase2Report::Transfer(r) => Some(r),
+            Tase2Report::InfoMessage(_) => None,
+        }
+    }
+
+    /// The information message, if it is one.
+    pub fn info_message(&self) -> Option<&InfoMessage> {
+        match self {
+            Tase2Report::InfoMessage(m) => Some(m),
+            Tase2Report::Transfer(_) => None,
+        }
+    }
+}
+
+/// An InformationReport that is neither a decodable transfer set report nor an information
+/// message (e.g. a full report of a data set whose members could not be learnt, or a report
+/// of a plain MMS server).
 #[derive(Clone, Debug, PartialEq)]
 pub struct UndecodedReport {
     /// The report as received.
@@ -657,14 +709,19 @@ impl Tase2Client {
 
     // --- reports ---
 
-    /// The next InformationReport, decoded and typed; `None` once the association is gone. A full
-    /// report of a data set whose members are unknown triggers one GetNamedVariableListAttributes.
-    /// Critical reports of transfer sets this client started are acknowledged here when auto-ACK
-    /// is on (see [`TypedReport::acknowledged`]).
+    /// The next InformationReport, decoded and typed; `None` once the association is gone: a
+    /// transfer set report ([`Tase2Report::Transfer`]) or an information message
+    /// ([`Tase2Report::InfoMessage`]), in arrival order; anything else is an
+    /// [`UndecodedReport`]. A full report of a data set whose members are unknown triggers one
+    /// GetNamedVariableListAttributes. Critical reports of transfer sets this client started are
+    /// acknowledged here when auto-ACK is on (see [`TypedReport::acknowledged`]).
     ///
     /// Cancel-safe as long as no such members look-up or ACK is under way.
-    pub async fn next_report(&mut self) -> Option<Result<TypedReport, UndecodedReport>> {
+    pub async fn next_report(&mut self) -> Option<Result<Tase2Report, UndecodedReport>> {
         let raw = self.client.next_report().await?;
+        if let Some(m) = InfoMessage::decode(&raw) {
+            return Some(Ok(Tase2Report::InfoMessage(m)));
+        }
         let mut decoded = Report::decode(&raw, |n| self.lists.get(n).map(Vec::as_slice));
         if let Err(ReportError::UnknownDataSet(n)) = &decoded {
             if self.data_set_members(&n.clone()).await.is_ok() {
@@ -703,7 +760,7 @@ impl Tase2Client {
                 report.acknowledged = self.ack(&ts, report.timestamp.unwrap_or(0)).await.is_ok();
             }
         }
-        Some(Ok(report))
+        Some(Ok(Tase2Report::Transfer(report)))
     }
 
     /// The critical transfer set of ours that sent `report`: the one it names, or, for a report

@@ -12,7 +12,7 @@ use tase2_core::tase2::{
     BilateralTable, ClientMatch, CurrentSource, DsConditions, DsTransferSetValue, Edition, Family,
     Flags, Form, PointType, PointValue, Rights, StateValue, Timestamp, Validity, Value,
 };
-use tase2_tokio::tase2::{report_variables, Reported, Tase2Client, TypedReport};
+use tase2_tokio::tase2::{report_variables, Reported, Tase2Client, Tase2Report, TypedReport};
 use tase2_tokio::{Client, Error, Server, ServerHandle};
 use tokio::sync::mpsc;
 
@@ -175,11 +175,15 @@ fn seen(t: PointType, v: &PointValue) -> PointValue {
 }
 
 async fn next(c: &mut Tase2Client) -> TypedReport {
-    tokio::time::timeout(Duration::from_secs(10), c.next_report())
+    match tokio::time::timeout(Duration::from_secs(10), c.next_report())
         .await
         .expect("a report within 10 s")
         .expect("association open")
         .expect("a decodable report")
+    {
+        Tase2Report::Transfer(r) => r,
+        other => panic!("not a transfer set report: {other:?}"),
+    }
 }
 
 /// The next report with `condition`, counting the others skipped (integrity reports may come
@@ -240,7 +244,7 @@ async fn flow(edition: Edition) {
         .unwrap();
     assert_eq!(c.edition(), edition);
     let features = c.features().await.unwrap();
-    assert!(features.has_block(1) && features.has_block(2) && !features.has_block(5));
+    assert!((1..=5).all(|b| features.has_block(b) == (b != 3)));
     assert_eq!(c.domains().await.unwrap(), ["ICC1"]);
     assert_eq!(c.bilateral_table_id("ICC1").await.unwrap(), "BLT_ICC1");
     assert!(c.bilateral_table_id("ICC2").await.is_err());
@@ -600,7 +604,9 @@ async fn plain_mms_server_stop_fallback_and_unknown_data_set() {
 
     let mut c = Tase2Client::new(Client::connect(addr, config("1.1.1.999")).await.unwrap());
     assert_eq!(c.version().await.unwrap(), edition);
-    let r = c.next_report().await.unwrap().unwrap();
+    let Tase2Report::Transfer(r) = c.next_report().await.unwrap().unwrap() else {
+        panic!("not a transfer set report");
+    };
     assert_eq!(r.data_set, Some(icc1("DS2")));
     assert_eq!(r.transfer_set, None);
     assert_eq!(

@@ -1,5 +1,7 @@
 //! Client-side TASE.2 helpers for an MMS client association: decoding reports, acknowledging
-//! critical ones, reading the standard objects and building transfer set writes.
+//! critical ones, reading the standard objects, building transfer set writes, and device control
+//! (block 5: the select and tag object names, parsing operate values, classifying refusals as
+//! [`ControlError`]).
 //!
 //! The MMS requests themselves are those of [`crate::client`] (Read, Write, DefineNamedVariableList,
 //! ...); these helpers give their TASE.2 meaning.
@@ -7,11 +9,13 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use super::device::{Command, ControlValue, DeviceKind, SBO_SUFFIX, TAG_SUFFIX};
 use super::transfer_set::{object_name_data, parse_object_name};
 use super::{names, DsConditions, DsTransferSetValue, Edition, Features};
 use crate::ber::Writer;
 use crate::mms::{
-    AccessResult, Data, InformationReport, ObjectName, VariableAccessSpecification, VariableSpec,
+    AccessResult, Data, DataAccessError, InformationReport, ObjectName,
+    VariableAccessSpecification, VariableSpec,
 };
 
 /// A DS transfer set report, decoded.
@@ -195,4 +199,294 @@ pub fn component(name: ObjectName, component: &str) -> VariableSpec {
 /// The standard name of a domain's report variable or object (`ICC1/Transfer_Set_Name`...).
 pub fn icc(domain: &str, item: &str) -> ObjectName {
     ObjectName::domain(domain, item)
+}
+
+// --- device control (block 5) ---
+
+/// A name in the same scope as `device`, with `suffix` appended to its item.
+fn suffixed(device: &ObjectName, suffix: &str) -> ObjectName {
+    match device {
+        ObjectName::VmdSpecific(i) => ObjectName::VmdSpecific(alloc::format!("{i}{suffix}")),
+        ObjectName::DomainSpecific { domain, item } => {
+            ObjectName::domain(domain.as_str(), alloc::format!("{item}{suffix}"))
+        }
+        ObjectName::AaSpecific(i) => ObjectName::AaSpecific(alloc::format!("{i}{suffix}")),
+    }
+}
+
+/// `<Device>_SBO`: reading it selects the device (select-before-operate) and answers its
+/// CheckBackID.
+pub fn sbo_name(device: &ObjectName) -> ObjectName {
+    suffixed(device, SBO_SUFFIX)
+}
+
+/// `<Device>_TAG`: the device's tag.
+pub fn tag_name(device: &ObjectName) -> ObjectName {
+    suffixed(device, TAG_SUFFIX)
+}
+
+/// The CheckBackID a read of `<Device>_SBO` answered (an INT16).
+pub fn parse_check_back_id(d: &Data) -> Option<i16> {
+    int(d).and_then(|v| i16::try_from(v).ok())
+}
+
+/// Parse an operate value for a device of `kind` (as [`DeviceKind::from_type_description`] says
+/// it: an INT16 device is reported as [`DeviceKind::Command`], since commands and discrete
+/// setpoints share the type):
+///
+/// - [`DeviceKind::Command`]: a command word (`on`, `close`, `raise`, `off`, `open`, `trip`,
+///   `lower`, any case) gives a command; an integer gives a discrete setpoint (on the wire a
+///   command is the INT16 0 or 1 either way);
+/// - [`DeviceKind::DiscreteSetpoint`]: an integer (INT16 range);
+/// - [`DeviceKind::RealSetpoint`]: a number (finite, FLOAT32 range).
+pub fn parse_control_value(kind: DeviceKind, s: &str) -> Option<ControlValue> {
+    let s = s.trim();
+    let integer = || s.parse::<i16>().ok().map(ControlValue::Discrete);
+    match kind {
+        DeviceKind::Command => {
+            if s.bytes().any(|b| b.is_ascii_alphabetic()) {
+                Command::parse(s).map(ControlValue::Command)
+            } else {
+                integer()
+            }
+        }
+        DeviceKind::DiscreteSetpoint => integer(),
+        DeviceKind::RealSetpoint => s
+            .parse::<f32>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .map(ControlValue::Real),
+    }
+}
+
+/// A device control request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ControlOp {
+    /// Read of `<Device>_SBO`.
+    Select,
+    /// Write of `<Device>`.
+    Operate,
+    /// Read of `<Device>_TAG`.
+    ReadTag,
+    /// Write of `<Device>_TAG`.
+    SetTag,
+}
+
+impl core::fmt::Display for ControlOp {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            ControlOp::Select => "select",
+            ControlOp::Operate => "operate",
+            ControlOp::ReadTag => "tag read",
+            ControlOp::SetTag => "tag change",
+        })
+    }
+}
+
+/// What a refusal of a device control request means, from its MMS DataAccessError.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ControlErrorKind {
+    /// object-access-denied (3): for an operate, not selected, select expired or held by another
+    /// client; for a select or operate, tagged; for a tag change, the tag belongs to another
+    /// client; or the bilateral table does not let this client operate the device.
+    AccessDenied,
+    /// temporarily-unavailable (2): another client holds the select, an operate is in progress,
+    /// the controlling application did not answer in time, or (tag change) the device is armed.
+    TemporarilyUnavailable,
+    /// type-inconsistent (7): the value has the wrong MMS type for the device.
+    TypeInconsistent,
+    /// object-value-invalid (11): the value is out of range (a command other than 0 or 1, a tag of
+    /// 3).
+    ValueInvalid,
+    /// hardware-fault (1): the device or the application controlling it refused the operate.
+    HardwareFault,
+    /// object-non-existent (10): no such device visible to this client, or (select) it is not
+    /// select-before-operate, or (tag) it has no tag.
+    NonExistent,
+    /// Any other DataAccessError.
+    Other(DataAccessError),
+}
+
+impl ControlErrorKind {
+    /// The kind of a DataAccessError.
+    pub fn of(e: DataAccessError) -> ControlErrorKind {
+        match e {
+            DataAccessError::OBJECT_ACCESS_DENIED => ControlErrorKind::AccessDenied,
+            DataAccessError::TEMPORARILY_UNAVAILABLE => ControlErrorKind::TemporarilyUnavailable,
+            DataAccessError::TYPE_INCONSISTENT => ControlErrorKind::TypeInconsistent,
+            DataAccessError::OBJECT_VALUE_INVALID => ControlErrorKind::ValueInvalid,
+            DataAccessError::HARDWARE_FAULT => ControlErrorKind::HardwareFault,
+            DataAccessError::OBJECT_NON_EXISTENT => ControlErrorKind::NonExistent,
+            other => ControlErrorKind::Other(other),
+        }
+    }
+
+    /// The DataAccessError it stands for.
+    pub fn code(self) -> DataAccessError {
+        match self {
+            ControlErrorKind::AccessDenied => DataAccessError::OBJECT_ACCESS_DENIED,
+            ControlErrorKind::TemporarilyUnavailable => DataAccessError::TEMPORARILY_UNAVAILABLE,
+            ControlErrorKind::TypeInconsistent => DataAccessError::TYPE_INCONSISTENT,
+            ControlErrorKind::ValueInvalid => DataAccessError::OBJECT_VALUE_INVALID,
+            ControlErrorKind::HardwareFault => DataAccessError::HARDWARE_FAULT,
+            ControlErrorKind::NonExistent => DataAccessError::OBJECT_NON_EXISTENT,
+            ControlErrorKind::Other(e) => e,
+        }
+    }
+}
+
+/// A select, operate or tag request the server refused, classified.
+///
+/// ```
+/// use tase2_core::mms::DataAccessError;
+/// use tase2_core::tase2::client::{ControlError, ControlErrorKind, ControlOp};
+///
+/// let e = ControlError::new(ControlOp::Operate, DataAccessError::OBJECT_ACCESS_DENIED);
+/// assert_eq!(e.kind, ControlErrorKind::AccessDenied);
+/// assert!(e.to_string().starts_with("operate refused: object-access-denied (not selected"));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ControlError {
+    /// The request.
+    pub op: ControlOp,
+    /// What the refusal means.
+    pub kind: ControlErrorKind,
+}
+
+impl ControlError {
+    /// The refusal of `op` with `error`.
+    pub fn new(op: ControlOp, error: DataAccessError) -> ControlError {
+        ControlError {
+            op,
+            kind: ControlErrorKind::of(error),
+        }
+    }
+
+    /// The DataAccessError the server answered.
+    pub fn code(&self) -> DataAccessError {
+        self.kind.code()
+    }
+
+    /// What the refusal most likely means for this request (`None` for codes TASE.2 device
+    /// control does not use).
+    pub fn explanation(&self) -> Option<&'static str> {
+        use ControlErrorKind as K;
+        use ControlOp as O;
+        Some(match (self.kind, self.op) {
+            (K::AccessDenied, O::Select) => {
+                "the device is tagged (open-and-close inhibit), or this client may not operate it"
+            }
+            (K::AccessDenied, O::Operate) => {
+                "not selected, the select expired or is held by another client, the tag \
+                 inhibits it, or this client may not operate it"
+            }
+            (K::AccessDenied, O::SetTag) => {
+                "the tag was set by another client or locally, or this client may not tag the \
+                 device"
+            }
+            (K::AccessDenied, O::ReadTag) => "this client may not read the tag",
+            (K::TemporarilyUnavailable, O::Select) => {
+                "another client holds the select, or an operate is in progress"
+            }
+            (K::TemporarilyUnavailable, O::Operate) => {
+                "an operate is in progress, or the controlling application did not answer in time"
+            }
+            (K::TemporarilyUnavailable, O::SetTag) => {
+                "the device is selected or operating: its tag cannot change now"
+            }
+            (K::TemporarilyUnavailable, O::ReadTag) => "the tag cannot be read now",
+            (K::TypeInconsistent, _) => "the value has the wrong type for this object",
+            (K::ValueInvalid, _) => "the value is out of range",
+            (K::HardwareFault, _) => "the device or its controlling application refused it",
+            (K::NonExistent, O::Select) => {
+                "no such device, or it is not select-before-operate (no _SBO object)"
+            }
+            (K::NonExistent, O::Operate) => "no such device",
+            (K::NonExistent, O::ReadTag | O::SetTag) => {
+                "no such device, or it has no tag (no _TAG object)"
+            }
+            (K::Other(_), _) => return None,
+        })
+    }
+}
+
+impl core::fmt::Display for ControlError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{} refused: {}", self.op, self.code())?;
+        match self.explanation() {
+            Some(e) => write!(f, " ({e})"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl core::error::Error for ControlError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    #[test]
+    fn device_object_names_keep_the_scope() {
+        let d = ObjectName::domain("ICC1", "Brk1_Cmd");
+        assert_eq!(sbo_name(&d), ObjectName::domain("ICC1", "Brk1_Cmd_SBO"));
+        assert_eq!(tag_name(&d), ObjectName::domain("ICC1", "Brk1_Cmd_TAG"));
+        assert_eq!(
+            sbo_name(&ObjectName::vmd("Cap1")),
+            ObjectName::vmd("Cap1_SBO")
+        );
+        assert_eq!(parse_check_back_id(&Data::Integer(101)), Some(101));
+        assert_eq!(parse_check_back_id(&Data::Integer(70_000)), None);
+        assert_eq!(parse_check_back_id(&Data::Boolean(true)), None);
+    }
+
+    #[test]
+    fn control_values_parse_by_kind() {
+        use super::Command as C;
+        use DeviceKind::*;
+        let on = Some(ControlValue::Command(C::On));
+        let off = Some(ControlValue::Command(C::Off));
+        assert_eq!(parse_control_value(Command, "Close"), on);
+        assert_eq!(parse_control_value(Command, "trip"), off);
+        assert_eq!(parse_control_value(Command, "raise"), on);
+        assert_eq!(
+            parse_control_value(Command, "-7"),
+            Some(ControlValue::Discrete(-7))
+        );
+        assert_eq!(parse_control_value(Command, "shut"), None);
+        assert_eq!(parse_control_value(DiscreteSetpoint, "on"), None);
+        assert_eq!(parse_control_value(DiscreteSetpoint, "40000"), None);
+        assert_eq!(
+            parse_control_value(RealSetpoint, "412.5"),
+            Some(ControlValue::Real(412.5))
+        );
+        assert_eq!(
+            parse_control_value(RealSetpoint, "3"),
+            Some(ControlValue::Real(3.0))
+        );
+        assert_eq!(parse_control_value(RealSetpoint, "1e39"), None);
+        assert_eq!(parse_control_value(RealSetpoint, "NaN"), None);
+    }
+
+    #[test]
+    fn control_errors_classify_and_explain() {
+        let e = ControlError::new(ControlOp::Select, DataAccessError::TEMPORARILY_UNAVAILABLE);
+        assert_eq!(e.kind, ControlErrorKind::TemporarilyUnavailable);
+        assert_eq!(
+            e.to_string(),
+            "select refused: temporarily-unavailable (another client holds the select, or an \
+             operate is in progress)"
+        );
+        let e = ControlError::new(ControlOp::Operate, DataAccessError::HARDWARE_FAULT);
+        assert_eq!(e.kind, ControlErrorKind::HardwareFault);
+        assert_eq!(e.code(), DataAccessError::HARDWARE_FAULT);
+        let e = ControlError::new(ControlOp::SetTag, DataAccessError(42));
+        assert_eq!(e.kind, ControlErrorKind::Other(DataAccessError(42)));
+        assert_eq!(e.to_string(), "tag change refused: data-access-error(42)");
+        for code in 0..=12 {
+            let k = ControlErrorKind::of(DataAccessError(code));
+            assert_eq!(k.code(), DataAccessError(code));
+        }
+    }
 }

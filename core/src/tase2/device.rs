@@ -53,7 +53,8 @@ impl DeviceKind {
     }
 
     /// Decode an operate value of this kind: `Err(true)` for the wrong MMS type, `Err(false)` for
-    /// the right type out of range (a command other than 0 or 1, an INT16 that overflows).
+    /// the right type out of range (a command other than 0 or 1, an INT16 that overflows, a real
+    /// setpoint that is NaN, infinite or beyond FLOAT32).
     pub fn decode(self, data: &Data) -> Result<ControlValue, bool> {
         match (self, data) {
             (DeviceKind::Command, Data::Integer(v)) => match v {
@@ -65,9 +66,9 @@ impl DeviceKind {
                 .map(ControlValue::Discrete)
                 .map_err(|_| false),
             (DeviceKind::RealSetpoint, Data::Float(f)) => {
-                let v = f.to_f64();
-                let r = v as f32;
-                if v.is_finite() && !r.is_finite() {
+                // A setpoint a device cannot reach is refused, not passed on.
+                let r = f.to_f64() as f32;
+                if !r.is_finite() {
                     return Err(false);
                 }
                 Ok(ControlValue::Real(r))
@@ -315,6 +316,14 @@ mod tests {
             Ok(ControlValue::Real(1.5))
         );
         assert_eq!(RealSetpoint.decode(&Data::Integer(1)), Err(true));
+        assert_eq!(
+            RealSetpoint.decode(&Data::Float(Float::F32(f32::NAN))),
+            Err(false)
+        );
+        assert_eq!(
+            RealSetpoint.decode(&Data::Float(Float::F64(1e300))),
+            Err(false)
+        );
         assert!(
             TagValue::CloseOnlyInhibit.inhibits(Some(ControlValue::Command(super::Command::On)))
         );
