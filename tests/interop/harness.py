@@ -322,6 +322,26 @@ def capture_path(capture_dir: str, name: str) -> Path:
 # libiec61850 (pyiec61850-ng)
 
 
+def ber_tlv(tag: int, body: bytes) -> bytes:
+    """One BER element with a definite length, for PDUs a test encodes by hand (not by our encoder)."""
+    n = len(body)
+    if n < 0x80:
+        length = bytes([n])
+    elif n < 0x100:
+        length = bytes([0x81, n])
+    else:
+        length = bytes([0x82, n >> 8, n & 0xFF])
+    return bytes([tag]) + length + body
+
+
+def ber_int(v: int) -> bytes:
+    """The minimal two's-complement content octets of an INTEGER."""
+    out = v.to_bytes((v.bit_length() + 8) // 8 or 1, "big", signed=True)
+    while len(out) > 1 and out[0] == 0 and out[1] < 0x80:
+        out = out[1:]
+    return out
+
+
 def libiec():
     """Import the SWIG module of pyiec61850-ng."""
     import pyiec61850.pyiec61850 as L  # noqa: N812  (the C API's own names)

@@ -70,29 +70,15 @@ class Step:
 # BER for the one hand-encoded PDU (ISO 9506-2 Write-Request with a vmd-specific name)
 
 
-def _tlv(tag: int, body: bytes) -> bytes:
-    n = len(body)
-    if n < 0x80:
-        length = bytes([n])
-    elif n < 0x100:
-        length = bytes([0x81, n])
-    else:
-        length = bytes([0x82, n >> 8, n & 0xFF])
-    return bytes([tag]) + length + body
 
 
-def _ber_int(v: int) -> bytes:
-    out = v.to_bytes((v.bit_length() + 8) // 8 or 1, "big", signed=True)
-    while len(out) > 1 and out[0] == 0 and out[1] < 0x80:
-        out = out[1:]
-    return out
 
 
 def write_vmd_boolean_pdu(invoke_id: int, name: str, value: bool) -> bytes:
     """confirmed-RequestPDU { invokeID, write { listOfVariable { name vmd-specific }, listOfData { boolean } } }"""
-    spec = _tlv(0xA0, _tlv(0x30, _tlv(0xA0, _tlv(0x80, name.encode("ascii")))))
-    data = _tlv(0xA0, _tlv(0x83, b"\xff" if value else b"\x00"))
-    return _tlv(0xA0, _tlv(0x02, _ber_int(invoke_id)) + _tlv(0xA5, spec + data))
+    spec = harness.ber_tlv(0xA0, harness.ber_tlv(0x30, harness.ber_tlv(0xA0, harness.ber_tlv(0x80, name.encode("ascii")))))
+    data = harness.ber_tlv(0xA0, harness.ber_tlv(0x83, b"\xff" if value else b"\x00"))
+    return harness.ber_tlv(0xA0, harness.ber_tlv(0x02, harness.ber_int(invoke_id)) + harness.ber_tlv(0xA5, spec + data))
 
 
 def send_raw_mms(L, con, pdu: bytes) -> int:

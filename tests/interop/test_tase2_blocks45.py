@@ -77,38 +77,24 @@ HEADER_TYPE = ("struct", [("InfoReference", INT32), ("LocalReference", INT32), (
 # BER for the hand-encoded PDUs (ISO 9506-2)
 
 
-def _tlv(tag: int, body: bytes) -> bytes:
-    n = len(body)
-    if n < 0x80:
-        length = bytes([n])
-    elif n < 0x100:
-        length = bytes([0x81, n])
-    else:
-        length = bytes([0x82, n >> 8, n & 0xFF])
-    return bytes([tag]) + length + body
 
 
-def _ber_int(v: int) -> bytes:
-    out = v.to_bytes((v.bit_length() + 8) // 8 or 1, "big", signed=True)
-    while len(out) > 1 and out[0] == 0 and out[1] < 0x80:
-        out = out[1:]
-    return out
 
 
 def aa_variable(name: str) -> bytes:
     """listOfVariable [0] { SEQUENCE { variableSpecification name [0] ObjectName aa-specific [2] } }"""
-    return _tlv(0xA0, _tlv(0x30, _tlv(0xA0, _tlv(0x82, name.encode("ascii")))))
+    return harness.ber_tlv(0xA0, harness.ber_tlv(0x30, harness.ber_tlv(0xA0, harness.ber_tlv(0x82, name.encode("ascii")))))
 
 
 def write_aa_boolean_pdu(invoke_id: int, name: str, value: bool) -> bytes:
     """confirmed-RequestPDU { invokeID, write [5] { listOfVariable, listOfData [0] { boolean [3] } } }"""
-    data = _tlv(0xA0, _tlv(0x83, b"\xff" if value else b"\x00"))
-    return _tlv(0xA0, _tlv(0x02, _ber_int(invoke_id)) + _tlv(0xA5, aa_variable(name) + data))
+    data = harness.ber_tlv(0xA0, harness.ber_tlv(0x83, b"\xff" if value else b"\x00"))
+    return harness.ber_tlv(0xA0, harness.ber_tlv(0x02, harness.ber_int(invoke_id)) + harness.ber_tlv(0xA5, aa_variable(name) + data))
 
 
 def read_aa_pdu(invoke_id: int, name: str) -> bytes:
     """confirmed-RequestPDU { invokeID, read [4] { variableAccessSpecification [1] { listOfVariable } } }"""
-    return _tlv(0xA0, _tlv(0x02, _ber_int(invoke_id)) + _tlv(0xA4, _tlv(0xA1, aa_variable(name))))
+    return harness.ber_tlv(0xA0, harness.ber_tlv(0x02, harness.ber_int(invoke_id)) + harness.ber_tlv(0xA4, harness.ber_tlv(0xA1, aa_variable(name))))
 
 
 def send_raw_mms(L, con, pdu: bytes) -> int:

@@ -500,6 +500,19 @@ impl Tase2Builder {
         }
     }
 
+    /// The name of `name` in VCC scope or `domain` (which must exist).
+    fn object_in(&mut self, domain: Option<&str>, name: &str) -> ObjectName {
+        match domain {
+            Some(d) => {
+                if !self.tase2.domain_index.contains_key(d) {
+                    self.errors.push(ModelError::Unknown(d.into()));
+                }
+                ObjectName::domain(d, name)
+            }
+            None => ObjectName::vmd(name),
+        }
+    }
+
     fn slot(&mut self, s: Slot) -> u32 {
         self.tase2.slots.push(s);
         (self.tase2.slots.len() - 1) as u32
@@ -596,15 +609,7 @@ impl Tase2Builder {
                 ptype.name()
             )));
         }
-        let object = match domain {
-            Some(d) => {
-                if !self.tase2.domain_index.contains_key(d) {
-                    self.errors.push(ModelError::Unknown(d.into()));
-                }
-                ObjectName::domain(d, name)
-            }
-            None => ObjectName::vmd(name),
-        };
+        let object = self.object_in(domain, name);
         let slot = self.slot(Slot::Point(id.0));
         let var = Variable::slotted(ptype.type_description(), slot, writable);
         let existed = match domain {
@@ -642,15 +647,7 @@ impl Tase2Builder {
         use crate::tase2::device::{Tag, SBO_SUFFIX, TAG_SUFFIX};
         // The longest derived name must be an MMS identifier too.
         self.check_name(&alloc::format!("{name}{SBO_SUFFIX}"));
-        let object = match domain {
-            Some(d) => {
-                if !self.tase2.domain_index.contains_key(d) {
-                    self.errors.push(ModelError::Unknown(d.into()));
-                }
-                ObjectName::domain(d, name)
-            }
-            None => ObjectName::vmd(name),
-        };
+        let object = self.object_in(domain, name);
         let id = self.tase2.devices.add(object.clone(), spec);
         let mut vars = alloc::vec![(
             name.to_string(),
