@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import traceback
 import time
 from pathlib import Path
 
@@ -320,6 +321,34 @@ def capture_path(capture_dir: str, name: str) -> Path:
 
 # --------------------------------------------------------------------------------------------
 # libiec61850 (pyiec61850-ng)
+
+
+def serve_and_check(doc: str, title: str, name: str, session, capture_checks) -> "Results":
+    """The common run of a third-party client against `tase2 serve`: start the server (unless
+    --no-server) under a packet capture, run `session(res, port)` (its result is handed on as the
+    session's facts), stop, then `capture_checks(res, pcap, port, facts)` on the capture. A harness
+    exception fails one check instead of hiding the capture checks. The caller finishes `res`."""
+    args = common_args(doc.splitlines()[0])
+    res = Results(title)
+    pcap = capture_path(args.capture_dir, name)
+    server = Tase2Server(args.tase2, args.port, log_path=Path(args.capture_dir) / f"{name}.server.log")
+    facts = None
+    with Capture(args.port, pcap):
+        up = True
+        if not args.no_server:
+            up = res.check(server.start(), f"tase2 serve listens on 127.0.0.1:{args.port}", args.tase2)
+        if up:
+            try:
+                facts = session(res, args.port)
+            except Exception as exc:  # a harness bug must not hide the capture checks
+                traceback.print_exc()
+                res.check(False, "client session ran to the end", repr(exc))
+        time.sleep(0.3)
+        server.stop()
+    if up:
+        capture_checks(res, pcap, args.port, facts if facts is not None else {})
+    res.note(f"capture: {pcap}")
+    return res
 
 
 def ber_tlv(tag: int, body: bytes) -> bytes:

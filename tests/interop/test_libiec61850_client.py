@@ -406,30 +406,16 @@ def capture_checks(res: harness.Results, pcap: Path, port: int, facts: dict) -> 
         res.check(n == 1, f"server answered the Report_Trigger write (invoke id {inv}) with success", n)
 
 
+def sessions(res: harness.Results, port: int) -> dict:
+    facts = session(res, port)
+    icc2_session(res, port)
+    refused_session(res, port)
+    return facts
+
+
 def main() -> None:
-    args = harness.common_args(__doc__.splitlines()[0])
-    res = harness.Results("libiec61850 client -> tase2 server")
-    pcap = harness.capture_path(args.capture_dir, "libiec61850_client")
-    server = harness.Tase2Server(args.tase2, args.port, log_path=Path(args.capture_dir) / "libiec61850_client.server.log")
-    facts: dict = {}
-    with harness.Capture(args.port, pcap):
-        up = True
-        if not args.no_server:
-            up = res.check(server.start(), f"tase2 serve listens on 127.0.0.1:{args.port}", args.tase2)
-        if up:
-            try:
-                facts = session(res, args.port)
-                icc2_session(res, args.port)
-                refused_session(res, args.port)
-            except Exception as exc:  # a harness bug must not hide the capture checks
-                traceback.print_exc()
-                res.check(False, "client session ran to the end", repr(exc))
-        time.sleep(0.3)
-        server.stop()
-    if up:
-        capture_checks(res, pcap, args.port, facts)
-    res.note(f"capture: {pcap}")
-    res.finish()
+    harness.serve_and_check(__doc__, "libiec61850 client -> tase2 server", "libiec61850_client",
+                            sessions, capture_checks).finish()
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ Usage: test_open61850_client.py --tase2 PATH --port N [--capture-dir DIR] [--no-
 from __future__ import annotations
 
 import sys
-import time
 import traceback
 from pathlib import Path
 
@@ -117,26 +116,9 @@ def session(res: harness.Results, port: int) -> None:
 
 
 def main() -> None:
-    args = harness.common_args(__doc__.splitlines()[0])
-    res = harness.Results("open61850 client -> tase2 server")
-    pcap = harness.capture_path(args.capture_dir, "open61850_client")
-    server = harness.Tase2Server(args.tase2, args.port, log_path=Path(args.capture_dir) / "open61850_client.server.log")
-    with harness.Capture(args.port, pcap):
-        up = True
-        if not args.no_server:
-            up = res.check(server.start(), f"tase2 serve listens on 127.0.0.1:{args.port}", args.tase2)
-        if up:
-            try:
-                session(res, args.port)
-            except Exception as exc:
-                traceback.print_exc()
-                res.check(False, "client session ran to the end", repr(exc))
-        time.sleep(0.3)
-        server.stop()
-    if up:
-        harness.tshark_checks(res, pcap, args.port, side="server")
-    res.note(f"capture: {pcap}")
-    res.finish()
+    harness.serve_and_check(__doc__, "open61850 client -> tase2 server", "open61850_client", session,
+                            lambda res, pcap, port, _facts: harness.tshark_checks(res, pcap, port, side="server")
+                            ).finish()
 
 
 if __name__ == "__main__":

@@ -48,7 +48,6 @@ import multiprocessing
 import sys
 import threading
 import time
-import traceback
 from pathlib import Path
 
 sys.dont_write_bytecode = True  # keep tests/interop free of __pycache__
@@ -617,26 +616,8 @@ def capture_checks(res: harness.Results, pcap: Path, port: int, facts: dict) -> 
 
 
 def main() -> None:
-    args = harness.common_args(__doc__.splitlines()[0])
-    res = harness.Results("TASE.2 blocks 4+5: libiec61850 MmsConnection -> tase2 server")
-    pcap = harness.capture_path(args.capture_dir, "tase2_blocks45")
-    server = harness.Tase2Server(args.tase2, args.port, log_path=Path(args.capture_dir) / "tase2_blocks45.server.log")
-    facts: dict = {}
-    with harness.Capture(args.port, pcap):
-        up = True
-        if not args.no_server:
-            up = res.check(server.start(), f"tase2 serve listens on 127.0.0.1:{args.port}", args.tase2)
-        if up:
-            try:
-                facts = session(res, args.port)
-            except Exception as exc:  # a harness bug must not hide the capture checks
-                traceback.print_exc()
-                res.check(False, "client session ran to the end", repr(exc))
-        time.sleep(0.3)
-        server.stop()
-    if up:
-        capture_checks(res, pcap, args.port, facts)
-    res.note(f"capture: {pcap}")
+    res = harness.serve_and_check(__doc__, "TASE.2 blocks 4+5: libiec61850 MmsConnection -> tase2 server",
+                                  "tase2_blocks45", session, capture_checks)
     print(f"SUMMARY blocks 4+5: {res.passed}/{res.passed + res.failed} checks passed", flush=True)
     res.finish()
 

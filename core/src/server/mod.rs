@@ -192,12 +192,7 @@ impl<H: Hooks> Endpoint<H> {
 
     /// Let the hooks send what is due at `now` (see [`Hooks::run`]).
     pub fn run_hooks(&mut self, now: Instant) {
-        let mut out = Outbox {
-            conns: &mut self.conns,
-            events: &mut self.events,
-            model: &self.model,
-        };
-        self.hooks.run(&mut out, now);
+        self.with_outbox(|h, out| h.run(out, now));
     }
 
     /// Run `f` on the hooks with an [`Outbox`] to every association.
@@ -413,12 +408,7 @@ impl<H: Hooks> Endpoint<H> {
                     self.events.push_back(ServerEvent::PeerError { id, error })
                 }
                 Event::Closed(error) => {
-                    let mut out = Outbox {
-                        conns: &mut self.conns,
-                        events: &mut self.events,
-                        model: &self.model,
-                    };
-                    self.hooks.closed(&mut out, id);
+                    self.with_outbox(|h, out| h.closed(out, id));
                     self.events.push_back(ServerEvent::Closed { id, error })
                 }
                 Event::Unconfirmed(service) => {

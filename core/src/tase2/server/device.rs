@@ -385,13 +385,9 @@ impl Tase2 {
         &mut self,
         ctx: &mut Ctx<'_, Tase2Event>,
         d: u32,
-        component: Option<&str>,
         value: &crate::mms::Data,
     ) -> Result<(), DataAccessError> {
         let device = DeviceId(d);
-        if component.is_some() {
-            return Err(DataAccessError::OBJECT_ACCESS_UNSUPPORTED);
-        }
         let policy = self.config.operate;
         let e = &mut self.devices.list[d as usize];
         let v = match e.spec.kind.decode(value) {
@@ -474,13 +470,9 @@ impl Tase2 {
         &mut self,
         ctx: &mut Ctx<'_, Tase2Event>,
         d: u32,
-        component: Option<&str>,
         value: &crate::mms::Data,
     ) -> Result<(), DataAccessError> {
         let device = DeviceId(d);
-        if component.is_some() {
-            return Err(DataAccessError::OBJECT_ACCESS_UNSUPPORTED);
-        }
         let Some(new) = Tag::from_data(value) else {
             return Err(refuse(ctx, device, ControlRefusal::WrongType));
         };

@@ -513,6 +513,30 @@ impl Tase2Builder {
         }
     }
 
+    /// The variables of VCC scope or of `domain`.
+    fn variables_in(&mut self, domain: Option<&str>) -> &mut BTreeMap<String, Variable> {
+        match domain {
+            Some(d) => &mut self.vmd.domain_mut(d).variables,
+            None => &mut self.vmd.variables,
+        }
+    }
+
+    /// Add `var` as `name` in VCC scope or `domain`; a name taken already is a model error.
+    fn add_variable(&mut self, domain: Option<&str>, name: String, var: Variable) {
+        if self
+            .variables_in(domain)
+            .insert(name.clone(), var)
+            .is_some()
+        {
+            let object = match domain {
+                Some(d) => ObjectName::domain(d, name),
+                None => ObjectName::VmdSpecific(name),
+            };
+            self.errors
+                .push(ModelError::Duplicate(alloc::format!("{object}")));
+        }
+    }
+
     fn slot(&mut self, s: Slot) -> u32 {
         self.tase2.slots.push(s);
         (self.tase2.slots.len() - 1) as u32
@@ -612,19 +636,7 @@ impl Tase2Builder {
         let object = self.object_in(domain, name);
         let slot = self.slot(Slot::Point(id.0));
         let var = Variable::slotted(ptype.type_description(), slot, writable);
-        let existed = match domain {
-            Some(d) => self
-                .vmd
-                .domain_mut(d)
-                .variables
-                .insert(name.into(), var)
-                .is_some(),
-            None => self.vmd.variables.insert(name.into(), var).is_some(),
-        };
-        if existed {
-            self.errors
-                .push(ModelError::Duplicate(alloc::format!("{object}")));
-        }
+        self.add_variable(domain, name.into(), var);
         self.tase2.point_index.insert(object.clone(), id.0);
         let specs = &mut self.tase2.specs;
         let at = specs.len();
@@ -672,16 +684,7 @@ impl Tase2Builder {
             ));
         }
         for (n, v) in vars {
-            let existed = match domain {
-                Some(d) => self.vmd.domain_mut(d).variables.insert(n.clone(), v),
-                None => self.vmd.variables.insert(n.clone(), v),
-            };
-            if existed.is_some() {
-                self.errors.push(ModelError::Duplicate(match domain {
-                    Some(d) => alloc::format!("{d}/{n}"),
-                    None => n,
-                }));
-            }
+            self.add_variable(domain, n, v);
         }
         id
     }
@@ -716,10 +719,7 @@ impl Tase2Builder {
         }
         sizes.push(size);
         sizes.sort_unstable();
-        let vars = match domain {
-            Some(d) => &mut self.vmd.domain_mut(d).variables,
-            None => &mut self.vmd.variables,
-        };
+        let vars = self.variables_in(domain);
         vars.entry(INFO_MESS_HEADER.into()).or_insert_with(|| {
             let t = InfoHeader::type_description();
             let v = t.default_value();
@@ -738,17 +738,8 @@ impl Tase2Builder {
     /// Add a plain MMS variable (neither point nor TASE.2 object), e.g. a configuration value.
     pub fn variable(&mut self, domain: Option<&str>, name: &str, variable: Variable) -> &mut Self {
         if self.check_name(name) {
-            match domain {
-                Some(d) => {
-                    self.vmd
-                        .domain_mut(d)
-                        .variables
-                        .insert(name.into(), variable);
-                }
-                None => {
-                    self.vmd.variables.insert(name.into(), variable);
-                }
-            }
+            // Replacing is allowed here: a plain variable may override a default object.
+            self.variables_in(domain).insert(name.into(), variable);
         }
         self
     }
@@ -1163,11 +1154,13 @@ impl Hooks for Tase2 {
         component: Option<&str>,
         value: &Data,
     ) -> Result<(), DataAccessError> {
-        match self.slots.get(slot as usize).copied() {
+        let slot = self.slots.get(slot as usize).copied();
+        // Only a transfer set has components a client may write one at a time.
+        if component.is_some() && !matches!(slot, Some(Slot::TransferSet(_))) {
+            return Err(DataAccessError::OBJECT_ACCESS_UNSUPPORTED);
+        }
+        match slot {
             Some(Slot::Point(p)) => {
-                if component.is_some() {
-                    return Err(DataAccessError::OBJECT_ACCESS_UNSUPPORTED);
-                }
                 let entry = &self.points[p as usize];
                 if !entry.writable {
                     return Err(DataAccessError::OBJECT_ACCESS_DENIED);
@@ -1186,15 +1179,12 @@ impl Hooks for Tase2 {
                 Ok(())
             }
             Some(Slot::TransferSet(t)) => self.write_transfer_set(ctx, t, component, value),
-            Some(Slot::Device(d)) => self.operate(ctx, d, component, value),
-            Some(Slot::DeviceTag(d)) => self.write_tag(ctx, d, component, value),
+            Some(Slot::Device(d)) => self.operate(ctx, d, value),
+            Some(Slot::DeviceTag(d)) => self.write_tag(ctx, d, value),
             Some(Slot::ImTransferSet) => {
                 let Data::Boolean(enabled) = value else {
                     return Err(DataAccessError::TYPE_INCONSISTENT);
                 };
-                if component.is_some() {
-                    return Err(DataAccessError::OBJECT_ACCESS_UNSUPPORTED);
-                }
                 if self.set_im_enabled(ctx.id, *enabled) {
                     ctx.emit(Tase2Event::InfoMessagesEnabled {
                         id: ctx.id,
