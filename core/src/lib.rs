@@ -43,6 +43,7 @@ pub mod assoc;
 pub mod ber;
 pub mod client;
 pub mod cotp;
+pub mod deviation;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod mms;
@@ -53,4 +54,5 @@ pub mod tase2;
 pub mod time;
 pub mod tpkt;
 
+pub use deviation::{Deviation, DeviationKind};
 pub use time::Instant;
