@@ -40,7 +40,7 @@ impl Deviation {
 }
 
 /// The kinds of deviation FreeTase2 recognises and accepts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum DeviationKind {
     /// A point structure whose components are named in another order than the standard's

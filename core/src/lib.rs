@@ -50,6 +50,7 @@ pub mod mms;
 pub mod presentation;
 pub mod server;
 pub mod session;
+pub mod sim;
 pub mod tase2;
 pub mod time;
 pub mod tpkt;

@@ -544,7 +544,7 @@ impl PointType {
 
 /// Structural equality of type descriptions; component names count when both sides have them
 /// (peers may omit them, and without names `Data_DiscreteQ` and `Data_StateQTimeTag` look alike).
-fn shape_eq(a: &TypeDescription, b: &TypeDescription) -> bool {
+pub(crate) fn shape_eq(a: &TypeDescription, b: &TypeDescription) -> bool {
     match (a, b) {
         (
             TypeDescription::Structure { components: x, .. },

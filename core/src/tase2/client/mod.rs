@@ -4,12 +4,25 @@
 //! [`ControlError`]).
 //!
 //! The MMS requests themselves are those of [`crate::client`] (Read, Write, DefineNamedVariableList,
-//! ...); these helpers give their TASE.2 meaning.
+//! ...); these helpers give their TASE.2 meaning. [`Session`] puts them together: the whole TASE.2
+//! client as a sans-IO state machine, the one every driver (tokio, mio, wasm) wraps.
+
+mod error;
+mod ops;
+mod session;
+mod typing;
+
+pub use error::Error;
+pub use session::{
+    Command, DeviceInfo, Discovery, DomainInfo, OpId, Outcome, Reported, Session, SessionConfig,
+    SessionEvent, TypedReport, UndecodedReport, VariableInfo,
+};
+pub use typing::{is_standard_object, standard_type_name};
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::device::{Command, ControlValue, DeviceKind, SBO_SUFFIX, TAG_SUFFIX};
+use super::device::{Command as DeviceCommand, ControlValue, DeviceKind, SBO_SUFFIX, TAG_SUFFIX};
 use super::transfer_set::{object_name_data, parse_object_name};
 use super::{names, DsConditions, DsTransferSetValue, Edition, Features};
 use crate::ber::Writer;
@@ -34,6 +47,8 @@ pub struct Report {
     /// Point values by name, in report order (a point may appear more than once when every
     /// change is reported). Failed members are left out.
     pub values: Vec<(ObjectName, Data)>,
+    /// What deviated from the standard but was accepted (e.g. a BinaryTime time stamp).
+    pub deviations: Vec<crate::deviation::DeviationKind>,
 }
 
 /// Why an InformationReport is not a transfer set report.
@@ -74,6 +89,7 @@ impl Report {
             event_code: None,
             data_set,
             values: Vec::new(),
+            deviations: Vec::new(),
         };
         for (name, result) in names_list.into_iter().zip(&report.results) {
             let AccessResult::Success(d) = result else {
@@ -82,7 +98,17 @@ impl Report {
             match name.item() {
                 names::TRANSFER_SET_NAME => r.transfer_set = parse_object_name(d),
                 names::TRANSFER_SET_TIME_STAMP => {
-                    r.timestamp = int(d).and_then(|v| i32::try_from(v).ok())
+                    r.timestamp = int(d).and_then(|v| i32::try_from(v).ok());
+                    if r.timestamp.is_none() {
+                        // Some servers stamp reports with a BinaryTime (TimeOfDay with date):
+                        // unambiguous, so read it and say so.
+                        r.timestamp = binary_time_seconds(d);
+                        if r.timestamp.is_some() {
+                            r.deviations.push(
+                                crate::deviation::DeviationKind::ReportTimeStampNotGmtBasedS,
+                            );
+                        }
+                    }
                 }
                 names::DS_CONDITIONS_DETECTED => {
                     if let Data::BitString(b) = d {
@@ -108,6 +134,15 @@ impl Report {
         let ts = self.transfer_set.as_ref()?;
         Some(ack(ts, self.timestamp.unwrap_or(0)))
     }
+}
+
+/// Seconds since 1970 of a six-octet BinaryTime (days since 1984-01-01 and milliseconds).
+fn binary_time_seconds(d: &Data) -> Option<i32> {
+    // 1984-01-01T00:00:00Z in seconds since the Unix epoch.
+    const EPOCH_1984: i64 = 441_763_200;
+    let Data::BinaryTime(t) = d else { return None };
+    let days = i64::from(t.days_since_1984?);
+    i32::try_from(EPOCH_1984 + days * 86_400 + i64::from(t.millis_since_midnight / 1000)).ok()
 }
 
 fn int(d: &Data) -> Option<i64> {
@@ -245,7 +280,7 @@ pub fn parse_control_value(kind: DeviceKind, s: &str) -> Option<ControlValue> {
     match kind {
         DeviceKind::Command => {
             if s.bytes().any(|b| b.is_ascii_alphabetic()) {
-                Command::parse(s).map(ControlValue::Command)
+                DeviceCommand::parse(s).map(ControlValue::Command)
             } else {
                 integer()
             }
@@ -443,7 +478,7 @@ mod tests {
 
     #[test]
     fn control_values_parse_by_kind() {
-        use super::Command as C;
+        use super::DeviceCommand as C;
         use DeviceKind::*;
         let on = Some(ControlValue::Command(C::On));
         let off = Some(ControlValue::Command(C::Off));
