@@ -27,9 +27,7 @@ use core::time::Duration;
 
 use crate::assoc::AssociationConfig;
 use crate::server::{ConnectionId, Endpoint, Hooks, ServerEvent};
-use crate::tase2::client::{
-    Command, Error, OpId, Outcome, Session, SessionConfig, SessionEvent,
-};
+use crate::tase2::client::{Command, Error, OpId, Outcome, Session, SessionConfig, SessionEvent};
 use crate::time::Instant;
 
 /// One simulated client.

@@ -104,9 +104,8 @@ impl Report {
                         // unambiguous, so read it and say so.
                         r.timestamp = binary_time_seconds(d);
                         if r.timestamp.is_some() {
-                            r.deviations.push(
-                                crate::deviation::DeviationKind::ReportTimeStampNotGmtBasedS,
-                            );
+                            r.deviations
+                                .push(crate::deviation::DeviationKind::ReportTimeStampNotGmtBasedS);
                         }
                     }
                 }

@@ -15,8 +15,7 @@ use crate::deviation::{Deviation, DeviationKind};
 use crate::mms::{
     AccessResult, ConfirmedRequest, ConfirmedResponse, Data, DefineNamedVariableListRequest,
     DeleteNamedVariableListRequest, DeleteScope, GetNameListRequest, ObjectClass, ObjectName,
-    ObjectScope, ReadRequest, VariableAccessSpecification, VariableSpec, WriteRequest,
-    WriteResult,
+    ObjectScope, ReadRequest, VariableAccessSpecification, VariableSpec, WriteRequest, WriteResult,
 };
 use crate::tase2::device::MAX_TAG_REASON;
 use crate::tase2::info::IM_TRANSFER_SET;
@@ -113,7 +112,9 @@ pub(crate) fn one(
 ) -> Step {
     Step::Send(
         alloc::vec![request],
-        Box::new(move |k, mut answers| f(k, answers.pop().unwrap_or(Err(Error::UnexpectedResponse)))),
+        Box::new(move |k, mut answers| {
+            f(k, answers.pop().unwrap_or(Err(Error::UnexpectedResponse)))
+        }),
     )
 }
 
@@ -255,7 +256,9 @@ pub(crate) fn learn_types(names: Vec<ObjectName>, k: K<()>) -> Step {
         Box::new(move |kn, _| {
             let mut set = BTreeSet::new();
             for n in names {
-                if !kn.types.contains_key(&n) && !is_standard_object(n.item()) && set.insert(n.clone())
+                if !kn.types.contains_key(&n)
+                    && !is_standard_object(n.item())
+                    && set.insert(n.clone())
                 {
                     unknown.push(n);
                 }
@@ -508,7 +511,8 @@ pub(crate) fn read_points(
                                     AccessResult::Success(d) => d,
                                     AccessResult::Failure(e) => return Err(Error::Access(e)),
                                 };
-                                t.decode(&d).ok_or_else(|| Error::UnexpectedValue(n.clone()))
+                                t.decode(&d)
+                                    .ok_or_else(|| Error::UnexpectedValue(n.clone()))
                             })
                             .collect()
                     });
@@ -779,7 +783,10 @@ pub(crate) fn device_info(device: ObjectName, k: K<DeviceInfo>) -> Step {
                 _ => return k(kn, Err(Error::UnexpectedResponse)),
             };
             let exists = |a: Option<Answer>| {
-                matches!(a, Some(Ok(ConfirmedResponse::GetVariableAccessAttributes(_))))
+                matches!(
+                    a,
+                    Some(Ok(ConfirmedResponse::GetVariableAccessAttributes(_)))
+                )
             };
             let mode = if exists(answers.next()) {
                 ControlMode::Sbo
@@ -809,7 +816,11 @@ pub(crate) fn select(device: ObjectName, k: K<i16>) -> Step {
 }
 
 pub(crate) fn operate(device: ObjectName, value: ControlValue, k: K<()>) -> Step {
-    write(spec(device), value.to_data(), control(ControlOp::Operate, k))
+    write(
+        spec(device),
+        value.to_data(),
+        control(ControlOp::Operate, k),
+    )
 }
 
 pub(crate) fn select_operate(device: ObjectName, value: ControlValue, k: K<i16>) -> Step {
@@ -860,4 +871,3 @@ pub(crate) fn set_tag(device: ObjectName, value: TagValue, reason: &str, k: K<()
 pub(crate) fn raw(request: ConfirmedRequest) -> Step {
     one(request, |_, a| Step::Done(a.map(Outcome::Response)))
 }
-

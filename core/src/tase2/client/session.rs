@@ -54,9 +54,7 @@ impl Default for SessionConfig {
 
 /// The handle of one operation: returned at once by each command, carried by its
 /// [`SessionEvent::Done`].
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct OpId(pub u64);
 
 /// An application command: every operation a [`Session`] performs, as data (serialisable, so a
@@ -541,7 +539,9 @@ impl Session {
     }
 
     /// The transfer sets this session started, as configured.
-    pub fn running_transfer_sets(&self) -> impl Iterator<Item = (&ObjectName, &DsTransferSetValue)> {
+    pub fn running_transfer_sets(
+        &self,
+    ) -> impl Iterator<Item = (&ObjectName, &DsTransferSetValue)> {
         self.known.running.iter()
     }
 
@@ -597,10 +597,14 @@ impl Session {
                 ops::version_numbers(ops::finish(|(a, b)| Outcome::VersionNumbers(a, b)))
             }
             Command::Features => ops::features(ops::finish(Outcome::Features)),
-            Command::BilateralTableId { domain } => ops::table_id(domain, ops::finish(Outcome::TableId)),
-            Command::Domains => {
-                ops::name_list(ObjectClass::Domain, ObjectScope::Vmd, ops::finish(Outcome::Names))
+            Command::BilateralTableId { domain } => {
+                ops::table_id(domain, ops::finish(Outcome::TableId))
             }
+            Command::Domains => ops::name_list(
+                ObjectClass::Domain,
+                ObjectScope::Vmd,
+                ops::finish(Outcome::Names),
+            ),
             Command::DataSets { domain } => ops::name_list(
                 ObjectClass::NamedVariableList,
                 scope(domain),
@@ -611,7 +615,9 @@ impl Session {
                 scope(domain),
                 ops::finish(Outcome::Names),
             ),
-            Command::Variables { domain } => ops::variables(domain, ops::finish(Outcome::Variables)),
+            Command::Variables { domain } => {
+                ops::variables(domain, ops::finish(Outcome::Variables))
+            }
             Command::Discover => ops::discover(ops::finish(|d| Outcome::Discovery(Box::new(d)))),
             Command::LearnTypes { names } => {
                 let n2 = names.clone();
@@ -635,8 +641,12 @@ impl Session {
             Command::DefineDataSet { name, members } => {
                 ops::define_data_set(name, members, ops::finish(|()| Outcome::Unit))
             }
-            Command::DataSetMembers { name } => ops::data_set_members(name, ops::finish(Outcome::Members)),
-            Command::DeleteDataSet { name } => ops::delete_data_set(name, ops::finish(Outcome::Deleted)),
+            Command::DataSetMembers { name } => {
+                ops::data_set_members(name, ops::finish(Outcome::Members))
+            }
+            Command::DeleteDataSet { name } => {
+                ops::delete_data_set(name, ops::finish(Outcome::Deleted))
+            }
             Command::ReserveTransferSet { domain } => {
                 ops::reserve(domain, ops::finish(Outcome::TransferSet))
             }
@@ -656,7 +666,9 @@ impl Session {
             Command::InfoMessages { enable } => {
                 ops::info_messages(enable, ops::finish(|()| Outcome::Unit))
             }
-            Command::DeviceInfo { device } => ops::device_info(device, ops::finish(Outcome::Device)),
+            Command::DeviceInfo { device } => {
+                ops::device_info(device, ops::finish(Outcome::Device))
+            }
             Command::Select { device } => ops::select(device, ops::finish(Outcome::CheckBackId)),
             Command::Operate { device, value } => {
                 ops::operate(device, value, ops::finish(|()| Outcome::Unit))
@@ -721,7 +733,8 @@ impl Session {
         self.next_op += 1;
         if let Some(c) = &self.closed {
             let e = Error::Closed(c.clone());
-            self.events.push_back(SessionEvent::Done { op, result: Err(e) });
+            self.events
+                .push_back(SessionEvent::Done { op, result: Err(e) });
             return op;
         }
         self.run(now, Some(op), step);
@@ -953,7 +966,10 @@ impl Session {
             Ok(r) => r,
             Err(error) => {
                 self.events
-                    .push_back(SessionEvent::Undecoded(UndecodedReport { report: raw, error }));
+                    .push_back(SessionEvent::Undecoded(UndecodedReport {
+                        report: raw,
+                        error,
+                    }));
                 return;
             }
         };
@@ -1002,7 +1018,9 @@ impl Session {
     ) -> Result<Report, ReportError> {
         let list = match &raw.variables {
             VariableAccessSpecification::VariableListName(n) => n.clone(),
-            VariableAccessSpecification::ListOfVariable(_) => return Err(ReportError::CountMismatch),
+            VariableAccessSpecification::ListOfVariable(_) => {
+                return Err(ReportError::CountMismatch)
+            }
         };
         let ds = self
             .known

@@ -71,7 +71,7 @@ impl Layout {
     }
 
     /// A standard-form value in the server's form, for writes.
-    pub(crate) fn from_standard(&self, d: Data) -> Option<Data> {
+    pub(crate) fn to_server(&self, d: Data) -> Option<Data> {
         let Data::Structure(c) = d else { return None };
         let mut out: Vec<Option<Data>> = alloc::vec![None; self.server_len];
         for (s, v) in self.sources.iter().zip(c) {
@@ -88,7 +88,9 @@ impl Layout {
                 }
             }
         }
-        out.into_iter().collect::<Option<Vec<_>>>().map(Data::Structure)
+        out.into_iter()
+            .collect::<Option<Vec<_>>>()
+            .map(Data::Structure)
     }
 }
 
@@ -121,7 +123,7 @@ impl Typed {
     pub(crate) fn encode(&self, v: &crate::tase2::PointValue) -> Option<Data> {
         let d = self.point?.to_data(v);
         match &self.layout {
-            Some(l) => l.from_standard(d),
+            Some(l) => l.to_server(d),
             None => Some(d),
         }
     }
@@ -197,7 +199,9 @@ pub(crate) fn type_point(
             }
         }
         // A state point with its state as an integer `Value` beside the flags.
-        if matches!(p, PointType::Indication(Family::State, _)) && server.len() == standard.len() + 1 {
+        if matches!(p, PointType::Indication(Family::State, _))
+            && server.len() == standard.len() + 1
+        {
             let Some(value) = server
                 .iter()
                 .position(|(n, t)| *n == "Value" && is_small_integer(t))
@@ -235,9 +239,7 @@ pub(crate) fn type_point(
     (Typed::NONE, None)
 }
 
-fn components_owned(
-    td: &TypeDescription,
-) -> Option<Vec<(alloc::string::String, TypeDescription)>> {
+fn components_owned(td: &TypeDescription) -> Option<Vec<(alloc::string::String, TypeDescription)>> {
     components(td).map(|v| {
         v.into_iter()
             .map(|(n, t)| (alloc::string::String::from(n), t.clone()))
@@ -293,7 +295,10 @@ pub fn standard_type_name(item: &str, td: &TypeDescription) -> Option<&'static s
         T::Structure { components, .. } => {
             components.len() == 2
                 && components.iter().all(|c| {
-                    matches!(&c.type_spec, TypeSpecification::Description(T::Integer(_) | T::Unsigned(_)))
+                    matches!(
+                        &c.type_spec,
+                        TypeSpecification::Description(T::Integer(_) | T::Unsigned(_))
+                    )
                 })
         }
         _ => false,
@@ -366,7 +371,7 @@ mod tests {
         assert_eq!(dev, Some(DeviationKind::PointComponentOrder));
         // The server's value {12.5, flags, 1700000000} reads as the standard point.
         let d = Data::Structure(alloc::vec![
-            Data::Float(crate::mms::Float::Single(12.5)),
+            Data::Float(crate::mms::Float::F32(12.5)),
             Data::BitString(BitString {
                 octets: alloc::vec![0b0000_1000],
                 bits: 8
