@@ -35,7 +35,7 @@
 #![forbid(unsafe_code)]
 
 extern crate alloc;
-#[cfg(test)]
+#[cfg(any(test, feature = "std"))]
 extern crate std;
 
 pub mod acse;
@@ -51,6 +51,8 @@ pub mod presentation;
 pub mod server;
 pub mod session;
 pub mod sim;
+#[cfg(feature = "std")]
+pub mod std_clock;
 pub mod tase2;
 pub mod time;
 pub mod tpkt;
