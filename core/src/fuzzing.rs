@@ -686,3 +686,117 @@ fn tase2_server_input(f: impl FnOnce(&mut crate::client::Client, Instant)) {
         pump(&mut server, &mut client, now);
     }
 }
+
+/// The TASE.2 client session under hostile server input: an established [`Session`] with
+/// operations in flight (discovery, a transfer set start, a select) talks to a scripted server
+/// association. The input, cut into MMS PDUs at each length prefix it starts with, is sent by
+/// that server: responses answer the oldest outstanding request whatever it was, unconfirmed PDUs
+/// (reports) arrive unsolicited; what does not decode goes to the session as raw TPKT bytes. No
+/// input may panic the session, and every operation must finish (`Done`) once the association
+/// closes.
+///
+/// [`Session`]: crate::tase2::client::Session
+pub fn tase2_client(data: &[u8]) {
+    use crate::assoc::{Association, AssociationConfig, Event};
+    use crate::mms::ObjectName;
+    use crate::tase2::client::{Command, Session, SessionConfig, SessionEvent};
+    use crate::tase2::{DsConditions, DsTransferSetValue};
+
+    let limits = DecodeLimits::default();
+    let mut now = Instant::virtual_at(core::time::Duration::ZERO, 1_700_000_000);
+    let mut server = Association::server(AssociationConfig::default(), now);
+    let mut session = Session::new(AssociationConfig::default(), SessionConfig::default(), now);
+    let mut pending: alloc::collections::VecDeque<u32> = alloc::collections::VecDeque::new();
+    let mut ops = Vec::new();
+    let mut done = 0usize;
+    let mut pump = |server: &mut Association,
+                    session: &mut Session,
+                    pending: &mut alloc::collections::VecDeque<u32>,
+                    done: &mut usize,
+                    now: Instant| {
+        for _ in 0..256 {
+            let mut buf = Vec::new();
+            let a = session.poll_transmit(&mut buf);
+            server.handle_input(now, &buf);
+            while let Some(e) = server.poll_event() {
+                match e {
+                    Event::AssociateIndication(_) => {
+                        let _ = server.accept();
+                    }
+                    Event::Request { invoke_id, .. } => pending.push_back(invoke_id),
+                    _ => {}
+                }
+            }
+            buf.clear();
+            let b = server.poll_transmit(&mut buf);
+            session.handle_input(now, &buf);
+            while let Some(e) = session.poll_event() {
+                if matches!(e, SessionEvent::Done { .. }) {
+                    *done += 1;
+                }
+            }
+            if a == 0 && b == 0 {
+                return;
+            }
+        }
+    };
+    pump(&mut server, &mut session, &mut pending, &mut done, now);
+    let icc = |i: &str| ObjectName::domain("ICC1", i);
+    ops.push(session.command(now, Command::Discover));
+    ops.push(session.command(
+        now,
+        Command::StartTransferSet {
+            transfer_set: icc("TS1"),
+            value: DsTransferSetValue {
+                data_set: icc("DS1"),
+                conditions: DsConditions::OBJECT_CHANGE,
+                critical: true,
+                ..DsTransferSetValue::default()
+            },
+        },
+    ));
+    ops.push(session.command(
+        now,
+        Command::SelectOperate {
+            device: icc("D1"),
+            value: crate::tase2::ControlValue::Real(1.0),
+        },
+    ));
+    pump(&mut server, &mut session, &mut pending, &mut done, now);
+    let mut rest = data;
+    while let Some((&len, tail)) = rest.split_first() {
+        let n = usize::from(len).min(tail.len());
+        let (pdu, next) = tail.split_at(n);
+        rest = next;
+        match MmsPdu::decode(pdu, &limits) {
+            Ok(MmsPdu::ConfirmedResponse { response, .. }) => {
+                if let Some(id) = pending.pop_front() {
+                    let _ = server.send_response(id, response);
+                }
+            }
+            Ok(MmsPdu::ConfirmedError { error, .. }) => {
+                if let Some(id) = pending.pop_front() {
+                    let _ = server.send_error(id, error);
+                }
+            }
+            Ok(MmsPdu::Unconfirmed(u)) => {
+                let _ = server.send_unconfirmed(u);
+            }
+            _ => session.handle_input(now, pdu),
+        }
+        now = now + core::time::Duration::from_millis(300);
+        session.handle_timeout(now);
+        server.handle_timeout(now);
+        pump(&mut server, &mut session, &mut pending, &mut done, now);
+    }
+    session.handle_transport_closed(now);
+    while let Some(e) = session.poll_event() {
+        if matches!(e, SessionEvent::Done { .. }) {
+            done += 1;
+        }
+    }
+    assert!(
+        done >= ops.len(),
+        "every operation finishes once the association is gone"
+    );
+}

@@ -24,6 +24,7 @@ const LAYERS: &[(&str, Body)] = &[
     ("mms", fuzzing::mms),
     ("association", fuzzing::association),
     ("tase2", fuzzing::tase2),
+    ("tase2_client", fuzzing::tase2_client),
 ];
 
 /// xorshift64: deterministic and good enough to pick mutations.
