@@ -709,7 +709,7 @@ pub fn tase2_client(data: &[u8]) {
     let mut pending: alloc::collections::VecDeque<u32> = alloc::collections::VecDeque::new();
     let mut ops = Vec::new();
     let mut done = 0usize;
-    let mut pump = |server: &mut Association,
+    let pump = |server: &mut Association,
                     session: &mut Session,
                     pending: &mut alloc::collections::VecDeque<u32>,
                     done: &mut usize,
