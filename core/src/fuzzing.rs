@@ -710,10 +710,10 @@ pub fn tase2_client(data: &[u8]) {
     let mut ops = Vec::new();
     let mut done = 0usize;
     let pump = |server: &mut Association,
-                    session: &mut Session,
-                    pending: &mut alloc::collections::VecDeque<u32>,
-                    done: &mut usize,
-                    now: Instant| {
+                session: &mut Session,
+                pending: &mut alloc::collections::VecDeque<u32>,
+                done: &mut usize,
+                now: Instant| {
         for _ in 0..256 {
             let mut buf = Vec::new();
             let a = session.poll_transmit(&mut buf);

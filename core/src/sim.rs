@@ -26,31 +26,102 @@ use alloc::vec::Vec;
 use core::time::Duration;
 
 use crate::assoc::AssociationConfig;
+use crate::client::Client;
 use crate::server::{ConnectionId, Endpoint, Hooks, ServerEvent};
 use crate::tase2::client::{Command, Error, OpId, Outcome, Session, SessionConfig, SessionEvent};
 use crate::time::Instant;
 
+/// A client side the simulator can pump: the TASE.2 [`Session`] or the plain MMS [`Client`].
+pub trait Peer {
+    /// What it reports.
+    type Event;
+    /// Bytes to send, appended to `buf`.
+    fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> usize;
+    /// Bytes received.
+    fn handle_input(&mut self, now: Instant, data: &[u8]);
+    /// A deadline passed.
+    fn handle_timeout(&mut self, now: Instant);
+    /// The transport closed.
+    fn handle_transport_closed(&mut self, now: Instant);
+    /// The next deadline.
+    fn poll_timeout(&self) -> Option<Instant>;
+    /// The next event.
+    fn poll_event(&mut self) -> Option<Self::Event>;
+    /// Whether the association is up, or has ended (connect stops waiting then).
+    fn is_settled(&self) -> bool;
+}
+
+impl Peer for Session {
+    type Event = SessionEvent;
+    fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> usize {
+        Session::poll_transmit(self, buf)
+    }
+    fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        Session::handle_input(self, now, data)
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        Session::handle_timeout(self, now)
+    }
+    fn handle_transport_closed(&mut self, now: Instant) {
+        Session::handle_transport_closed(self, now)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        Session::poll_timeout(self)
+    }
+    fn poll_event(&mut self) -> Option<SessionEvent> {
+        Session::poll_event(self)
+    }
+    fn is_settled(&self) -> bool {
+        self.is_established() || self.is_closed()
+    }
+}
+
+impl Peer for Client {
+    type Event = crate::assoc::Event;
+    fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> usize {
+        Client::poll_transmit(self, buf)
+    }
+    fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        Client::handle_input(self, now, data)
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        Client::handle_timeout(self, now)
+    }
+    fn handle_transport_closed(&mut self, _now: Instant) {
+        Client::handle_transport_closed(self)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        Client::poll_timeout(self)
+    }
+    fn poll_event(&mut self) -> Option<crate::assoc::Event> {
+        Client::poll_event(self)
+    }
+    fn is_settled(&self) -> bool {
+        self.is_established() || self.is_closed()
+    }
+}
+
 /// One simulated client.
 #[derive(Debug)]
-pub struct SimClient {
+pub struct SimClient<P: Peer = Session> {
     /// Its connection on the server.
     pub conn: ConnectionId,
-    /// The session.
-    pub session: Session,
+    /// The client side: a TASE.2 session, or a plain MMS client.
+    pub session: P,
     /// Every event it raised, in order (tests take what they look for).
-    pub events: Vec<SessionEvent>,
+    pub events: Vec<P::Event>,
     /// The transport is up (false after [`Sim::disconnect`]).
     pub connected: bool,
 }
 
 /// A server and its clients on a virtual clock. See the [module docs](self).
-pub struct Sim<H: Hooks> {
+pub struct Sim<H: Hooks, P: Peer = Session> {
     /// The virtual clock.
     pub now: Instant,
     /// The server.
     pub server: Endpoint<H>,
     /// The clients, by the index [`Sim::connect`] returned.
-    pub clients: Vec<SimClient>,
+    pub clients: Vec<SimClient<P>>,
     /// Every server event, in order.
     pub server_events: Vec<ServerEvent<H::Event>>,
     /// Upper bound of [`Sim::step`] calls one [`Sim::run`] may make before giving up: a scenario
@@ -58,9 +129,9 @@ pub struct Sim<H: Hooks> {
     pub max_steps: usize,
 }
 
-impl<H: Hooks> Sim<H> {
+impl<H: Hooks, P: Peer> Sim<H, P> {
     /// A simulator around `server`, its clock starting at `now`.
-    pub fn new(server: Endpoint<H>, now: Instant) -> Sim<H> {
+    pub fn new(server: Endpoint<H>, now: Instant) -> Sim<H, P> {
         Sim {
             now,
             server,
@@ -70,26 +141,26 @@ impl<H: Hooks> Sim<H> {
         }
     }
 
-    /// Connect a new client and drive until its association is up or refused; returns its index.
+    /// Connect a client side made by `make` (given the clock) and drive until its association is
+    /// up or refused; returns its index.
     ///
     /// # Panics
     ///
     /// When the server has no room for another association (a test setup mistake).
-    pub fn connect(&mut self, association: AssociationConfig, config: SessionConfig) -> usize {
+    pub fn connect_with(&mut self, make: impl FnOnce(Instant) -> P) -> usize {
         let conn = self
             .server
             .open(self.now)
             .expect("the server accepts another association");
         self.clients.push(SimClient {
             conn,
-            session: Session::new(association, config, self.now),
+            session: make(self.now),
             events: Vec::new(),
             connected: true,
         });
         let i = self.clients.len() - 1;
         for _ in 0..self.max_steps {
-            let c = &self.clients[i];
-            if c.session.is_established() || c.session.is_closed() {
+            if self.clients[i].session.is_settled() {
                 break;
             }
             if !self.step() {
@@ -100,7 +171,7 @@ impl<H: Hooks> Sim<H> {
     }
 
     /// Client `i`.
-    pub fn client(&mut self, i: usize) -> &mut SimClient {
+    pub fn client(&mut self, i: usize) -> &mut SimClient<P> {
         &mut self.clients[i]
     }
 
@@ -188,6 +259,43 @@ impl<H: Hooks> Sim<H> {
         self.deliver();
     }
 
+    /// Cut client `i`'s transport: both sides hear that it closed.
+    pub fn disconnect(&mut self, i: usize) {
+        let now = self.now;
+        let c = &mut self.clients[i];
+        if !c.connected {
+            return;
+        }
+        c.connected = false;
+        c.session.handle_transport_closed(now);
+        self.server.handle_transport_closed(now, c.conn);
+        self.deliver();
+        let c = &mut self.clients[i];
+        while let Some(e) = c.session.poll_event() {
+            c.events.push(e);
+        }
+    }
+
+    /// Take client `i`'s events that `f` selects, in order.
+    pub fn take_events(&mut self, i: usize, mut f: impl FnMut(&P::Event) -> bool) -> Vec<P::Event> {
+        let events = core::mem::take(&mut self.clients[i].events);
+        let (taken, kept) = events.into_iter().partition(|e| f(e));
+        self.clients[i].events = kept;
+        taken
+    }
+}
+
+impl<H: Hooks> Sim<H, Session> {
+    /// Connect a new TASE.2 session and drive until its association is up or refused; returns
+    /// its index.
+    ///
+    /// # Panics
+    ///
+    /// When the server has no room for another association (a test setup mistake).
+    pub fn connect(&mut self, association: AssociationConfig, config: SessionConfig) -> usize {
+        self.connect_with(|now| Session::new(association, config, now))
+    }
+
     /// Start `command` on client `i`; returns its handle (see [`Self::wait`]).
     pub fn start(&mut self, i: usize, command: Command) -> OpId {
         let now = self.now;
@@ -231,34 +339,5 @@ impl<H: Hooks> Sim<H> {
     pub fn run(&mut self, i: usize, command: Command) -> Result<Outcome, Error> {
         let op = self.start(i, command);
         self.wait(i, op).expect("the operation finishes")
-    }
-
-    /// Cut client `i`'s transport: both sides hear that it closed.
-    pub fn disconnect(&mut self, i: usize) {
-        let now = self.now;
-        let c = &mut self.clients[i];
-        if !c.connected {
-            return;
-        }
-        c.connected = false;
-        c.session.handle_transport_closed(now);
-        self.server.handle_transport_closed(now, c.conn);
-        self.deliver();
-        let c = &mut self.clients[i];
-        while let Some(e) = c.session.poll_event() {
-            c.events.push(e);
-        }
-    }
-
-    /// Take client `i`'s events that `f` selects, in order.
-    pub fn take_events(
-        &mut self,
-        i: usize,
-        mut f: impl FnMut(&SessionEvent) -> bool,
-    ) -> Vec<SessionEvent> {
-        let events = core::mem::take(&mut self.clients[i].events);
-        let (taken, kept) = events.into_iter().partition(|e| f(e));
-        self.clients[i].events = kept;
-        taken
     }
 }
