@@ -659,12 +659,20 @@ fn get_name_list_after_point_0003(p: &mut Pair, continue_after: &[u8]) -> Vec<St
     r.identifiers
 }
 
-#[test]
-fn an_explicit_continue_after_gets_the_right_page_and_a_deviation_event() {
-    let mut config = ServerConfig::default();
-    config.max_names_per_response = 3;
+/// A connected pair whose server lists at most three names per GetNameList response.
+fn paged_by_three() -> Pair {
+    let config = ServerConfig {
+        max_names_per_response: 3,
+        ..ServerConfig::default()
+    };
     let mut p = Pair::new(config, model(10));
     p.drive();
+    p
+}
+
+#[test]
+fn an_explicit_continue_after_gets_the_right_page_and_a_deviation_event() {
+    let mut p = paged_by_three();
     // a2 0c { 1a 0a "Point_0003" }: EXPLICIT [2] around the Identifier.
     let mut explicit = vec![0xa2, 0x0c, 0x1a, 0x0a];
     explicit.extend_from_slice(b"Point_0003");
@@ -681,10 +689,7 @@ fn an_explicit_continue_after_gets_the_right_page_and_a_deviation_event() {
 
 #[test]
 fn an_implicit_continue_after_raises_no_deviation() {
-    let mut config = ServerConfig::default();
-    config.max_names_per_response = 3;
-    let mut p = Pair::new(config, model(10));
-    p.drive();
+    let mut p = paged_by_three();
     // 82 0a "Point_0003": [2] IMPLICIT Identifier (ISO 9506-2 §10.5.1).
     let mut implicit = vec![0x82, 0x0a];
     implicit.extend_from_slice(b"Point_0003");
