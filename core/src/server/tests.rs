@@ -768,3 +768,95 @@ fn a_class0_tpdu_proposal_is_answered_without_a_deviation() {
     assert_eq!(cc[11..14], [0xc0, 0x01, 0x0a], "the proposal is kept");
     assert_eq!(server.poll_event(), None);
 }
+
+/// Log lines written by a `tracing` subscriber (debug and above) while `f` runs.
+fn traced(f: impl FnOnce()) -> String {
+    use std::sync::{Arc, Mutex};
+    #[derive(Clone)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Lines {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let lines = Lines(Arc::new(Mutex::new(Vec::new())));
+    let writer = lines.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .without_time()
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, f);
+    let out = lines.0.lock().unwrap().clone();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn diagnostics_name_the_association_and_what_happened_to_it() {
+    let log = traced(|| {
+        let mut p = paged_by_three();
+        let mut explicit = vec![0xa2, 0x0c, 0x1a, 0x0a];
+        explicit.extend_from_slice(b"Point_0003");
+        get_name_list_after_point_0003(&mut p, &explicit);
+        p.client.conclude(p.now).unwrap();
+        p.drive();
+    });
+    // Each line carries its association's span: role and, on the server, the connection id.
+    let server_line = |what: &str| {
+        log.lines()
+            .any(|l| l.contains("association{role=Server id=1}") && l.contains(what))
+    };
+    assert!(server_line("connection opened"), "{log}");
+    assert!(server_line("association established"), "{log}");
+    assert!(
+        server_line("peer deviation accepted")
+            && server_line("GetNameList continueAfter in EXPLICIT form"),
+        "{log}"
+    );
+    assert!(server_line("association released"), "{log}");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("association{role=Client}") && l.contains("association released")),
+        "{log}"
+    );
+}
+
+#[test]
+fn diagnostics_tell_of_a_request_timeout_and_a_refusal() {
+    let log = traced(|| {
+        let mut p = Pair::connected(1);
+        // The server never sees the request: it times out at the client.
+        let id = p.client.identify(p.now).unwrap();
+        let mut lost = Vec::new();
+        p.client.poll_transmit(&mut lost);
+        p.advance(Duration::from_secs(11));
+        assert!(matches!(p.response(id), Err(RequestError::Timeout)));
+        let config = ServerConfig {
+            policy: |_| {
+                Err(AssociateDiagnostic::User(
+                    acse::user_diagnostic::CALLING_AP_TITLE_NOT_RECOGNIZED,
+                ))
+            },
+            ..ServerConfig::default()
+        };
+        let mut p = Pair::new(config, model(1));
+        p.drive();
+    });
+    assert!(
+        log.lines().any(|l| l.contains("association{role=Client}")
+            && l.contains("request timed out")
+            && l.contains("invoke_id=")),
+        "{log}"
+    );
+    assert!(
+        log.lines().any(|l| l.contains("role=Server")
+            && l.contains("association refused")
+            && l.contains("cause=")),
+        "{log}"
+    );
+}
