@@ -11,8 +11,9 @@ mod watch;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use tase2_core::assoc::AssociationConfig;
+use tase2_core::assoc::{AssociationConfig, InvalidTpduSize};
 use tase2_core::ber::ObjectIdentifier;
+use tase2_core::cotp::TpduSize;
 use tase2_core::mms::{AccessResult, ObjectName};
 use tase2_tokio::{Client, Tase2Client};
 
@@ -20,6 +21,11 @@ use tase2_tokio::{Client, Tase2Client};
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
+    /// Protocol diagnostics of the stack on stderr: -v info (deviations accepted), -vv debug
+    /// (associations, rejects, timeouts), -vvv trace (every TPDU). RUST_LOG (e.g.
+    /// `RUST_LOG=tase2_core=debug`) sets the filter in full; without either, only warnings.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -129,6 +135,19 @@ struct Remote {
     /// The server's AE-qualifier.
     #[arg(long, default_value_t = 12)]
     remote_ae: i64,
+    /// COTP TPDU size to propose, in octets: 128, 256, 512, 1024 or 2048 (ISO 8073 class 0
+    /// allows no more). Smaller sizes suit peers with small buffers; MMS PDUs are segmented.
+    #[arg(long, default_value_t = 2048, value_parser = tpdu_size)]
+    tpdu_size: usize,
+}
+
+/// A TPDU size class 0 allows (X.224 §13.3.4 (b)).
+fn tpdu_size(s: &str) -> Result<usize, String> {
+    let n: usize = s.parse().map_err(|_| format!("not a number: {s}"))?;
+    match TpduSize::from_bytes(n) {
+        Some(size) if size.is_class0() => Ok(n),
+        _ => Err(InvalidTpduSize(n).to_string()),
+    }
 }
 
 fn oid(s: &str) -> Result<ObjectIdentifier, String> {
@@ -145,10 +164,13 @@ fn parse_name(s: &str) -> Result<ObjectName, String> {
 }
 
 async fn connect(r: &Remote) -> Result<Client, String> {
-    let config = AssociationConfig::with_ap_titles(
+    let mut config = AssociationConfig::with_ap_titles(
         (oid(&r.local_ap_title)?, r.local_ae),
         (oid(&r.remote_ap_title)?, r.remote_ae),
     );
+    config
+        .set_tpdu_size(r.tpdu_size)
+        .map_err(|e| e.to_string())?;
     Client::connect(&r.addr, config)
         .await
         .map_err(|e| e.to_string())
@@ -387,15 +409,75 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
+/// Diagnostics of the stack (`tracing`) on stderr. RUST_LOG, else warnings only, so that the
+/// output of every command is unchanged by default; each -v raises the `tase2_core` target one level.
+fn init_tracing(verbose: u8) {
+    use std::io::IsTerminal;
+    use tracing_subscriber::filter::{EnvFilter, LevelFilter};
+    let mut filter = EnvFilter::builder()
+        .with_default_directive(LevelFilter::WARN.into())
+        .from_env_lossy();
+    let level = match verbose {
+        0 => None,
+        1 => Some("tase2_core=info"),
+        2 => Some("tase2_core=debug"),
+        _ => Some("tase2_core=trace"),
+    };
+    if let Some(directive) = level.and_then(|d| d.parse().ok()) {
+        filter = filter.add_directive(directive);
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
 // One thread: the endpoint task and the socket tasks hand bytes to each other without waking another
 // thread, which halves the server's CPU per request (measured with `cargo xtask bench`).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    match run(Cli::parse()).await {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tase2: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tpdu_size_takes_class0_sizes_only() {
+        assert_eq!(tpdu_size("2048"), Ok(2048));
+        assert_eq!(tpdu_size("128"), Ok(128));
+        assert!(tpdu_size("8192").unwrap_err().contains("2048"));
+        assert!(tpdu_size("1000").is_err());
+        assert!(tpdu_size("big").is_err());
+    }
+
+    #[test]
+    fn client_commands_take_tpdu_size_and_verbosity() {
+        let cli = Cli::try_parse_from(["tase2", "-vv", "identify", "h:102", "--tpdu-size", "1024"])
+            .unwrap();
+        assert_eq!(cli.verbose, 2);
+        let Command::Identify(r) = cli.command else {
+            panic!()
+        };
+        assert_eq!(r.tpdu_size, 1024);
+        let cli = Cli::try_parse_from(["tase2", "read", "h:102", "D/x", "-v"]).unwrap();
+        assert_eq!(cli.verbose, 1);
+        let Command::Read { remote, .. } = cli.command else {
+            panic!()
+        };
+        assert_eq!(remote.tpdu_size, 2048, "the class 0 maximum by default");
+        assert!(
+            Cli::try_parse_from(["tase2", "identify", "h:102", "--tpdu-size", "8192"]).is_err()
+        );
     }
 }

@@ -341,6 +341,9 @@ pub fn describe(ep: &Endpoint<Tase2>, ev: &ServerEvent<Tase2Event>) -> Option<St
         ServerEvent::PeerError { id, error } => {
             format!("association {}: peer error {error:?}", id.0)
         }
+        ServerEvent::Deviation { id, deviation } => {
+            format!("association {}: accepted deviation: {deviation}", id.0)
+        }
         ServerEvent::Closed { id, error: None } => format!("association {} released", id.0),
         ServerEvent::Closed {
             id,

@@ -44,7 +44,14 @@ pub struct AssociationConfig {
     pub max_serv_outstanding_called: u16,
     /// Data structure nesting level proposed and enforced on decoding.
     pub max_nesting: u8,
-    /// TPDU size proposed in the CR (client) or the largest accepted (server).
+    /// TPDU size proposed in the CR (client) or the largest answered in the CC (server); 2048 by
+    /// default.
+    ///
+    /// ISO 8073 / X.224 §13.3.4 (b): class 0 allows 128 to 2048 octets, and strict peers close the
+    /// connection on anything larger, so **a value above [`TpduSize::CLASS0_MAX`] is clamped to
+    /// 2048** when the association starts. [`AssociationConfig::set_tpdu_size`] refuses such values
+    /// outright. A server still accepts a client's larger proposal: it answers 2048 (or less) and
+    /// reports [`DeviationKind::TpduSizeBeyondClass0`](crate::DeviationKind::TpduSizeBeyondClass0).
     pub tpdu_size: TpduSize,
     /// Time allowed from the first byte to an established association.
     pub connect_timeout: Duration,
@@ -71,7 +78,7 @@ impl Default for AssociationConfig {
             max_serv_outstanding_calling: DEFAULT_MAX_OUTSTANDING,
             max_serv_outstanding_called: DEFAULT_MAX_OUTSTANDING,
             max_nesting: DEFAULT_MAX_NESTING,
-            tpdu_size: TpduSize::MAX,
+            tpdu_size: TpduSize::CLASS0_MAX,
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(10),
             release_timeout: Duration::from_secs(5),
@@ -98,7 +105,37 @@ impl AssociationConfig {
             ..Default::default()
         }
     }
+
+    /// Set the TPDU size to propose (client) or answer at most (server), in octets.
+    ///
+    /// Refuses anything but 128, 256, 512, 1024 or 2048: X.224 §13.3.4 (b) codes powers of two
+    /// only, and class 0 stops at 2048.
+    pub fn set_tpdu_size(&mut self, bytes: usize) -> Result<(), InvalidTpduSize> {
+        match TpduSize::from_bytes(bytes) {
+            Some(s) if s.is_class0() => {
+                self.tpdu_size = s;
+                Ok(())
+            }
+            _ => Err(InvalidTpduSize(bytes)),
+        }
+    }
 }
+
+/// A TPDU size [`AssociationConfig::set_tpdu_size`] refused: not a power of two from 128 to 2048.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InvalidTpduSize(pub usize);
+
+impl core::fmt::Display for InvalidTpduSize {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "TPDU size {} invalid: COTP class 0 allows 128, 256, 512, 1024 or 2048",
+            self.0
+        )
+    }
+}
+
+impl core::error::Error for InvalidTpduSize {}
 
 /// What the two sides agreed on in MMS Initiate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -203,6 +203,7 @@ impl Association {
                 };
                 self.state = State::Established;
                 self.deadline = None;
+                log_established(&self.negotiated);
                 self.events.push_back(Event::Established(self.negotiated));
             }
             Ok(MmsPdu::InitiateError(e)) => {
@@ -422,6 +423,8 @@ impl Association {
         self.send_tsdu(&bytes);
         self.state = State::Established;
         self.deadline = None;
+        let _entered = self.span().clone().entered();
+        log_established(&n);
         self.events.push_back(Event::Established(n));
         Ok(())
     }
@@ -545,6 +548,16 @@ impl Association {
             |o| o.extend_from_slice(tsdu),
         );
     }
+}
+
+fn log_established(n: &Negotiated) {
+    tracing::debug!(
+        max_pdu_size = n.max_pdu_size,
+        max_serv_outstanding_calling = n.max_serv_outstanding_calling,
+        max_serv_outstanding_called = n.max_serv_outstanding_called,
+        tpdu_size = n.tpdu_size,
+        "association established"
+    );
 }
 
 /// A readable account of an abort's user data (ARU with ABRT, or ARP).

@@ -12,6 +12,7 @@ use crate::mms::{
 };
 
 use super::Negotiated;
+use crate::deviation::Deviation;
 
 /// A client's association request, as the server sees it before deciding.
 #[derive(Clone, Debug, PartialEq)]
@@ -63,6 +64,9 @@ pub enum Event {
     Rejected(RejectPdu),
     /// The association ended. `None` for an orderly release; the reason otherwise. Reported once, last.
     Closed(Option<AssocError>),
+    /// The peer deviated from the standard in a way whose intent was clear; we accepted it and went
+    /// on (see [`crate::deviation`]). Reported before the event of what it concerns, if any.
+    Deviation(Deviation),
 }
 
 /// Why a confirmed request got no response.

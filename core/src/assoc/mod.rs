@@ -15,6 +15,12 @@
 //!
 //! **Time must not go backwards:** every `now` passed in is at or after the previous one.
 //!
+//! **Diagnostics.** Each association has a `tracing` span (`association`, with its `role` and, under
+//! a server [`Endpoint`](crate::server::Endpoint), its connection `id`), entered in `handle_input`,
+//! `handle_timeout` and `poll_transmit`. Establishment, refusal and closing (with the cause), PDUs
+//! rejected, requests timed out and accepted deviations are `debug!`/`info!` events in it; every TPDU
+//! is a `trace!`. Without a subscriber this costs a level check per call site.
+//!
 //! Errors from the peer are answered the way its protocol expects: an undecodable MMS PDU gets an MMS
 //! Reject and a [`PeerError`] event and the association lives on; a broken lower layer gets a COTP ER or
 //! an abort, and a fatal [`AssocError`] that is reported once in [`Event::Closed`] and kept.
@@ -26,7 +32,7 @@ mod event;
 mod tests;
 
 pub use config::{
-    AssociationConfig, Negotiated, DEFAULT_MAX_NESTING, DEFAULT_MAX_OUTSTANDING,
+    AssociationConfig, InvalidTpduSize, Negotiated, DEFAULT_MAX_NESTING, DEFAULT_MAX_OUTSTANDING,
     DEFAULT_MAX_PDU_SIZE,
 };
 pub use event::{ApiError, AssocError, AssociateRequest, Event, PeerError, RequestError};
@@ -38,6 +44,7 @@ use alloc::vec::Vec;
 use crate::acse::AssociateDiagnostic;
 use crate::ber::Writer;
 use crate::cotp::{self, ConnectParams, Reassembler, Tpdu, TpduSize};
+use crate::deviation::{Deviation, DeviationKind};
 use crate::mms::{
     ConfirmedRequest, ConfirmedResponse, ErrorClass, MmsPdu, RejectPdu, RejectReason, ServiceError,
     UnconfirmedService,
@@ -46,6 +53,8 @@ use crate::presentation::{self, Pdv};
 use crate::session::{self, Spdu};
 use crate::time::Instant;
 use crate::tpkt;
+
+use tracing::{debug, info, trace};
 
 /// Which side of the association we are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,10 +105,14 @@ pub struct Association {
     deadline: Option<(Instant, &'static str)>,
     error: Option<AssocError>,
     pending: Option<connect::PendingAccept>,
+    /// Diagnostics span; see the module docs.
+    span: tracing::Span,
 }
 
 impl Association {
-    fn new(role: Role, config: AssociationConfig, now: Instant) -> Self {
+    fn new(role: Role, mut config: AssociationConfig, now: Instant) -> Self {
+        // X.224 §13.3.4 (b): class 0 allows no TPDU above 2048 octets (see the field's docs).
+        config.tpdu_size = config.tpdu_size.min(TpduSize::CLASS0_MAX);
         let negotiated = Negotiated {
             max_pdu_size: config.max_pdu_size,
             max_serv_outstanding_calling: config.max_serv_outstanding_calling,
@@ -128,6 +141,7 @@ impl Association {
             incoming: BTreeSet::new(),
             error: None,
             pending: None,
+            span: tracing::debug_span!("association", ?role, id = tracing::field::Empty),
         }
     }
 
@@ -153,6 +167,16 @@ impl Association {
     /// Start a server association for a freshly accepted transport connection.
     pub fn server(config: AssociationConfig, now: Instant) -> Self {
         Association::new(Role::Server, config, now)
+    }
+
+    /// Name this association in its diagnostics span (a server endpoint's connection id).
+    pub(crate) fn set_trace_id(&self, id: u64) {
+        self.span.record("id", id);
+    }
+
+    /// The diagnostics span, for an owner that works on this association's behalf.
+    pub(crate) fn span(&self) -> &tracing::Span {
+        &self.span
     }
 
     // ---- getters ----
@@ -204,6 +228,8 @@ impl Association {
         if self.state == State::Closed {
             return;
         }
+        let span = self.span.clone();
+        let _entered = span.enter();
         let max_frame =
             self.negotiated.tpdu_size.max(self.config.tpdu_size.bytes()) + tpkt::HEADER_LEN;
         if self.inbuf.is_empty() {
@@ -250,6 +276,8 @@ impl Association {
         if self.state == State::Closed {
             return;
         }
+        let span = self.span.clone();
+        let _entered = span.enter();
         if let Some((at, what)) = self.deadline {
             if now >= at {
                 self.deadline = None;
@@ -264,6 +292,7 @@ impl Association {
             .map(|(&id, _)| id)
             .collect();
         for invoke_id in expired {
+            debug!(invoke_id, "request timed out");
             self.outstanding.remove(&invoke_id);
             self.events.push_back(Event::Response {
                 invoke_id,
@@ -287,6 +316,8 @@ impl Association {
         if n == 0 {
             return 0;
         }
+        let _entered = self.span.enter();
+        trace!(bytes = n, "transmit");
         if buf.is_empty() {
             core::mem::swap(buf, &mut self.out);
         } else {
@@ -441,6 +472,8 @@ impl Association {
         if self.state == State::Closed {
             return;
         }
+        let span = self.span.clone();
+        let _entered = span.enter();
         if self.state_has_session() {
             self.send_user_abort();
         }
@@ -460,9 +493,11 @@ impl Association {
     }
 
     fn handle_tpdu(&mut self, now: Instant, tpdu: &[u8]) {
+        trace!(bytes = tpdu.len(), "TPDU received");
         let t = match Tpdu::decode(tpdu) {
             Ok(t) => t,
             Err(e) => {
+                debug!(error = %e, "invalid TPDU, answered with ER");
                 // X.224 §6.22: answer an invalid TPDU with ER, then release.
                 let cause = match e {
                     cotp::Error::UnknownCode(_) => 2,
@@ -478,10 +513,13 @@ impl Association {
             (State::ExpectConnectionRequest, Tpdu::ConnectionRequest(cr)) => {
                 self.remote_ref = cr.src_ref;
                 // X.224 §13.3.4 (b): we may lower the proposed size, never raise it.
-                let size = cr
-                    .tpdu_size
-                    .unwrap_or(TpduSize::DEFAULT)
-                    .min(self.config.tpdu_size);
+                let proposed = cr.tpdu_size.unwrap_or(TpduSize::DEFAULT);
+                let size = proposed.min(self.config.tpdu_size);
+                if !proposed.is_class0() {
+                    // Class 0 allows at most 2048 (X.224 §13.3.4 (b)); libiec61850 proposes 8192.
+                    // The intent is clear and our answer is within the class, so go on.
+                    self.deviation(Deviation::new(DeviationKind::TpduSizeBeyondClass0));
+                }
                 self.negotiated.tpdu_size = size.bytes();
                 let calling = cr.calling_tsel.map(<[u8]>::to_vec);
                 let called = cr.called_tsel.map(<[u8]>::to_vec);
@@ -617,15 +655,21 @@ impl Association {
                 .push_back(Event::PeerError(PeerError::PduTooLarge(pdv.data.len())));
             return;
         }
-        let pdu = match MmsPdu::decode(pdv.data, &self.config.limits) {
+        let mut noted = Vec::new();
+        let pdu = match MmsPdu::decode_with_deviations(pdv.data, &self.config.limits, &mut noted) {
             Ok(p) => p,
             Err(e) => {
+                debug!(error = %e, "undecodable MMS PDU rejected");
                 self.send_reject(e.invoke_id, e.reject);
                 self.events
                     .push_back(Event::PeerError(PeerError::UndecodableMms(e)));
                 return;
             }
         };
+        // Reported before the PDU they concern, so the application reads them in order.
+        for d in noted {
+            self.deviation(d);
+        }
         self.handle_mms(now, pdu);
     }
 
@@ -689,7 +733,10 @@ impl Association {
                         result: Err(RequestError::Rejected(r)),
                     });
                 }
-                None => self.events.push_back(Event::Rejected(r)),
+                None => {
+                    debug!(reason = %r.reason, "peer rejected one of our PDUs");
+                    self.events.push_back(Event::Rejected(r))
+                }
             },
             MmsPdu::Unconfirmed(u) => self.events.push_back(Event::Unconfirmed(u)),
             MmsPdu::ConcludeRequest
@@ -743,6 +790,7 @@ impl Association {
     }
 
     fn send_reject(&mut self, original_invoke_id: Option<u32>, reason: RejectReason) {
+        debug!(invoke_id = ?original_invoke_id, %reason, "MMS Reject sent");
         let _ = self.send_mms(&MmsPdu::Reject(RejectPdu {
             original_invoke_id,
             reason,
@@ -784,6 +832,11 @@ impl Association {
     // ---- internals: ending ----
 
     fn close(&mut self, error: Option<AssocError>) {
+        match &error {
+            None => debug!("association released"),
+            Some(e @ AssocError::Refused { .. }) => debug!(cause = %e, "association refused"),
+            Some(e) => debug!(cause = %e, "association closed"),
+        }
         self.state = State::Closed;
         self.deadline = None;
         for invoke_id in core::mem::take(&mut self.outstanding).into_keys() {
@@ -809,6 +862,12 @@ impl Association {
             self.send_provider_abort();
         }
         self.close(Some(e));
+    }
+
+    /// Report a peer deviation we accepted.
+    fn deviation(&mut self, d: Deviation) {
+        info!(deviation = %d, "peer deviation accepted");
+        self.events.push_back(Event::Deviation(d));
     }
 
     fn refused(&mut self, reason: &str, diagnostic: Option<AssociateDiagnostic>) {

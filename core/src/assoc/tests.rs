@@ -283,3 +283,77 @@ fn over_long_tpkt_beyond_the_negotiated_tpdu_is_refused() {
         "{events:?}"
     );
 }
+
+/// The CR a client association queues at once.
+fn our_cr(config: AssociationConfig) -> Vec<u8> {
+    let mut a = Association::client(config, Instant::ZERO);
+    drain(&mut a).0
+}
+
+#[test]
+fn our_cr_proposes_2048_octets() {
+    assert_eq!(
+        our_cr(AssociationConfig::default()),
+        [
+            0x03, 0x00, 0x00, 0x16, // TPKT, 22 octets
+            0x11, 0xe0, // LI 17, CR
+            0x00, 0x00, 0x00, 0x01, 0x00, // DST-REF 0, SRC-REF 1, class 0
+            0xc0, 0x01, 0x0b, // TPDU size 2^11 = 2048, the class 0 maximum
+            0xc1, 0x02, 0x00, 0x01, // calling T-selector
+            0xc2, 0x02, 0x00, 0x01, // called T-selector
+        ]
+    );
+}
+
+#[test]
+fn a_configured_1024_proposes_code_0a() {
+    let mut config = AssociationConfig::default();
+    config.set_tpdu_size(1024).unwrap();
+    let cr = our_cr(config);
+    assert_eq!(cr[11..14], [0xc0, 0x01, 0x0a]);
+}
+
+#[test]
+fn tpdu_sizes_class0_does_not_allow_are_refused_or_clamped() {
+    let mut config = AssociationConfig::default();
+    for bad in [4096, 8192, 1000, 64, 0] {
+        assert_eq!(config.set_tpdu_size(bad), Err(InvalidTpduSize(bad)));
+    }
+    assert_eq!(config.tpdu_size, TpduSize::CLASS0_MAX, "left unchanged");
+    config.set_tpdu_size(128).unwrap();
+    assert_eq!(our_cr(config.clone())[11..14], [0xc0, 0x01, 0x07]);
+    // Set directly, past the setter: clamped to 2048 when the association starts.
+    config.tpdu_size = TpduSize::MAX;
+    let a = Association::client(config, Instant::ZERO);
+    assert_eq!(a.config().tpdu_size, TpduSize::CLASS0_MAX);
+    let mut a = a;
+    assert_eq!(drain(&mut a).0[11..14], [0xc0, 0x01, 0x0b]);
+}
+
+#[test]
+fn a_cc_answering_more_than_we_proposed_leaves_us_at_our_proposal() {
+    let mut a = Association::client(AssociationConfig::default(), Instant::ZERO);
+    drain(&mut a);
+    // libiec61850's CC: c0 01 0d, 8192.
+    a.handle_input(Instant::ZERO, &frame!("02_s2c_cotp_cc"));
+    let (cn, events) = drain(&mut a);
+    assert_eq!(cn[7], 0x0d, "session CONNECT follows");
+    assert_eq!(a.negotiated().tpdu_size, 2048);
+    assert!(events.is_empty(), "{events:?}");
+}
+
+#[test]
+fn a_server_answers_an_8192_proposal_with_2048_and_a_deviation() {
+    let mut a = Association::server(AssociationConfig::default(), Instant::ZERO);
+    a.handle_input(Instant::ZERO, &frame!("01_c2s_cotp_cr"));
+    let (cc, events) = drain(&mut a);
+    assert_eq!(cc[5], 0xd0);
+    assert_eq!(cc[11..14], [0xc0, 0x01, 0x0b]);
+    assert_eq!(a.negotiated().tpdu_size, 2048);
+    assert_eq!(
+        events,
+        [Event::Deviation(crate::Deviation::new(
+            crate::DeviationKind::TpduSizeBeyondClass0
+        ))]
+    );
+}

@@ -21,13 +21,21 @@ impl TpduCode {
 }
 
 /// A maximum TPDU size as X.224 §13.3.4 (b) codes it: 2^n octets for n in 7..=13.
+///
+/// The parameter can code 128 to 8192 octets, but class 0 (the only class RFC 1006 carries) allows
+/// 128 to 2048 only: [`TpduSize::CLASS0_MAX`]. Larger codes still decode, so that a lenient peer's
+/// CR can be answered with a size class 0 allows.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, PartialOrd, Ord)]
 pub struct TpduSize(u8);
 
 impl TpduSize {
     /// The class 0 default when the CR names none (X.224 §13.3.4 (b)).
     pub const DEFAULT: TpduSize = TpduSize(7);
-    /// 8192 octets, the largest class 0 allows.
+    /// 2048 octets, the largest class 0 allows (X.224 §13.3.4 (b): 8192 is for classes 1 to 4).
+    /// What we propose by default.
+    pub const CLASS0_MAX: TpduSize = TpduSize(11);
+    /// 8192 octets, the largest the parameter codes. Only classes 1 to 4 may use it; some class 0
+    /// peers (libiec61850) propose it anyway.
     pub const MAX: TpduSize = TpduSize(13);
 
     /// From the parameter's code; `None` outside 7..=13.
@@ -37,6 +45,20 @@ impl TpduSize {
         } else {
             None
         }
+    }
+
+    /// The size of exactly `bytes` octets; `None` unless a power of two in 128..=8192.
+    pub const fn from_bytes(bytes: usize) -> Option<TpduSize> {
+        if bytes.is_power_of_two() {
+            TpduSize::from_code(bytes.trailing_zeros() as u8)
+        } else {
+            None
+        }
+    }
+
+    /// Whether class 0 allows this size (at most [`TpduSize::CLASS0_MAX`]).
+    pub const fn is_class0(self) -> bool {
+        self.0 <= TpduSize::CLASS0_MAX.0
     }
 
     /// The largest size not above `bytes` (at least 128).
@@ -420,6 +442,11 @@ mod tests {
             assert_eq!(Tpdu::decode(&out).unwrap(), t);
         }
         assert_eq!(TpduSize::at_most(1500).bytes(), 1024);
+        assert_eq!(TpduSize::from_bytes(2048), Some(TpduSize::CLASS0_MAX));
+        assert_eq!(TpduSize::from_bytes(1000), None);
+        assert_eq!(TpduSize::from_bytes(64), None);
+        assert_eq!(TpduSize::from_bytes(16384), None);
+        assert!(TpduSize::CLASS0_MAX.is_class0() && !TpduSize::MAX.is_class0());
         let mut out = Vec::new();
         Tpdu::encode_error(&mut out, 3, 2, &[1, 0x10]);
         assert_eq!(

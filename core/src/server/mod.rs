@@ -11,6 +11,9 @@
 //!    [`Endpoint::poll_event`]. After [`ServerEvent::Closed`] for a connection, flush what was
 //!    transmitted for it and close the socket.
 //!
+//! Diagnostics go through `tracing`: each connection's work runs in its association's span
+//! (`association{role=Server id=N}`), see [`crate::assoc`].
+//!
 //! The endpoint answers every MMS service itself from the model; the application hears what clients
 //! changed through [`ServerEvent`]s and changes the model through [`Endpoint::model_mut`].
 
@@ -31,6 +34,7 @@ use crate::acse::AssociateDiagnostic;
 use crate::assoc::{
     ApiError, AssocError, AssociateRequest, Association, AssociationConfig, Event, PeerError,
 };
+use crate::deviation::Deviation;
 use crate::mms::{
     Data, InformationReport, ObjectName, UnconfirmedService, VariableAccessSpecification,
 };
@@ -125,6 +129,14 @@ pub enum ServerEvent<E = core::convert::Infallible> {
     },
     /// An event of the layer above MMS (the endpoint's [`Hooks`]).
     Extension(E),
+    /// A client deviated from the standard in a way whose intent was clear; the endpoint accepted
+    /// it and went on (see [`crate::deviation`]).
+    Deviation {
+        /// The association.
+        id: ConnectionId,
+        /// What the client did.
+        deviation: Deviation,
+    },
 }
 
 /// Why [`Endpoint::open`] refused a connection.
@@ -233,11 +245,19 @@ impl<H: Hooks> Endpoint<H> {
     /// A transport connection was accepted: start an association for it.
     pub fn open(&mut self, now: Instant) -> Result<ConnectionId, TooManyAssociations> {
         if self.conns.len() >= self.config.max_associations {
+            tracing::info!(
+                max_associations = self.config.max_associations,
+                "connection refused: too many associations"
+            );
             return Err(TooManyAssociations);
         }
         let id = ConnectionId(self.next_id);
         self.next_id += 1;
         let assoc = Association::server(self.config.association.clone(), now);
+        assoc.set_trace_id(id.0);
+        assoc
+            .span()
+            .in_scope(|| tracing::debug!("connection opened"));
         self.conns.insert(
             id,
             Conn {
@@ -256,17 +276,26 @@ impl<H: Hooks> Endpoint<H> {
         let Some(conn) = self.conns.get_mut(&id) else {
             return;
         };
-        conn.assoc.handle_input(now, data);
-        self.process(now, id);
+        let span = conn.assoc.span().clone();
+        {
+            let _entered = span.enter();
+            conn.assoc.handle_input(now, data);
+            self.process(now, id);
+        }
+        // Outside the span: the hooks may work for every association.
         self.run_hooks(now);
     }
 
     /// The transport of `id` closed.
     pub fn handle_transport_closed(&mut self, now: Instant, id: ConnectionId) {
-        if let Some(conn) = self.conns.get_mut(&id) {
-            conn.assoc.handle_transport_closed();
+        let span = self.conns.get(&id).map(|c| c.assoc.span().clone());
+        {
+            let _entered = span.as_ref().map(tracing::Span::enter);
+            if let Some(conn) = self.conns.get_mut(&id) {
+                conn.assoc.handle_transport_closed();
+            }
+            self.process(now, id);
         }
-        self.process(now, id);
         self.run_hooks(now);
     }
 
@@ -279,9 +308,12 @@ impl<H: Hooks> Endpoint<H> {
             .map(|(&id, _)| id)
             .collect();
         for id in due {
-            if let Some(c) = self.conns.get_mut(&id) {
-                c.assoc.handle_timeout(now);
-            }
+            let Some(c) = self.conns.get_mut(&id) else {
+                continue;
+            };
+            let span = c.assoc.span().clone();
+            let _entered = span.enter();
+            c.assoc.handle_timeout(now);
             self.process(now, id);
         }
         self.run_hooks(now);
@@ -304,6 +336,9 @@ impl<H: Hooks> Endpoint<H> {
         let n = c.assoc.poll_transmit(buf);
         if c.assoc.is_closed() {
             // Its last bytes are out: forget it.
+            c.assoc
+                .span()
+                .in_scope(|| tracing::trace!("connection forgotten"));
             self.conns.remove(&id);
         }
         n
@@ -368,10 +403,14 @@ impl<H: Hooks> Endpoint<H> {
 
     /// Abort association `id`.
     pub fn abort(&mut self, now: Instant, id: ConnectionId) {
-        if let Some(c) = self.conns.get_mut(&id) {
-            c.assoc.abort();
+        let span = self.conns.get(&id).map(|c| c.assoc.span().clone());
+        {
+            let _entered = span.as_ref().map(tracing::Span::enter);
+            if let Some(c) = self.conns.get_mut(&id) {
+                c.assoc.abort();
+            }
+            self.process(now, id);
         }
-        self.process(now, id);
         self.run_hooks(now);
     }
 
@@ -392,6 +431,7 @@ impl<H: Hooks> Endpoint<H> {
                             let _ = conn.assoc.accept();
                         }
                         Err(diag) => {
+                            tracing::debug!(?diag, "association refused by policy or hooks");
                             let _ = conn.assoc.reject(diag);
                         }
                     }
@@ -407,6 +447,9 @@ impl<H: Hooks> Endpoint<H> {
                 Event::PeerError(error) => {
                     self.events.push_back(ServerEvent::PeerError { id, error })
                 }
+                Event::Deviation(deviation) => self
+                    .events
+                    .push_back(ServerEvent::Deviation { id, deviation }),
                 Event::Closed(error) => {
                     self.with_outbox(|h, out| h.closed(out, id));
                     self.events.push_back(ServerEvent::Closed { id, error })

@@ -585,3 +585,278 @@ fn association_specific_variables_without_hooks_read_their_template_and_refuse_w
         )])
     );
 }
+
+/// One MMS PDU framed by hand the way any peer frames it: TPKT, COTP DT with EOT, session
+/// GIVE-TOKENS + DATA, presentation fully-encoded user data on the MMS context (3). Short PDUs only
+/// (every length fits one octet).
+fn hand_framed(mms: &[u8]) -> Vec<u8> {
+    assert!(mms.len() < 100);
+    let pdv_len = 3 + 2 + mms.len();
+    let mut f = vec![3, 0, 0, 0, 2, 0xf0, 0x80, 1, 0, 1, 0];
+    f.extend([
+        0x61,
+        (pdv_len + 2) as u8,
+        0x30,
+        pdv_len as u8,
+        0x02,
+        0x01,
+        0x03,
+    ]);
+    f.extend([0xa0, mms.len() as u8]);
+    f.extend_from_slice(mms);
+    let n = f.len() as u16;
+    f[2..4].copy_from_slice(&n.to_be_bytes());
+    f
+}
+
+/// GetNameList { namedVariable, domainSpecific "ICC1", `continue_after` (encoded as given) } with
+/// invoke id `invoke_id`, as a client would send it.
+fn get_name_list_bytes(invoke_id: u32, continue_after: &[u8]) -> Vec<u8> {
+    let mut svc = vec![0xa0, 0x03, 0x80, 0x01, 0x00];
+    svc.extend([0xa1, 0x06, 0x81, 0x04, b'I', b'C', b'C', b'1']);
+    svc.extend_from_slice(continue_after);
+    let mut pdu = vec![0xa0, (3 + 2 + svc.len()) as u8, 0x02, 0x01, invoke_id as u8];
+    pdu.extend([0xa1, svc.len() as u8]);
+    pdu.extend(svc);
+    pdu
+}
+
+/// Send `mms` to the server in place of the request the client just queued as `id`, so the answer
+/// reaches the client as the answer to `id`.
+fn replace_request(p: &mut Pair, id: u32, mms: &[u8]) -> Result<ConfirmedResponse, RequestError> {
+    assert!(id < 128);
+    let mut ours = Vec::new();
+    p.client.poll_transmit(&mut ours);
+    assert!(!ours.is_empty(), "the client queued its own request");
+    p.server
+        .handle_input(p.now, p.conn, &hand_framed(&get_name_list_bytes(id, mms)));
+    p.response(id)
+}
+
+fn deviations(p: &Pair) -> Vec<(ConnectionId, Deviation)> {
+    p.server_events
+        .iter()
+        .filter_map(|e| match e {
+            ServerEvent::Deviation { id, deviation } => Some((*id, deviation.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn get_name_list_after_point_0003(p: &mut Pair, continue_after: &[u8]) -> Vec<String> {
+    let id = p
+        .client
+        .get_name_list(
+            p.now,
+            ObjectClass::NamedVariable,
+            ObjectScope::Domain("ICC1".into()),
+            None,
+        )
+        .unwrap();
+    let ConfirmedResponse::GetNameList(r) = replace_request(p, id, continue_after).unwrap() else {
+        panic!()
+    };
+    r.identifiers
+}
+
+/// A connected pair whose server lists at most three names per GetNameList response.
+fn paged_by_three() -> Pair {
+    let config = ServerConfig {
+        max_names_per_response: 3,
+        ..ServerConfig::default()
+    };
+    let mut p = Pair::new(config, model(10));
+    p.drive();
+    p
+}
+
+#[test]
+fn an_explicit_continue_after_gets_the_right_page_and_a_deviation_event() {
+    let mut p = paged_by_three();
+    // a2 0c { 1a 0a "Point_0003" }: EXPLICIT [2] around the Identifier.
+    let mut explicit = vec![0xa2, 0x0c, 0x1a, 0x0a];
+    explicit.extend_from_slice(b"Point_0003");
+    let names = get_name_list_after_point_0003(&mut p, &explicit);
+    assert_eq!(names, ["Point_0004", "Point_0005", "Point_0006"]);
+    assert_eq!(
+        deviations(&p),
+        [(
+            p.conn,
+            Deviation::new(crate::DeviationKind::ExplicitContinueAfter)
+        )]
+    );
+}
+
+#[test]
+fn an_implicit_continue_after_raises_no_deviation() {
+    let mut p = paged_by_three();
+    // 82 0a "Point_0003": [2] IMPLICIT Identifier (ISO 9506-2 §10.5.1).
+    let mut implicit = vec![0x82, 0x0a];
+    implicit.extend_from_slice(b"Point_0003");
+    let names = get_name_list_after_point_0003(&mut p, &implicit);
+    assert_eq!(names, ["Point_0004", "Point_0005", "Point_0006"]);
+    assert!(deviations(&p).is_empty(), "{:?}", p.server_events);
+}
+
+#[test]
+fn an_explicit_continue_after_holding_an_integer_is_rejected() {
+    let mut p = Pair::connected(10);
+    let id = p
+        .client
+        .get_name_list(
+            p.now,
+            ObjectClass::NamedVariable,
+            ObjectScope::Domain("ICC1".into()),
+            None,
+        )
+        .unwrap();
+    // a2 03 { 02 01 05 }: an INTEGER where the Identifier should be.
+    let r = replace_request(&mut p, id, &[0xa2, 0x03, 0x02, 0x01, 0x05]);
+    let Err(RequestError::Rejected(rej)) = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(rej.reason, crate::mms::RejectReason::INVALID_ARGUMENT);
+    assert!(deviations(&p).is_empty());
+    assert!(p
+        .server_events
+        .iter()
+        .any(|e| matches!(e, ServerEvent::PeerError { .. })));
+}
+
+#[test]
+fn libiec61850s_8192_octet_tpdu_proposal_is_answered_2048_with_a_deviation_event() {
+    // libiec61850's CR proposes c0 01 0d (8192), which class 0 does not allow.
+    let text = include_str!("../../../tests/data/libiec61850/01_c2s_cotp_cr.hex").trim();
+    let cr: Vec<u8> = (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect();
+    assert!(cr.windows(3).any(|w| w == [0xc0, 0x01, 0x0d]));
+    let now = Instant::ZERO;
+    let mut server = Endpoint::new(ServerConfig::default(), model(1));
+    let id = server.open(now).unwrap();
+    server.handle_input(now, id, &cr);
+    let mut cc = Vec::new();
+    server.poll_transmit(id, &mut cc);
+    // TPKT, then LI, CC code d0, DST-REF = its SRC-REF 1, our SRC-REF, class 0, TPDU size 2048.
+    assert_eq!(cc[..4], [3, 0, 0, cc.len() as u8]);
+    assert_eq!(cc[5..8], [0xd0, 0x00, 0x01]);
+    assert_eq!(cc[10], 0x00, "class 0");
+    assert_eq!(cc[11..14], [0xc0, 0x01, 0x0b], "TPDU size 2048");
+    let events: Vec<_> = core::iter::from_fn(|| server.poll_event()).collect();
+    assert_eq!(
+        events,
+        [ServerEvent::Deviation {
+            id,
+            deviation: Deviation::new(crate::DeviationKind::TpduSizeBeyondClass0)
+        }]
+    );
+}
+
+#[test]
+fn a_class0_tpdu_proposal_is_answered_without_a_deviation() {
+    let now = Instant::ZERO;
+    let mut server = Endpoint::new(ServerConfig::default(), model(1));
+    let id = server.open(now).unwrap();
+    // CR: LI 17, e0, DST-REF 0, SRC-REF 1, class 0, c0 01 0a (1024), c2 02 00 01, c1 02 00 01.
+    let cr = [
+        3, 0, 0, 0x16, 0x11, 0xe0, 0, 0, 0, 1, 0, 0xc0, 1, 0x0a, 0xc2, 2, 0, 1, 0xc1, 2, 0, 1,
+    ];
+    server.handle_input(now, id, &cr);
+    let mut cc = Vec::new();
+    server.poll_transmit(id, &mut cc);
+    assert_eq!(cc[11..14], [0xc0, 0x01, 0x0a], "the proposal is kept");
+    assert_eq!(server.poll_event(), None);
+}
+
+/// Log lines written by a `tracing` subscriber (debug and above) while `f` runs.
+fn traced(f: impl FnOnce()) -> String {
+    use std::sync::{Arc, Mutex};
+    #[derive(Clone)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Lines {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let lines = Lines(Arc::new(Mutex::new(Vec::new())));
+    let writer = lines.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .without_time()
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, f);
+    let out = lines.0.lock().unwrap().clone();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn diagnostics_name_the_association_and_what_happened_to_it() {
+    let log = traced(|| {
+        let mut p = paged_by_three();
+        let mut explicit = vec![0xa2, 0x0c, 0x1a, 0x0a];
+        explicit.extend_from_slice(b"Point_0003");
+        get_name_list_after_point_0003(&mut p, &explicit);
+        p.client.conclude(p.now).unwrap();
+        p.drive();
+    });
+    // Each line carries its association's span: role and, on the server, the connection id.
+    let server_line = |what: &str| {
+        log.lines()
+            .any(|l| l.contains("association{role=Server id=1}") && l.contains(what))
+    };
+    assert!(server_line("connection opened"), "{log}");
+    assert!(server_line("association established"), "{log}");
+    assert!(
+        server_line("peer deviation accepted")
+            && server_line("GetNameList continueAfter in EXPLICIT form"),
+        "{log}"
+    );
+    assert!(server_line("association released"), "{log}");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("association{role=Client}") && l.contains("association released")),
+        "{log}"
+    );
+}
+
+#[test]
+fn diagnostics_tell_of_a_request_timeout_and_a_refusal() {
+    let log = traced(|| {
+        let mut p = Pair::connected(1);
+        // The server never sees the request: it times out at the client.
+        let id = p.client.identify(p.now).unwrap();
+        let mut lost = Vec::new();
+        p.client.poll_transmit(&mut lost);
+        p.advance(Duration::from_secs(11));
+        assert!(matches!(p.response(id), Err(RequestError::Timeout)));
+        let config = ServerConfig {
+            policy: |_| {
+                Err(AssociateDiagnostic::User(
+                    acse::user_diagnostic::CALLING_AP_TITLE_NOT_RECOGNIZED,
+                ))
+            },
+            ..ServerConfig::default()
+        };
+        let mut p = Pair::new(config, model(1));
+        p.drive();
+    });
+    assert!(
+        log.lines().any(|l| l.contains("association{role=Client}")
+            && l.contains("request timed out")
+            && l.contains("invoke_id=")),
+        "{log}"
+    );
+    assert!(
+        log.lines().any(|l| l.contains("role=Server")
+            && l.contains("association refused")
+            && l.contains("cause=")),
+        "{log}"
+    );
+}

@@ -14,6 +14,7 @@ use alloc::vec::Vec;
 
 use super::{explicit_inner, push_bounded, PduErrorKind, Res};
 use crate::ber::{primitive, Tag, Tlv, Writer};
+use crate::deviation::{Deviation, DeviationKind};
 use crate::mms::object_name::{identifier, TAG_IDENTIFIER};
 use crate::mms::DecodeLimits;
 
@@ -126,7 +127,8 @@ pub struct GetNameListResponse {
 }
 
 impl GetNameListRequest {
-    pub(crate) fn decode(tlv: &Tlv<'_>) -> Res<Self> {
+    /// Decode the request; deviations accepted on the way are appended to `noted`.
+    pub(crate) fn decode(tlv: &Tlv<'_>, noted: &mut Vec<Deviation>) -> Res<Self> {
         let mut r = tlv.reader()?;
         let class = explicit_inner(&r.expect(Tag::context_cons(0))?)?;
         let n = primitive::decode_i64(class.primitive()?)?;
@@ -142,9 +144,21 @@ impl GetNameListRequest {
             t if t == Tag::context(2) => ObjectScope::AssociationSpecific,
             _ => return Err(PduErrorKind::Invalid("objectScope")),
         };
-        let continue_after = match r.read_if(Tag::context(2))? {
-            Some(t) => Some(identifier(t.content)?),
-            None => None,
+        let continue_after = if let Some(t) = r.read_if(Tag::context(2))? {
+            Some(identifier(t.content)?)
+        } else if let Some(t) = r.read_if(Tag::context_cons(2))? {
+            // ISO 9506-2 §10.5.1 has `continueAfter [2] IMPLICIT Identifier`; some clients send
+            // the Identifier inside an EXPLICIT [2] (`a2 L 1a L …`). Nothing else can be meant, so
+            // accept it and say so. Anything but one Identifier inside is still invalid.
+            let inner = explicit_inner(&t)?;
+            if inner.tag != TAG_IDENTIFIER {
+                return Err(PduErrorKind::Invalid("continueAfter"));
+            }
+            let name = identifier(inner.primitive()?)?;
+            noted.push(Deviation::new(DeviationKind::ExplicitContinueAfter));
+            Some(name)
+        } else {
+            None
         };
         r.finish()?;
         Ok(GetNameListRequest {
@@ -207,5 +221,104 @@ impl GetNameListResponse {
             });
             w.boolean(Tag::context(1), self.more_follows);
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec;
+
+    use super::*;
+    use crate::mms::testutil::hex;
+    use crate::mms::{ConfirmedRequest, MmsPdu, RejectReason};
+
+    // confirmed-RequestPDU { invokeID 7, getNameList { objectClass namedVariable,
+    // objectScope domainSpecific "ICC1", continueAfter … } }; only continueAfter differs.
+    const HEAD: &str = "020107";
+    const CLASS_AND_SCOPE: &str = "a003800100a106810449434331";
+    const POINT_0100: &str = "506f696e745f30313030";
+
+    fn request(continue_after: &str) -> Vec<u8> {
+        let body = hex(&alloc::format!("{CLASS_AND_SCOPE}{continue_after}").replace(' ', ""));
+        let mut svc = vec![0xa1, body.len() as u8];
+        svc.extend(body);
+        let mut pdu = vec![0xa0, (svc.len() + 3) as u8];
+        pdu.extend(hex(HEAD));
+        pdu.extend(svc);
+        pdu
+    }
+
+    fn decode(b: &[u8]) -> (Result<MmsPdu, crate::mms::PduError>, Vec<Deviation>) {
+        let mut noted = Vec::new();
+        let r = MmsPdu::decode_with_deviations(b, &DecodeLimits::default(), &mut noted);
+        (r, noted)
+    }
+
+    fn continue_after_of(pdu: MmsPdu) -> Option<String> {
+        let MmsPdu::ConfirmedRequest {
+            invoke_id: 7,
+            request: ConfirmedRequest::GetNameList(r),
+        } = pdu
+        else {
+            panic!("{pdu:?}")
+        };
+        assert_eq!(r.object_class, ObjectClass::NamedVariable);
+        assert_eq!(r.scope, ObjectScope::Domain("ICC1".into()));
+        r.continue_after
+    }
+
+    #[test]
+    fn an_explicit_continue_after_decodes_and_is_noted() {
+        // a2 0c { 1a 0a "Point_0100" }: an EXPLICIT [2] around a VisibleString.
+        let b = request(&alloc::format!("a20c1a0a{POINT_0100}"));
+        assert_eq!(b[..2], [0xa0, 0x20]);
+        let (r, noted) = decode(&b);
+        assert_eq!(continue_after_of(r.unwrap()).as_deref(), Some("Point_0100"));
+        assert_eq!(
+            noted,
+            [Deviation::new(DeviationKind::ExplicitContinueAfter)]
+        );
+    }
+
+    #[test]
+    fn an_implicit_continue_after_notes_no_deviation() {
+        // 82 0a "Point_0100": [2] IMPLICIT Identifier, as ISO 9506-2 §10.5.1 has it.
+        let (r, noted) = decode(&request(&alloc::format!("820a{POINT_0100}")));
+        assert_eq!(continue_after_of(r.unwrap()).as_deref(), Some("Point_0100"));
+        assert!(noted.is_empty());
+        let (r, noted) = decode(&request(""));
+        assert_eq!(continue_after_of(r.unwrap()), None);
+        assert!(noted.is_empty());
+    }
+
+    #[test]
+    fn an_explicit_continue_after_not_holding_one_identifier_is_rejected() {
+        for bad in [
+            "a203020105".into(),                        // an INTEGER inside
+            "a200".into(),                              // nothing inside
+            alloc::format!("a20c1a0a{POINT_0100}00"),   // length runs past
+            alloc::format!("a20e1a0a{POINT_0100}0500"), // something after the Identifier
+            "a2031a01ff".into(),                        // not text
+            "a2043a021a00".into(),                      // a constructed VisibleString
+        ] {
+            let (r, _) = decode(&request(&bad));
+            let e = r.expect_err(&bad);
+            assert_eq!(e.invoke_id, Some(7), "{bad}");
+            assert_eq!(e.reject, RejectReason::INVALID_ARGUMENT, "{bad}");
+        }
+    }
+
+    #[test]
+    fn our_encoder_writes_continue_after_implicit() {
+        let req = GetNameListRequest {
+            object_class: ObjectClass::NamedVariable,
+            scope: ObjectScope::Domain("ICC1".into()),
+            continue_after: Some("Point_0100".into()),
+        };
+        let mut out = Vec::new();
+        req.encode(&mut Writer::new(&mut out));
+        let implicit = request(&alloc::format!("820a{POINT_0100}"));
+        // The service element of the full PDU above: after a0 1e 02 01 07.
+        assert_eq!(out, implicit[5..]);
     }
 }

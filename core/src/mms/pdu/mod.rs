@@ -54,6 +54,7 @@ use super::data::DataError;
 use super::object_name::ObjectName;
 use super::DecodeLimits;
 use crate::ber::{self, primitive, Class, Reader, Tag, Tlv, Writer};
+use crate::deviation::Deviation;
 
 /// Highest ConfirmedServiceRequest tag ISO 9506-2 defines (77 fileDirectory, 78
 /// additionalService). Requests with these tags that this codec does not implement decode to
@@ -335,7 +336,22 @@ const TAG_INVOKE_ID: Tag = Tag::INTEGER;
 
 impl MmsPdu {
     /// Decode one MMS PDU; `b` must hold exactly the PDU.
+    ///
+    /// Deviations from ISO 9506-2 that the decoder accepts (see [`crate::deviation`]) are not
+    /// reported; use [`MmsPdu::decode_with_deviations`] to hear of them.
     pub fn decode(b: &[u8], limits: &DecodeLimits) -> Result<MmsPdu, PduError> {
+        MmsPdu::decode_with_deviations(b, limits, &mut Vec::new())
+    }
+
+    /// Decode one MMS PDU like [`MmsPdu::decode`], appending to `noted` every deviation from
+    /// ISO 9506-2 accepted on the way (e.g. an EXPLICIT GetNameList `continueAfter`), in the order
+    /// met. On error, what was appended is meaningless. `noted` is not allocated unless a
+    /// deviation is met.
+    pub fn decode_with_deviations(
+        b: &[u8],
+        limits: &DecodeLimits,
+        noted: &mut Vec<Deviation>,
+    ) -> Result<MmsPdu, PduError> {
         let mut r = Reader::new(b);
         let invalid =
             |e: ber::Error| PduError::new(None, e.into(), RejectReason::PDU_ERROR_INVALID_PDU);
@@ -350,7 +366,7 @@ impl MmsPdu {
             ));
         }
         match t.number {
-            0 => decode_confirmed_request(&tlv, limits),
+            0 => decode_confirmed_request(&tlv, limits, noted),
             1 => decode_confirmed_response(&tlv, limits),
             2 => decode_confirmed_error(&tlv),
             n => decode_other(n, &tlv, limits).map_err(|kind| {
@@ -449,7 +465,11 @@ fn invoke_id(r: &mut Reader<'_>, tag: Tag, reject: RejectReason) -> Result<u32, 
         .map_err(|k| PduError::new(None, k, reject))
 }
 
-fn decode_confirmed_request(tlv: &Tlv<'_>, limits: &DecodeLimits) -> Result<MmsPdu, PduError> {
+fn decode_confirmed_request(
+    tlv: &Tlv<'_>,
+    limits: &DecodeLimits,
+    noted: &mut Vec<Deviation>,
+) -> Result<MmsPdu, PduError> {
     let mut r = tlv
         .reader()
         .map_err(|e| PduError::new(None, e.into(), RejectReason::PDU_ERROR_INVALID_PDU))?;
@@ -463,7 +483,7 @@ fn decode_confirmed_request(tlv: &Tlv<'_>, limits: &DecodeLimits) -> Result<MmsP
         }
         // Anything after the service (the [79] request detail of ISO 9506-2:2003) is an
         // extension we skip.
-        ConfirmedRequest::decode(&svc, limits)
+        ConfirmedRequest::decode(&svc, limits, noted)
     };
     match body() {
         Ok(request) => Ok(MmsPdu::ConfirmedRequest { invoke_id, request }),
@@ -580,8 +600,8 @@ impl ConfirmedRequest {
         }
     }
 
-    /// Decode the ConfirmedServiceRequest CHOICE element.
-    fn decode(svc: &Tlv<'_>, limits: &DecodeLimits) -> Res<Self> {
+    /// Decode the ConfirmedServiceRequest CHOICE element; accepted deviations go to `noted`.
+    fn decode(svc: &Tlv<'_>, limits: &DecodeLimits, noted: &mut Vec<Deviation>) -> Res<Self> {
         let t = svc.tag;
         if t.class != Class::Context || t.number > MAX_KNOWN_SERVICE_TAG {
             return Err(PduErrorKind::UnrecognizedService(t.number));
@@ -590,7 +610,7 @@ impl ConfirmedRequest {
             0 => ConfirmedRequest::Status {
                 extended_derivation: primitive::decode_bool(svc.primitive()?)?,
             },
-            1 => ConfirmedRequest::GetNameList(GetNameListRequest::decode(svc)?),
+            1 => ConfirmedRequest::GetNameList(GetNameListRequest::decode(svc, noted)?),
             2 => {
                 svc.primitive()?;
                 ConfirmedRequest::Identify
