@@ -9,16 +9,20 @@ use core::time::Duration;
 use super::*;
 use crate::acse::user_diagnostic;
 use crate::assoc::{AssocError, AssociationConfig, Event, RequestError};
+use crate::ber::Writer;
 use crate::client::Client;
 use crate::mms::{
-    AccessResult, ConfirmedResponse, ErrorClass, ObjectClass, ObjectScope, UnconfirmedService,
-    WriteResult,
+    AccessResult, ConfirmedResponse, Data, DataAccessError, ErrorClass, ObjectClass, ObjectScope,
+    UnconfirmedService, WriteResult,
 };
-use crate::server::ServerEvent;
+use crate::server::{Hooks, ServerConfig, ServerEvent};
+use crate::tase2::bilateral::BilateralTable;
 use crate::tase2::bilateral::{ClientMatch, Rights};
 use crate::tase2::client::{self as tc, Report};
+use crate::tase2::names;
 use crate::tase2::point::{Family, Form};
 use crate::tase2::transfer_set::object_name_data;
+use crate::tase2::transfer_set::DsTransferSetValue;
 use crate::tase2::{DsConditions, StateValue};
 
 #[path = "tests_control.rs"]
