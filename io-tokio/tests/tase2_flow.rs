@@ -592,12 +592,12 @@ async fn plain_mms_server_stop_fallback_and_unknown_data_set() {
         .unwrap();
     let addr = server.local_addr().unwrap();
     let (tx, mut writes) = mpsc::unbounded_channel();
-    server.on_event(move |ep, _, ev| match ev {
+    server.on_event(move |ep, now, ev| match ev {
         ServerEvent::Written { name, value, .. } => {
             let _ = tx.send((name.clone(), value.clone()));
         }
         // Every client gets a report of ICC1/DS2 as soon as it is associated.
-        ServerEvent::Associated { id, .. } => ep.report_list(*id, &icc1("DS2")).unwrap(),
+        ServerEvent::Associated { id, .. } => ep.report_list(now, *id, &icc1("DS2")).unwrap(),
         _ => {}
     });
     tokio::spawn(server.run());
