@@ -4,7 +4,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use super::model_error::valid_name;
+use super::model_error::{check_name, valid_name, MAX_DATA_SET_MEMBERS};
 use super::transfer::{self, Subs, TransferSet};
 use super::{
     device, info, DeviceId, DeviceSpec, DomainEntry, ModelError, PointEntry, PointId, Slot, Tase2,
@@ -13,7 +13,7 @@ use super::{
 use crate::ber::Writer;
 use crate::mms::{BitString, Data, ObjectName, TypeDescription};
 use crate::server::{Endpoint, NamedVariableList, ServerConfig, Variable, Vmd};
-use crate::tase2::bilateral::BilateralTable;
+use crate::tase2::bilateral::{BilateralTable, ClientMatch};
 use crate::tase2::point::{PointType, PointValue};
 use crate::tase2::transfer_set::{object_name_type, DsTransferSetValue};
 use crate::tase2::{names, Features};
@@ -23,7 +23,14 @@ pub struct Tase2Builder {
     config: Tase2Config,
     vmd: Vmd,
     tase2: Tase2,
-    errors: Vec<ModelError>,
+}
+
+impl core::fmt::Debug for Tase2Builder {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Tase2Builder")
+            .field("model", &self.tase2)
+            .finish_non_exhaustive()
+    }
 }
 
 pub(super) fn type_of_special(item: &str) -> Option<TypeDescription> {
@@ -96,12 +103,7 @@ impl Tase2Builder {
             devices: device::Devices::default(),
             info_buffers: info::Buffers::new(),
         };
-        let mut b = Tase2Builder {
-            config,
-            vmd,
-            tase2,
-            errors: Vec::new(),
-        };
+        let mut b = Tase2Builder { config, vmd, tase2 };
         let im = b.slot(Slot::ImTransferSet);
         b.vmd.aa_variables.insert(
             crate::tase2::info::IM_TRANSFER_SET.into(),
@@ -116,29 +118,17 @@ impl Tase2Builder {
         self
     }
 
-    fn check_name(&mut self, name: &str) -> bool {
-        if valid_name(name) {
-            true
-        } else {
-            self.errors.push(ModelError::InvalidName(name.into()));
-            false
-        }
-    }
-
-    /// The name of `name` in VCC scope or `domain` (which must exist).
-    fn object_in(&mut self, domain: Option<&str>, name: &str) -> ObjectName {
+    /// `Ok` if `domain` is `None` (VCC scope) or an ICC domain added before.
+    fn check_scope(&self, domain: Option<&str>) -> Result<(), ModelError> {
         match domain {
-            Some(d) => {
-                if !self.tase2.domain_index.contains_key(d) {
-                    self.errors.push(ModelError::Unknown(d.into()));
-                }
-                ObjectName::domain(d, name)
+            Some(d) if !self.tase2.domain_index.contains_key(d) => {
+                Err(ModelError::UnknownDomain(d.into()))
             }
-            None => ObjectName::vmd(name),
+            _ => Ok(()),
         }
     }
 
-    /// The variables of VCC scope or of `domain`.
+    /// The variables of VCC scope or of `domain` (which exists: see `check_scope`).
     fn variables_in(&mut self, domain: Option<&str>) -> &mut BTreeMap<String, Variable> {
         match domain {
             Some(d) => &mut self.vmd.domain_mut(d).variables,
@@ -146,19 +136,23 @@ impl Tase2Builder {
         }
     }
 
-    /// Add `var` as `name` in VCC scope or `domain`; a name taken already is a model error.
-    fn add_variable(&mut self, domain: Option<&str>, name: String, var: Variable) {
-        if self
-            .variables_in(domain)
-            .insert(name.clone(), var)
-            .is_some()
-        {
-            let object = match domain {
-                Some(d) => ObjectName::domain(d, name),
-                None => ObjectName::VmdSpecific(name),
-            };
-            self.errors
-                .push(ModelError::Duplicate(alloc::format!("{object}")));
+    /// `Ok` if no variable of VCC scope or `domain` is called `name`.
+    fn check_free(&self, domain: Option<&str>, name: &str) -> Result<(), ModelError> {
+        let taken = match domain {
+            Some(d) => self
+                .vmd
+                .domains
+                .get(d)
+                .is_some_and(|d| d.variables.contains_key(name)),
+            None => self.vmd.variables.contains_key(name),
+        };
+        if taken {
+            Err(ModelError::DuplicateName {
+                scope: domain.map(String::from),
+                name: name.into(),
+            })
+        } else {
+            Ok(())
         }
     }
 
@@ -169,13 +163,13 @@ impl Tase2Builder {
 
     /// Add an ICC domain with `transfer_sets` DS transfer sets (`DSTransfer_Set_1`...) and the
     /// standard ICC objects. A bilateral table binds a client to it.
-    pub fn domain(&mut self, name: &str, transfer_sets: usize) -> &mut Self {
-        if !self.check_name(name) {
-            return self;
-        }
+    ///
+    /// # Errors
+    /// [`ModelError::InvalidName`], [`ModelError::DuplicateDomain`].
+    pub fn domain(&mut self, name: &str, transfer_sets: usize) -> Result<&mut Self, ModelError> {
+        check_name(name)?;
         if self.tase2.domain_index.contains_key(name) {
-            self.errors.push(ModelError::Duplicate(name.into()));
-            return self;
+            return Err(ModelError::DuplicateDomain(name.into()));
         }
         let di = self.tase2.domains.len() as u32;
         self.tase2.domain_index.insert(name.into(), di);
@@ -217,28 +211,35 @@ impl Tase2Builder {
         self.tase2.domains[di as usize].pool = pool;
         let d = self.vmd.domain_mut(name);
         d.variables.extend(vars);
-        self
+        Ok(self)
     }
 
     /// Add a point: `domain` `None` for VCC scope. Returns its id for updates.
+    ///
+    /// # Errors
+    /// [`ModelError::InvalidName`], [`ModelError::PointTypeNotInEdition`],
+    /// [`ModelError::UnknownDomain`], [`ModelError::DuplicateName`].
     pub fn point(
         &mut self,
         domain: Option<&str>,
         name: &str,
         ptype: PointType,
         initial: PointValue,
-    ) -> PointId {
+    ) -> Result<PointId, ModelError> {
         self.add_point(domain, name, ptype, initial, false)
     }
 
     /// Add a point clients may write (given the bilateral table's write right).
+    ///
+    /// # Errors
+    /// As [`Self::point`].
     pub fn writable_point(
         &mut self,
         domain: Option<&str>,
         name: &str,
         ptype: PointType,
         initial: PointValue,
-    ) -> PointId {
+    ) -> Result<PointId, ModelError> {
         self.add_point(domain, name, ptype, initial, true)
     }
 
@@ -249,19 +250,22 @@ impl Tase2Builder {
         ptype: PointType,
         initial: PointValue,
         writable: bool,
-    ) -> PointId {
-        let id = PointId(self.tase2.points.len() as u32);
-        self.check_name(name);
+    ) -> Result<PointId, ModelError> {
+        check_name(name)?;
         if !ptype.exists_in(self.config.edition) {
-            self.errors.push(ModelError::EditionMismatch(alloc::format!(
-                "{name}: {}",
-                ptype.name()
-            )));
+            return Err(ModelError::PointTypeNotInEdition {
+                name: name.into(),
+                ptype: ptype.name(),
+                edition: self.config.edition,
+            });
         }
-        let object = self.object_in(domain, name);
+        self.check_scope(domain)?;
+        self.check_free(domain, name)?;
+        let id = PointId(self.tase2.points.len() as u32);
+        let object = scoped(domain, name);
         let slot = self.slot(Slot::Point(id.0));
         let var = Variable::slotted(ptype.type_description(), slot, writable);
-        self.add_variable(domain, name.into(), var);
+        self.variables_in(domain).insert(name.into(), var);
         self.tase2.point_index.insert(object.clone(), id.0);
         let specs = &mut self.tase2.specs;
         let at = specs.len();
@@ -274,74 +278,100 @@ impl Tase2Builder {
             spec: (at as u32, (specs.len() - at) as u32),
             subs: Subs::default(),
         });
-        id
+        Ok(id)
     }
 
     /// Add a device (block 5): `<name>`, plus `<name>_SBO` for select-before-operate and
     /// `<name>_TAG` if tagged; `domain` `None` for VCC scope. Who may operate it is the bilateral
     /// tables' write right on `name`.
-    pub fn device(&mut self, domain: Option<&str>, name: &str, spec: DeviceSpec) -> DeviceId {
+    ///
+    /// # Errors
+    /// [`ModelError::InvalidName`], [`ModelError::DeviceNameTooLong`] (the derived names must be
+    /// MMS names too), [`ModelError::UnknownDomain`], [`ModelError::DuplicateName`] (for any of
+    /// the three names).
+    pub fn device(
+        &mut self,
+        domain: Option<&str>,
+        name: &str,
+        spec: DeviceSpec,
+    ) -> Result<DeviceId, ModelError> {
         use crate::tase2::device::{Tag, SBO_SUFFIX, TAG_SUFFIX};
+        check_name(name)?;
         // The longest derived name must be an MMS identifier too.
-        self.check_name(&alloc::format!("{name}{SBO_SUFFIX}"));
-        let object = self.object_in(domain, name);
-        let id = self.tase2.devices.add(object.clone(), spec);
+        if !valid_name(&alloc::format!("{name}{SBO_SUFFIX}")) {
+            return Err(ModelError::DeviceNameTooLong(name.into()));
+        }
+        self.check_scope(domain)?;
+        let sbo = spec.mode == crate::tase2::ControlMode::Sbo;
+        let mut names = alloc::vec![name.to_string()];
+        if sbo {
+            names.push(alloc::format!("{name}{SBO_SUFFIX}"));
+        }
+        if spec.tagged {
+            names.push(alloc::format!("{name}{TAG_SUFFIX}"));
+        }
+        for n in &names {
+            self.check_free(domain, n)?;
+        }
+        let id = self.tase2.devices.add(scoped(domain, name), spec);
+        let mut names = names.into_iter();
         let mut vars = alloc::vec![(
-            name.to_string(),
+            names.next().unwrap_or_default(),
             Variable::slotted(
                 spec.kind.type_description(),
                 self.slot(Slot::Device(id.0)),
                 true
             ),
         )];
-        if spec.mode == crate::tase2::ControlMode::Sbo {
+        if sbo {
             let s = self.slot(Slot::DeviceSbo(id.0));
             vars.push((
-                alloc::format!("{name}{SBO_SUFFIX}"),
+                names.next().unwrap_or_default(),
                 Variable::slotted(TypeDescription::Integer(16), s, false),
             ));
         }
         if spec.tagged {
             let s = self.slot(Slot::DeviceTag(id.0));
             vars.push((
-                alloc::format!("{name}{TAG_SUFFIX}"),
+                names.next().unwrap_or_default(),
                 Variable::slotted(Tag::type_description(), s, true),
             ));
         }
-        for (n, v) in vars {
-            self.add_variable(domain, n, v);
-        }
-        id
+        let scope = self.variables_in(domain);
+        scope.extend(vars);
+        Ok(id)
     }
 
     /// Add an information message buffer `Info_Buff_<size>` (and `Info_Mess_Header`, once) in
     /// VCC scope (`domain` `None`) or an ICC domain (block 4). Messages up to `size` octets
     /// travel in it.
-    pub fn info_buffer(&mut self, domain: Option<&str>, size: usize) -> &mut Self {
+    ///
+    /// # Errors
+    /// [`ModelError::UnknownDomain`], [`ModelError::InfoBufferSizeOutOfRange`],
+    /// [`ModelError::DuplicateName`] (this buffer twice, or another object named like it or like
+    /// `Info_Mess_Header`).
+    pub fn info_buffer(
+        &mut self,
+        domain: Option<&str>,
+        size: usize,
+    ) -> Result<&mut Self, ModelError> {
         use crate::tase2::info::{InfoHeader, INFO_BUFF_PREFIX, INFO_MESS_HEADER};
-        let di = match domain {
-            Some(d) => match self.tase2.domain_index.get(d) {
-                Some(&i) => Some(i),
-                None => {
-                    self.errors.push(ModelError::Unknown(d.into()));
-                    return self;
-                }
-            },
-            None => None,
-        };
+        self.check_scope(domain)?;
+        let di = domain.and_then(|d| self.tase2.domain_index.get(d).copied());
         if size == 0 || size > i32::MAX as usize {
-            self.errors.push(ModelError::InvalidName(alloc::format!(
-                "{INFO_BUFF_PREFIX}{size}"
-            )));
-            return self;
+            return Err(ModelError::InfoBufferSizeOutOfRange(size));
         }
+        let first = self
+            .tase2
+            .info_buffers
+            .get(&di)
+            .is_none_or(|s| s.is_empty());
+        if first {
+            self.check_free(domain, INFO_MESS_HEADER)?;
+        }
+        let item = alloc::format!("{INFO_BUFF_PREFIX}{size}");
+        self.check_free(domain, &item)?;
         let sizes = self.tase2.info_buffers.entry(di).or_default();
-        if sizes.contains(&size) {
-            self.errors.push(ModelError::Duplicate(alloc::format!(
-                "{INFO_BUFF_PREFIX}{size}"
-            )));
-            return self;
-        }
         sizes.push(size);
         sizes.sort_unstable();
         let vars = self.variables_in(domain);
@@ -351,42 +381,76 @@ impl Tase2Builder {
             Variable::read_only(t, v)
         });
         vars.insert(
-            alloc::format!("{INFO_BUFF_PREFIX}{size}"),
+            item,
             Variable::read_only(
                 TypeDescription::OctetString(-(size as i32)),
                 Data::OctetString(Vec::new()),
             ),
         );
-        self
+        Ok(self)
     }
 
     /// Add a plain MMS variable (neither point nor TASE.2 object), e.g. a configuration value.
-    pub fn variable(&mut self, domain: Option<&str>, name: &str, variable: Variable) -> &mut Self {
-        if self.check_name(name) {
-            // Replacing is allowed here: a plain variable may override a default object.
-            self.variables_in(domain).insert(name.into(), variable);
-        }
-        self
+    ///
+    /// # Errors
+    /// [`ModelError::InvalidName`], [`ModelError::UnknownDomain`], [`ModelError::DuplicateName`]
+    /// (a plain variable does not replace another object).
+    pub fn variable(
+        &mut self,
+        domain: Option<&str>,
+        name: &str,
+        variable: Variable,
+    ) -> Result<&mut Self, ModelError> {
+        check_name(name)?;
+        self.check_scope(domain)?;
+        self.check_free(domain, name)?;
+        self.variables_in(domain).insert(name.into(), variable);
+        Ok(self)
     }
 
     /// Add a predefined data set (not deletable by clients). Members are item names in the same
-    /// domain, or `/Name` for a VCC object.
-    pub fn data_set(&mut self, domain: Option<&str>, name: &str, members: &[&str]) -> &mut Self {
-        if !self.check_name(name) {
-            return self;
+    /// domain, or `/Name` for a VCC object; each must be a variable added before.
+    ///
+    /// # Errors
+    /// [`ModelError::InvalidName`], [`ModelError::UnknownDomain`],
+    /// [`ModelError::DuplicateDataSet`], [`ModelError::UnknownMember`],
+    /// [`ModelError::DataSetTooLarge`].
+    pub fn data_set(
+        &mut self,
+        domain: Option<&str>,
+        name: &str,
+        members: &[&str],
+    ) -> Result<&mut Self, ModelError> {
+        check_name(name)?;
+        self.check_scope(domain)?;
+        let data_set = scoped(domain, name);
+        let taken = match domain {
+            Some(d) => self
+                .vmd
+                .domains
+                .get(d)
+                .is_some_and(|d| d.lists.contains_key(name)),
+            None => self.vmd.lists.contains_key(name),
+        };
+        if taken {
+            return Err(ModelError::DuplicateDataSet(data_set));
         }
-        let mut list = Vec::new();
+        let mut list = Vec::with_capacity(members.len());
         for m in members {
-            let object = match (m.strip_prefix('/'), domain) {
+            let member = match (m.strip_prefix('/'), domain) {
                 (Some(v), _) => ObjectName::vmd(v),
-                (None, None) => ObjectName::vmd(*m),
-                (None, Some(d)) => ObjectName::domain(d, *m),
+                (None, d) => scoped(d, m),
             };
-            if self.vmd.variable(&object).is_none() {
-                self.errors
-                    .push(ModelError::Unknown(alloc::format!("{object}")));
+            if self.vmd.variable(&member).is_none() {
+                return Err(ModelError::UnknownMember { data_set, member });
             }
-            list.push(object);
+            list.push(member);
+        }
+        if list.len() > MAX_DATA_SET_MEMBERS {
+            return Err(ModelError::DataSetTooLarge {
+                data_set,
+                members: list.len(),
+            });
         }
         let nvl = NamedVariableList {
             members: list,
@@ -396,28 +460,89 @@ impl Tase2Builder {
             Some(d) => &mut self.vmd.domain_mut(d).lists,
             None => &mut self.vmd.lists,
         };
-        if lists.insert(name.into(), nvl).is_some() {
-            self.errors.push(ModelError::Duplicate(name.into()));
-        }
-        self
+        lists.insert(name.into(), nvl);
+        Ok(self)
     }
 
-    /// Add a bilateral table (its domain must exist; `Bilateral_Table_ID` is set in it).
-    pub fn table(&mut self, table: BilateralTable) -> &mut Self {
-        match self.vmd.domains.get_mut(&table.domain) {
-            Some(d) => {
-                d.variables.insert(
-                    names::BILATERAL_TABLE_ID.into(),
-                    Variable::read_only(
-                        TypeDescription::VisibleString(32),
-                        Data::VisibleString(table.id.clone()),
-                    ),
-                );
+    /// Add a bilateral table: its domain must exist and have no table yet (`Bilateral_Table_ID`
+    /// is set in it); the objects it grants rights on and the devices it gives CheckBackIDs to
+    /// must have been added before.
+    ///
+    /// # Errors
+    /// [`ModelError::InvalidTableId`], [`ModelError::DuplicateTable`],
+    /// [`ModelError::TableDomainUnknown`], [`ModelError::TableDomainTaken`],
+    /// [`ModelError::TableMatchesEveryClient`], [`ModelError::TableRightsUnknownObject`],
+    /// [`ModelError::TableUnknownDevice`].
+    pub fn table(&mut self, table: BilateralTable) -> Result<&mut Self, ModelError> {
+        let id = &table.id;
+        if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ModelError::InvalidTableId(id.clone()));
+        }
+        if self.tase2.tables.iter().any(|t| &t.id == id) {
+            return Err(ModelError::DuplicateTable(id.clone()));
+        }
+        let domain = &table.domain;
+        if !self.tase2.domain_index.contains_key(domain) {
+            return Err(ModelError::TableDomainUnknown {
+                table: id.clone(),
+                domain: domain.clone(),
+            });
+        }
+        if let Some(other) = self.tase2.tables.iter().find(|t| &t.domain == domain) {
+            return Err(ModelError::TableDomainTaken {
+                table: id.clone(),
+                domain: domain.clone(),
+                other: other.id.clone(),
+            });
+        }
+        if table.client == ClientMatch::default() {
+            return Err(ModelError::TableMatchesEveryClient(id.clone()));
+        }
+        // Keys are item names in the table's domain, `/Name` in VCC scope.
+        let object = |key: &str| match key.strip_prefix('/') {
+            Some(v) => ObjectName::vmd(v),
+            None => ObjectName::domain(domain.as_str(), key),
+        };
+        for key in table.rights.keys() {
+            let o = object(key);
+            let exists = self.vmd.variable(&o).is_some()
+                || o == ObjectName::domain(domain.as_str(), names::BILATERAL_TABLE_ID)
+                || match &o {
+                    ObjectName::DomainSpecific { domain, item } => self
+                        .vmd
+                        .domains
+                        .get(domain)
+                        .is_some_and(|d| d.lists.contains_key(item)),
+                    ObjectName::VmdSpecific(item) => self.vmd.lists.contains_key(item),
+                    ObjectName::AaSpecific(_) => false,
+                };
+            if !exists {
+                return Err(ModelError::TableRightsUnknownObject {
+                    table: id.clone(),
+                    object: o,
+                });
             }
-            None => self.errors.push(ModelError::Unknown(table.domain.clone())),
+        }
+        for key in table.check_back_ids.keys() {
+            let o = object(key);
+            if self.tase2.device_id(&o).is_none() {
+                return Err(ModelError::TableUnknownDevice {
+                    table: id.clone(),
+                    device: o,
+                });
+            }
+        }
+        if let Some(d) = self.vmd.domains.get_mut(domain) {
+            d.variables.insert(
+                names::BILATERAL_TABLE_ID.into(),
+                Variable::read_only(
+                    TypeDescription::VisibleString(32),
+                    Data::VisibleString(id.clone()),
+                ),
+            );
         }
         self.tase2.tables.push(table);
-        self
+        Ok(self)
     }
 
     /// The id of a point added before, by name.
@@ -425,11 +550,20 @@ impl Tase2Builder {
         self.tase2.point_index.get(name).map(|&i| PointId(i))
     }
 
-    /// The server endpoint (the first model error, if any).
+    /// The server endpoint. Every object was checked when it was added, so this succeeds today;
+    /// the `Result` leaves room for checks that need the whole model.
+    ///
+    /// # Errors
+    /// None yet.
     pub fn build(self, config: ServerConfig) -> Result<Endpoint<Tase2>, ModelError> {
-        if let Some(e) = self.errors.into_iter().next() {
-            return Err(e);
-        }
         Ok(Endpoint::with_hooks(config, self.vmd, self.tase2))
+    }
+}
+
+/// `domain/item`, or `item` in VCC scope.
+fn scoped(domain: Option<&str>, item: &str) -> ObjectName {
+    match domain {
+        Some(d) => ObjectName::domain(d, item),
+        None => ObjectName::vmd(item),
     }
 }

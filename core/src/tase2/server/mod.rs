@@ -1,7 +1,9 @@
 //! The TASE.2 server: an MMS [`Endpoint`] whose [`Hooks`] are [`Tase2`].
 //!
 //! Build one with [`Tase2Builder`]: points in VCC scope and in ICC domains, predefined data sets,
-//! a pool of DS transfer sets per domain and the bilateral tables. The result is an
+//! a pool of DS transfer sets per domain and the bilateral tables. Each builder method checks its
+//! object against the model so far (names, scopes, references) and refuses it with a
+//! [`ModelError`], leaving the model unchanged. The result is an
 //! `Endpoint<Tase2>` that a driver runs like any endpoint; the application updates points with
 //! [`Endpoint::update`] / [`Endpoint::update_many`], raises conditions with
 //! [`Endpoint::operator_request`] / [`Endpoint::external_event`], and hears what clients did
@@ -13,23 +15,26 @@
 //! use tase2_core::tase2::server::{Tase2Builder, Tase2Config};
 //! use tase2_core::tase2::{BilateralTable, ClientMatch, Family, Form, PointType, PointValue, Rights};
 //!
+//! # fn main() -> Result<(), tase2_core::tase2::server::ModelError> {
 //! let mut b = Tase2Builder::new(Tase2Config::default());
-//! b.domain("ICC1", 8);
+//! b.domain("ICC1", 8)?;
 //! let mw = b.point(
 //!     Some("ICC1"),
 //!     "Gen1_MW",
 //!     PointType::Indication(Family::Real, Form::QTimeTag),
 //!     PointValue::real(0.0),
-//! );
-//! b.data_set(Some("ICC1"), "DS_Grid", &["Transfer_Set_Name", "Gen1_MW"]);
+//! )?;
+//! b.data_set(Some("ICC1"), "DS_Grid", &["Transfer_Set_Name", "Gen1_MW"])?;
 //! b.table(
 //!     BilateralTable::new("BLT_ICC1", ClientMatch::ap_title(&[1, 1, 1, 999], 12), "ICC1")
 //!         .grant("Gen1_MW", Rights::READ),
-//! );
-//! let mut server = b.build(ServerConfig::default()).unwrap();
+//! )?;
+//! let mut server = b.build(ServerConfig::default())?;
 //! let now = tase2_core::Instant::virtual_at(core::time::Duration::ZERO, 1_700_000_000);
 //! assert!(server.update(now, mw, PointValue::real(412.5)));
 //! assert_eq!(server.tase2().value(mw).unwrap().value, tase2_core::tase2::Value::Real(412.5));
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! Point updates cost work proportional to the transfer sets that contain the point (each point
@@ -66,7 +71,7 @@ pub use device::{
 };
 pub use events::Tase2Event;
 pub use info::{InfoDelivery, InfoError};
-pub use model_error::{valid_name, ModelError};
+pub use model_error::{valid_name, ModelError, MAX_DATA_SET_MEMBERS};
 pub use transfer::TransferSetId;
 use transfer::{Subs, TransferSet};
 
