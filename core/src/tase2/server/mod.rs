@@ -1,4 +1,4 @@
-//! The TASE.2 server: an MMS [`Endpoint`] whose [`Hooks`] are [`Tase2`].
+//! The TASE.2 server: an MMS [`Endpoint`] whose [`Hooks`](crate::server::Hooks) are [`Tase2`].
 //!
 //! Build one with [`Tase2Builder`]: points in VCC scope and in ICC domains, predefined data sets,
 //! a pool of DS transfer sets per domain and the bilateral tables. Each builder method checks its
