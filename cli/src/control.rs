@@ -176,24 +176,27 @@ mod tests {
             operate: OperatePolicy::AcceptAll,
             ..Tase2Config::default()
         });
-        b.domain("ICC1", 1);
+        b.domain("ICC1", 1).unwrap();
         b.device(
             Some("ICC1"),
             "Brk1_Cmd",
             DeviceSpec::new(DeviceKind::Command, ControlMode::Sbo)
                 .tagged()
                 .check_back_id(101),
-        );
+        )
+        .unwrap();
         b.device(
             Some("ICC1"),
             "Gen1_MW_SP",
             DeviceSpec::new(DeviceKind::RealSetpoint, ControlMode::Direct),
-        );
+        )
+        .unwrap();
         b.device(
             Some("ICC1"),
             "Tap1_SP",
             DeviceSpec::new(DeviceKind::DiscreteSetpoint, ControlMode::Direct),
-        );
+        )
+        .unwrap();
         b.table(
             BilateralTable::new(
                 "BLT_ICC1",
@@ -203,7 +206,8 @@ mod tests {
             .grant("Brk1_Cmd", Rights::READ_WRITE)
             .grant("Gen1_MW_SP", Rights::READ_WRITE)
             .grant("Tap1_SP", Rights::READ_WRITE),
-        );
+        )
+        .unwrap();
         let mut config = ServerConfig::default();
         config.association.local = ApInvocation {
             ap_title: Some("1.1.1.998".parse().unwrap()),

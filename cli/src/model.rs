@@ -9,10 +9,9 @@ use tase2_core::acse::ApInvocation;
 use tase2_core::ber::ObjectIdentifier;
 use tase2_core::mms::{Data, ObjectName, StructComponent, TypeDescription, TypeSpecification};
 use tase2_core::server::{Endpoint, Identity, ServerConfig, Variable};
-use tase2_core::tase2::device::{MAX_TAG_REASON, SBO_SUFFIX, TAG_SUFFIX};
-use tase2_core::tase2::info::{INFO_BUFF_PREFIX, INFO_MESS_HEADER};
+use tase2_core::tase2::device::MAX_TAG_REASON;
 use tase2_core::tase2::server::{
-    valid_name, DeviceId, DeviceSpec, OperatePolicy, Tase2, Tase2Builder, Tase2Config,
+    DeviceId, DeviceSpec, ModelError, OperatePolicy, Tase2, Tase2Builder, Tase2Config,
 };
 use tase2_core::tase2::{
     names, BilateralTable, ClientMatch, ControlMode, CurrentSource, DeviceKind, Edition, Family,
@@ -81,16 +80,12 @@ struct Build<'a> {
     src: &'a Source<'a>,
     edition: Edition,
     start: Timestamp,
+    /// The model; it checks names, scopes and references itself (`ModelError`), this file adds
+    /// the position in the file.
     b: Tase2Builder,
-    /// Every variable name so far, for duplicate and member checks.
-    known: BTreeSet<ObjectName>,
-    /// Every data set name so far.
-    lists: BTreeSet<ObjectName>,
-    /// Points and their types, for the simulation.
+    /// Points and their types, for the feedback checks and the simulation.
     points: HashMap<ObjectName, PointType>,
     domains: BTreeSet<String>,
-    /// Devices, for the tables' CheckBackIDs.
-    devices: BTreeMap<ObjectName, DeviceId>,
     /// Information buffer sizes per scope (`None`: VCC).
     info_sizes: BTreeMap<Option<String>, Vec<usize>>,
     field_devices: FieldDevices,
@@ -253,24 +248,9 @@ fn sample_value(t: PointType) -> Value {
 }
 
 impl Build<'_> {
-    /// Claim a variable name: valid and not taken in its scope.
-    fn claim(
-        &mut self,
-        span: std::ops::Range<usize>,
-        domain: Option<&str>,
-        item: &str,
-    ) -> Result<(), ConfigError> {
-        if !valid_name(item) {
-            return Err(self.src.error_at(
-                span,
-                format!("invalid MMS name {item:?} (letters, digits, _ and $, at most 32, not starting with a digit)"),
-            ));
-        }
-        let o = object(domain, item);
-        if !self.known.insert(o.clone()) {
-            return Err(self.src.error_at(span, format!("{o} is defined twice")));
-        }
-        Ok(())
+    /// A model error at `span` of the file.
+    fn refused(&self, span: std::ops::Range<usize>, e: ModelError) -> ConfigError {
+        self.src.error_at(span, e.to_string())
     }
 
     fn point(&mut self, domain: Option<&str>, p: &PointSection) -> Result<(), ConfigError> {
@@ -284,13 +264,6 @@ impl Build<'_> {
                 ),
             )
         })?;
-        if !t.exists_in(self.edition) {
-            return Err(src.error_at(
-                p.ptype.span(),
-                format!("{} does not exist in edition 1996.08", t.name()),
-            ));
-        }
-        self.claim(p.name.span(), domain, p.name.get_ref())?;
         let mut v = t.zero().at(self.start);
         if let Some(value) = &p.value {
             v.value = parse_value(t, value.get_ref())
@@ -306,11 +279,15 @@ impl Build<'_> {
             v.timestamp = Timestamp { seconds, millis: 0 };
         }
         let name = p.name.get_ref();
-        if p.writable {
-            self.b.writable_point(domain, name, t, v);
+        let added = if p.writable {
+            self.b.writable_point(domain, name, t, v)
         } else {
-            self.b.point(domain, name, t, v);
-        }
+            self.b.point(domain, name, t, v)
+        };
+        added.map_err(|e| match e {
+            ModelError::PointTypeNotInEdition { .. } => self.refused(p.ptype.span(), e),
+            e => self.refused(p.name.span(), e),
+        })?;
         self.points.insert(object(domain, name), t);
         Ok(())
     }
@@ -323,14 +300,13 @@ impl Build<'_> {
         t: PointType,
         v: PointValue,
     ) -> Result<(), ConfigError> {
-        let o = object(domain, name);
-        if !self.known.insert(o.clone()) {
-            return Err(self.src.error(format!(
-                "{o} is defined twice (a generated point has that name)"
-            )));
-        }
-        self.b.point(domain, name, t, v);
-        self.points.insert(o, t);
+        self.b.point(domain, name, t, v).map_err(|e| match e {
+            ModelError::DuplicateName { .. } => self
+                .src
+                .error(format!("{e} (a generated point has that name)")),
+            e => self.src.error(e.to_string()),
+        })?;
+        self.points.insert(object(domain, name), t);
         Ok(())
     }
 
@@ -356,11 +332,9 @@ impl Build<'_> {
     }
 
     fn plain(&mut self, domain: Option<&str>, name: &str, v: Variable) -> Result<(), ConfigError> {
-        let o = object(domain, name);
-        if !self.known.insert(o.clone()) {
-            return Err(self.src.error(format!("{o} is defined twice")));
-        }
-        self.b.variable(domain, name, v);
+        self.b
+            .variable(domain, name, v)
+            .map_err(|e| self.src.error(e.to_string()))?;
         Ok(())
     }
 
@@ -412,9 +386,9 @@ impl Build<'_> {
             REPORT_COUNTER,
             Variable::read_only(TypeDescription::Integer(32), Data::Integer(0)),
         )?;
-        self.lists.insert(ObjectName::vmd(VCC_REPORT));
         self.b
-            .data_set(None, VCC_REPORT, &[names::TASE2_VERSION, REPORT_COUNTER]);
+            .data_set(None, VCC_REPORT, &[names::TASE2_VERSION, REPORT_COUNTER])
+            .map_err(|e| self.src.error(e.to_string()))?;
         Ok(())
     }
 
@@ -422,16 +396,6 @@ impl Build<'_> {
     fn device(&mut self, domain: Option<&str>, d: &DeviceSection) -> Result<(), ConfigError> {
         let src = self.src;
         let name = d.name.get_ref();
-        self.claim(d.name.span(), domain, name)?;
-        if !valid_name(&format!("{name}{SBO_SUFFIX}")) {
-            return Err(src.error_at(
-                d.name.span(),
-                format!(
-                    "device name {name:?} is too long: {name}{SBO_SUFFIX} and {name}{TAG_SUFFIX} \
-                     must be MMS names too (at most 28 characters)"
-                ),
-            ));
-        }
         let kind = match d.kind {
             DeviceKindName::Command => DeviceKind::Command,
             DeviceKindName::DiscreteSetpoint => DeviceKind::DiscreteSetpoint,
@@ -441,12 +405,14 @@ impl Build<'_> {
             ModeName::Direct => ControlMode::Direct,
             ModeName::Sbo => ControlMode::Sbo,
         };
-        if mode == ControlMode::Sbo {
-            self.claim(d.name.span(), domain, &format!("{name}{SBO_SUFFIX}"))?;
-        }
+        let mut spec = DeviceSpec::new(kind, mode).check_back_id(d.check_back_id);
         if d.tagged {
-            self.claim(d.name.span(), domain, &format!("{name}{TAG_SUFFIX}"))?;
+            spec = spec.tagged();
         }
+        let id = self
+            .b
+            .device(domain, name, spec)
+            .map_err(|e| self.refused(d.name.span(), e))?;
         let feedback = match &d.feedback {
             None => None,
             Some(f) => Some(self.feedback(domain, name, kind, f)?),
@@ -498,12 +464,6 @@ impl Build<'_> {
                 text.clone()
             }
         };
-        let mut spec = DeviceSpec::new(kind, mode).check_back_id(d.check_back_id);
-        if d.tagged {
-            spec = spec.tagged();
-        }
-        let id = self.b.device(domain, name, spec);
-        self.devices.insert(object(domain, name), id);
         let answer = match d.answer {
             AnswerName::Accept => Answer::Accept,
             AnswerName::Refuse => Answer::Refuse,
@@ -569,21 +529,21 @@ impl Build<'_> {
         domain: Option<&str>,
         sizes: &[Spanned<i64>],
     ) -> Result<(), ConfigError> {
-        for (i, size) in sizes.iter().enumerate() {
+        for size in sizes {
             let n = *size.get_ref();
-            if !(1..=i64::from(i32::MAX)).contains(&n) {
-                return Err(self.src.error_at(
+            // A negative size is no usize; the builder checks the rest of the range.
+            let n = usize::try_from(n).map_err(|_| {
+                self.src.error_at(
                     size.span(),
                     format!("information buffer size {n} out of range 1..={}", i32::MAX),
-                ));
-            }
-            if i == 0 {
-                self.claim(size.span(), domain, INFO_MESS_HEADER)?;
-            }
-            self.claim(size.span(), domain, &format!("{INFO_BUFF_PREFIX}{n}"))?;
-            self.b.info_buffer(domain, n as usize);
+                )
+            })?;
+            self.b
+                .info_buffer(domain, n)
+                .map(|_| ())
+                .map_err(|e| self.refused(size.span(), e))?;
             let list = self.info_sizes.entry(domain.map(String::from)).or_default();
-            list.push(n as usize);
+            list.push(n);
             list.sort_unstable();
         }
         Ok(())
@@ -647,59 +607,33 @@ impl Build<'_> {
     fn data_set(&mut self, domain: Option<&str>, ds: &DataSetSection) -> Result<(), ConfigError> {
         let src = self.src;
         let name = ds.name.get_ref();
-        if !valid_name(name) {
-            return Err(src.error_at(ds.name.span(), format!("invalid MMS name {name:?}")));
-        }
-        if !self.lists.insert(object(domain, name)) {
-            return Err(src.error_at(
-                ds.name.span(),
-                format!("data set {} is defined twice", object(domain, name)),
-            ));
-        }
-        for m in &ds.members {
-            let o = match (m.get_ref().strip_prefix('/'), domain) {
-                (Some(v), _) => ObjectName::vmd(v),
-                (None, d) => object(d, m.get_ref()),
-            };
-            if !self.known.contains(&o) {
-                return Err(src.error_at(
-                    m.span(),
-                    format!("data set {name}: member {o} does not exist"),
-                ));
-            }
-        }
         let members: Vec<&str> = ds.members.iter().map(|m| m.get_ref().as_str()).collect();
-        self.b.data_set(domain, name, &members);
-        Ok(())
+        let refused = match self.b.data_set(domain, name, &members) {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        // An unknown member is shown where it is written.
+        let span = match &refused {
+            ModelError::UnknownMember { member, .. } => ds
+                .members
+                .iter()
+                .find(|m| {
+                    let o = match (m.get_ref().strip_prefix('/'), domain) {
+                        (Some(v), _) => ObjectName::vmd(v),
+                        (None, d) => object(d, m.get_ref()),
+                    };
+                    &o == member
+                })
+                .map_or(ds.name.span(), |m| m.span()),
+            _ => ds.name.span(),
+        };
+        Err(src.error_at(span, refused.to_string()))
     }
 
-    fn table(
-        &mut self,
-        t: &Spanned<TableSection>,
-        owners: &mut BTreeMap<String, String>,
-    ) -> Result<BilateralTable, ConfigError> {
+    /// One `[[bilateral_table]]`, added to the model.
+    fn table(&mut self, t: &Spanned<TableSection>) -> Result<(), ConfigError> {
         let src = self.src;
         let tab = t.get_ref();
-        let id = tab.id.get_ref();
-        if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(src.error_at(
-                tab.id.span(),
-                format!("Bilateral_Table_ID {id:?} must be 1-32 visible ASCII characters"),
-            ));
-        }
-        let domain = tab.domain.get_ref();
-        if !self.domains.contains(domain) {
-            return Err(src.error_at(
-                tab.domain.span(),
-                format!("bilateral table {id}: no domain named {domain:?}"),
-            ));
-        }
-        if let Some(other) = owners.insert(domain.clone(), id.clone()) {
-            return Err(src.error_at(
-                tab.domain.span(),
-                format!("bilateral table {id}: domain {domain} already belongs to table {other}"),
-            ));
-        }
         let c = &tab.client;
         let client = ClientMatch {
             ap_title: c.ap_title.as_ref().map(|s| oid(src, s)).transpose()?,
@@ -708,27 +642,13 @@ impl Build<'_> {
             s_selector: c.s_selector.as_ref().map(|s| hex(src, s)).transpose()?,
             t_selector: c.t_selector.as_ref().map(|s| hex(src, s)).transpose()?,
         };
-        if client == ClientMatch::default() {
-            return Err(src.error_at(
-                t.span(),
-                format!("bilateral table {id}: the client must name at least an ap_title"),
-            ));
-        }
-        let mut table = BilateralTable::new(id.as_str(), client, domain.as_str());
+        let mut table = BilateralTable::new(
+            tab.id.get_ref().as_str(),
+            client,
+            tab.domain.get_ref().as_str(),
+        );
         table.default_rights = rights(tab.default_rights);
-        self.known
-            .insert(ObjectName::domain(domain, names::BILATERAL_TABLE_ID));
         for (object, r) in &tab.rights {
-            let o = match object.strip_prefix('/') {
-                Some(v) => ObjectName::vmd(v),
-                None => ObjectName::domain(domain, object),
-            };
-            if !self.known.contains(&o) && !self.lists.contains(&o) {
-                return Err(src.error_at(
-                    t.span(),
-                    format!("bilateral table {id}: rights for {o}, which does not exist"),
-                ));
-            }
             table.rights.insert(object.clone(), rights(*r));
         }
         for g in &tab.info_messages {
@@ -740,22 +660,24 @@ impl Build<'_> {
         }
         if let Some(ids) = &tab.check_back_ids {
             for (device, cb) in ids.get_ref() {
-                let o = match device.strip_prefix('/') {
-                    Some(v) => ObjectName::vmd(v),
-                    None => ObjectName::domain(domain, device),
-                };
-                if !self.devices.contains_key(&o) {
-                    return Err(src.error_at(
-                        ids.span(),
-                        format!(
-                            "bilateral table {id}: check_back_ids for {o}, which is not a device"
-                        ),
-                    ));
-                }
                 table = table.check_back_id(device.as_str(), *cb);
             }
         }
-        Ok(table)
+        self.b.table(table).map(|_| ()).map_err(|e| {
+            let span = match e {
+                ModelError::InvalidTableId(_) | ModelError::DuplicateTable(_) => tab.id.span(),
+                ModelError::TableDomainUnknown { .. } | ModelError::TableDomainTaken { .. } => {
+                    tab.domain.span()
+                }
+                ModelError::TableUnknownDevice { .. } => tab
+                    .check_back_ids
+                    .as_ref()
+                    .map_or(t.span(), |ids| ids.span()),
+                _ => t.span(),
+            };
+            self.refused(span, e)
+        })?;
+        Ok(())
     }
 }
 
@@ -812,14 +734,8 @@ pub fn build(src: &Source<'_>, file: &File, start: Timestamp) -> Result<Model, C
         edition,
         start,
         b: Tase2Builder::new(config).identity(identity),
-        known: [names::TASE2_VERSION, names::SUPPORTED_FEATURES]
-            .into_iter()
-            .map(ObjectName::vmd)
-            .collect(),
-        lists: BTreeSet::new(),
         points: HashMap::new(),
         domains: BTreeSet::new(),
-        devices: BTreeMap::new(),
         info_sizes: BTreeMap::new(),
         field_devices: FieldDevices::default(),
         local_tags: Vec::new(),
@@ -843,26 +759,10 @@ pub fn build(src: &Source<'_>, file: &File, start: Timestamp) -> Result<Model, C
     // ICC domains and their points.
     for d in &file.domains {
         let name = d.name.get_ref();
-        if !valid_name(name) {
-            return Err(src.error_at(d.name.span(), format!("invalid domain name {name:?}")));
-        }
-        if !b.domains.insert(name.clone()) {
-            return Err(src.error_at(d.name.span(), format!("domain {name} is defined twice")));
-        }
-        b.b.domain(name, d.transfer_sets);
-        let mut standard = vec![
-            names::NEXT_DS_TRANSFER_SET.to_string(),
-            names::TRANSFER_SET_NAME.into(),
-            names::TRANSFER_SET_TIME_STAMP.into(),
-            names::DS_CONDITIONS_DETECTED.into(),
-            names::EVENT_CODE_DETECTED.into(),
-            names::TRANSFER_REPORT_ACK.into(),
-            names::TRANSFER_REPORT_NACK.into(),
-        ];
-        standard
-            .extend((1..=d.transfer_sets).map(|n| format!("{}{n}", names::DS_TRANSFER_SET_PREFIX)));
-        b.known
-            .extend(standard.iter().map(|item| ObjectName::domain(name, item)));
+        b.b.domain(name, d.transfer_sets)
+            .map(|_| ())
+            .map_err(|e| b.refused(d.name.span(), e))?;
+        b.domains.insert(name.clone());
         if d.test_points > MAX_TEST_POINTS {
             return Err(src.error_at(
                 d.name.span(),
@@ -894,17 +794,8 @@ pub fn build(src: &Source<'_>, file: &File, start: Timestamp) -> Result<Model, C
             b.data_set(Some(d.name.get_ref()), ds)?;
         }
     }
-    let mut owners = BTreeMap::new();
-    let mut ids = BTreeSet::new();
     for t in &file.tables {
-        let table = b.table(t, &mut owners)?;
-        if !ids.insert(table.id.clone()) {
-            return Err(src.error_at(
-                t.get_ref().id.span(),
-                format!("bilateral table {} is defined twice", table.id),
-            ));
-        }
-        b.b.table(table);
+        b.table(t)?;
     }
 
     // The simulation.
@@ -1066,7 +957,7 @@ fn sim_point(
 mod tests {
     use super::*;
     use tase2_core::mms::Float;
-    use tase2_core::tase2::server::OperatePolicy;
+    use tase2_core::tase2::server::{valid_name, OperatePolicy};
 
     fn real(x: f32) -> Data {
         Data::Float(Float::F32(x))
@@ -1522,6 +1413,37 @@ mod tests {
             (
                 "[simulation]\n[[simulation.info_message]]\ndomain = \"B\"\nevery_s = 1\ninfo_reference = 1\ntext = \"x\"\n",
                 "no domain named \"B\"",
+                Some(3),
+            ),
+            // Checked by the model builder; the file position is the CLI's.
+            (
+                "[[domain]]\nname = \"A\"\n[[bilateral_table]]\nid = \"T\"\nclient = { ap_title = \"1.2.3\" }\ndomain = \"A\"\n[[bilateral_table]]\nid = \"U\"\nclient = { ap_title = \"1.2.4\" }\ndomain = \"A\"\n",
+                "bilateral table U: domain A already belongs to table T",
+                Some(10),
+            ),
+            (
+                "[[domain]]\nname = \"A\"\n[[domain]]\nname = \"B\"\n[[bilateral_table]]\nid = \"T\"\nclient = { ap_title = \"1.2.3\" }\ndomain = \"A\"\n[[bilateral_table]]\nid = \"T\"\nclient = { ap_title = \"1.2.4\" }\ndomain = \"B\"\n",
+                "bilateral table T is defined twice",
+                Some(10),
+            ),
+            (
+                "[[domain]]\nname = \"A\"\n[[bilateral_table]]\nid = \"T\"\nclient = { ap_title = \"1.2.3\" }\ndomain = \"A\"\nrights = { Nope = \"read\" }\n",
+                "bilateral table T: rights for A/Nope, which does not exist",
+                Some(3),
+            ),
+            (
+                "[[domain]]\nname = \"A\"\n[[domain.data_set]]\nname = \"DS\"\nmembers = [\"Transfer_Set_Name\"]\n[[domain.data_set]]\nname = \"DS\"\nmembers = [\"Transfer_Set_Name\"]\n",
+                "data set A/DS is defined twice",
+                Some(7),
+            ),
+            (
+                "[[domain]]\nname = \"A\"\n[[domain]]\nname = \"A\"\n",
+                "domain A is defined twice",
+                Some(4),
+            ),
+            (
+                "[[domain]]\nname = \"A\"\ninfo_buffers = [64]\n[[domain.point]]\nname = \"Info_Mess_Header\"\ntype = \"Real\"\n",
+                "A/Info_Mess_Header is defined twice",
                 Some(3),
             ),
         ];

@@ -127,7 +127,7 @@ pub async fn bind(
     let hook_log = Arc::clone(&log);
     server.on_event(move |ep, now, ev| {
         if report_trigger {
-            trigger_report(ep, ev);
+            trigger_report(ep, now, ev);
         }
         if let Some(line) = describe(ep, ev) {
             emit(&hook_log, line);
@@ -154,7 +154,11 @@ pub async fn bind(
 }
 
 /// Writing `true` to `Report_Trigger` sends the writer a report of `Vcc_Report`.
-fn trigger_report(ep: &mut Endpoint<Tase2>, ev: &ServerEvent<Tase2Event>) {
+fn trigger_report(
+    ep: &mut Endpoint<Tase2>,
+    now: tase2_core::Instant,
+    ev: &ServerEvent<Tase2Event>,
+) {
     let ServerEvent::Written { id, name, value } = ev else {
         return;
     };
@@ -167,7 +171,7 @@ fn trigger_report(ep: &mut Endpoint<Tase2>, ev: &ServerEvent<Tase2Event>) {
         _ => 1,
     };
     ep.model_mut().set_value(&counter, Data::Integer(next));
-    if let Err(e) = ep.report_list(*id, &ObjectName::vmd(VCC_REPORT)) {
+    if let Err(e) = ep.report_list(now, *id, &ObjectName::vmd(VCC_REPORT)) {
         eprintln!("association {}: report of {VCC_REPORT}: {e}", id.0);
     }
 }

@@ -584,48 +584,55 @@ fn tase2_server_input(f: impl FnOnce(&mut crate::client::Client, Instant)) {
     use crate::tase2::server::{DeviceSpec, OperatePolicy, Tase2Builder, Tase2Config};
     use crate::tase2::{ControlMode, DeviceKind, InfoHeader, InfoScope};
 
-    // Short timers, so selects and unanswered operates expire within the run below.
-    let mut b = Tase2Builder::new(Tase2Config {
-        select_timeout: core::time::Duration::from_secs(1),
-        operate: OperatePolicy::AskApplication {
-            timeout: core::time::Duration::from_secs(1),
-        },
-        ..Tase2Config::default()
-    });
-    b.domain("ICC1", 2);
-    let p = b.point(
-        Some("ICC1"),
-        "P1",
-        PointType::Indication(Family::Real, Form::QTimeTag),
-        PointValue::real(1.0),
+    type Model = (
+        crate::server::Endpoint<crate::tase2::server::Tase2>,
+        crate::tase2::server::PointId,
     );
-    b.writable_point(
-        Some("ICC1"),
-        "W1",
-        PointType::Indication(Family::Discrete, Form::Q),
-        PointValue::discrete(1),
-    );
-    b.data_set(Some("ICC1"), "DS", &["Transfer_Set_Name", "P1", "W1"]);
-    b.device(
-        Some("ICC1"),
-        "D1",
-        DeviceSpec::new(DeviceKind::Command, ControlMode::Sbo).tagged(),
-    );
-    b.device(
-        Some("ICC1"),
-        "D2",
-        DeviceSpec::new(DeviceKind::RealSetpoint, ControlMode::Direct),
-    );
-    b.info_buffer(Some("ICC1"), 64);
-    b.info_buffer(None, 64);
-    b.table(
-        BilateralTable::new("T", ClientMatch::ap_title(&[1, 1, 1, 999], 12), "ICC1")
-            .grant("D1", Rights::READ_WRITE)
-            .grant("D2", Rights::READ_WRITE)
-            .admit_info(InfoScope::Icc, 1, None)
-            .admit_info(InfoScope::Vcc, 1, None),
-    );
-    let Ok(mut server) = b.build(Default::default()) else {
+    fn model() -> Result<Model, crate::tase2::server::ModelError> {
+        // Short timers, so selects and unanswered operates expire within the run below.
+        let mut b = Tase2Builder::new(Tase2Config {
+            select_timeout: core::time::Duration::from_secs(1),
+            operate: OperatePolicy::AskApplication {
+                timeout: core::time::Duration::from_secs(1),
+            },
+            ..Tase2Config::default()
+        });
+        b.domain("ICC1", 2)?;
+        let p = b.point(
+            Some("ICC1"),
+            "P1",
+            PointType::Indication(Family::Real, Form::QTimeTag),
+            PointValue::real(1.0),
+        )?;
+        b.writable_point(
+            Some("ICC1"),
+            "W1",
+            PointType::Indication(Family::Discrete, Form::Q),
+            PointValue::discrete(1),
+        )?;
+        b.data_set(Some("ICC1"), "DS", &["Transfer_Set_Name", "P1", "W1"])?;
+        b.device(
+            Some("ICC1"),
+            "D1",
+            DeviceSpec::new(DeviceKind::Command, ControlMode::Sbo).tagged(),
+        )?;
+        b.device(
+            Some("ICC1"),
+            "D2",
+            DeviceSpec::new(DeviceKind::RealSetpoint, ControlMode::Direct),
+        )?;
+        b.info_buffer(Some("ICC1"), 64)?;
+        b.info_buffer(None, 64)?;
+        b.table(
+            BilateralTable::new("T", ClientMatch::ap_title(&[1, 1, 1, 999], 12), "ICC1")
+                .grant("D1", Rights::READ_WRITE)
+                .grant("D2", Rights::READ_WRITE)
+                .admit_info(InfoScope::Icc, 1, None)
+                .admit_info(InfoScope::Vcc, 1, None),
+        )?;
+        Ok((b.build(Default::default())?, p))
+    }
+    let Ok((mut server, p)) = model() else {
         panic!("fuzz model builds")
     };
     let mut now = Instant::virtual_at(core::time::Duration::ZERO, 1_700_000_000);

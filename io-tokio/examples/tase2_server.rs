@@ -66,9 +66,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut breakers = Vec::new();
     // Each domain's breaker command and the state point it drives.
     let mut commands = Vec::new();
-    b.info_buffer(None, 256);
+    b.info_buffer(None, 256)?;
     for (domain, client) in [("ICC1", 999), ("ICC2", 997)] {
-        b.domain(domain, 8);
+        b.domain(domain, 8)?;
         for (name, base) in [
             ("Gen1_MW", 250.0),
             ("Gen2_MW", 180.0),
@@ -76,7 +76,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ("Line2_MW", -60.0),
             ("Load1_MW", 310.0),
         ] {
-            let id = b.point(Some(domain), name, REAL_QTT, PointValue::real(base).at(t0));
+            let id = b.point(Some(domain), name, REAL_QTT, PointValue::real(base).at(t0))?;
             sim.push((id, base, f32::abs(base) * 0.02));
         }
         let freq = b.point(
@@ -84,7 +84,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "Freq_Hz",
             PointType::Indication(Family::Real, Form::Q),
             PointValue::real(50.0).at(t0),
-        );
+        )?;
         sim.push((freq, 50.0, 0.05));
         let state = PointType::Indication(Family::State, Form::QTimeTag);
         breakers.push(b.point(
@@ -92,19 +92,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "Brk1",
             state,
             PointValue::state(StateValue::On).at(t0),
-        ));
+        )?);
         b.point(
             Some(domain),
             "Brk2",
             state,
             PointValue::state(StateValue::Off).at(t0),
-        );
+        )?;
         b.point(
             Some(domain),
             "Tap1",
             PointType::Indication(Family::Discrete, Form::QTimeTag),
             PointValue::discrete(5).at(t0),
-        );
+        )?;
         // One point of every type the edition has, at its zero value.
         for t in PointType::all().filter(|t| t.exists_in(edition)) {
             let mut name = format!("Sample_{}", &t.name()["Data_".len()..]);
@@ -112,7 +112,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 // MMS names have at most 32 characters.
                 name = name.replace("StateSupplemental", "Suppl");
             }
-            b.point(Some(domain), &name, t, t.zero().at(t0));
+            b.point(Some(domain), &name, t, t.zero().at(t0))?;
         }
         b.data_set(
             Some(domain),
@@ -128,26 +128,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "Freq_Hz",
                 "Brk1",
             ],
-        );
+        )?;
         let brk1_cmd = b.device(
             Some(domain),
             "Brk1_Cmd",
             DeviceSpec::new(DeviceKind::Command, ControlMode::Sbo)
                 .tagged()
                 .check_back_id(101),
-        );
+        )?;
         commands.push((brk1_cmd, *breakers.last().unwrap()));
         b.device(
             Some(domain),
             "Gen1_MW_SP",
             DeviceSpec::new(DeviceKind::RealSetpoint, ControlMode::Direct),
-        );
+        )?;
         b.device(
             Some(domain),
             "Tap1_SP",
             DeviceSpec::new(DeviceKind::DiscreteSetpoint, ControlMode::Direct),
-        );
-        b.info_buffer(Some(domain), 256);
+        )?;
+        b.info_buffer(Some(domain), 256)?;
         b.table(
             BilateralTable::new(
                 format!("BLT_{domain}"),
@@ -159,7 +159,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .grant("Tap1_SP", Rights::READ_WRITE)
             .admit_info(InfoScope::Vcc, 1, None)
             .admit_info(InfoScope::Icc, 2, None),
-        );
+        )?;
     }
 
     let mut config = ServerConfig::default();

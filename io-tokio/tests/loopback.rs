@@ -56,10 +56,10 @@ async fn client_and_server_over_tcp() {
         .unwrap();
     let addr = server.local_addr().unwrap();
     // A write of Trigger=true answers with a report of ICC1/DS to that client.
-    server.on_event(|ep, _, ev| {
+    server.on_event(|ep, now, ev| {
         if let ServerEvent::Written { id, name, .. } = ev {
             if *name == ObjectName::vmd("Trigger") {
-                ep.report_list(*id, &ObjectName::domain("ICC1", "DS"))
+                ep.report_list(now, *id, &ObjectName::domain("ICC1", "DS"))
                     .unwrap();
             }
         }

@@ -43,41 +43,51 @@ fn server_endpoint() -> (Endpoint<Tase2>, Devices) {
         },
         ..Tase2Config::default()
     });
-    b.domain("ICC1", 2).domain("ICC2", 2);
-    b.point(Some("ICC1"), "Gen1_MW", REAL_Q, PointValue::real(100.0));
+    b.domain("ICC1", 2).unwrap().domain("ICC2", 2).unwrap();
+    b.point(Some("ICC1"), "Gen1_MW", REAL_Q, PointValue::real(100.0))
+        .unwrap();
     let command = |mode| DeviceSpec::new(DeviceKind::Command, mode);
     b.device(
         Some("ICC1"),
         "Brk1_Cmd",
         command(ControlMode::Sbo).tagged().check_back_id(101),
-    );
+    )
+    .unwrap();
     b.device(
         Some("ICC1"),
         "Brk2_Cmd",
         command(ControlMode::Sbo).check_back_id(7),
-    );
-    let cap1 = b.device(Some("ICC1"), "Cap1_Cmd", command(ControlMode::Direct));
-    b.device(Some("ICC1"), "Ro_Cmd", command(ControlMode::Direct));
+    )
+    .unwrap();
+    let cap1 = b
+        .device(Some("ICC1"), "Cap1_Cmd", command(ControlMode::Direct))
+        .unwrap();
+    b.device(Some("ICC1"), "Ro_Cmd", command(ControlMode::Direct))
+        .unwrap();
     b.device(
         Some("ICC1"),
         "Gen1_MW_SP",
         DeviceSpec::new(DeviceKind::RealSetpoint, ControlMode::Direct),
-    );
+    )
+    .unwrap();
     b.device(
         Some("ICC1"),
         "Tap1_SP",
         DeviceSpec::new(DeviceKind::DiscreteSetpoint, ControlMode::Direct),
-    );
+    )
+    .unwrap();
     // VCC scope: both control centers may operate and tag it.
     b.device(
         None,
         "Shared_Cmd",
         command(ControlMode::Sbo).tagged().check_back_id(55),
-    );
+    )
+    .unwrap();
     b.info_buffer(None, 64)
-        .info_buffer(None, 1024)
-        .info_buffer(Some("ICC1"), 512)
-        .info_buffer(Some("ICC2"), 512);
+        .and_then(|b| b.info_buffer(None, 1024))
+        .and_then(|b| b.info_buffer(Some("ICC1"), 512))
+        .and_then(|b| b.info_buffer(Some("ICC2"), 512))
+        .unwrap();
     let rw = |t: BilateralTable, names: &[&str]| {
         names.iter().fold(t, |t, n| t.grant(*n, Rights::READ_WRITE))
     };
@@ -100,7 +110,8 @@ fn server_endpoint() -> (Endpoint<Tase2>, Devices) {
         .check_back_id("Brk2_Cmd", 202)
         .admit_info(InfoScope::Vcc, 7, None)
         .admit_info(InfoScope::Icc, 9, Some(1)),
-    );
+    )
+    .unwrap();
     b.table(
         rw(
             BilateralTable::new(
@@ -112,7 +123,8 @@ fn server_endpoint() -> (Endpoint<Tase2>, Devices) {
         )
         .check_back_id("/Shared_Cmd", 77)
         .admit_info(InfoScope::Vcc, 8, None),
-    );
+    )
+    .unwrap();
     let mut config = ServerConfig::default();
     config.association.local = ApInvocation {
         ap_title: Some("1.1.1.998".parse().unwrap()),

@@ -89,13 +89,16 @@ fn server_endpoint(edition: Edition) -> Endpoint<Tase2> {
         ack_timeout: Duration::from_secs(10),
         ..Tase2Config::default()
     });
-    b.domain("ICC1", 4).domain("ICC2", 4);
+    b.domain("ICC1", 4).unwrap().domain("ICC2", 4).unwrap();
     for (name, t, v) in icc1_points(edition) {
-        b.point(Some("ICC1"), name, t, v);
+        b.point(Some("ICC1"), name, t, v).unwrap();
     }
-    b.writable_point(Some("ICC1"), "Setpoint", REAL, PointValue::real(0.0));
-    b.point(Some("ICC2"), "Secret_MW", REAL_QTT, PointValue::real(9.0));
-    b.point(None, "Vcc_Load", REAL_Q, PointValue::real(1000.0));
+    b.writable_point(Some("ICC1"), "Setpoint", REAL, PointValue::real(0.0))
+        .unwrap();
+    b.point(Some("ICC2"), "Secret_MW", REAL_QTT, PointValue::real(9.0))
+        .unwrap();
+    b.point(None, "Vcc_Load", REAL_Q, PointValue::real(1000.0))
+        .unwrap();
     b.data_set(
         Some("ICC1"),
         "DS_Grid",
@@ -108,7 +111,8 @@ fn server_endpoint(edition: Edition) -> Endpoint<Tase2> {
             "Freq_Hz",
             "Brk1",
         ],
-    );
+    )
+    .unwrap();
     b.table(
         BilateralTable::new(
             "BLT_ICC1",
@@ -116,12 +120,14 @@ fn server_endpoint(edition: Edition) -> Endpoint<Tase2> {
             "ICC1",
         )
         .grant("Setpoint", Rights::READ_WRITE),
-    );
+    )
+    .unwrap();
     b.table(BilateralTable::new(
         "BLT_ICC2",
         ClientMatch::ap_title(&[1, 1, 1, 997], 12),
         "ICC2",
-    ));
+    ))
+    .unwrap();
     let mut config = ServerConfig::default();
     config.association.local = ApInvocation {
         ap_title: Some("1.1.1.998".parse().unwrap()),
@@ -592,12 +598,12 @@ async fn plain_mms_server_stop_fallback_and_unknown_data_set() {
         .unwrap();
     let addr = server.local_addr().unwrap();
     let (tx, mut writes) = mpsc::unbounded_channel();
-    server.on_event(move |ep, _, ev| match ev {
+    server.on_event(move |ep, now, ev| match ev {
         ServerEvent::Written { name, value, .. } => {
             let _ = tx.send((name.clone(), value.clone()));
         }
         // Every client gets a report of ICC1/DS2 as soon as it is associated.
-        ServerEvent::Associated { id, .. } => ep.report_list(*id, &icc1("DS2")).unwrap(),
+        ServerEvent::Associated { id, .. } => ep.report_list(now, *id, &icc1("DS2")).unwrap(),
         _ => {}
     });
     tokio::spawn(server.run());

@@ -171,7 +171,7 @@ impl Fanout {
         let mut points = Vec::with_capacity(params.points() as usize);
         for n in 1..=params.domains {
             let d = domain_name(n);
-            b.domain(&d, 1);
+            b.domain(&d, 1).expect("model object");
             let mut members: Vec<String> = vec![
                 names::TRANSFER_SET_NAME.into(),
                 names::TRANSFER_SET_TIME_STAMP.into(),
@@ -180,16 +180,18 @@ impl Fanout {
             for i in 0..params.points_per_domain {
                 let t = point_type(i);
                 let name = point_name(i);
-                points.push(b.point(Some(&d), &name, t, t.zero()));
+                points.push(b.point(Some(&d), &name, t, t.zero()).expect("model object"));
                 members.push(name);
             }
             let members: Vec<&str> = members.iter().map(String::as_str).collect();
-            b.data_set(Some(&d), DATA_SET, &members);
+            b.data_set(Some(&d), DATA_SET, &members)
+                .expect("model object");
             b.table(BilateralTable::new(
                 format!("BLT_{d}"),
                 ClientMatch::ap_title(&[1, 1, 1, n], 12),
                 d.clone(),
-            ));
+            ))
+            .expect("model object");
         }
         let mut config = ServerConfig::default();
         config.association.max_pdu_size = params.max_pdu_size;

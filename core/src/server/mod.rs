@@ -383,13 +383,19 @@ impl<H: Hooks> Endpoint<H> {
             .send_unconfirmed(UnconfirmedService::InformationReport(report))
     }
 
-    /// Send an InformationReport of the named variable list `list` with the model's current values.
-    pub fn report_list(&mut self, id: ConnectionId, list: &ObjectName) -> Result<(), ApiError> {
+    /// Send an InformationReport of the named variable list `list` with the model's current values
+    /// (the hooks read slotted members at `now`).
+    pub fn report_list(
+        &mut self,
+        now: Instant,
+        id: ConnectionId,
+        list: &ObjectName,
+    ) -> Result<(), ApiError> {
         let c = self.conns.get(&id).ok_or(ApiError::InvalidState)?;
         let members = services::list_members(&self.model, &c.aa_lists, list)
             .ok_or(ApiError::InvalidState)?
             .to_vec();
-        let mut ctx = Ctx::new(Instant::ZERO, id, &self.model, &mut self.events);
+        let mut ctx = Ctx::new(now, id, &self.model, &mut self.events);
         let results = members
             .iter()
             .map(|m| services::value_of(&mut ctx, &mut self.hooks, m))

@@ -15,13 +15,13 @@ use crate::mms::{
     UnconfirmedService, VariableAccessSpecification, WriteResult,
 };
 
-pub(crate) struct Pair {
+pub(crate) struct Pair<H: Hooks = NoHooks> {
     pub now: Instant,
     pub client: Client,
-    pub server: Endpoint,
+    pub server: Endpoint<H>,
     pub conn: ConnectionId,
     pub client_events: Vec<Event>,
-    pub server_events: Vec<ServerEvent>,
+    pub server_events: Vec<ServerEvent<H::Event>>,
 }
 
 fn f32_type() -> TypeDescription {
@@ -111,18 +111,7 @@ fn client_config() -> AssociationConfig {
 
 impl Pair {
     pub fn new(server_config: ServerConfig, model: Vmd) -> Pair {
-        let now = Instant::virtual_at(Duration::ZERO, 1_700_000_000);
-        let mut server = Endpoint::new(server_config, model);
-        let conn = server.open(now).unwrap();
-        let client = Client::new(client_config(), now);
-        Pair {
-            now,
-            client,
-            server,
-            conn,
-            client_events: Vec::new(),
-            server_events: Vec::new(),
-        }
+        Pair::with_hooks(server_config, model, NoHooks)
     }
 
     pub fn connected(points: u32) -> Pair {
@@ -134,6 +123,23 @@ impl Pair {
             p.client_events
         );
         p
+    }
+}
+
+impl<H: Hooks> Pair<H> {
+    pub fn with_hooks(server_config: ServerConfig, model: Vmd, hooks: H) -> Pair<H> {
+        let now = Instant::virtual_at(Duration::ZERO, 1_700_000_000);
+        let mut server = Endpoint::with_hooks(server_config, model, hooks);
+        let conn = server.open(now).unwrap();
+        let client = Client::new(client_config(), now);
+        Pair {
+            now,
+            client,
+            server,
+            conn,
+            client_events: Vec::new(),
+            server_events: Vec::new(),
+        }
     }
 
     /// Move bytes both ways until nothing moves, collecting events.
@@ -436,7 +442,7 @@ fn named_variable_lists_are_defined_read_and_deleted() {
 fn information_reports_reach_the_client() {
     let mut p = Pair::connected(3);
     p.server
-        .report_list(p.conn, &ObjectName::domain("ICC1", "DS_Predefined"))
+        .report_list(p.now, p.conn, &ObjectName::domain("ICC1", "DS_Predefined"))
         .unwrap();
     p.drive();
     let report = p.client_events.iter().find_map(|e| match e {
@@ -449,6 +455,61 @@ fn information_reports_reach_the_client() {
         VariableAccessSpecification::VariableListName(ObjectName::domain("ICC1", "DS_Predefined"))
     );
     assert_eq!(r.results[2], AccessResult::Success(point(3)));
+}
+
+/// Hooks whose one slotted variable reads as the UTC seconds of the `now` its read saw.
+#[derive(Default)]
+struct Clock {
+    seen: Vec<Instant>,
+}
+
+impl Hooks for Clock {
+    type Event = core::convert::Infallible;
+
+    fn read(
+        &mut self,
+        ctx: &mut Ctx<'_, Self::Event>,
+        _name: &ObjectName,
+        _slot: u32,
+        w: &mut crate::ber::Writer<'_>,
+    ) -> Result<(), DataAccessError> {
+        self.seen.push(ctx.now);
+        Data::Integer(ctx.now.utc_micros() / 1_000_000).encode(w);
+        Ok(())
+    }
+}
+
+#[test]
+fn a_list_report_reads_slotted_members_at_the_now_passed() {
+    let mut vmd = model(1);
+    vmd.domain_mut("ICC1").variables.insert(
+        "Clock".into(),
+        Variable::slotted(TypeDescription::Integer(32), 0, false),
+    );
+    vmd.domain_mut("ICC1").lists.insert(
+        "DS_Clock".into(),
+        NamedVariableList {
+            members: vec![ObjectName::domain("ICC1", "Clock")],
+            deletable: false,
+        },
+    );
+    let mut p = Pair::with_hooks(ServerConfig::default(), vmd, Clock::default());
+    p.drive();
+    assert!(p.client.is_established());
+    let later = p.now + Duration::from_secs(90);
+    p.server
+        .report_list(later, p.conn, &ObjectName::domain("ICC1", "DS_Clock"))
+        .unwrap();
+    assert_eq!(p.server.hooks().seen, [later]);
+    p.drive();
+    let report = p.client_events.iter().find_map(|e| match e {
+        Event::Unconfirmed(UnconfirmedService::InformationReport(r)) => Some(r.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        report.expect("report delivered").results,
+        [AccessResult::Success(Data::Integer(1_700_000_090))]
+    );
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! TASE.2 server and clients pumped together in memory on a virtual clock: every condition with
 //! exact timing, bilateral isolation, bad transfer set writes.
 
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
 use core::time::Duration;
@@ -9,16 +9,20 @@ use core::time::Duration;
 use super::*;
 use crate::acse::user_diagnostic;
 use crate::assoc::{AssocError, AssociationConfig, Event, RequestError};
+use crate::ber::Writer;
 use crate::client::Client;
 use crate::mms::{
-    AccessResult, ConfirmedResponse, ErrorClass, ObjectClass, ObjectScope, UnconfirmedService,
-    WriteResult,
+    AccessResult, ConfirmedResponse, Data, DataAccessError, ErrorClass, ObjectClass, ObjectScope,
+    TypeDescription, UnconfirmedService, WriteResult,
 };
-use crate::server::ServerEvent;
+use crate::server::{Hooks, ServerConfig, ServerEvent, Variable};
+use crate::tase2::bilateral::BilateralTable;
 use crate::tase2::bilateral::{ClientMatch, Rights};
 use crate::tase2::client::{self as tc, Report};
+use crate::tase2::names;
 use crate::tase2::point::{Family, Form};
 use crate::tase2::transfer_set::object_name_data;
+use crate::tase2::transfer_set::DsTransferSetValue;
 use crate::tase2::{DsConditions, StateValue};
 
 #[path = "tests_control.rs"]
@@ -50,22 +54,25 @@ fn model(edition: Edition, unlisted: Unlisted) -> Tase2Builder {
         ..Tase2Config::default()
     });
     for d in ["ICC1", "ICC2"] {
-        b.domain(d, 2);
+        b.domain(d, 2).unwrap();
         for n in 1..=40 {
             b.point(
                 Some(d),
                 &alloc::format!("P{n}"),
                 RQT,
                 PointValue::real(n as f32),
-            );
+            )
+            .unwrap();
         }
-        b.point(Some(d), "Brk1", SQT, PointValue::state(StateValue::Off));
+        b.point(Some(d), "Brk1", SQT, PointValue::state(StateValue::Off))
+            .unwrap();
         b.writable_point(
             Some(d),
             "Setpoint",
             PointType::Indication(Family::Real, Form::Plain),
             PointValue::real(0.0),
-        );
+        )
+        .unwrap();
         b.data_set(
             Some(d),
             "DS_All",
@@ -79,18 +86,21 @@ fn model(edition: Edition, unlisted: Unlisted) -> Tase2Builder {
                 "P3",
                 "Brk1",
             ],
-        );
+        )
+        .unwrap();
     }
-    b.point(None, "Freq", RQT, PointValue::real(50.0));
+    b.point(None, "Freq", RQT, PointValue::real(50.0)).unwrap();
     b.table(
         BilateralTable::new("BLT_1", ClientMatch::ap_title(&[1, 1, 1, 999], 12), "ICC1")
             .grant("Setpoint", Rights::READ_WRITE),
-    );
+    )
+    .unwrap();
     b.table(BilateralTable::new(
         "BLT_2",
         ClientMatch::ap_title(&[1, 1, 1, 997], 12),
         "ICC2",
-    ));
+    ))
+    .unwrap();
     b
 }
 
@@ -611,7 +621,7 @@ fn a_data_set_larger_than_one_pdu_is_split() {
     let members: Vec<String> = (1..=40).map(|i| alloc::format!("P{i}")).collect();
     let mut m: Vec<&str> = vec!["Transfer_Set_Name", "DSConditions_Detected"];
     m.extend(members.iter().map(String::as_str));
-    b.data_set(Some("ICC1"), "DS_Big", &m);
+    b.data_set(Some("ICC1"), "DS_Big", &m).unwrap();
     let mut n = Net::new(b);
     n.connect("1.1.1.999", 400);
     let max = n.peers[0].client.negotiated().max_pdu_size;
@@ -1244,4 +1254,182 @@ fn write_fuzz_seeds() {
     for (i, (name, bytes)) in seeds.iter().enumerate() {
         std::fs::write(dir.join(alloc::format!("{i:02}_{name}")), bytes).unwrap();
     }
+}
+
+fn empty_builder() -> Tase2Builder {
+    let mut b = Tase2Builder::new(Tase2Config::default());
+    b.domain("ICC1", 1).unwrap();
+    b
+}
+
+#[test]
+fn the_builder_refuses_names_that_are_no_mms_identifiers_or_taken() {
+    let mut b = empty_builder();
+    let v = PointValue::real(0.0);
+    for bad in ["", "Bad.Name", "1st", "A_name_of_thirty_three_characters"] {
+        assert_eq!(
+            b.point(Some("ICC1"), bad, RQT, v),
+            Err(ModelError::InvalidName(bad.into()))
+        );
+    }
+    b.point(Some("ICC1"), "P", RQT, v).unwrap();
+    let dup = |name: &str| ModelError::DuplicateName {
+        scope: Some("ICC1".into()),
+        name: name.into(),
+    };
+    assert_eq!(b.point(Some("ICC1"), "P", SQT, v), Err(dup("P")));
+    assert_eq!(
+        b.point(Some("ICC1"), "Transfer_Set_Name", RQT, v),
+        Err(dup("Transfer_Set_Name"))
+    );
+    assert_eq!(
+        b.point(None, "TASE2_Version", RQT, v)
+            .unwrap_err()
+            .to_string(),
+        "TASE2_Version is defined twice"
+    );
+    assert_eq!(
+        b.domain("ICC1", 1).unwrap_err(),
+        ModelError::DuplicateDomain("ICC1".into())
+    );
+    let sbo = DeviceSpec::new(
+        crate::tase2::DeviceKind::Command,
+        crate::tase2::ControlMode::Sbo,
+    );
+    b.point(Some("ICC1"), "D_TAG", RQT, v).unwrap();
+    assert_eq!(b.device(Some("ICC1"), "D", sbo.tagged()), Err(dup("D_TAG")));
+    assert_eq!(
+        b.device(Some("ICC1"), "Breaker_Command_Number_00000001", sbo),
+        Err(ModelError::DeviceNameTooLong(
+            "Breaker_Command_Number_00000001".into()
+        ))
+    );
+    b.info_buffer(Some("ICC1"), 64).unwrap();
+    assert_eq!(
+        b.info_buffer(Some("ICC1"), 64).unwrap_err(),
+        dup("Info_Buff_64")
+    );
+    assert_eq!(
+        b.info_buffer(Some("ICC1"), 0).unwrap_err(),
+        ModelError::InfoBufferSizeOutOfRange(0)
+    );
+    assert_eq!(
+        b.variable(
+            None,
+            "Supported_Features",
+            Variable::read_only(TypeDescription::Boolean, Data::Boolean(true))
+        )
+        .unwrap_err(),
+        ModelError::DuplicateName {
+            scope: None,
+            name: "Supported_Features".into()
+        }
+    );
+}
+
+#[test]
+fn a_refused_device_leaves_the_model_as_it_was() {
+    let mut b = empty_builder();
+    b.point(Some("ICC1"), "D_TAG", RQT, PointValue::real(0.0))
+        .unwrap();
+    let spec = DeviceSpec::new(
+        crate::tase2::DeviceKind::Command,
+        crate::tase2::ControlMode::Sbo,
+    )
+    .tagged();
+    assert!(b.device(Some("ICC1"), "D", spec).is_err());
+    // Neither `D` nor `D_SBO` was added: the same device without a tag goes in.
+    let id = b
+        .device(
+            Some("ICC1"),
+            "D",
+            DeviceSpec {
+                tagged: false,
+                ..spec
+            },
+        )
+        .unwrap();
+    assert_eq!(id, DeviceId(0));
+}
+
+#[test]
+fn the_builder_refuses_references_to_objects_not_defined_before() {
+    let mut b = empty_builder();
+    let v = PointValue::real(0.0);
+    assert_eq!(
+        b.point(Some("ICC9"), "P", RQT, v),
+        Err(ModelError::UnknownDomain("ICC9".into()))
+    );
+    b.point(Some("ICC1"), "P", RQT, v).unwrap();
+    assert_eq!(
+        b.data_set(Some("ICC1"), "DS", &["P", "Nope"]).unwrap_err(),
+        ModelError::UnknownMember {
+            data_set: ObjectName::domain("ICC1", "DS"),
+            member: ObjectName::domain("ICC1", "Nope"),
+        }
+    );
+    b.data_set(Some("ICC1"), "DS", &["P", "/TASE2_Version"])
+        .unwrap();
+    assert_eq!(
+        b.data_set(Some("ICC1"), "DS", &["P"]).unwrap_err(),
+        ModelError::DuplicateDataSet(ObjectName::domain("ICC1", "DS"))
+    );
+    let too_many = vec!["P"; MAX_DATA_SET_MEMBERS + 1];
+    assert!(matches!(
+        b.data_set(Some("ICC1"), "DS_Huge", &too_many),
+        Err(ModelError::DataSetTooLarge { members, .. }) if members == MAX_DATA_SET_MEMBERS + 1
+    ));
+    let client = ClientMatch::ap_title(&[1, 1, 1, 999], 12);
+    let table = |id: &str, domain: &str| BilateralTable::new(id, client.clone(), domain);
+    let refused = |b: &mut Tase2Builder, t| b.table(t).map(|_| ()).unwrap_err().to_string();
+    assert_eq!(
+        refused(&mut b, table("T", "ICC9")),
+        "bilateral table T: no domain named \"ICC9\""
+    );
+    assert_eq!(
+        refused(&mut b, table("T", "ICC1").grant("Nope", Rights::READ)),
+        "bilateral table T: rights for ICC1/Nope, which does not exist"
+    );
+    assert_eq!(
+        refused(&mut b, table("T", "ICC1").check_back_id("P", 1)),
+        "bilateral table T: check_back_ids for ICC1/P, which is not a device"
+    );
+    assert_eq!(
+        refused(
+            &mut b,
+            BilateralTable::new("T", ClientMatch::default(), "ICC1")
+        ),
+        "bilateral table T: the client must name at least an ap_title"
+    );
+    assert_eq!(
+        refused(&mut b, table("Two words", "ICC1")),
+        "Bilateral_Table_ID \"Two words\" must be 1-32 visible ASCII characters"
+    );
+    b.table(
+        table("T", "ICC1")
+            .grant("DS", Rights::READ)
+            .grant("/TASE2_Version", Rights::READ),
+    )
+    .unwrap();
+    assert_eq!(
+        refused(&mut b, table("T", "ICC1")),
+        "bilateral table T is defined twice"
+    );
+    assert_eq!(
+        refused(&mut b, table("U", "ICC1")),
+        "bilateral table U: domain ICC1 already belongs to table T"
+    );
+}
+
+#[test]
+fn a_point_type_outside_the_edition_is_refused_in_words() {
+    let mut b = Tase2Builder::new(Tase2Config {
+        edition: Edition::V1996_08,
+        ..Tase2Config::default()
+    });
+    let t = PointType::Indication(Family::Real, Form::QTimeTagExtended);
+    assert_eq!(
+        b.point(None, "X", t, t.zero()).unwrap_err().to_string(),
+        "X: Data_RealQTimeTagExtended does not exist in edition 1996.08"
+    );
 }

@@ -16,8 +16,9 @@ fn control_model(edition: Edition, operate: OperatePolicy) -> Tase2Builder {
         ..Tase2Config::default()
     });
     for d in ["ICC1", "ICC2"] {
-        b.domain(d, 1);
-        b.point(Some(d), "Brk1", SQT, PointValue::state(StateValue::Off));
+        b.domain(d, 1).unwrap();
+        b.point(Some(d), "Brk1", SQT, PointValue::state(StateValue::Off))
+            .unwrap();
         let spec = DeviceSpec::new;
         use ControlMode::{Direct, Sbo};
         use DeviceKind::*;
@@ -25,19 +26,23 @@ fn control_model(edition: Edition, operate: OperatePolicy) -> Tase2Builder {
             Some(d),
             "Brk1_Cmd",
             spec(Command, Sbo).tagged().check_back_id(101),
-        );
-        b.device(Some(d), "Gen_SP", spec(RealSetpoint, Direct));
+        )
+        .unwrap();
+        b.device(Some(d), "Gen_SP", spec(RealSetpoint, Direct))
+            .unwrap();
         b.device(
             Some(d),
             "Tap_SP",
             spec(DiscreteSetpoint, Sbo).check_back_id(7),
-        );
-        b.device(Some(d), "Cap_Cmd", spec(Command, Direct).tagged());
-        b.device(Some(d), "Brk3_Cmd", spec(Command, Sbo));
-        b.info_buffer(Some(d), 64);
-        b.info_buffer(Some(d), 1024);
+        )
+        .unwrap();
+        b.device(Some(d), "Cap_Cmd", spec(Command, Direct).tagged())
+            .unwrap();
+        b.device(Some(d), "Brk3_Cmd", spec(Command, Sbo)).unwrap();
+        b.info_buffer(Some(d), 64).unwrap();
+        b.info_buffer(Some(d), 1024).unwrap();
     }
-    b.info_buffer(None, 256);
+    b.info_buffer(None, 256).unwrap();
     let grants = |t: BilateralTable| {
         t.grant("Brk1_Cmd", RW)
             .grant("Gen_SP", RW)
@@ -53,7 +58,8 @@ fn control_model(edition: Edition, operate: OperatePolicy) -> Tase2Builder {
         .check_back_id("Tap_SP", 1207)
         .admit_info(InfoScope::Vcc, 1, None)
         .admit_info(InfoScope::Icc, 10, Some(1)),
-    );
+    )
+    .unwrap();
     b.table(
         grants(BilateralTable::new(
             "BLT_2",
@@ -61,7 +67,8 @@ fn control_model(edition: Edition, operate: OperatePolicy) -> Tase2Builder {
             "ICC2",
         ))
         .admit_info(InfoScope::Icc, 10, None),
-    );
+    )
+    .unwrap();
     b
 }
 

@@ -1,0 +1,94 @@
+//! `cargo xtask ci`: setup, fmt, clippy, the wasm build, the tests and the interop suite.
+
+use std::path::Path;
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use crate::interop::interop;
+use crate::setup::Setup;
+use crate::util::*;
+
+pub(crate) struct Step {
+    /// Shown in the header and in the failure message.
+    name: &'static str,
+    /// The work.
+    run: Box<dyn Fn() -> Res>,
+}
+
+/// A step that runs `cargo ARGS`.
+pub(crate) fn cargo_step(name: &'static str, args: &'static [&'static str]) -> Step {
+    Step {
+        name,
+        run: Box::new(move || run(Command::new(cargo()).args(args))),
+    }
+}
+
+/// `cargo xtask ci`: every step in order, stopping at the first failure.
+pub(crate) fn ci(root: &Path, args: &[String]) -> ExitCode {
+    let skip_setup = args.iter().any(|a| a == "--skip-setup");
+    let mut steps: Vec<Step> = Vec::new();
+    if !skip_setup {
+        let r = root.to_path_buf();
+        steps.push(Step {
+            name: "setup",
+            run: Box::new(move || Setup::new(&r).run()),
+        });
+    }
+    steps.push(cargo_step("fmt", &["fmt", "--all", "--", "--check"]));
+    steps.push(cargo_step(
+        "clippy",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    ));
+    steps.push(cargo_step(
+        "wasm build",
+        &[
+            "build",
+            "-p",
+            "tase2-core",
+            "-p",
+            "tase2-wasm",
+            "--target",
+            WASM_TARGET,
+        ],
+    ));
+    steps.push(cargo_step("test", &["test", "--workspace"]));
+    let r = root.to_path_buf();
+    steps.push(Step {
+        name: "interop",
+        run: Box::new(move || interop(&r, &[])),
+    });
+
+    let total = steps.len();
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for (i, step) in steps.iter().enumerate() {
+        println!("\n==== [{}/{}] {} ====", i + 1, total, step.name);
+        let t = Instant::now();
+        match (step.run)() {
+            Ok(()) => {
+                passed += 1;
+                println!(
+                    "==== {}: ok ({:.1} s) ====",
+                    step.name,
+                    t.elapsed().as_secs_f64()
+                );
+            }
+            Err(e) => {
+                failed += 1;
+                println!("==== {}: FAILED: {e} ====", step.name);
+                println!("\nci failed at step `{}`", step.name);
+                println!("{passed} passed, {failed} failed");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    println!("\nci: all {total} steps passed");
+    println!("{passed} passed, {failed} failed");
+    ExitCode::SUCCESS
+}
