@@ -39,17 +39,17 @@ fn model(edition: Edition) -> Tase2Builder {
         ..Tase2Config::default()
     });
     for d in ["ICC1", "ICC2"] {
-        b.domain(d, 2);
+        b.domain(d, 2).unwrap();
         for n in 1..=30 {
-            b.point(Some(d), &format!("P{n}"), RQT, PointValue::real(n as f32));
+            b.point(Some(d), &format!("P{n}"), RQT, PointValue::real(n as f32)).unwrap();
         }
-        b.point(Some(d), "Brk1", SQT, PointValue::state(StateValue::Off));
+        b.point(Some(d), "Brk1", SQT, PointValue::state(StateValue::Off)).unwrap();
         b.writable_point(
             Some(d),
             "Setpoint",
             PointType::Indication(Family::Real, Form::Plain),
             PointValue::real(0.0),
-        );
+        ).unwrap();
         b.data_set(
             Some(d),
             "DS_All",
@@ -62,34 +62,34 @@ fn model(edition: Edition) -> Tase2Builder {
                 "P2",
                 "Brk1",
             ],
-        );
+        ).unwrap();
         b.device(
             Some(d),
             "Brk1_Cmd",
             DeviceSpec::new(DeviceKind::Command, ControlMode::Sbo)
                 .tagged()
                 .check_back_id(101),
-        );
+        ).unwrap();
         b.device(
             Some(d),
             "Gen_SP",
             DeviceSpec::new(DeviceKind::RealSetpoint, ControlMode::Direct),
-        );
-        b.info_buffer(Some(d), 256);
+        ).unwrap();
+        b.info_buffer(Some(d), 256).unwrap();
     }
-    b.point(None, "Freq", RQT, PointValue::real(50.0));
+    b.point(None, "Freq", RQT, PointValue::real(50.0)).unwrap();
     b.table(
         BilateralTable::new("BLT_1", ClientMatch::ap_title(&[1, 1, 1, 999], 12), "ICC1")
             .grant("Setpoint", RW)
             .grant("Brk1_Cmd", RW)
             .grant("Gen_SP", RW)
             .admit_info(InfoScope::Icc, 10, None),
-    );
+    ).unwrap();
     b.table(BilateralTable::new(
         "BLT_2",
         ClientMatch::ap_title(&[1, 1, 1, 997], 12),
         "ICC2",
-    ));
+    )).unwrap();
     b
 }
 
