@@ -339,25 +339,26 @@ pub fn describe(ep: &Endpoint<Tase2>, ev: &ServerEvent<Tase2Event>) -> Option<St
             format!("association {}: deleted {count} data set(s)", id.0)
         }
         ServerEvent::PeerError { id, error } => {
-            format!("association {}: peer error {error:?}", id.0)
+            format!("association {}: peer error: {error}", id.0)
         }
         ServerEvent::Closed { id, error: None } => format!("association {} released", id.0),
         ServerEvent::Closed {
             id,
-            error:
-                Some(AssocError::Refused {
-                    diagnostic: Some(AssociateDiagnostic::User(d)),
-                    ..
-                }),
+            error: Some(AssocError::Refused(r)),
         } => {
-            let why = match *d {
-                user_diagnostic::CALLING_AP_TITLE_NOT_RECOGNIZED => {
-                    "calling AP-title in no bilateral table"
-                }
-                user_diagnostic::CALLED_AP_TITLE_NOT_RECOGNIZED => "called AP-title is not ours",
+            let why = match r.diagnostic() {
+                Some(AssociateDiagnostic::User(
+                    user_diagnostic::CALLING_AP_TITLE_NOT_RECOGNIZED,
+                )) => "calling AP-title in no bilateral table",
+                Some(AssociateDiagnostic::User(
+                    user_diagnostic::CALLED_AP_TITLE_NOT_RECOGNIZED,
+                )) => "called AP-title is not ours",
                 _ => "refused by the application",
             };
-            format!("association {} refused: {why} (ACSE diagnostic {d})", id.0)
+            match r.diagnostic() {
+                Some(d) => format!("association {} refused: {why} ({d})", id.0),
+                None => format!("association {} refused: {why}", id.0),
+            }
         }
         ServerEvent::Closed { id, error: Some(e) } => {
             format!("association {} closed: {e}", id.0)

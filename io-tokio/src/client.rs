@@ -55,10 +55,12 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Io(e) => write!(f, "I/O: {e}"),
-            Error::Association(e) => write!(f, "association: {e}"),
-            Error::Request(e) => write!(f, "request: {e}"),
+            // A refusal already reads "association refused by ...".
+            Error::Association(e @ AssocError::Refused(_)) => write!(f, "{e}"),
+            Error::Association(e) => write!(f, "association failed: {e}"),
+            Error::Request(e) => write!(f, "{e}"),
             Error::Api(e) => write!(f, "{e}"),
-            Error::Access(e) => write!(f, "access: {e:?}"),
+            Error::Access(e) => write!(f, "access refused: {e}"),
             Error::UnexpectedResponse => f.write_str("unexpected response kind"),
             Error::Closed => f.write_str("association closed"),
             Error::UnexpectedValue(n) => write!(f, "{n}: value not of the TASE.2 type expected"),
@@ -69,7 +71,19 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            Error::Association(e) => Some(e),
+            Error::Request(e) => Some(e),
+            Error::Api(e) => Some(e),
+            Error::Access(e) => Some(e),
+            Error::Control(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 impl From<io::Error> for Error {
     fn from(e: io::Error) -> Self {

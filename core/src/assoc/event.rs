@@ -88,7 +88,14 @@ impl fmt::Display for RequestError {
     }
 }
 
-impl core::error::Error for RequestError {}
+impl core::error::Error for RequestError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            RequestError::Service(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// A non-fatal peer mistake and what we answered.
 #[derive(Clone, Debug, PartialEq)]
@@ -132,7 +139,14 @@ impl fmt::Display for PeerError {
     }
 }
 
-impl core::error::Error for PeerError {}
+impl core::error::Error for PeerError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            PeerError::UndecodableMms(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// Who refused an association and why: the peer's answer to our connect (client), or our own
 /// refusal (server). The codes are the wire values of the layer that refused.
@@ -304,7 +318,15 @@ impl fmt::Display for InitiateError {
     }
 }
 
-impl core::error::Error for InitiateError {}
+impl core::error::Error for InitiateError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            InitiateError::Refused(e) => Some(e),
+            InitiateError::Undecodable(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// Which layer of the peer aborted an established (or establishing) association, and why.
 #[derive(Clone, Debug, PartialEq)]
