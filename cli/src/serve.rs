@@ -689,13 +689,17 @@ mod tests {
 
         // A client no bilateral table names is refused.
         match Client::connect(addr, as_client("1.1.1.555")).await {
-            Err(Error::Association(_)) => {}
+            Err(e @ Error::Association(_)) => assert_eq!(
+                e.to_string(),
+                "association refused by the peer's ACSE: rejected-permanent, \
+                 calling-AP-title-not-recognized"
+            ),
             Err(e) => panic!("refused, but not at association: {e}"),
             Ok(_) => panic!("1.1.1.555 was accepted"),
         }
         expect_line(
             &mut log,
-            &["refused: calling AP-title in no bilateral table"],
+            &["refused: calling AP-title in no bilateral table (calling-AP-title-not-recognized)"],
         )
         .await;
     }
