@@ -1,5 +1,6 @@
 //! `tase2 operate` and `tase2 tag`: device control (TASE.2 block 5) from the command line.
 
+use tase2_core::assoc::RequestError;
 use tase2_core::mms::ObjectName;
 use tase2_core::tase2::client::{parse_control_value, ControlErrorKind, ControlOp};
 use tase2_core::tase2::{ControlMode, DeviceKind, Tag, TagValue};
@@ -96,7 +97,7 @@ pub async fn operate(
 ) -> Result<String, String> {
     let n = show::name(device);
     let info = c.device_info(device).await.map_err(|e| match e {
-        Error::Request(e) => {
+        Error::Request(RequestError::Service(e)) => {
             format!("{n}: no such device visible to us (GetVariableAccessAttributes: {e})")
         }
         e => format!("{n}: {e}"),
@@ -246,11 +247,14 @@ mod tests {
             operate(&c, &brk, &args("close", true)).await,
             Ok("ICC1/Brk1_Cmd: selected (CheckBackID 101), operated: on".into())
         );
-        let e = operate(&c, &brk, &args("trip", false)).await.unwrap_err();
-        assert!(
-            e.starts_with("ICC1/Brk1_Cmd: operate refused: object-access-denied (not selected")
-                && e.ends_with("add --sbo"),
-            "{e}"
+        assert_eq!(
+            operate(&c, &brk, &args("trip", false)).await,
+            Err(
+                "ICC1/Brk1_Cmd: operate refused: object-access-denied (not selected, the select \
+                 expired or is held by another client, the tag inhibits it, or this client may \
+                 not operate it); the device is select-before-operate: add --sbo"
+                    .into()
+            )
         );
         assert_eq!(
             operate(&c, &sp, &args("-12.5", false)).await,
@@ -265,10 +269,21 @@ mod tests {
             e.starts_with("ICC1/Gen1_MW_SP: close: expected a number"),
             "{e}"
         );
-        let e = operate(&c, &sp, &args("1", true)).await.unwrap_err();
-        assert!(
-            e.starts_with("ICC1/Gen1_MW_SP: select refused: object-non-existent"),
-            "{e}"
+        assert_eq!(
+            operate(&c, &sp, &args("1", true)).await,
+            Err(
+                "ICC1/Gen1_MW_SP: select refused: object-non-existent (no such device, or it \
+                 is not select-before-operate (no _SBO object))"
+                    .into()
+            )
+        );
+        assert_eq!(
+            operate(&c, &ObjectName::domain("ICC1", "Nope"), &args("1", false)).await,
+            Err(
+                "ICC1/Nope: no such device visible to us (GetVariableAccessAttributes: \
+                 access: object-non-existent)"
+                    .into()
+            )
         );
 
         let set = TagArgs {
@@ -280,12 +295,13 @@ mod tests {
             tag(&c, &brk, &set).await,
             Ok("ICC1/Brk1_Cmd: set: tag open-and-close inhibit, reason \"crew on line 4\"".into())
         );
-        let e = operate(&c, &brk, &args("on", true)).await.unwrap_err();
-        assert!(
-            e.starts_with(
-                "ICC1/Brk1_Cmd: select refused: object-access-denied (the device is tagged"
-            ),
-            "{e}"
+        assert_eq!(
+            operate(&c, &brk, &args("on", true)).await,
+            Err(
+                "ICC1/Brk1_Cmd: select refused: object-access-denied (the device is tagged \
+                 (open-and-close inhibit), or this client may not operate it)"
+                    .into()
+            )
         );
         let show = TagArgs {
             device: String::new(),
@@ -296,10 +312,13 @@ mod tests {
             tag(&c, &brk, &show).await,
             Ok("ICC1/Brk1_Cmd: tag open-and-close inhibit, reason \"crew on line 4\"".into())
         );
-        let e = tag(&c, &sp, &show).await.unwrap_err();
-        assert!(
-            e.starts_with("ICC1/Gen1_MW_SP: tag read refused: object-non-existent"),
-            "{e}"
+        assert_eq!(
+            tag(&c, &sp, &show).await,
+            Err(
+                "ICC1/Gen1_MW_SP: tag read refused: object-non-existent (no such device, or \
+                 it has no tag (no _TAG object))"
+                    .into()
+            )
         );
         c.conclude().await.unwrap();
     }

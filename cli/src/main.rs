@@ -262,7 +262,7 @@ async fn read(c: &mut Tase2Client, names: &[ObjectName]) -> Result<(), String> {
                 }
                 None => println!("{} = {}", show::name(n), show::data(&d)),
             },
-            AccessResult::Failure(e) => println!("{}: {e:?}", show::name(n)),
+            AccessResult::Failure(e) => println!("{}: {e}", show::name(n)),
         }
     }
     Ok(())
@@ -272,7 +272,7 @@ fn show_results(names: &[ObjectName], results: Vec<AccessResult>) {
     for (n, r) in names.iter().zip(results) {
         match r {
             AccessResult::Success(d) => println!("{} = {}", show::name(n), show::data(&d)),
-            AccessResult::Failure(e) => println!("{}: {e:?}", show::name(n)),
+            AccessResult::Failure(e) => println!("{}: {e}", show::name(n)),
         }
     }
 }

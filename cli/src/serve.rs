@@ -343,7 +343,7 @@ pub fn describe(ep: &Endpoint<Tase2>, ev: &ServerEvent<Tase2Event>) -> Option<St
             format!("association {}: deleted {count} data set(s)", id.0)
         }
         ServerEvent::PeerError { id, error } => {
-            format!("association {}: peer error {error:?}", id.0)
+            format!("association {}: peer error: {error}", id.0)
         }
         ServerEvent::Deviation { id, deviation } => {
             format!("association {}: accepted deviation: {deviation}", id.0)
@@ -351,20 +351,21 @@ pub fn describe(ep: &Endpoint<Tase2>, ev: &ServerEvent<Tase2Event>) -> Option<St
         ServerEvent::Closed { id, error: None } => format!("association {} released", id.0),
         ServerEvent::Closed {
             id,
-            error:
-                Some(AssocError::Refused {
-                    diagnostic: Some(AssociateDiagnostic::User(d)),
-                    ..
-                }),
+            error: Some(AssocError::Refused(r)),
         } => {
-            let why = match *d {
-                user_diagnostic::CALLING_AP_TITLE_NOT_RECOGNIZED => {
-                    "calling AP-title in no bilateral table"
-                }
-                user_diagnostic::CALLED_AP_TITLE_NOT_RECOGNIZED => "called AP-title is not ours",
+            let why = match r.diagnostic() {
+                Some(AssociateDiagnostic::User(
+                    user_diagnostic::CALLING_AP_TITLE_NOT_RECOGNIZED,
+                )) => "calling AP-title in no bilateral table",
+                Some(AssociateDiagnostic::User(
+                    user_diagnostic::CALLED_AP_TITLE_NOT_RECOGNIZED,
+                )) => "called AP-title is not ours",
                 _ => "refused by the application",
             };
-            format!("association {} refused: {why} (ACSE diagnostic {d})", id.0)
+            match r.diagnostic() {
+                Some(d) => format!("association {} refused: {why} ({d})", id.0),
+                None => format!("association {} refused: {why}", id.0),
+            }
         }
         ServerEvent::Closed { id, error: Some(e) } => {
             format!("association {} closed: {e}", id.0)
@@ -695,13 +696,17 @@ mod tests {
 
         // A client no bilateral table names is refused.
         match Client::connect(addr, as_client("1.1.1.555")).await {
-            Err(Error::Association(_)) => {}
+            Err(e @ Error::Association(_)) => assert_eq!(
+                e.to_string(),
+                "association refused by the peer's ACSE: rejected-permanent, \
+                 calling-AP-title-not-recognized"
+            ),
             Err(e) => panic!("refused, but not at association: {e}"),
             Ok(_) => panic!("1.1.1.555 was accepted"),
         }
         expect_line(
             &mut log,
-            &["refused: calling AP-title in no bilateral table"],
+            &["refused: calling AP-title in no bilateral table (calling-AP-title-not-recognized)"],
         )
         .await;
     }

@@ -308,7 +308,7 @@ async fn run(
                     let rate = rates.note(Instant::now(), r.values.len());
                     print_report(&r, rate, width);
                 }
-                Some(Err(u)) => println!("(a report that is not a transfer set report: {:?})", u.error),
+                Some(Err(u)) => println!("(a report that is not a transfer set report: {})", u.error),
                 None => break Some("the association ended".to_string()),
             },
             _ = &mut ctrl_c => break None,

@@ -32,6 +32,8 @@ impl fmt::Display for Error {
     }
 }
 
+impl core::error::Error for Error {}
+
 /// Length of the first packet in `buf`, header included, once its header is complete; `Ok(None)`
 /// while fewer than four octets are buffered. Packets longer than `max_len` are refused so a peer
 /// cannot make us buffer more than we agreed to.

@@ -41,15 +41,18 @@ fn model(edition: Edition) -> Tase2Builder {
     for d in ["ICC1", "ICC2"] {
         b.domain(d, 2).unwrap();
         for n in 1..=30 {
-            b.point(Some(d), &format!("P{n}"), RQT, PointValue::real(n as f32)).unwrap();
+            b.point(Some(d), &format!("P{n}"), RQT, PointValue::real(n as f32))
+                .unwrap();
         }
-        b.point(Some(d), "Brk1", SQT, PointValue::state(StateValue::Off)).unwrap();
+        b.point(Some(d), "Brk1", SQT, PointValue::state(StateValue::Off))
+            .unwrap();
         b.writable_point(
             Some(d),
             "Setpoint",
             PointType::Indication(Family::Real, Form::Plain),
             PointValue::real(0.0),
-        ).unwrap();
+        )
+        .unwrap();
         b.data_set(
             Some(d),
             "DS_All",
@@ -62,19 +65,22 @@ fn model(edition: Edition) -> Tase2Builder {
                 "P2",
                 "Brk1",
             ],
-        ).unwrap();
+        )
+        .unwrap();
         b.device(
             Some(d),
             "Brk1_Cmd",
             DeviceSpec::new(DeviceKind::Command, ControlMode::Sbo)
                 .tagged()
                 .check_back_id(101),
-        ).unwrap();
+        )
+        .unwrap();
         b.device(
             Some(d),
             "Gen_SP",
             DeviceSpec::new(DeviceKind::RealSetpoint, ControlMode::Direct),
-        ).unwrap();
+        )
+        .unwrap();
         b.info_buffer(Some(d), 256).unwrap();
     }
     b.point(None, "Freq", RQT, PointValue::real(50.0)).unwrap();
@@ -84,12 +90,14 @@ fn model(edition: Edition) -> Tase2Builder {
             .grant("Brk1_Cmd", RW)
             .grant("Gen_SP", RW)
             .admit_info(InfoScope::Icc, 10, None),
-    ).unwrap();
+    )
+    .unwrap();
     b.table(BilateralTable::new(
         "BLT_2",
         ClientMatch::ap_title(&[1, 1, 1, 997], 12),
         "ICC2",
-    )).unwrap();
+    ))
+    .unwrap();
     b
 }
 

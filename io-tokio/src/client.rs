@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
+use std::sync::{Arc, OnceLock};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -37,8 +38,9 @@ pub enum Error {
     Access(DataAccessError),
     /// The server answered with a response of the wrong kind.
     UnexpectedResponse,
-    /// The association is gone.
-    Closed,
+    /// The association is gone: `None` after an orderly release, otherwise why it failed (the
+    /// same cause the association reported when it closed).
+    Closed(Option<AssocError>),
     /// The server's value does not have the shape TASE.2 defines for this object (e.g. a
     /// `TASE2_Version` that is not two integers, or a point value that does not fit its type).
     UnexpectedValue(ObjectName),
@@ -55,12 +57,15 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Io(e) => write!(f, "I/O: {e}"),
-            Error::Association(e) => write!(f, "association: {e}"),
-            Error::Request(e) => write!(f, "request: {e}"),
+            // A refusal already reads "association refused by ...".
+            Error::Association(e @ AssocError::Refused(_)) => write!(f, "{e}"),
+            Error::Association(e) => write!(f, "association failed: {e}"),
+            Error::Request(e) => write!(f, "{e}"),
             Error::Api(e) => write!(f, "{e}"),
-            Error::Access(e) => write!(f, "access: {e:?}"),
+            Error::Access(e) => write!(f, "access refused: {e}"),
             Error::UnexpectedResponse => f.write_str("unexpected response kind"),
-            Error::Closed => f.write_str("association closed"),
+            Error::Closed(None) => f.write_str("association released"),
+            Error::Closed(Some(e)) => write!(f, "association closed: {e}"),
             Error::UnexpectedValue(n) => write!(f, "{n}: value not of the TASE.2 type expected"),
             Error::NotAPoint(n) => write!(f, "{n}: not a TASE.2 point type"),
             Error::Control(e) => write!(f, "{e}"),
@@ -69,7 +74,19 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            Error::Association(e) | Error::Closed(Some(e)) => Some(e),
+            Error::Request(e) => Some(e),
+            Error::Api(e) => Some(e),
+            Error::Access(e) => Some(e),
+            Error::Control(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 impl From<io::Error> for Error {
     fn from(e: io::Error) -> Self {
@@ -80,8 +97,12 @@ impl From<io::Error> for Error {
 type ReplyResult = Result<ConfirmedResponse, Error>;
 type Reply = oneshot::Sender<ReplyResult>;
 
-async fn settle(rx: Result<oneshot::Receiver<ReplyResult>, Error>) -> ReplyResult {
-    rx?.await.map_err(|_| Error::Closed)?
+/// Why the association ended, set by the driver task before it drops its channels.
+type ClosedCause = Arc<OnceLock<Option<AssocError>>>;
+
+/// [`Error::Closed`] with the cause the driver recorded.
+fn gone(closed: &ClosedCause) -> Error {
+    Error::Closed(closed.get().cloned().flatten())
 }
 
 enum Cmd {
@@ -95,6 +116,7 @@ pub struct Client {
     tx: mpsc::UnboundedSender<Cmd>,
     reports: mpsc::UnboundedReceiver<InformationReport>,
     negotiated: Negotiated,
+    closed: ClosedCause,
 }
 
 impl Client {
@@ -108,18 +130,21 @@ impl Client {
         let (tx, rx) = mpsc::unbounded_channel();
         let (rtx, reports) = mpsc::unbounded_channel();
         let (ready_tx, ready_rx) = oneshot::channel();
+        let closed = ClosedCause::default();
         tokio::spawn(drive(
             stream,
             Core::new(config, clock::now()),
             rx,
             rtx,
             ready_tx,
+            closed.clone(),
         ));
-        let negotiated = ready_rx.await.map_err(|_| Error::Closed)??;
+        let negotiated = ready_rx.await.map_err(|_| gone(&closed))??;
         Ok(Client {
             tx,
             reports,
             negotiated,
+            closed,
         })
     }
 
@@ -130,14 +155,23 @@ impl Client {
 
     /// Send any confirmed request and await its response.
     pub async fn request(&self, request: ConfirmedRequest) -> Result<ConfirmedResponse, Error> {
-        self.start(request)?.await.map_err(|_| Error::Closed)?
+        self.start(request)?.await.map_err(|_| self.gone())?
+    }
+
+    /// [`Error::Closed`] with the cause the driver recorded.
+    fn gone(&self) -> Error {
+        gone(&self.closed)
+    }
+
+    async fn settle(&self, rx: Result<oneshot::Receiver<ReplyResult>, Error>) -> ReplyResult {
+        rx?.await.map_err(|_| self.gone())?
     }
 
     fn start(&self, request: ConfirmedRequest) -> Result<oneshot::Receiver<ReplyResult>, Error> {
         let (tx, rx) = oneshot::channel();
         self.tx
             .send(Cmd::Request(request, tx))
-            .map_err(|_| Error::Closed)?;
+            .map_err(|_| self.gone())?;
         Ok(rx)
     }
 
@@ -153,13 +187,13 @@ impl Client {
         for req in requests {
             if waiting.len() >= window {
                 if let Some(rx) = waiting.pop_front() {
-                    answers.push(settle(rx).await);
+                    answers.push(self.settle(rx).await);
                 }
             }
             waiting.push_back(self.start(req));
         }
         for rx in waiting {
-            answers.push(settle(rx).await);
+            answers.push(self.settle(rx).await);
         }
         answers
     }
@@ -170,8 +204,8 @@ impl Client {
         let (tx, rx) = oneshot::channel();
         self.tx
             .send(Cmd::Unconfirmed(service, tx))
-            .map_err(|_| Error::Closed)?;
-        rx.await.map_err(|_| Error::Closed)?
+            .map_err(|_| self.gone())?;
+        rx.await.map_err(|_| self.gone())?
     }
 
     /// Identify the server.
@@ -357,8 +391,8 @@ impl Client {
     /// Orderly release: Conclude, ACSE release, then the socket closes.
     pub async fn conclude(self) -> Result<(), Error> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send(Cmd::Conclude(tx)).map_err(|_| Error::Closed)?;
-        rx.await.map_err(|_| Error::Closed)?
+        self.tx.send(Cmd::Conclude(tx)).map_err(|_| self.gone())?;
+        rx.await.map_err(|_| self.gone())?
     }
 }
 
@@ -376,6 +410,7 @@ async fn drive(
     mut rx: mpsc::UnboundedReceiver<Cmd>,
     reports: mpsc::UnboundedSender<InformationReport>,
     ready: oneshot::Sender<Result<Negotiated, Error>>,
+    closed: ClosedCause,
 ) {
     let (mut rd, mut wr) = stream.into_split();
     let mut ready = Some(ready);
@@ -389,6 +424,7 @@ async fn drive(
         while core.poll_transmit(&mut out) > 0 {}
         if !out.is_empty() {
             if let Err(e) = wr.write_all(&out).await {
+                let _ = closed.set(Some(AssocError::TransportClosed));
                 fail_all(&mut ready, &mut pending, &mut concluding, || {
                     Error::Io(io::Error::new(e.kind(), e.to_string()))
                 });
@@ -412,6 +448,8 @@ async fn drive(
                     let _ = reports.send(r);
                 }
                 Event::Closed(err) => {
+                    let _ = closed.set(err.clone());
+                    let cause = err.clone();
                     match (err, concluding.take()) {
                         (None, Some(c)) => {
                             let _ = c.send(Ok(()));
@@ -427,7 +465,9 @@ async fn drive(
                             });
                         }
                     }
-                    fail_all(&mut ready, &mut pending, &mut concluding, || Error::Closed);
+                    fail_all(&mut ready, &mut pending, &mut concluding, || {
+                        Error::Closed(cause.clone())
+                    });
                     let _ = wr.shutdown().await;
                     return;
                 }

@@ -126,3 +126,44 @@ async fn connecting_to_a_closed_port_is_an_io_error() {
         Err(Error::Io(_))
     ));
 }
+
+#[tokio::test]
+async fn requests_after_the_server_hung_up_name_the_cause() {
+    use tase2_core::assoc::{AssocError, Association, Event};
+    use tase2_core::Instant;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (hang_up, hung_up) = tokio::sync::oneshot::channel::<()>();
+    // A bare core server association: accept the association, then drop the socket on cue.
+    tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let now = Instant::ZERO;
+        let mut a = Association::server(AssociationConfig::default(), now);
+        let (mut buf, mut out) = (vec![0; 4096], Vec::new());
+        while !a.is_established() {
+            let n = s.read(&mut buf).await.unwrap();
+            a.handle_input(now, &buf[..n]);
+            while let Some(e) = a.poll_event() {
+                if let Event::AssociateIndication(_) = e {
+                    a.accept().unwrap();
+                }
+            }
+            while a.poll_transmit(&mut out) > 0 {}
+            s.write_all(&out).await.unwrap();
+            out.clear();
+        }
+        let _ = hung_up.await;
+    });
+    let mut client = Client::connect(addr, config()).await.unwrap();
+    hang_up.send(()).unwrap();
+    // The driver ends (dropping the report channel) once it has seen the close.
+    assert!(client.next_report().await.is_none());
+    let err = client.identify().await.unwrap_err();
+    assert!(
+        matches!(err, Error::Closed(Some(AssocError::TransportClosed))),
+        "{err:?}"
+    );
+    assert_eq!(err.to_string(), "association closed: transport closed");
+}

@@ -301,7 +301,7 @@ pub fn event(e: &Event) -> String {
         }
         Event::PeerError(p) => {
             out.push_str("{\"type\":\"peer_error\",\"summary\":");
-            string(&mut out, &format!("{p:?}"));
+            string(&mut out, &p.to_string());
             out.push('}');
         }
         Event::Rejected(r) => {
@@ -428,6 +428,24 @@ mod tests {
                 result: Err(RequestError::Timeout)
             }),
             r#"{"type":"response","invoke_id":3,"ok":false,"error":"timeout","summary":"request timed out"}"#
+        );
+        assert_eq!(
+            event(&Event::Response {
+                invoke_id: 4,
+                result: Err(RequestError::Service(
+                    tase2_core::mms::ErrorClass::ACCESS_OBJECT_NON_EXISTENT.into()
+                ))
+            }),
+            r#"{"type":"response","invoke_id":4,"ok":false,"error":"service","summary":"the peer answered with a service error: access: object-non-existent"}"#
+        );
+        assert_eq!(
+            event(&Event::Closed(Some(AssocError::Refused(
+                tase2_core::assoc::RefusalReason::Acse {
+                    result: tase2_core::acse::AssociateResult::RejectedPermanent,
+                    diagnostic: Some(tase2_core::acse::AssociateDiagnostic::User(3)),
+                }
+            )))),
+            r#"{"type":"closed","error":"association refused by the peer's ACSE: rejected-permanent, calling-AP-title-not-recognized"}"#
         );
     }
 }

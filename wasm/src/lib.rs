@@ -279,9 +279,10 @@ mod tests {
             Some(r#"{"type":"closed","error":"timeout: association establishment"}"#)
         );
         assert!(c.is_closed());
+        // Commands after the close say why it closed.
         assert_eq!(
             c.identify(11_001.0),
-            Err(ApiError::InvalidState.to_string())
+            Err("association closed: timeout: association establishment".into())
         );
     }
 

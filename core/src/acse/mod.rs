@@ -61,6 +61,38 @@ pub mod user_diagnostic {
     pub const AUTHENTICATION_FAILURE: u8 = 13;
     /// authentication-required.
     pub const AUTHENTICATION_REQUIRED: u8 = 14;
+
+    /// The X.227 name of an acse-service-user diagnostic, if it is one X.227 defines.
+    pub const fn name(v: u8) -> Option<&'static str> {
+        Some(match v {
+            NULL => "null",
+            NO_REASON => "no-reason-given",
+            APPLICATION_CONTEXT_NAME_NOT_SUPPORTED => "application-context-name-not-supported",
+            CALLING_AP_TITLE_NOT_RECOGNIZED => "calling-AP-title-not-recognized",
+            CALLING_AP_INVOCATION_ID_NOT_RECOGNIZED => {
+                "calling-AP-invocation-identifier-not-recognized"
+            }
+            CALLING_AE_QUALIFIER_NOT_RECOGNIZED => "calling-AE-qualifier-not-recognized",
+            CALLING_AE_INVOCATION_ID_NOT_RECOGNIZED => {
+                "calling-AE-invocation-identifier-not-recognized"
+            }
+            CALLED_AP_TITLE_NOT_RECOGNIZED => "called-AP-title-not-recognized",
+            CALLED_AP_INVOCATION_ID_NOT_RECOGNIZED => {
+                "called-AP-invocation-identifier-not-recognized"
+            }
+            CALLED_AE_QUALIFIER_NOT_RECOGNIZED => "called-AE-qualifier-not-recognized",
+            CALLED_AE_INVOCATION_ID_NOT_RECOGNIZED => {
+                "called-AE-invocation-identifier-not-recognized"
+            }
+            AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNIZED => {
+                "authentication-mechanism-name-not-recognized"
+            }
+            AUTHENTICATION_MECHANISM_NAME_REQUIRED => "authentication-mechanism-name-required",
+            AUTHENTICATION_FAILURE => "authentication-failure",
+            AUTHENTICATION_REQUIRED => "authentication-required",
+            _ => return None,
+        })
+    }
 }
 
 /// acse-service-provider diagnostics of an AARE (X.227 Associate-source-diagnostic).
@@ -71,6 +103,16 @@ pub mod provider_diagnostic {
     pub const NO_REASON: u8 = 1;
     /// no-common-acse-version.
     pub const NO_COMMON_ACSE_VERSION: u8 = 2;
+
+    /// The X.227 name of an acse-service-provider diagnostic, if it is one X.227 defines.
+    pub const fn name(v: u8) -> Option<&'static str> {
+        Some(match v {
+            NULL => "null",
+            NO_REASON => "no-reason-given",
+            NO_COMMON_ACSE_VERSION => "no-common-acse-version",
+            _ => return None,
+        })
+    }
 }
 
 /// RLRQ Release-request-reason `normal`.
@@ -100,6 +142,21 @@ pub const ABORT_AUTHENTICATION_MECHANISM_NAME_REQUIRED: i64 = 4;
 pub const ABORT_AUTHENTICATION_FAILURE: i64 = 5;
 /// ABRT-diagnostic `authentication-required`.
 pub const ABORT_AUTHENTICATION_REQUIRED: i64 = 6;
+
+/// The X.227 name of an ABRT-diagnostic, if it is one X.227 defines.
+pub const fn abort_diagnostic_name(v: i64) -> Option<&'static str> {
+    Some(match v {
+        ABORT_NO_REASON => "no-reason-given",
+        ABORT_PROTOCOL_ERROR => "protocol-error",
+        ABORT_AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNIZED => {
+            "authentication-mechanism-name-not-recognized"
+        }
+        ABORT_AUTHENTICATION_MECHANISM_NAME_REQUIRED => "authentication-mechanism-name-required",
+        ABORT_AUTHENTICATION_FAILURE => "authentication-failure",
+        ABORT_AUTHENTICATION_REQUIRED => "authentication-required",
+        _ => return None,
+    })
+}
 
 /// The addressing of one side of an association: AP-title, AE-qualifier and invocation identifiers.
 /// ICCP identifies peers by AP-title (form 2, an OID such as `1.1.1.999`) and AE-qualifier (form 2, an
@@ -179,6 +236,16 @@ impl AssociateResult {
     }
 }
 
+impl fmt::Display for AssociateResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AssociateResult::Accepted => "accepted",
+            AssociateResult::RejectedPermanent => "rejected-permanent",
+            AssociateResult::RejectedTransient => "rejected-transient",
+        })
+    }
+}
+
 /// Associate-source-diagnostic of an AARE: who answered and why.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AssociateDiagnostic {
@@ -186,6 +253,23 @@ pub enum AssociateDiagnostic {
     User(u8),
     /// acse-service-provider `[2]`; see [`provider_diagnostic`].
     Provider(u8),
+}
+
+impl fmt::Display for AssociateDiagnostic {
+    /// The X.227 name (`calling-AP-title-not-recognized`); a value X.227 does not define names its
+    /// source and number.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            AssociateDiagnostic::User(v) => match user_diagnostic::name(v) {
+                Some(n) => f.write_str(n),
+                None => write!(f, "acse-service-user diagnostic {v}"),
+            },
+            AssociateDiagnostic::Provider(v) => match provider_diagnostic::name(v) {
+                Some(n) => write!(f, "acse-service-provider {n}"),
+                None => write!(f, "acse-service-provider diagnostic {v}"),
+            },
+        }
+    }
 }
 
 /// AARE-apdu: the associate response.
@@ -292,7 +376,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Ber(e) => write!(f, "ACSE APDU: {e}"),
-            Error::UnknownApdu(t) => write!(f, "not a known ACSE APDU: tag {t:?}"),
+            Error::UnknownApdu(t) => write!(f, "not a known ACSE APDU: tag {t}"),
             Error::NoCommonAcseVersion => f.write_str("ACSE protocol-version lacks version1"),
             Error::MissingApplicationContext => {
                 f.write_str("ACSE APDU lacks its application-context-name")

@@ -5,8 +5,6 @@
 //! then FN ⊃ user-data ⊃ RLRQ and DN ⊃ user-data ⊃ RLRE.
 
 use alloc::boxed::Box;
-use alloc::format;
-use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -14,7 +12,7 @@ use super::{mms_pdv, AssociateRequest, Association, Event, Negotiated, Role, Sta
 use crate::acse::{
     self, Aare, Aarq, Abrt, Apdu, AssociateDiagnostic, AssociateResult, Authentication, Rlre, Rlrq,
 };
-use crate::assoc::{ApiError, AssocError};
+use crate::assoc::{AbortSource, ApiError, AssocError, InitiateError, RefusalReason};
 use crate::ber::Writer;
 use crate::mms::{BitString, InitiateRequest, InitiateResponse, MmsPdu};
 use crate::presentation::{
@@ -128,8 +126,12 @@ impl Association {
         let (results, pdvs) = match presentation::decode_accept_or_reject(user_data) {
             Ok(AcceptOrReject::Accept(a)) => (a.results, a.user_data),
             Ok(AcceptOrReject::Reject(r)) => {
-                let diag = self.aare_diagnostic(&r.user_data);
-                self.refused("presentation connect rejected", diag);
+                let reason = self
+                    .rejection(&r.user_data)
+                    .unwrap_or(RefusalReason::Presentation {
+                        provider_reason: r.provider_reason,
+                    });
+                self.refused(reason);
                 return;
             }
             Err(e) => {
@@ -137,14 +139,16 @@ impl Association {
                 return;
             }
         };
-        if results
+        if let Some((index, r)) = results
             .iter()
-            .any(|r| r.result != ContextResult::Acceptance)
+            .enumerate()
+            .find(|(_, r)| r.result != ContextResult::Acceptance)
         {
-            self.fail_with_abort(AssocError::Refused {
-                reason: "peer refused a presentation context".into(),
-                diagnostic: None,
-            });
+            self.fail_with_abort(AssocError::Refused(RefusalReason::PresentationContext {
+                index,
+                result: r.result,
+                provider_reason: r.provider_reason,
+            }));
             return;
         }
         let Some(aare_pdv) = pdvs.iter().find(|p| p.context_id == self.acse_ctx) else {
@@ -163,7 +167,10 @@ impl Association {
             }
         };
         if aare.result != AssociateResult::Accepted {
-            self.refused("ACSE association rejected", aare.diagnostic);
+            self.refused(RefusalReason::Acse {
+                result: aare.result,
+                diagnostic: aare.diagnostic,
+            });
             return;
         }
         let Some(ui) = aare
@@ -171,7 +178,7 @@ impl Association {
             .filter(|p| p.context_id == self.mms_ctx)
         else {
             self.fail_with_abort(AssocError::InitiateFailed(
-                "AARE without MMS user information".into(),
+                InitiateError::MissingInitiateResponse,
             ));
             return;
         };
@@ -207,28 +214,37 @@ impl Association {
                 self.events.push_back(Event::Established(self.negotiated));
             }
             Ok(MmsPdu::InitiateError(e)) => {
-                self.fail_with_abort(AssocError::InitiateFailed(format!("{e:?}")));
+                self.fail_with_abort(AssocError::InitiateFailed(InitiateError::Refused(e)));
             }
-            Ok(_) => self.fail_with_abort(AssocError::InitiateFailed(
-                "unexpected MMS PDU in AARE".into(),
-            )),
-            Err(e) => self.fail_with_abort(AssocError::InitiateFailed(format!("{e}"))),
+            Ok(_) => self.fail_with_abort(AssocError::InitiateFailed(InitiateError::UnexpectedPdu)),
+            Err(e) => {
+                self.fail_with_abort(AssocError::InitiateFailed(InitiateError::Undecodable(e)))
+            }
         }
     }
 
-    fn aare_diagnostic(&self, pdvs: &[presentation::Pdv<'_>]) -> Option<AssociateDiagnostic> {
+    /// The ACSE refusal in a CPR's user data: ISO 8650-1 §7.1.4 carries a negative A-ASSOCIATE
+    /// response as an AARE there, whichever lower layer delivers it.
+    fn rejection(&self, pdvs: &[presentation::Pdv<'_>]) -> Option<RefusalReason> {
         pdvs.iter().find_map(|p| match Apdu::decode(p.data) {
-            Ok(Apdu::Aare(a)) => a.diagnostic,
+            Ok(Apdu::Aare(a)) => Some(RefusalReason::Acse {
+                result: a.result,
+                diagnostic: a.diagnostic,
+            }),
             _ => None,
         })
     }
 
     pub(super) fn handle_refuse(&mut self, reason: u8, user_data: &[u8]) {
-        let diag = match presentation::decode_accept_or_reject(user_data) {
-            Ok(AcceptOrReject::Reject(r)) => self.aare_diagnostic(&r.user_data),
+        let refusal = match presentation::decode_accept_or_reject(user_data) {
+            Ok(AcceptOrReject::Reject(r)) => self.rejection(&r.user_data).or(r
+                .provider_reason
+                .map(|p| RefusalReason::Presentation {
+                    provider_reason: Some(p),
+                })),
             _ => None,
         };
-        self.refused(&format!("session refused (reason {reason})"), diag);
+        self.refused(refusal.unwrap_or(RefusalReason::Session { reason }));
     }
 
     pub(super) fn send_release_request(&mut self) {
@@ -307,12 +323,7 @@ impl Association {
         });
         self.state = State::ExpectAcceptDecision;
         if aarq.application_context != acse::mms_application_context() {
-            self.reject_with(
-                AssociateDiagnostic::User(
-                    acse::user_diagnostic::APPLICATION_CONTEXT_NAME_NOT_SUPPORTED,
-                ),
-                "application context not MMS",
-            );
+            self.reject_with(RefusalReason::ApplicationContextNotSupported);
             return;
         }
         let initiate = match aarq
@@ -322,10 +333,7 @@ impl Association {
         {
             Some(Ok(MmsPdu::InitiateRequest(i))) => i,
             _ => {
-                self.reject_with(
-                    AssociateDiagnostic::User(acse::user_diagnostic::NO_REASON),
-                    "AARQ without a valid MMS Initiate-Request",
-                );
+                self.reject_with(RefusalReason::MissingInitiateRequest);
                 return;
             }
         };
@@ -361,13 +369,13 @@ impl Association {
     /// parameters down to our configuration.
     pub fn accept(&mut self) -> Result<(), ApiError> {
         if self.role != Role::Server || self.state != State::ExpectAcceptDecision {
-            return Err(ApiError::InvalidState);
+            return Err(self.invalid_state());
         }
         let Some(p) = self.pending.take() else {
-            return Err(ApiError::InvalidState);
+            return Err(self.invalid_state());
         };
         let Some(i) = p.initiate.as_ref() else {
-            return Err(ApiError::InvalidState);
+            return Err(self.invalid_state());
         };
         let c = &self.config;
         let n = Negotiated {
@@ -434,18 +442,20 @@ impl Association {
     /// `AssociateDiagnostic::User(acse::CALLING_AP_TITLE_NOT_RECOGNIZED)`.
     pub fn reject(&mut self, diagnostic: AssociateDiagnostic) -> Result<(), ApiError> {
         if self.role != Role::Server || self.state != State::ExpectAcceptDecision {
-            return Err(ApiError::InvalidState);
+            return Err(self.invalid_state());
         }
-        self.reject_with(diagnostic, "refused by the application");
+        self.reject_with(RefusalReason::Application(diagnostic));
         Ok(())
     }
 
-    fn reject_with(&mut self, diagnostic: AssociateDiagnostic, why: &str) {
+    /// Answer the AARQ with an AARE rejected-permanent carrying `why`'s diagnostic.
+    fn reject_with(&mut self, why: RefusalReason) {
+        let diagnostic = why.diagnostic();
         let results = self.pending.take().map(|p| p.results).unwrap_or_default();
         let aare = Apdu::Aare(Aare {
             application_context: acse::mms_application_context(),
             result: AssociateResult::RejectedPermanent,
-            diagnostic: Some(diagnostic),
+            diagnostic,
             responding: self.config.local.clone(),
             user_information: None,
         });
@@ -465,7 +475,7 @@ impl Association {
             reason: 0,
             user_data: &pres,
         });
-        self.refused(why, Some(diagnostic));
+        self.refused(why);
     }
 
     pub(super) fn handle_release_request(&mut self, user_data: &[u8]) {
@@ -561,20 +571,18 @@ fn log_established(n: &Negotiated) {
 }
 
 /// A readable account of an abort's user data (ARU with ABRT, or ARP).
-pub(super) fn describe_abort(user_data: &[u8]) -> String {
+pub(super) fn abort_source(user_data: &[u8]) -> AbortSource {
     match AbortPpdu::decode(user_data) {
         Ok(AbortPpdu::User { user_data }) => {
             match user_data.first().map(|p| Apdu::decode(p.data)) {
-                Some(Ok(Apdu::Abrt(a))) => format!(
-                    "ACSE ABRT source {} diagnostic {:?}",
-                    a.source, a.diagnostic
-                ),
-                _ => "presentation user abort".into(),
+                Some(Ok(Apdu::Abrt(a))) => AbortSource::Acse {
+                    source: a.source,
+                    diagnostic: a.diagnostic,
+                },
+                _ => AbortSource::PresentationUser,
             }
         }
-        Ok(AbortPpdu::Provider { reason, .. }) => {
-            format!("presentation provider abort, reason {reason:?}")
-        }
-        Err(_) => "session abort".into(),
+        Ok(AbortPpdu::Provider { reason, .. }) => AbortSource::Presentation { reason },
+        Err(_) => AbortSource::Session,
     }
 }

@@ -35,13 +35,14 @@ pub use config::{
     AssociationConfig, InvalidTpduSize, Negotiated, DEFAULT_MAX_NESTING, DEFAULT_MAX_OUTSTANDING,
     DEFAULT_MAX_PDU_SIZE,
 };
-pub use event::{ApiError, AssocError, AssociateRequest, Event, PeerError, RequestError};
+pub use event::{
+    AbortSource, ApiError, AssocError, AssociateRequest, Event, InitiateError, PeerError,
+    RefusalReason, RequestError,
+};
 
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
-use alloc::format;
 use alloc::vec::Vec;
 
-use crate::acse::AssociateDiagnostic;
 use crate::ber::Writer;
 use crate::cotp::{self, ConnectParams, Reassembler, Tpdu, TpduSize};
 use crate::deviation::{Deviation, DeviationKind};
@@ -354,7 +355,7 @@ impl Association {
         request: ConfirmedRequest,
     ) -> Result<u32, ApiError> {
         if self.state != State::Established {
-            return Err(ApiError::InvalidState);
+            return Err(self.invalid_state());
         }
         let limit = match self.role {
             Role::Client => self.negotiated.max_serv_outstanding_calling,
@@ -377,7 +378,7 @@ impl Association {
     /// Send an unconfirmed service (e.g. an InformationReport).
     pub fn send_unconfirmed(&mut self, service: UnconfirmedService) -> Result<(), ApiError> {
         if self.state != State::Established {
-            return Err(ApiError::InvalidState);
+            return Err(self.invalid_state());
         }
         self.send_mms(&MmsPdu::Unconfirmed(service))
     }
@@ -391,7 +392,7 @@ impl Association {
         f: impl FnOnce(&mut Writer<'_>),
     ) -> Result<(), ApiError> {
         if self.state != State::Established {
-            return Err(ApiError::InvalidState);
+            return Err(self.invalid_state());
         }
         if let Some(id) = answers {
             if !self.incoming.contains(&id) {
@@ -429,10 +430,10 @@ impl Association {
         let invoke_id = match &pdu {
             MmsPdu::ConfirmedResponse { invoke_id, .. }
             | MmsPdu::ConfirmedError { invoke_id, .. } => *invoke_id,
-            _ => return Err(ApiError::InvalidState),
+            _ => return Err(self.invalid_state()),
         };
         if !matches!(self.state, State::Established | State::ExpectReleaseRequest) {
-            return Err(ApiError::InvalidState);
+            return Err(self.invalid_state());
         }
         if !self.incoming.contains(&invoke_id) {
             return Err(ApiError::UnknownInvokeId);
@@ -445,6 +446,9 @@ impl Association {
     /// Server: answer the confirmed request `invoke_id` with an MMS Reject (for a request that was
     /// decoded but names a service or form we do not support).
     pub fn reject_request(&mut self, invoke_id: u32, reason: RejectReason) -> Result<(), ApiError> {
+        if self.state == State::Closed {
+            return Err(self.invalid_state());
+        }
         if !self.incoming.remove(&invoke_id) {
             return Err(ApiError::UnknownInvokeId);
         }
@@ -459,7 +463,7 @@ impl Association {
             || self.role != Role::Client
             || !self.outstanding.is_empty()
         {
-            return Err(ApiError::InvalidState);
+            return Err(self.invalid_state());
         }
         self.send_mms(&MmsPdu::ConcludeRequest)?;
         self.state = State::ExpectConcludeResponse;
@@ -478,6 +482,15 @@ impl Association {
             self.send_user_abort();
         }
         self.fail(AssocError::AbortedLocally);
+    }
+
+    /// The error for a command the current state does not allow: once closed, the sticky cause.
+    fn invalid_state(&self) -> ApiError {
+        if self.state == State::Closed {
+            ApiError::Closed(self.error.clone())
+        } else {
+            ApiError::InvalidState
+        }
     }
 
     // ---- internals: lower layers ----
@@ -566,13 +579,15 @@ impl Association {
                     }
                 }
             }
+            // X.224 §6.6: a DR answering our CR refuses the connection; later it ends it.
+            (State::ExpectConnectionConfirm, Tpdu::DisconnectRequest { reason, .. }) => {
+                self.fail(AssocError::Refused(RefusalReason::Cotp { reason }));
+            }
             (_, Tpdu::DisconnectRequest { reason, .. }) => {
-                self.fail(AssocError::AbortedByPeer(format!(
-                    "COTP DR reason {reason}"
-                )));
+                self.fail(AssocError::AbortedByPeer(AbortSource::Cotp { reason }));
             }
             (_, Tpdu::Error { cause, .. }) => {
-                self.fail(AssocError::AbortedByPeer(format!("COTP ER cause {cause}")));
+                self.fail(AssocError::AbortedByPeer(AbortSource::CotpError { cause }));
             }
             _ => {
                 self.send_tpdu_error(2, tpdu);
@@ -622,11 +637,11 @@ impl Association {
                 self.close(None);
             }
             (_, Spdu::Abort { user_data, .. }) => {
-                let why = connect::describe_abort(user_data);
+                let why = connect::abort_source(user_data);
                 self.fail(AssocError::AbortedByPeer(why));
             }
             (_, Spdu::Refuse { .. } | Spdu::AbortAccept) => {
-                self.fail(AssocError::AbortedByPeer("session refuse".into()));
+                self.fail(AssocError::AbortedByPeer(AbortSource::SessionRefuse));
             }
             _ => self.fail_with_abort(AssocError::Protocol("SPDU not allowed in this state")),
         }
@@ -870,11 +885,8 @@ impl Association {
         self.events.push_back(Event::Deviation(d));
     }
 
-    fn refused(&mut self, reason: &str, diagnostic: Option<AssociateDiagnostic>) {
-        self.close(Some(AssocError::Refused {
-            reason: reason.into(),
-            diagnostic,
-        }));
+    fn refused(&mut self, reason: RefusalReason) {
+        self.close(Some(AssocError::Refused(reason)));
     }
 }
 

@@ -357,3 +357,141 @@ fn a_server_answers_an_8192_proposal_with_2048_and_a_deviation() {
         ))]
     );
 }
+
+#[test]
+fn commands_after_the_transport_closed_return_the_sticky_cause() {
+    let mut a = established();
+    a.handle_transport_closed();
+    let (_, events) = drain(&mut a);
+    assert_eq!(events, [Event::Closed(Some(AssocError::TransportClosed))]);
+    let closed = Err(ApiError::Closed(Some(AssocError::TransportClosed)));
+    assert_eq!(
+        a.send_request(Instant::ZERO, ConfirmedRequest::Identify)
+            .map(|_| ()),
+        closed
+    );
+    assert_eq!(
+        a.send_unconfirmed(crate::mms::UnconfirmedService::InformationReport(
+            crate::mms::InformationReport {
+                variables: crate::mms::VariableAccessSpecification::ListOfVariable(Vec::new()),
+                results: Vec::new(),
+            }
+        )),
+        closed
+    );
+    assert_eq!(
+        a.send_error(
+            1,
+            crate::mms::ServiceError::from(crate::mms::ErrorClass::ACCESS_OTHER)
+        ),
+        closed
+    );
+    assert_eq!(a.reject_request(1, RejectReason::OTHER), closed);
+}
+
+#[test]
+fn a_peer_abort_names_the_layer_that_aborted() {
+    // A session AB whose presentation ARU carries an ACSE ABRT from the user, no-reason-given
+    // would need a captured frame; build the cases from their parts instead.
+    use crate::acse::{ABORT_NO_REASON, ABORT_SOURCE_USER};
+    let cases = [
+        (
+            AbortSource::Acse {
+                source: ABORT_SOURCE_USER,
+                diagnostic: Some(ABORT_NO_REASON),
+            },
+            "ACSE ABRT from the acse-service-user: no-reason-given",
+        ),
+        (
+            AbortSource::Presentation {
+                reason: Some(crate::presentation::ABORT_REASON_UNEXPECTED_PPDU),
+            },
+            "presentation provider abort: unexpected-ppdu",
+        ),
+        (
+            AbortSource::Presentation { reason: Some(99) },
+            "presentation provider abort: reason 99",
+        ),
+        (
+            AbortSource::Cotp { reason: 128 },
+            "COTP disconnect: normal disconnect initiated by the session entity",
+        ),
+        (
+            AbortSource::CotpError { cause: 2 },
+            "COTP error TPDU: invalid TPDU type",
+        ),
+    ];
+    for (source, text) in cases {
+        assert_eq!(
+            alloc::format!("{}", AssocError::AbortedByPeer(source)),
+            alloc::format!("aborted by peer: {text}")
+        );
+    }
+}
+
+#[test]
+fn refusals_name_the_layer_and_its_reason() {
+    use crate::acse::{user_diagnostic, AssociateDiagnostic, AssociateResult};
+    let cases = [
+        (
+            RefusalReason::Acse {
+                result: AssociateResult::RejectedTransient,
+                diagnostic: Some(AssociateDiagnostic::User(
+                    user_diagnostic::AUTHENTICATION_FAILURE,
+                )),
+            },
+            "association refused by the peer's ACSE: rejected-transient, authentication-failure",
+        ),
+        (
+            RefusalReason::Acse {
+                result: AssociateResult::RejectedPermanent,
+                diagnostic: Some(AssociateDiagnostic::Provider(2)),
+            },
+            "association refused by the peer's ACSE: rejected-permanent, \
+             acse-service-provider no-common-acse-version",
+        ),
+        (
+            RefusalReason::Presentation {
+                provider_reason: Some(crate::presentation::PROVIDER_REASON_TEMPORARY_CONGESTION),
+            },
+            "association refused by the peer's presentation provider: temporary-congestion",
+        ),
+        (
+            RefusalReason::Session { reason: 130 },
+            "association refused by the peer's session: SS-user not attached to SSAP",
+        ),
+        (
+            RefusalReason::Cotp { reason: 3 },
+            "association refused by the peer's transport: address unknown",
+        ),
+        (
+            RefusalReason::Application(AssociateDiagnostic::User(
+                user_diagnostic::CALLED_AP_TITLE_NOT_RECOGNIZED,
+            )),
+            "association refused by the application: called-AP-title-not-recognized",
+        ),
+    ];
+    for (reason, text) in cases {
+        assert_eq!(alloc::format!("{}", AssocError::Refused(reason)), text);
+    }
+}
+
+#[test]
+fn a_dr_answering_the_cr_is_a_transport_refusal() {
+    let now = Instant::ZERO;
+    let mut a = Association::client(AssociationConfig::default(), now);
+    let _ = drain(&mut a);
+    // TPKT, then DR: LI 6, code 0x80, DST-REF, SRC-REF, reason 129 (remote congestion).
+    a.handle_input(
+        now,
+        &hex("0300000b 06 80 0001 0000 81".replace(' ', "").as_str()),
+    );
+    let (_, events) = drain(&mut a);
+    let e = AssocError::Refused(RefusalReason::Cotp { reason: 129 });
+    assert_eq!(events, [Event::Closed(Some(e.clone()))]);
+    assert_eq!(
+        alloc::format!("{e}"),
+        "association refused by the peer's transport: remote transport entity congestion at \
+         connect request time"
+    );
+}

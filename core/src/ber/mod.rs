@@ -127,6 +127,13 @@ impl Tag {
     pub const GRAPHIC_STRING: Tag = Tag::universal(25);
 }
 
+impl fmt::Display for Tag {
+    /// ASN.1 notation: `[APPLICATION 1 cons]`, `[3]` (context-specific), `[UNIVERSAL 16 cons]`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
 impl fmt::Debug for Tag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let class = match self.class {
@@ -181,7 +188,7 @@ impl fmt::Display for Error {
             Error::InvalidTag => f.write_str("malformed BER identifier"),
             Error::TooDeep => f.write_str("BER nesting deeper than the configured limit"),
             Error::UnexpectedTag { expected, found } => {
-                write!(f, "expected BER tag {expected:?}, found {found:?}")
+                write!(f, "expected BER tag {expected}, found {found}")
             }
             Error::NotConstructed => {
                 f.write_str("primitive BER element where constructed required")

@@ -208,3 +208,17 @@ mod props {
         }
     }
 }
+
+#[test]
+fn tags_print_in_asn1_notation() {
+    assert_eq!(
+        alloc::format!(
+            "{}",
+            Error::UnexpectedTag {
+                expected: Tag::context_cons(1),
+                found: Tag::universal(2),
+            }
+        ),
+        "expected BER tag [1 cons], found [UNIVERSAL 2]"
+    );
+}

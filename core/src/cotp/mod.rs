@@ -7,7 +7,10 @@
 
 mod pdu;
 
-pub use pdu::{ConnectParams, Error, Tpdu, TpduCode, TpduSize, DT_EOT_HEADER, MAX_TSEL_LEN};
+pub use pdu::{
+    disconnect_reason_name, error_cause_name, ConnectParams, Error, Tpdu, TpduCode, TpduSize,
+    DT_EOT_HEADER, MAX_TSEL_LEN,
+};
 
 use alloc::vec::Vec;
 
@@ -60,6 +63,14 @@ pub struct Reassembler {
 /// The reassembled TSDU would exceed the configured maximum.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TsduTooLarge;
+
+impl core::fmt::Display for TsduTooLarge {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("reassembled TSDU exceeds the limit")
+    }
+}
+
+impl core::error::Error for TsduTooLarge {}
 
 impl Reassembler {
     /// Whether no partial TSDU is buffered.

@@ -120,7 +120,7 @@ pub enum Tpdu<'a> {
         dst_ref: u16,
         /// The sender's reference.
         src_ref: u16,
-        /// X.224 §13.5.3 (d): the reason (0 not specified, 2 congestion, 3 session not attached, …).
+        /// X.224 §13.5.3 (d): the reason; [`disconnect_reason_name`] names it.
         reason: u8,
     },
     /// TPDU error: the peer refused one of ours.
@@ -128,9 +128,40 @@ pub enum Tpdu<'a> {
         /// The peer's reference.
         dst_ref: u16,
         /// X.224 §13.12.3 (c): 0 not specified, 1 invalid parameter code, 2 invalid TPDU type,
-        /// 3 invalid parameter value.
+        /// 3 invalid parameter value ([`error_cause_name`] names it).
         cause: u8,
     },
+}
+
+/// The X.224 §13.5.3 (d) meaning of a DR reason, if X.224 defines it.
+pub const fn disconnect_reason_name(reason: u8) -> Option<&'static str> {
+    Some(match reason {
+        0 => "reason not specified",
+        1 => "congestion at TSAP",
+        2 => "session entity not attached to TSAP",
+        3 => "address unknown",
+        128 => "normal disconnect initiated by the session entity",
+        129 => "remote transport entity congestion at connect request time",
+        130 => "connection negotiation failed",
+        131 => "duplicate source reference",
+        132 => "mismatched references",
+        133 => "protocol error",
+        135 => "reference overflow",
+        136 => "connection request refused on this network connection",
+        138 => "header or parameter length invalid",
+        _ => return None,
+    })
+}
+
+/// The X.224 §13.12.3 (c) meaning of an ER reject cause, if X.224 defines it.
+pub const fn error_cause_name(cause: u8) -> Option<&'static str> {
+    Some(match cause {
+        0 => "reason not specified",
+        1 => "invalid parameter code",
+        2 => "invalid TPDU type",
+        3 => "invalid parameter value",
+        _ => return None,
+    })
 }
 
 /// Why a TPDU was refused.
@@ -156,6 +187,8 @@ impl fmt::Display for Error {
         }
     }
 }
+
+impl core::error::Error for Error {}
 
 // Parameter codes, X.224 §13.3.4.
 const P_TPDU_SIZE: u8 = 0xc0;

@@ -228,7 +228,7 @@ impl fmt::Display for DataError {
             DataError::Ber(e) => write!(f, "MMS data: {e}"),
             DataError::TooDeep => f.write_str("MMS data nested deeper than the limit"),
             DataError::TooManyElements => f.write_str("MMS data list longer than the limit"),
-            DataError::UnknownTag(t) => write!(f, "MMS data: unknown alternative {t:?}"),
+            DataError::UnknownTag(t) => write!(f, "MMS data: unknown alternative {t}"),
             DataError::InvalidFloat => f.write_str("MMS data: unsupported floating-point format"),
             DataError::InvalidTime => f.write_str("MMS data: time value of the wrong length"),
             DataError::InvalidString => f.write_str("MMS data: string is not valid UTF-8"),

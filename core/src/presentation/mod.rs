@@ -77,6 +77,48 @@ pub const ABORT_REASON_UNEXPECTED_PPDU_PARAMETER: i64 = 5;
 /// ARP abort-reason `invalid-ppdu-parameter-value`.
 pub const ABORT_REASON_INVALID_PPDU_PARAMETER_VALUE: i64 = 6;
 
+/// The X.226 name of a CPR provider-reason (`PROVIDER_REASON_*`), if X.226 defines it.
+pub const fn provider_reason_name(v: i64) -> Option<&'static str> {
+    Some(match v {
+        PROVIDER_REASON_NOT_SPECIFIED => "reason-not-specified",
+        PROVIDER_REASON_TEMPORARY_CONGESTION => "temporary-congestion",
+        PROVIDER_REASON_LOCAL_LIMIT_EXCEEDED => "local-limit-exceeded",
+        PROVIDER_REASON_CALLED_ADDRESS_UNKNOWN => "called-presentation-address-unknown",
+        PROVIDER_REASON_PROTOCOL_VERSION_NOT_SUPPORTED => "protocol-version-not-supported",
+        PROVIDER_REASON_DEFAULT_CONTEXT_NOT_SUPPORTED => "default-context-not-supported",
+        PROVIDER_REASON_USER_DATA_NOT_READABLE => "user-data-not-readable",
+        PROVIDER_REASON_NO_PSAP_AVAILABLE => "no-PSAP-available",
+        _ => return None,
+    })
+}
+
+/// The X.226 name of a context-result provider-reason (`CONTEXT_REASON_*`), if X.226 defines it.
+pub const fn context_reason_name(v: i64) -> Option<&'static str> {
+    Some(match v {
+        CONTEXT_REASON_NOT_SPECIFIED => "reason-not-specified",
+        CONTEXT_REASON_ABSTRACT_SYNTAX_NOT_SUPPORTED => "abstract-syntax-not-supported",
+        CONTEXT_REASON_TRANSFER_SYNTAXES_NOT_SUPPORTED => {
+            "proposed-transfer-syntaxes-not-supported"
+        }
+        CONTEXT_REASON_LOCAL_LIMIT_ON_DCS_EXCEEDED => "local-limit-on-DCS-exceeded",
+        _ => return None,
+    })
+}
+
+/// The X.226 name of an ARP abort-reason (`ABORT_REASON_*`), if X.226 defines it.
+pub const fn abort_reason_name(v: i64) -> Option<&'static str> {
+    Some(match v {
+        ABORT_REASON_NOT_SPECIFIED => "reason-not-specified",
+        ABORT_REASON_UNRECOGNIZED_PPDU => "unrecognized-ppdu",
+        ABORT_REASON_UNEXPECTED_PPDU => "unexpected-ppdu",
+        ABORT_REASON_UNEXPECTED_SESSION_SERVICE_PRIMITIVE => "unexpected-session-service-primitive",
+        ABORT_REASON_UNRECOGNIZED_PPDU_PARAMETER => "unrecognized-ppdu-parameter",
+        ABORT_REASON_UNEXPECTED_PPDU_PARAMETER => "unexpected-ppdu-parameter",
+        ABORT_REASON_INVALID_PPDU_PARAMETER_VALUE => "invalid-ppdu-parameter-value",
+        _ => return None,
+    })
+}
+
 /// The ACSE abstract syntax `2.2.1.0.1` (joint-iso-itu-t association-control abstract-syntax apdus
 /// version1).
 pub fn acse_abstract_syntax() -> ObjectIdentifier {
@@ -155,6 +197,16 @@ impl ContextResult {
             2 => Some(ContextResult::ProviderRejection),
             _ => None,
         }
+    }
+}
+
+impl fmt::Display for ContextResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ContextResult::Acceptance => "acceptance",
+            ContextResult::UserRejection => "user-rejection",
+            ContextResult::ProviderRejection => "provider-rejection",
+        })
     }
 }
 

@@ -531,6 +531,32 @@ fn orderly_release_closes_both_sides_without_error() {
 }
 
 #[test]
+fn commands_after_the_transport_closed_name_the_cause() {
+    let mut p = Pair::connected(1);
+    p.client.handle_transport_closed();
+    let err = p.client.identify(p.now).unwrap_err();
+    assert_eq!(err, ApiError::Closed(Some(AssocError::TransportClosed)));
+    assert_eq!(
+        alloc::format!("{err}"),
+        "association closed: transport closed"
+    );
+    assert_eq!(
+        p.client.conclude(p.now),
+        Err(ApiError::Closed(Some(AssocError::TransportClosed)))
+    );
+}
+
+#[test]
+fn commands_after_an_orderly_release_say_released() {
+    let mut p = Pair::connected(1);
+    p.client.conclude(p.now).unwrap();
+    p.drive();
+    let err = p.client.identify(p.now).unwrap_err();
+    assert_eq!(err, ApiError::Closed(None));
+    assert_eq!(alloc::format!("{err}"), "association released");
+}
+
+#[test]
 fn a_policy_refusal_is_an_aare_reject_with_the_diagnostic() {
     let config = ServerConfig {
         policy: |_| {
@@ -543,15 +569,22 @@ fn a_policy_refusal_is_an_aare_reject_with_the_diagnostic() {
     let mut p = Pair::new(config, model(1));
     p.drive();
     assert!(p.client.is_closed());
-    let Some(Event::Closed(Some(AssocError::Refused { diagnostic, .. }))) = p.client_events.last()
-    else {
+    let Some(Event::Closed(Some(e @ AssocError::Refused(reason)))) = p.client_events.last() else {
         panic!("{:?}", p.client_events)
     };
     assert_eq!(
-        *diagnostic,
-        Some(AssociateDiagnostic::User(
-            acse::user_diagnostic::CALLING_AP_TITLE_NOT_RECOGNIZED
-        ))
+        *reason,
+        crate::assoc::RefusalReason::Acse {
+            result: acse::AssociateResult::RejectedPermanent,
+            diagnostic: Some(AssociateDiagnostic::User(
+                acse::user_diagnostic::CALLING_AP_TITLE_NOT_RECOGNIZED
+            )),
+        }
+    );
+    assert_eq!(
+        alloc::format!("{e}"),
+        "association refused by the peer's ACSE: rejected-permanent, \
+         calling-AP-title-not-recognized"
     );
 }
 

@@ -7,6 +7,6 @@
 mod pdu;
 
 pub use pdu::{
-    write_data_header, ConnectAccept, Error, Spdu, SpduType, ABORT_RELEASE_TRANSPORT, ABORT_USER,
-    DUPLEX, MAX_SSEL_LEN, VERSION_2,
+    refuse_reason_name, write_data_header, ConnectAccept, Error, Spdu, SpduType,
+    ABORT_RELEASE_TRANSPORT, ABORT_USER, DUPLEX, MAX_SSEL_LEN, VERSION_2,
 };

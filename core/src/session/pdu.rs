@@ -87,8 +87,7 @@ pub enum Spdu<'a> {
     Accept(ConnectAccept<'a>),
     /// RF: refuse.
     Refuse {
-        /// Reason code (X.225 §8.3.3.17): 0 rejection by the called SS-user, 1 no reason, 2 user
-        /// congestion, …, 129 SSAP identifier unknown, 130 SS-user not attached to SSAP, …
+        /// Reason code (X.225 §8.3.3.17); [`refuse_reason_name`] names it.
         reason: u8,
         /// User data following the reason code (a presentation CPR).
         user_data: &'a [u8],
@@ -124,6 +123,22 @@ pub enum Spdu<'a> {
     },
 }
 
+/// The X.225 §8.3.3.17 meaning of an RF reason code, if X.225 defines it.
+pub const fn refuse_reason_name(reason: u8) -> Option<&'static str> {
+    Some(match reason {
+        0 => "rejection by the called SS-user, reason not specified",
+        1 => "rejection by the called SS-user due to temporary congestion",
+        2 => "rejection by the called SS-user",
+        129 => "session selector unknown",
+        130 => "SS-user not attached to SSAP",
+        131 => "SPM congestion at connect time",
+        132 => "proposed protocol versions not supported",
+        133 => "rejection by the SPM, reason not specified",
+        134 => "rejection by the SPM, implementation restriction",
+        _ => return None,
+    })
+}
+
 /// Why an SPDU was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
@@ -147,6 +162,8 @@ impl fmt::Display for Error {
         }
     }
 }
+
+impl core::error::Error for Error {}
 
 /// Split `SI LI params…` into (SI, parameter area, what follows the area).
 fn split_spdu(b: &[u8]) -> Result<(SpduType, &[u8], &[u8]), Error> {

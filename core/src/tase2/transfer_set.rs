@@ -168,6 +168,18 @@ pub enum TransferSetError {
     Component,
 }
 
+impl core::fmt::Display for TransferSetError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            TransferSetError::Type => "the value does not have the transfer set component's type",
+            TransferSetError::Value => "a transfer set component value is out of range",
+            TransferSetError::Component => "no such transfer set component",
+        })
+    }
+}
+
+impl core::error::Error for TransferSetError {}
+
 fn comp(name: &str, t: TypeDescription) -> StructComponent {
     StructComponent {
         name: Some(name.into()),

@@ -253,3 +253,5 @@ impl fmt::Display for DataAccessError {
         }
     }
 }
+
+impl core::error::Error for DataAccessError {}

@@ -141,26 +141,141 @@ impl ErrorClass {
     pub const CANCEL_NOT_POSSIBLE: Self = Self::cancel(2);
 }
 
+impl ErrorClass {
+    /// The ISO 9506-2 §7.4.1 name of the class (`access`), if the class is one it defines.
+    pub fn class_name(self) -> Option<&'static str> {
+        CLASSES.get(usize::from(self.class)).map(|c| c.0)
+    }
+
+    /// The ISO 9506-2 §7.4.1 name of the code within its class (`object-non-existent`), if defined.
+    /// Class `others` has no named codes.
+    pub fn code_name(self) -> Option<&'static str> {
+        let codes = CLASSES.get(usize::from(self.class))?.1;
+        usize::try_from(self.code)
+            .ok()
+            .and_then(|c| codes.get(c))
+            .copied()
+    }
+}
+
+/// ISO 9506-2 §7.4.1: each errorClass alternative and its named codes, in code order.
+const CLASSES: [(&str, &[&str]); 13] = [
+    (
+        "vmd-state",
+        &[
+            "other",
+            "vmd-state-conflict",
+            "vmd-operational-problem",
+            "domain-transfer-problem",
+            "state-machine-id-invalid",
+        ],
+    ),
+    (
+        "application-reference",
+        &[
+            "other",
+            "application-unreachable",
+            "connection-lost",
+            "application-reference-invalid",
+            "context-unsupported",
+        ],
+    ),
+    (
+        "definition",
+        &[
+            "other",
+            "object-undefined",
+            "invalid-address",
+            "type-unsupported",
+            "type-inconsistent",
+            "object-exists",
+            "object-attribute-inconsistent",
+        ],
+    ),
+    (
+        "resource",
+        &[
+            "other",
+            "memory-unavailable",
+            "processor-resource-unavailable",
+            "mass-storage-unavailable",
+            "capability-unavailable",
+            "capability-unknown",
+        ],
+    ),
+    (
+        "service",
+        &[
+            "other",
+            "primitives-out-of-sequence",
+            "object-state-conflict",
+            "pdu-size",
+            "continuation-invalid",
+            "object-constraint-conflict",
+        ],
+    ),
+    (
+        "service-preempt",
+        &["other", "timeout", "deadlock", "cancel"],
+    ),
+    (
+        "time-resolution",
+        &["other", "unsupportable-time-resolution"],
+    ),
+    (
+        "access",
+        &[
+            "other",
+            "object-access-unsupported",
+            "object-non-existent",
+            "object-access-denied",
+            "object-invalidated",
+        ],
+    ),
+    (
+        "initiate",
+        &[
+            "other",
+            "version-incompatible",
+            "max-segment-insufficient",
+            "max-services-outstanding-calling-insufficient",
+            "max-services-outstanding-called-insufficient",
+            "service-CBB-insufficient",
+            "parameter-CBB-insufficient",
+            "nesting-level-insufficient",
+        ],
+    ),
+    ("conclude", &["other", "further-communication-required"]),
+    (
+        "cancel",
+        &["other", "invoke-id-unknown", "cancel-not-possible"],
+    ),
+    (
+        "file",
+        &[
+            "other",
+            "filename-ambiguous",
+            "file-busy",
+            "filename-syntax-error",
+            "content-type-invalid",
+            "position-invalid",
+            "file-access-denied",
+            "file-non-existent",
+            "duplicate-filename",
+            "insufficient-space-in-filestore",
+        ],
+    ),
+    ("others", &[]),
+];
+
 impl fmt::Display for ErrorClass {
+    /// The ISO 9506-2 names, `access: object-non-existent`; numbers where a name is not defined
+    /// (`others: 7`, `class 13: 2`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const NAMES: [&str; 13] = [
-            "vmd-state",
-            "application-reference",
-            "definition",
-            "resource",
-            "service",
-            "service-preempt",
-            "time-resolution",
-            "access",
-            "initiate",
-            "conclude",
-            "cancel",
-            "file",
-            "others",
-        ];
-        match NAMES.get(usize::from(self.class)) {
-            Some(n) => write!(f, "{n}/{}", self.code),
-            None => write!(f, "class {}/{}", self.class, self.code),
+        match (self.class_name(), self.code_name()) {
+            (Some(c), Some(n)) => write!(f, "{c}: {n}"),
+            (Some(c), None) => write!(f, "{c}: {}", self.code),
+            (None, _) => write!(f, "class {}: {}", self.class, self.code),
         }
     }
 }
@@ -229,11 +344,17 @@ impl ServiceError {
 }
 
 impl fmt::Display for ServiceError {
+    /// The class and code by name, then the additional code and description when present:
+    /// `access: object-non-existent (additional code 3: no such point)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.class)?;
-        if let Some(d) = &self.description {
-            write!(f, " ({d})")?;
+        match (self.additional_code, &self.description) {
+            (Some(c), Some(d)) => write!(f, " (additional code {c}: {d})"),
+            (Some(c), None) => write!(f, " (additional code {c})"),
+            (None, Some(d)) => write!(f, " ({d})"),
+            (None, None) => Ok(()),
         }
-        Ok(())
     }
 }
+
+impl core::error::Error for ServiceError {}

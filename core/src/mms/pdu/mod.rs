@@ -261,6 +261,8 @@ impl fmt::Display for PduErrorKind {
     }
 }
 
+impl core::error::Error for PduErrorKind {}
+
 /// A PDU that could not be decoded, with what to answer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PduError {
@@ -300,7 +302,11 @@ impl fmt::Display for PduError {
     }
 }
 
-impl core::error::Error for PduError {}
+impl core::error::Error for PduError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        Some(&self.kind)
+    }
+}
 
 /// Result of the service-level decoders.
 pub(crate) type Res<T> = Result<T, PduErrorKind>;

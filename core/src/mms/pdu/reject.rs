@@ -124,26 +124,137 @@ impl RejectReason {
     pub const CONCLUDE_ERROR_INVALID_SERVICE_ERROR: Self = rr(11, 1);
 }
 
+/// ISO 9506-2 §7.3: each rejectReason alternative and its named codes, in code order (`None` for
+/// a reserved code).
+const KINDS: [(&str, &[Option<&str>]); 11] = [
+    (
+        "confirmed-requestPDU",
+        &[
+            Some("other"),
+            Some("unrecognized-service"),
+            Some("unrecognized-modifier"),
+            Some("invalid-invokeID"),
+            Some("invalid-argument"),
+            Some("invalid-modifier"),
+            Some("max-serv-outstanding-exceeded"),
+            None,
+            Some("max-recursion-exceeded"),
+            Some("value-out-of-range"),
+        ],
+    ),
+    (
+        "confirmed-responsePDU",
+        &[
+            Some("other"),
+            Some("unrecognized-service"),
+            Some("invalid-invokeID"),
+            Some("invalid-result"),
+            None,
+            Some("max-recursion-exceeded"),
+            Some("value-out-of-range"),
+        ],
+    ),
+    (
+        "confirmed-errorPDU",
+        &[
+            Some("other"),
+            Some("unrecognized-service"),
+            Some("invalid-invokeID"),
+            Some("invalid-serviceError"),
+            Some("value-out-of-range"),
+        ],
+    ),
+    (
+        "unconfirmedPDU",
+        &[
+            Some("other"),
+            Some("unrecognized-service"),
+            Some("invalid-argument"),
+            Some("max-recursion-exceeded"),
+            Some("value-out-of-range"),
+        ],
+    ),
+    (
+        "pdu-error",
+        &[
+            Some("unknown-pdu-type"),
+            Some("invalid-pdu"),
+            Some("illegal-acse-mapping"),
+        ],
+    ),
+    (
+        "cancel-requestPDU",
+        &[Some("other"), Some("invalid-invokeID")],
+    ),
+    (
+        "cancel-responsePDU",
+        &[Some("other"), Some("invalid-invokeID")],
+    ),
+    (
+        "cancel-errorPDU",
+        &[
+            Some("other"),
+            Some("invalid-invokeID"),
+            Some("invalid-serviceError"),
+            Some("value-out-of-range"),
+        ],
+    ),
+    (
+        "conclude-requestPDU",
+        &[Some("other"), Some("invalid-argument")],
+    ),
+    (
+        "conclude-responsePDU",
+        &[Some("other"), Some("invalid-result")],
+    ),
+    (
+        "conclude-errorPDU",
+        &[
+            Some("other"),
+            Some("invalid-serviceError"),
+            Some("value-out-of-range"),
+        ],
+    ),
+];
+
+impl RejectReason {
+    /// The ISO 9506-2 §7.3 name of the rejected PDU kind (`confirmed-requestPDU`), if defined.
+    pub fn kind_name(self) -> Option<&'static str> {
+        KINDS
+            .get(usize::from(self.kind).checked_sub(1)?)
+            .map(|k| k.0)
+    }
+
+    /// The ISO 9506-2 §7.3 name of the code within its kind (`invalid-argument`), if defined.
+    pub fn code_name(self) -> Option<&'static str> {
+        let codes = KINDS.get(usize::from(self.kind).checked_sub(1)?)?.1;
+        usize::try_from(self.code)
+            .ok()
+            .and_then(|c| codes.get(c).copied().flatten())
+    }
+}
+
 impl fmt::Display for RejectReason {
+    /// The ISO 9506-2 names, `confirmed-requestPDU: invalid-argument`; numbers where a name is
+    /// not defined.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const KINDS: [&str; 12] = [
-            "reject-kind-0",
-            "confirmed-requestPDU",
-            "confirmed-responsePDU",
-            "confirmed-errorPDU",
-            "unconfirmedPDU",
-            "pdu-error",
-            "cancel-requestPDU",
-            "cancel-responsePDU",
-            "cancel-errorPDU",
-            "conclude-requestPDU",
-            "conclude-responsePDU",
-            "conclude-errorPDU",
-        ];
-        match KINDS.get(usize::from(self.kind)) {
-            Some(k) => write!(f, "{k} {}", self.code),
-            None => write!(f, "reject-kind-{} {}", self.kind, self.code),
+        match (self.kind_name(), self.code_name()) {
+            (Some(k), Some(c)) => write!(f, "{k}: {c}"),
+            (Some(k), None) => write!(f, "{k}: {}", self.code),
+            (None, _) => write!(f, "reject-kind-{}: {}", self.kind, self.code),
         }
+    }
+}
+
+impl fmt::Display for RejectPdu {
+    /// The reason, then the rejected invoke id when known:
+    /// `confirmed-requestPDU: invalid-argument (invoke id 7)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.reason)?;
+        if let Some(id) = self.original_invoke_id {
+            write!(f, " (invoke id {id})")?;
+        }
+        Ok(())
     }
 }
 

@@ -655,3 +655,64 @@ fn failures_outside_requests_map_to_their_own_reject_kinds() {
     let e = decode(&hex("8b0100")).unwrap_err();
     assert_eq!(e.reject, RejectReason::CONCLUDE_REQUEST_INVALID_ARGUMENT);
 }
+
+#[test]
+fn service_errors_print_their_iso_9506_names() {
+    let text = |e: ServiceError| alloc::format!("{e}");
+    assert_eq!(
+        text(ErrorClass::ACCESS_OBJECT_NON_EXISTENT.into()),
+        "access: object-non-existent"
+    );
+    assert_eq!(
+        text(ErrorClass::SERVICE_PDU_SIZE.into()),
+        "service: pdu-size"
+    );
+    assert_eq!(text(ErrorClass::file(6).into()), "file: file-access-denied");
+    assert_eq!(text(ErrorClass::others(7).into()), "others: 7");
+    assert_eq!(text(ErrorClass::access(99).into()), "access: 99");
+    assert_eq!(
+        text(ErrorClass { class: 13, code: 2 }.into()),
+        "class 13: 2"
+    );
+    assert_eq!(
+        text(ServiceError {
+            class: ErrorClass::DEFINITION_OBJECT_UNDEFINED,
+            additional_code: Some(3),
+            description: Some("no such point".into()),
+        }),
+        "definition: object-undefined (additional code 3: no such point)"
+    );
+}
+
+#[test]
+fn reject_reasons_print_their_iso_9506_names() {
+    let text = |r: RejectReason| alloc::format!("{r}");
+    assert_eq!(
+        text(RejectReason::INVALID_ARGUMENT),
+        "confirmed-requestPDU: invalid-argument"
+    );
+    assert_eq!(
+        text(RejectReason::PDU_ERROR_INVALID_PDU),
+        "pdu-error: invalid-pdu"
+    );
+    assert_eq!(
+        text(RejectReason::CONCLUDE_ERROR_INVALID_SERVICE_ERROR),
+        "conclude-errorPDU: invalid-serviceError"
+    );
+    // Code 7 of confirmed-requestPDU is reserved.
+    assert_eq!(
+        text(RejectReason { kind: 1, code: 7 }),
+        "confirmed-requestPDU: 7"
+    );
+    assert_eq!(text(RejectReason { kind: 0, code: 1 }), "reject-kind-0: 1");
+    assert_eq!(
+        alloc::format!(
+            "{}",
+            RejectPdu {
+                original_invoke_id: Some(7),
+                reason: RejectReason::MAX_SERV_OUTSTANDING_EXCEEDED,
+            }
+        ),
+        "confirmed-requestPDU: max-serv-outstanding-exceeded (invoke id 7)"
+    );
+}

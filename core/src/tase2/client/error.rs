@@ -61,7 +61,12 @@ impl From<RequestError> for Error {
 }
 
 impl From<ApiError> for Error {
+    /// A command refused because the association is gone carries the sticky cause as
+    /// [`Error::Closed`]; any other refusal stays [`Error::Api`].
     fn from(e: ApiError) -> Self {
-        Error::Api(e)
+        match e {
+            ApiError::Closed(cause) => Error::Closed(cause),
+            e => Error::Api(e),
+        }
     }
 }

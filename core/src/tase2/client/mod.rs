@@ -63,6 +63,20 @@ pub enum ReportError {
     NotADataReport,
 }
 
+impl core::fmt::Display for ReportError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ReportError::UnknownDataSet(n) => write!(f, "the members of data set {n} are unknown"),
+            ReportError::CountMismatch => f.write_str("member and value counts differ"),
+            ReportError::NotADataReport => {
+                f.write_str("an information message or ACK, not a data report")
+            }
+        }
+    }
+}
+
+impl core::error::Error for ReportError {}
+
 impl Report {
     /// Decode `report`; `members` gives the member names of a data set the client knows.
     pub fn decode<'a>(

@@ -708,7 +708,7 @@ impl Session {
         }
         self.client
             .send_unconfirmed(UnconfirmedService::InformationReport(r))
-            .map_err(Error::Api)
+            .map_err(Error::from)
     }
 
     /// Orderly release: Conclude, then ACSE release; [`SessionEvent::Closed`] with `None`
@@ -717,7 +717,7 @@ impl Session {
         if let Some(c) = &self.closed {
             return Err(Error::Closed(c.clone()));
         }
-        self.client.conclude(now).map_err(Error::Api)
+        self.client.conclude(now).map_err(Error::from)
     }
 
     /// Abort at once.
@@ -829,7 +829,7 @@ impl Session {
                     self.waiting.push_front((batch, index, request));
                     break;
                 }
-                Err(e) => self.answer(now, batch, index, Err(Error::Api(e))),
+                Err(e) => self.answer(now, batch, index, Err(Error::from(e))),
             }
         }
     }

@@ -724,7 +724,10 @@ fn bilateral_tables_refuse_strangers_and_wrong_called_titles() {
         assert!(
             n.peers[k].events.iter().any(|e| matches!(
                 e,
-                Event::Closed(Some(AssocError::Refused { diagnostic: Some(crate::acse::AssociateDiagnostic::User(d)), .. })) if *d == diag
+                Event::Closed(Some(AssocError::Refused(crate::assoc::RefusalReason::Acse {
+                    diagnostic: Some(crate::acse::AssociateDiagnostic::User(d)),
+                    ..
+                }))) if *d == diag
             )),
             "{:?}",
             n.peers[k].events
