@@ -1,64 +1,155 @@
 //! FreeTase2 mio driver: a single-threaded event loop for the sans-IO core.
 //!
 //! The core ([`tase2_core`]) never touches a socket or a clock. This crate moves its bytes over
-//! TCP with [`mio`] and runs its one timer from `poll_timeout`, nothing more:
+//! TCP with [`mio`] and runs its timers from `poll_timeout`, nothing more. Two pieces fit into a
+//! [`mio::Poll`] loop of yours, each with the same four calls (`register`, `handle_ready`,
+//! `timeout`, `handle_timeout`) and a `poll_event` queue:
 //!
-//! - [`MioServer`] binds a listener and serves a [`tase2_core::server::Endpoint`]: every accepted
-//!   socket becomes a [`ConnectionId`](tase2_core::server::ConnectionId), every read goes to
-//!   `handle_input`, and after every wakeup the endpoint's transmits are written out.
-//! - [`MioClient`] drives one [`tase2_core::client::Client`] over one socket, blocking the calling
-//!   thread until the association is up, a response arrives, or the release completes.
-//! - [`clock::now`] makes the core's [`Instant`](tase2_core::Instant) from `std::time`.
+//! - [`MioEndpoint`] serves any [`tase2_core::server::Endpoint`]: plain MMS, or a TASE.2 server
+//!   (`Endpoint<Tase2>`, built by `Tase2Builder`). Every accepted socket becomes a
+//!   [`ConnectionId`](tase2_core::server::ConnectionId); point updates and the like go through
+//!   [`MioEndpoint::endpoint_mut`], then [`MioEndpoint::flush`].
+//! - [`MioSession`] is a TASE.2 client: the core's
+//!   [`Session`](tase2_core::tase2::client::Session) over one socket. Commands are data
+//!   ([`Command`](tase2_core::tase2::client::Command)); their results, reports and information
+//!   messages come out of [`MioSession::poll_event`].
 //!
-//! # A server
+//! On top of them, for programs whose whole loop is one of them:
+//!
+//! - [`MioServer`]: a [`MioEndpoint`] on a `Poll` of its own ([`MioServer::run_once`],
+//!   [`MioServer::run_until`]);
+//! - [`MioTase2Client`]: a blocking TASE.2 client ([`MioTase2Client::run`] a command and wait for
+//!   its outcome, [`MioTase2Client::next_report`]);
+//! - [`MioClient`]: a blocking plain MMS client over [`tase2_core::client::Client`].
+//!
+//! Time is [`tase2_core::std_clock`] (also as [`clock`]): one origin for every reading.
+//!
+//! # One loop, a server and a client
+//!
+//! A TASE.2 server and a client session to another server on one thread (see
+//! `examples/concentrator.rs` for the whole program):
 //!
 //! ```no_run
-//! use tase2_core::server::{ServerConfig, ServerEvent, Vmd};
-//! use tase2_mio::MioServer;
+//! use mio::{Events, Poll, Token};
+//! use tase2_core::assoc::AssociationConfig;
+//! use tase2_core::server::ServerConfig;
+//! use tase2_core::tase2::client::{Command, SessionConfig, SessionEvent};
+//! use tase2_core::tase2::server::{Tase2Builder, Tase2Config};
+//! use tase2_mio::{MioEndpoint, MioSession};
 //!
-//! let addr = "127.0.0.1:10102".parse().unwrap();
-//! let mut server = MioServer::bind(addr, ServerConfig::default(), Vmd::default())?;
-//! // Serve until the first association ends; `stop` sees every event.
-//! let last = server.run_until(|e| matches!(e, ServerEvent::Closed { .. }))?;
-//! println!("{last:?}");
-//! # Ok::<(), std::io::Error>(())
+//! const UPSTREAM: Token = Token(0);
+//! const SERVER: Token = Token(1); // the server takes this token and every one above
+//!
+//! let endpoint = Tase2Builder::new(Tase2Config::default())
+//!     .build(ServerConfig::default())
+//!     .unwrap();
+//! let mut server = MioEndpoint::with_endpoint("127.0.0.1:10103".parse()?, endpoint)?;
+//! let association = AssociationConfig::with_ap_titles(
+//!     ("1.1.1.999".parse().unwrap(), 12),
+//!     ("1.1.1.998".parse().unwrap(), 12),
+//! );
+//! let mut upstream = MioSession::connect(
+//!     "127.0.0.1:10102".parse()?,
+//!     association,
+//!     SessionConfig::default(),
+//! )?;
+//!
+//! let mut poll = Poll::new()?;
+//! server.register(poll.registry(), SERVER)?;
+//! upstream.register(poll.registry(), UPSTREAM)?;
+//! upstream.command(Command::Discover);
+//! let mut events = Events::with_capacity(256);
+//! loop {
+//!     let timeout = server.timeout().into_iter().chain(upstream.timeout()).min();
+//!     poll.poll(&mut events, timeout)?;
+//!     for event in &events {
+//!         if event.token() == UPSTREAM {
+//!             upstream.handle_ready(event);
+//!         } else if server.owns(event.token()) {
+//!             server.handle_ready(event)?;
+//!         }
+//!     }
+//!     upstream.handle_timeout();
+//!     server.handle_timeout()?;
+//!     while let Some(event) = upstream.poll_event() {
+//!         if let SessionEvent::Report(report) = event {
+//!             // ... server.endpoint_mut().update(now, point, value) ...
+//!         }
+//!     }
+//!     server.flush()?;
+//!     while let Some(event) = server.poll_event() {
+//!         println!("{event:?}");
+//!     }
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! # A client
+//! # A blocking TASE.2 client
 //!
 //! ```no_run
 //! use tase2_core::assoc::AssociationConfig;
 //! use tase2_core::mms::ObjectName;
-//! use tase2_mio::MioClient;
+//! use tase2_core::tase2::client::{Command, Outcome};
+//! use tase2_mio::MioTase2Client;
 //!
 //! let config = AssociationConfig::with_ap_titles(
 //!     ("1.1.1.999".parse().unwrap(), 12),
 //!     ("1.1.1.998".parse().unwrap(), 12),
 //! );
-//! let mut client = MioClient::connect("127.0.0.1:10102".parse().unwrap(), config)?;
+//! let mut client = MioTase2Client::connect("127.0.0.1:10102".parse().unwrap(), config)?;
+//! let names = vec![ObjectName::domain("ICC1", "Gen1_MW")];
+//! if let Outcome::Points(values) = client.run(Command::ReadPoints { names })? {
+//!     println!("{values:?}");
+//! }
+//! client.conclude()?;
+//! # Ok::<(), tase2_mio::Tase2ClientError>(())
+//! ```
+//!
+//! # A plain MMS server and client
+//!
+//! ```no_run
+//! use tase2_core::assoc::AssociationConfig;
+//! use tase2_core::mms::ObjectName;
+//! use tase2_core::server::{ServerConfig, ServerEvent, Vmd};
+//! use tase2_mio::{MioClient, MioServer};
+//!
+//! let addr = "127.0.0.1:10102".parse().unwrap();
+//! let mut server = MioServer::bind(addr, ServerConfig::default(), Vmd::default())?;
+//! std::thread::spawn(move || {
+//!     // Serve until the first association ends; `stop` sees every event.
+//!     server.run_until(|e| matches!(e, ServerEvent::Closed { .. }))
+//! });
+//! let config = AssociationConfig::with_ap_titles(
+//!     ("1.1.1.999".parse().unwrap(), 12),
+//!     ("1.1.1.998".parse().unwrap(), 12),
+//! );
+//! let mut client = MioClient::connect(addr, config)?;
 //! let id = client.identify()?;
 //! println!("{} {} {}", id.vendor_name, id.model_name, id.revision);
-//! let values = client.read(&[ObjectName::vmd("TASE2_Version")])?;
-//! println!("{values:?}");
+//! println!("{:?}", client.read(&[ObjectName::vmd("TASE2_Version")])?);
 //! client.conclude()?;
-//! # Ok::<(), tase2_mio::ClientError>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! # Time and blocking
 //!
-//! Both sides read the clock once per wakeup and hand that reading to the core; the core's own
-//! timers (connect, request and release timeouts) bound every blocking call of [`MioClient`].
-//! Nothing here spawns a thread: run a [`MioServer`] on a thread of its own if the program has
-//! other work.
+//! Every piece reads the clock once per call and hands that reading to the core; the core's own
+//! timers (connect, request and release timeouts) bound every blocking call of [`MioClient`] and
+//! [`MioTase2Client`]. Nothing here spawns a thread.
 
 #![forbid(unsafe_code)]
 
 mod client;
-pub mod clock;
 mod server;
+mod session;
+mod tase2_client;
 
 pub use client::{ClientError, MioClient};
-pub use server::{MioServer, CLOSE_LINGER, MAX_UNSENT};
+pub use server::{MioEndpoint, MioServer, CLOSE_LINGER, MAX_UNSENT};
+pub use session::MioSession;
+pub use tase2_client::{MioTase2Client, Tase2ClientError};
+/// The system clock as the core sees it: [`tase2_core::std_clock`].
+pub use tase2_core::std_clock as clock;
 
 use std::io::{self, Read, Write};
 

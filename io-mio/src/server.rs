@@ -1,17 +1,18 @@
-//! [`MioServer`]: a listener and its sockets feeding one [`Endpoint`].
+//! [`MioEndpoint`]: a listener and its sockets feeding one [`Endpoint`], registered in the
+//! caller's [`mio::Poll`]; [`MioServer`]: the same with a `Poll` of its own.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use mio::event::Event;
 use mio::net::{TcpListener, TcpStream};
-use mio::{Events, Interest, Poll, Token};
-use tase2_core::server::{ConnectionId, Endpoint, ServerConfig, ServerEvent, Vmd};
+use mio::{Events, Interest, Poll, Registry, Token};
+use tase2_core::server::{ConnectionId, Endpoint, Hooks, NoHooks, ServerConfig, ServerEvent, Vmd};
+use tase2_core::std_clock;
 
-use crate::{clock, read_some, write_out, ReadOutcome, READ_BUFFER_SIZE};
-
-const LISTENER: Token = Token(0);
+use crate::{read_some, write_out, ReadOutcome, READ_BUFFER_SIZE};
 
 /// Output buffered for one socket beyond which the server stops reading from it until the peer
 /// catches up: a client that sends requests and never reads the answers cannot grow the server's
@@ -40,54 +41,57 @@ struct Conn {
     broken: bool,
 }
 
-/// A TASE.2 / MMS server on a single-threaded [`mio`] loop.
+/// A TASE.2 / MMS server as a part of the caller's [`mio`] loop: a [`TcpListener`] and its
+/// sockets feeding one [`Endpoint`] (the data model plus every association). `H` is the
+/// endpoint's [`Hooks`]: [`NoHooks`] for plain MMS, `Tase2` for a TASE.2 server.
 ///
-/// It owns a [`TcpListener`] and the [`Endpoint`] (data model plus every association). Each call to
-/// [`Self::run_once`] waits for socket readiness or the endpoint's next deadline, then:
+/// # The loop
 ///
-/// 1. accepts new sockets (each gets [`Endpoint::open`]; beyond the association limit the socket is
-///    closed at once),
-/// 2. reads every readable socket until it would block, passing the bytes to
-///    [`Endpoint::handle_input`] (end of stream or an error becomes
-///    [`Endpoint::handle_transport_closed`]),
-/// 3. runs [`Endpoint::handle_timeout`] when the deadline passed,
-/// 4. drains [`Endpoint::poll_event`] into its own queue ([`Self::poll_event`]) and
-///    [`Endpoint::poll_transmit`] into a per-socket buffer, writes what the socket takes and asks
-///    for WRITABLE readiness while anything is left,
-/// 5. closes a socket once its association reported [`ServerEvent::Closed`] and its last bytes are
-///    out (or after [`CLOSE_LINGER`]).
+/// [`Self::register`] it once with the first of the tokens it may use (it takes that token and
+/// every one above: the listener, then one per socket), then on every turn:
 ///
-/// While more than [`MAX_UNSENT`] bytes wait for a socket, it is not read: a peer that does not
-/// read its answers is not served more requests.
-pub struct MioServer {
-    poll: Poll,
-    events: Events,
+/// 1. wait with [`Self::timeout`] as (part of) the `Poll` timeout,
+/// 2. pass each event whose token [`Self::owns`] to [`Self::handle_ready`],
+/// 3. call [`Self::handle_timeout`] (it does nothing before the endpoint's deadline),
+/// 4. drain [`Self::poll_event`],
+/// 5. after changing the endpoint from outside ([`Self::endpoint_mut`]: point updates,
+///    information messages, operate answers), call [`Self::flush`] to send what that queued.
+///
+/// `handle_ready` and `handle_timeout` flush themselves. A socket is closed once its association
+/// reported [`ServerEvent::Closed`] and its last bytes are out (or after [`CLOSE_LINGER`]); while
+/// more than [`MAX_UNSENT`] bytes wait for a socket it is not read: a peer that does not read its
+/// answers is not served more requests. Beyond the endpoint's association limit a new socket is
+/// closed at once.
+pub struct MioEndpoint<H: Hooks = NoHooks> {
     listener: TcpListener,
-    endpoint: Endpoint,
+    endpoint: Endpoint<H>,
+    /// Where the listener and the sockets are registered (a clone of the caller's registry).
+    registry: Option<Registry>,
+    /// The listener's token; sockets take the ones above it.
+    first: Token,
     conns: HashMap<Token, Conn>,
     tokens: HashMap<ConnectionId, Token>,
     next_token: usize,
     buf: Vec<u8>,
-    out: VecDeque<ServerEvent>,
+    out: VecDeque<ServerEvent<H::Event>>,
 }
 
-impl MioServer {
-    /// Listen on `addr` (port 0 picks a free one; see [`Self::local_addr`]) and serve `model`.
+impl MioEndpoint<NoHooks> {
+    /// Listen on `addr` (port 0 picks a free one; see [`Self::local_addr`]) and serve `model` as
+    /// plain MMS.
     pub fn bind(addr: SocketAddr, config: ServerConfig, model: Vmd) -> io::Result<Self> {
         Self::with_endpoint(addr, Endpoint::new(config, model))
     }
+}
 
-    /// Listen on `addr` and serve an endpoint built by the caller.
-    pub fn with_endpoint(addr: SocketAddr, endpoint: Endpoint) -> io::Result<Self> {
-        let poll = Poll::new()?;
-        let mut listener = TcpListener::bind(addr)?;
-        poll.registry()
-            .register(&mut listener, LISTENER, Interest::READABLE)?;
-        Ok(MioServer {
-            poll,
-            events: Events::with_capacity(256),
-            listener,
+impl<H: Hooks> MioEndpoint<H> {
+    /// Listen on `addr` and serve an endpoint built by the caller (e.g. by `Tase2Builder`).
+    pub fn with_endpoint(addr: SocketAddr, endpoint: Endpoint<H>) -> io::Result<Self> {
+        Ok(MioEndpoint {
+            listener: TcpListener::bind(addr)?,
             endpoint,
+            registry: None,
+            first: Token(0),
             conns: HashMap::new(),
             tokens: HashMap::new(),
             next_token: 1,
@@ -96,19 +100,33 @@ impl MioServer {
         })
     }
 
+    /// Register the listener in `registry` under `first`; accepted sockets take the tokens above
+    /// it (`first + 1`, `first + 2`, ...), so give the server the top of your token space.
+    pub fn register(&mut self, registry: &Registry, first: Token) -> io::Result<()> {
+        registry.register(&mut self.listener, first, Interest::READABLE)?;
+        self.registry = Some(registry.try_clone()?);
+        self.first = first;
+        self.next_token = first.0 + 1;
+        Ok(())
+    }
+
+    /// Whether `token` is one of this server's (the listener's or a socket's).
+    pub fn owns(&self, token: Token) -> bool {
+        self.registry.is_some() && token.0 >= self.first.0
+    }
+
     /// The address the listener is bound to.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.listener.local_addr()
     }
 
     /// The endpoint: the model and the associations.
-    pub fn endpoint(&self) -> &Endpoint {
+    pub fn endpoint(&self) -> &Endpoint<H> {
         &self.endpoint
     }
 
-    /// The endpoint, to change the model or send reports. Bytes this queues go out on the next
-    /// [`Self::run_once`]; call [`Self::flush`] to send them now.
-    pub fn endpoint_mut(&mut self) -> &mut Endpoint {
+    /// The endpoint, to update points, send reports or answer operates; then [`Self::flush`].
+    pub fn endpoint_mut(&mut self) -> &mut Endpoint<H> {
         &mut self.endpoint
     }
 
@@ -118,78 +136,63 @@ impl MioServer {
     }
 
     /// The next event the endpoint reported, in order.
-    pub fn poll_event(&mut self) -> Option<ServerEvent> {
+    pub fn poll_event(&mut self) -> Option<ServerEvent<H::Event>> {
         self.out.pop_front()
     }
 
-    /// Wait once for readiness, at most `timeout` (`None`: until something happens or the endpoint's
-    /// next deadline), and handle everything that is ready. Events queue up for [`Self::poll_event`].
-    pub fn run_once(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        let deadline = self.endpoint.poll_timeout();
+    /// How long the loop may wait before [`Self::handle_timeout`] has work: the endpoint's next
+    /// deadline, or a lingering socket's close.
+    pub fn timeout(&self) -> Option<Duration> {
+        let deadline = self
+            .endpoint
+            .poll_timeout()
+            .map(|d| std_clock::until(std_clock::now(), d));
         let linger = self
             .conns
             .values()
             .filter_map(|c| c.closing)
             .min()
             .map(|t| (t + CLOSE_LINGER).saturating_duration_since(std::time::Instant::now()));
-        let wait = [
-            deadline.map(|d| clock::until(clock::now(), d)),
-            linger,
-            timeout,
-        ]
-        .into_iter()
-        .flatten()
-        .min();
-        match self.poll.poll(&mut self.events, wait) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+        deadline.into_iter().chain(linger).min()
+    }
+
+    /// Handle one readiness event of ours (see [`Self::owns`]): accept on the listener, or read
+    /// and write a socket; then flush.
+    pub fn handle_ready(&mut self, event: &Event) -> io::Result<()> {
+        let now = std_clock::now();
+        if event.token() == self.first {
+            self.accept_all(now)?;
+        } else {
+            let gone = event.is_error() || event.is_read_closed() || event.is_write_closed();
+            self.handle_socket(
+                now,
+                event.token(),
+                event.is_readable() || gone,
+                event.is_writable(),
+            );
         }
-        let now = clock::now();
-        let ready: Vec<(Token, bool, bool)> = self
-            .events
-            .iter()
-            .map(|e| {
-                let gone = e.is_error() || e.is_read_closed() || e.is_write_closed();
-                (e.token(), e.is_readable() || gone, e.is_writable())
-            })
-            .collect();
-        for (token, readable, writable) in ready {
-            if token == LISTENER {
-                self.accept_all(now)?;
-            } else {
-                self.handle_socket(now, token, readable, writable);
-            }
-        }
-        if deadline.is_some_and(|d| d <= now) {
+        self.flush()
+    }
+
+    /// Run the endpoint's timers if their deadline passed, then flush (closing lingering sockets).
+    /// Call it after every wakeup.
+    pub fn handle_timeout(&mut self) -> io::Result<()> {
+        let now = std_clock::now();
+        if self.endpoint.poll_timeout().is_some_and(|d| d <= now) {
             self.endpoint.handle_timeout(now);
         }
         self.flush()
     }
 
-    /// Run until `stop` returns true for an event, and return that event. `stop` sees every event
-    /// in order; the ones it lets pass are not kept.
-    pub fn run_until(
-        &mut self,
-        mut stop: impl FnMut(&ServerEvent) -> bool,
-    ) -> io::Result<ServerEvent> {
-        loop {
-            while let Some(e) = self.out.pop_front() {
-                if stop(&e) {
-                    return Ok(e);
-                }
-            }
-            self.run_once(None)?;
-        }
-    }
-
     /// Collect the endpoint's events and transmits, write what the sockets take, and close the
-    /// sockets whose associations ended. [`Self::run_once`] does this after every wakeup; call it
-    /// after changing the endpoint from outside (e.g. sending a report).
+    /// sockets whose associations ended. Call it after changing the endpoint from outside.
     pub fn flush(&mut self) -> io::Result<()> {
-        let now = clock::now();
+        let now = std_clock::now();
         self.collect_events();
         let mut broken = Vec::new();
+        let Some(registry) = &self.registry else {
+            return Ok(());
+        };
         for (token, conn) in &mut self.conns {
             self.endpoint.poll_transmit(conn.id, &mut conn.unsent);
             if conn.broken {
@@ -212,9 +215,7 @@ impl MioServer {
             // Re-registering re-arms the edge, so bytes left unread while paused are reported.
             let resume = conn.read_paused && !over;
             if (want != conn.interest || resume) && !conn.broken {
-                self.poll
-                    .registry()
-                    .reregister(&mut conn.socket, *token, want)?;
+                registry.reregister(&mut conn.socket, *token, want)?;
                 conn.interest = want;
                 conn.read_paused &= !resume;
             }
@@ -233,12 +234,15 @@ impl MioServer {
             })
             .map(|(&t, _)| t)
             .collect();
+        let Some(registry) = &self.registry else {
+            return Ok(());
+        };
         for token in done {
             if let Some(mut conn) = self.conns.remove(&token) {
                 self.tokens.remove(&conn.id);
                 // Forget anything the endpoint still holds for it (it is closed; this frees it).
                 self.endpoint.poll_transmit(conn.id, &mut Vec::new());
-                let _ = self.poll.registry().deregister(&mut conn.socket);
+                let _ = registry.deregister(&mut conn.socket);
                 let _ = conn.socket.shutdown(std::net::Shutdown::Both);
             }
         }
@@ -257,6 +261,9 @@ impl MioServer {
     }
 
     fn accept_all(&mut self, now: tase2_core::Instant) -> io::Result<()> {
+        let Some(registry) = &self.registry else {
+            return Ok(());
+        };
         loop {
             let (mut socket, _peer) = match self.listener.accept() {
                 Ok(s) => s,
@@ -281,9 +288,7 @@ impl MioServer {
             let _ = socket.set_nodelay(true);
             let token = Token(self.next_token);
             self.next_token += 1;
-            self.poll
-                .registry()
-                .register(&mut socket, token, Interest::READABLE)?;
+            registry.register(&mut socket, token, Interest::READABLE)?;
             self.tokens.insert(id, token);
             self.conns.insert(
                 token,
@@ -338,11 +343,113 @@ impl MioServer {
     }
 }
 
-impl std::fmt::Debug for MioServer {
+impl<H: Hooks> std::fmt::Debug for MioEndpoint<H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MioServer")
+        f.debug_struct("MioEndpoint")
             .field("listener", &self.listener)
             .field("open_sockets", &self.conns.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A [`MioEndpoint`] on a [`Poll`] of its own: a server that is the whole loop (run it on a thread
+/// of its own if the program has other work). [`Self::run_once`] waits for readiness or the next
+/// deadline and handles everything; [`Self::run_until`] loops until an event the caller waits for.
+pub struct MioServer<H: Hooks = NoHooks> {
+    poll: Poll,
+    events: Events,
+    server: MioEndpoint<H>,
+}
+
+impl MioServer<NoHooks> {
+    /// Listen on `addr` (port 0 picks a free one; see [`Self::local_addr`]) and serve `model` as
+    /// plain MMS.
+    pub fn bind(addr: SocketAddr, config: ServerConfig, model: Vmd) -> io::Result<Self> {
+        Self::with_endpoint(addr, Endpoint::new(config, model))
+    }
+}
+
+impl<H: Hooks> MioServer<H> {
+    /// Listen on `addr` and serve an endpoint built by the caller (e.g. by `Tase2Builder`).
+    pub fn with_endpoint(addr: SocketAddr, endpoint: Endpoint<H>) -> io::Result<Self> {
+        let poll = Poll::new()?;
+        let mut server = MioEndpoint::with_endpoint(addr, endpoint)?;
+        server.register(poll.registry(), Token(0))?;
+        Ok(MioServer {
+            poll,
+            events: Events::with_capacity(256),
+            server,
+        })
+    }
+
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.server.local_addr()
+    }
+
+    /// The endpoint: the model and the associations.
+    pub fn endpoint(&self) -> &Endpoint<H> {
+        self.server.endpoint()
+    }
+
+    /// The endpoint, to update points, send reports or answer operates. Bytes this queues go out
+    /// on the next [`Self::run_once`]; call [`Self::flush`] to send them now.
+    pub fn endpoint_mut(&mut self) -> &mut Endpoint<H> {
+        self.server.endpoint_mut()
+    }
+
+    /// Number of sockets open (associations plus sockets still flushing their last bytes).
+    pub fn open_sockets(&self) -> usize {
+        self.server.open_sockets()
+    }
+
+    /// The next event the endpoint reported, in order.
+    pub fn poll_event(&mut self) -> Option<ServerEvent<H::Event>> {
+        self.server.poll_event()
+    }
+
+    /// Wait once for readiness, at most `timeout` (`None`: until something happens or the endpoint's
+    /// next deadline), and handle everything that is ready. Events queue up for [`Self::poll_event`].
+    pub fn run_once(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        let wait = self.server.timeout().into_iter().chain(timeout).min();
+        match self.poll.poll(&mut self.events, wait) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        for event in &self.events {
+            self.server.handle_ready(event)?;
+        }
+        self.server.handle_timeout()
+    }
+
+    /// Run until `stop` returns true for an event, and return that event. `stop` sees every event
+    /// in order; the ones it lets pass are not kept.
+    pub fn run_until(
+        &mut self,
+        mut stop: impl FnMut(&ServerEvent<H::Event>) -> bool,
+    ) -> io::Result<ServerEvent<H::Event>> {
+        loop {
+            while let Some(e) = self.server.poll_event() {
+                if stop(&e) {
+                    return Ok(e);
+                }
+            }
+            self.run_once(None)?;
+        }
+    }
+
+    /// Send what changes to the endpoint from outside queued (e.g. a point update's reports) now
+    /// instead of on the next [`Self::run_once`].
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.server.flush()
+    }
+}
+
+impl<H: Hooks> std::fmt::Debug for MioServer<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MioServer")
+            .field("server", &self.server)
             .finish_non_exhaustive()
     }
 }
