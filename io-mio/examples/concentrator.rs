@@ -61,9 +61,9 @@ fn local_server() -> Result<Endpoint<Tase2>, Box<dyn Error>> {
         local_ap_title: Some("1.1.1.998".parse()?),
         ..Tase2Config::default()
     });
-    b.domain(DOMAIN, 2);
+    b.domain(DOMAIN, 2).unwrap();
     for &(name, ptype) in POINTS {
-        b.point(Some(DOMAIN), name, ptype, ptype.zero());
+        b.point(Some(DOMAIN), name, ptype, ptype.zero()).unwrap();
     }
     let mut members = vec![
         "Transfer_Set_Name",
@@ -71,12 +71,14 @@ fn local_server() -> Result<Endpoint<Tase2>, Box<dyn Error>> {
         "DSConditions_Detected",
     ];
     members.extend(POINTS.iter().map(|(name, _)| *name));
-    b.data_set(Some(DOMAIN), "DS_Concentrated", &members);
+    b.data_set(Some(DOMAIN), "DS_Concentrated", &members)
+        .unwrap();
     b.table(BilateralTable::new(
         "BLT_Concentrator",
         ClientMatch::ap_title(&[1, 1, 1, 999], 12),
         DOMAIN,
-    ));
+    ))
+    .unwrap();
     Ok(b.build(ServerConfig::default())?)
 }
 

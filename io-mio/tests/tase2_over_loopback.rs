@@ -46,37 +46,44 @@ fn model() -> Endpoint<Tase2> {
         },
         ..Tase2Config::default()
     });
-    b.domain("ICC1", 2);
-    b.point(Some("ICC1"), "P1", RQT, PointValue::real(1.0));
-    b.point(Some("ICC1"), "P2", RQT, PointValue::real(2.0));
+    b.domain("ICC1", 2).unwrap();
+    b.point(Some("ICC1"), "P1", RQT, PointValue::real(1.0))
+        .unwrap();
+    b.point(Some("ICC1"), "P2", RQT, PointValue::real(2.0))
+        .unwrap();
     b.point(
         Some("ICC1"),
         "Brk1",
         SQT,
         PointValue::state(StateValue::Off),
-    );
+    )
+    .unwrap();
     b.data_set(
         Some("ICC1"),
         "DS_All",
         &["Transfer_Set_Name", "Transfer_Set_Time_Stamp", "P1", "P2"],
-    );
+    )
+    .unwrap();
     b.device(
         Some("ICC1"),
         "Brk1_Cmd",
         DeviceSpec::new(DeviceKind::Command, ControlMode::Sbo).check_back_id(101),
-    );
+    )
+    .unwrap();
     b.device(
         Some("ICC1"),
         "Gen_SP",
         DeviceSpec::new(DeviceKind::RealSetpoint, ControlMode::Direct),
-    );
-    b.info_buffer(Some("ICC1"), 256);
+    )
+    .unwrap();
+    b.info_buffer(Some("ICC1"), 256).unwrap();
     b.table(
         BilateralTable::new("BLT_1", ClientMatch::ap_title(&[1, 1, 1, 999], 12), "ICC1")
             .grant("Brk1_Cmd", Rights::READ_WRITE)
             .grant("Gen_SP", Rights::READ_WRITE)
             .admit_info(InfoScope::Icc, 10, None),
-    );
+    )
+    .unwrap();
     b.build(ServerConfig::default()).unwrap()
 }
 
