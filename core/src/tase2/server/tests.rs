@@ -32,18 +32,9 @@ const T0: i64 = 1_700_000_000;
 const RQT: PointType = PointType::Indication(Family::Real, Form::QTimeTag);
 const SQT: PointType = PointType::Indication(Family::State, Form::QTimeTag);
 
-struct Peer {
-    client: Client,
-    conn: ConnectionId,
-    events: Vec<Event>,
-}
-
-struct Net {
-    now: Instant,
-    server: Endpoint<Tase2>,
-    peers: Vec<Peer>,
-    server_events: Vec<ServerEvent<Tase2Event>>,
-}
+/// The shared pair harness (`crate::sim`) with plain MMS clients: these tests check the server's
+/// bytes and answers, not the TASE.2 client session's.
+type Net = crate::sim::Sim<Tase2, Client>;
 
 fn model(edition: Edition, unlisted: Unlisted) -> Tase2Builder {
     let mut b = Tase2Builder::new(Tase2Config {
@@ -114,92 +105,42 @@ fn client_config(calling: &str, called: &str, max_pdu: u32) -> AssociationConfig
 }
 
 impl Net {
-    fn new(b: Tase2Builder) -> Net {
+    fn with_model(b: Tase2Builder) -> Net {
         let server = b.build(ServerConfig::default()).unwrap();
-        Net {
-            now: Instant::virtual_at(Duration::ZERO, T0),
-            server,
-            peers: Vec::new(),
-            server_events: Vec::new(),
-        }
+        Net::new(server, Instant::virtual_at(Duration::ZERO, T0))
     }
 
     fn standard() -> Net {
-        let mut n = Net::new(model(Edition::V2000_08, Unlisted::Refuse));
+        let mut n = Net::with_model(model(Edition::V2000_08, Unlisted::Refuse));
         n.connect("1.1.1.999", 65000);
         n.connect("1.1.1.997", 65000);
         n
     }
 
     fn connect_as(&mut self, calling: &str, called: &str, max_pdu: u32) -> usize {
-        let conn = self.server.open(self.now).unwrap();
-        self.peers.push(Peer {
-            client: Client::new(client_config(calling, called, max_pdu), self.now),
-            conn,
-            events: Vec::new(),
-        });
-        self.drive();
-        self.peers.len() - 1
+        let config = client_config(calling, called, max_pdu);
+        self.connect_with(|now| Client::new(config, now))
     }
 
     fn connect(&mut self, calling: &str, max_pdu: u32) -> usize {
         let i = self.connect_as(calling, "1.1.1.998", max_pdu);
         assert!(
-            self.peers[i].client.is_established(),
+            self.clients[i].session.is_established(),
             "{:?}",
-            self.peers[i].events
+            self.clients[i].events
         );
         i
     }
 
     fn drive(&mut self) {
-        loop {
-            let mut moved = false;
-            for p in &mut self.peers {
-                let mut buf = Vec::new();
-                if p.client.poll_transmit(&mut buf) > 0 {
-                    moved = true;
-                    self.server.handle_input(self.now, p.conn, &buf);
-                }
-            }
-            for p in &mut self.peers {
-                let mut buf = Vec::new();
-                if self.server.poll_transmit(p.conn, &mut buf) > 0 {
-                    moved = true;
-                    p.client.handle_input(self.now, &buf);
-                }
-                while let Some(e) = p.client.poll_event() {
-                    p.events.push(e);
-                }
-            }
-            while let Some(e) = self.server.poll_event() {
-                self.server_events.push(e);
-            }
-            if !moved {
-                break;
-            }
-        }
+        self.deliver();
     }
 
-    /// Advance the clock to `t` seconds after T0 in steps of the next deadline.
+    /// Advance the clock to `t` after T0, firing every deadline on the way.
     fn run_until(&mut self, t: Duration) {
-        let end = Instant::virtual_at(t, T0 + t.as_secs() as i64) + Duration::from_micros(0);
-        let end = Instant::new(end.monotonic(), T0 * 1_000_000 + t.as_micros() as i64);
-        loop {
-            let next = self.server.poll_timeout().filter(|d| *d <= end);
-            match next {
-                Some(d) if d > self.now => self.now = d,
-                Some(_) => {}
-                None => {
-                    self.now = end;
-                    self.server.handle_timeout(self.now);
-                    self.drive();
-                    return;
-                }
-            }
-            self.server.handle_timeout(self.now);
-            self.drive();
-        }
+        let end = Instant::virtual_at(t, T0);
+        let d = end.saturating_duration_since(self.now);
+        self.advance(d);
     }
 
     fn secs(&self) -> f64 {
@@ -212,9 +153,9 @@ impl Net {
         f: impl FnOnce(&mut Client, Instant) -> u32,
     ) -> Result<ConfirmedResponse, RequestError> {
         let now = self.now;
-        let id = f(&mut self.peers[i].client, now);
+        let id = f(&mut self.clients[i].session, now);
         self.drive();
-        let ev = &mut self.peers[i].events;
+        let ev = &mut self.clients[i].events;
         let pos = ev
             .iter()
             .position(|e| matches!(e, Event::Response { invoke_id, .. } if *invoke_id == id))
@@ -272,14 +213,14 @@ impl Net {
             ObjectName::domain("ICC1", "P3"),
             ObjectName::domain("ICC1", "Brk1"),
         ];
-        let evs = core::mem::take(&mut self.peers[i].events);
+        let evs = core::mem::take(&mut self.clients[i].events);
         let mut out = Vec::new();
         for e in evs {
             match e {
                 Event::Unconfirmed(UnconfirmedService::InformationReport(r)) => {
                     out.push(Report::decode(&r, |_| Some(&ds[..])).unwrap());
                 }
-                other => self.peers[i].events.push(other),
+                other => self.clients[i].events.push(other),
             }
         }
         out
@@ -493,15 +434,15 @@ fn critical_reports_ack_nack_and_missing_ack() {
     let r = n.reports(0);
     assert_eq!(r.len(), 1);
     let ack = r[0].ack().unwrap();
-    n.peers[0]
-        .client
+    n.clients[0]
+        .session
         .send_unconfirmed(UnconfirmedService::InformationReport(ack))
         .unwrap();
     n.drive();
     assert_eq!(
         n.ext_events(),
         vec![Tase2Event::ReportAcked {
-            id: n.peers[0].conn,
+            id: n.clients[0].conn,
             name: ts.clone(),
             timestamp: (T0 + 2) as i32
         }]
@@ -509,15 +450,15 @@ fn critical_reports_ack_nack_and_missing_ack() {
     n.run_until(at(4.0));
     assert_eq!(n.reports(0).len(), 1);
     // NACK.
-    n.peers[0]
-        .client
+    n.clients[0]
+        .session
         .send_unconfirmed(UnconfirmedService::InformationReport(tc::nack(&ts)))
         .unwrap();
     n.drive();
     assert_eq!(
         n.ext_events(),
         vec![Tase2Event::ReportNacked {
-            id: n.peers[0].conn,
+            id: n.clients[0].conn,
             name: ts.clone()
         }]
     );
@@ -532,7 +473,7 @@ fn critical_reports_ack_nack_and_missing_ack() {
     );
     assert!(n.ext_events().is_empty());
     n.run_until(at(10.0));
-    let id = n.peers[0].conn;
+    let id = n.clients[0].conn;
     assert_eq!(
         n.ext_events(),
         vec![Tase2Event::ReportExpired {
@@ -551,8 +492,8 @@ fn critical_reports_ack_nack_and_missing_ack() {
         "{ev:?}"
     );
     // An ACK nobody waits for is noticed, not obeyed.
-    n.peers[0]
-        .client
+    n.clients[0]
+        .session
         .send_unconfirmed(UnconfirmedService::InformationReport(tc::ack(&ts, 1)))
         .unwrap();
     n.drive();
@@ -622,9 +563,9 @@ fn a_data_set_larger_than_one_pdu_is_split() {
     let mut m: Vec<&str> = vec!["Transfer_Set_Name", "DSConditions_Detected"];
     m.extend(members.iter().map(String::as_str));
     b.data_set(Some("ICC1"), "DS_Big", &m).unwrap();
-    let mut n = Net::new(b);
+    let mut n = Net::with_model(b);
     n.connect("1.1.1.999", 400);
-    let max = n.peers[0].client.negotiated().max_pdu_size;
+    let max = n.clients[0].session.negotiated().max_pdu_size;
     assert_eq!(max, 400);
     n.start(
         0,
@@ -637,7 +578,7 @@ fn a_data_set_larger_than_one_pdu_is_split() {
     );
     n.run_until(at(1.0));
     // The server's PDUs never exceed the negotiated size: the client would reject them.
-    let evs = core::mem::take(&mut n.peers[0].events);
+    let evs = core::mem::take(&mut n.clients[0].events);
     let mut values = Vec::new();
     let mut pdus = 0;
     for e in evs {
@@ -673,7 +614,7 @@ impl PduLen for crate::mms::InformationReport {
 #[test]
 fn both_editions_serve_their_transfer_set_layout() {
     for ed in [Edition::V1996_08, Edition::V2000_08] {
-        let mut n = Net::new(model(ed, Unlisted::Refuse));
+        let mut n = Net::with_model(model(ed, Unlisted::Refuse));
         n.connect("1.1.1.999", 65000);
         let AccessResult::Success(v) = n.read1(0, ObjectName::vmd("TASE2_Version")) else {
             panic!()
@@ -713,16 +654,16 @@ fn both_editions_serve_their_transfer_set_layout() {
 
 #[test]
 fn bilateral_tables_refuse_strangers_and_wrong_called_titles() {
-    let mut n = Net::new(model(Edition::V2000_08, Unlisted::Refuse));
+    let mut n = Net::with_model(model(Edition::V2000_08, Unlisted::Refuse));
     let i = n.connect_as("1.1.1.555", "1.1.1.998", 65000);
     let j = n.connect_as("1.1.1.999", "1.1.1.321", 65000);
     for (k, diag) in [
         (i, user_diagnostic::CALLING_AP_TITLE_NOT_RECOGNIZED),
         (j, user_diagnostic::CALLED_AP_TITLE_NOT_RECOGNIZED),
     ] {
-        assert!(!n.peers[k].client.is_established());
+        assert!(!n.clients[k].session.is_established());
         assert!(
-            n.peers[k].events.iter().any(|e| matches!(
+            n.clients[k].events.iter().any(|e| matches!(
                 e,
                 Event::Closed(Some(AssocError::Refused(crate::assoc::RefusalReason::Acse {
                     diagnostic: Some(crate::acse::AssociateDiagnostic::User(d)),
@@ -730,11 +671,11 @@ fn bilateral_tables_refuse_strangers_and_wrong_called_titles() {
                 }))) if *d == diag
             )),
             "{:?}",
-            n.peers[k].events
+            n.clients[k].events
         );
     }
     // Configured to admit strangers with VCC scope only.
-    let mut n = Net::new(model(Edition::V2000_08, Unlisted::VccOnly));
+    let mut n = Net::with_model(model(Edition::V2000_08, Unlisted::VccOnly));
     let i = n.connect("1.1.1.555", 65000);
     assert!(matches!(
         n.read1(i, ObjectName::vmd("Freq")),
@@ -912,7 +853,7 @@ fn transfer_set_pool_reservation_ownership_and_release() {
         AccessResult::Failure(DataAccessError::OBJECT_ACCESS_DENIED)
     );
     // Release frees them.
-    n.peers[0].client.conclude(n.now).unwrap();
+    n.clients[0].session.conclude(n.now).unwrap();
     n.drive();
     assert!(matches!(n.read1(k, next), AccessResult::Success(_)));
 }
@@ -1119,9 +1060,9 @@ fn transfer_sets_are_freed_when_their_association_ends() {
             ..ts_value(DsConditions::INTERVAL)
         },
     );
-    n.peers[0].client.abort();
+    n.clients[0].session.abort();
     n.drive();
-    let id = n.peers[0].conn;
+    let id = n.clients[0].conn;
     assert!(n.ext_events().contains(&Tase2Event::TransferSetStopped {
         id,
         name: ts.clone()

@@ -73,7 +73,7 @@ fn control_model(edition: Edition, operate: OperatePolicy) -> Tase2Builder {
 }
 
 fn net(operate: OperatePolicy) -> Net {
-    let mut n = Net::new(control_model(Edition::V2000_08, operate));
+    let mut n = Net::with_model(control_model(Edition::V2000_08, operate));
     n.connect("1.1.1.999", 65000);
     n.connect("1.1.1.997", 65000);
     n
@@ -104,8 +104,8 @@ impl Net {
     /// Send a Write without waiting for its answer; the invoke id.
     fn send_write(&mut self, i: usize, name: ObjectName, value: Data) -> u32 {
         let now = self.now;
-        let id = self.peers[i]
-            .client
+        let id = self.clients[i]
+            .session
             .write(now, &[name], vec![value])
             .unwrap();
         self.drive();
@@ -114,7 +114,7 @@ impl Net {
 
     /// The answer to `invoke` if it came (taken).
     fn take_write(&mut self, i: usize, invoke: u32) -> Option<WriteResult> {
-        let ev = &mut self.peers[i].events;
+        let ev = &mut self.clients[i].events;
         let pos = ev
             .iter()
             .position(|e| matches!(e, Event::Response { invoke_id, .. } if *invoke_id == invoke))?;
@@ -172,14 +172,14 @@ impl Net {
     }
 
     fn info_messages(&mut self, i: usize) -> Vec<InfoMessage> {
-        let evs = core::mem::take(&mut self.peers[i].events);
+        let evs = core::mem::take(&mut self.clients[i].events);
         let mut out = Vec::new();
         for e in evs {
             match e {
                 Event::Unconfirmed(UnconfirmedService::InformationReport(r)) => {
                     out.push(InfoMessage::decode(&r).expect("an information message"));
                 }
-                other => self.peers[i].events.push(other),
+                other => self.clients[i].events.push(other),
             }
         }
         out
@@ -200,7 +200,7 @@ fn select_then_operate_just_before_and_just_after_the_timeout() {
         AccessResult::Success(Data::Integer(101))
     );
     assert!(n.ext_events().contains(&Tase2Event::Selected {
-        id: n.peers[0].conn,
+        id: n.clients[0].conn,
         device: brk,
         check_back_id: 101
     }));
@@ -217,7 +217,7 @@ fn select_then_operate_just_before_and_just_after_the_timeout() {
     n.drive();
     assert_eq!(n.take_write(0, invoke), Some(WriteResult::Success));
     assert!(n.ext_events().contains(&Tase2Event::Operated {
-        id: n.peers[0].conn,
+        id: n.clients[0].conn,
         device: brk,
         value: ControlValue::Command(Command::On)
     }));
@@ -248,7 +248,7 @@ fn select_then_operate_just_before_and_just_after_the_timeout() {
     assert_eq!(
         n.ext_events(),
         vec![Tase2Event::SelectTimedOut {
-            id: n.peers[0].conn,
+            id: n.clients[0].conn,
             device: brk
         }]
     );
@@ -344,7 +344,7 @@ fn two_associations_race_for_one_device() {
         n.select(b, "Tap_SP"),
         AccessResult::Success(Data::Integer(1207))
     );
-    let conn = n.peers[b].conn;
+    let conn = n.clients[b].conn;
     n.server.abort(n.now, conn);
     n.drive();
     assert_eq!(
@@ -373,7 +373,7 @@ fn tag_rules() {
         WriteResult::Success
     );
     assert!(n.ext_events().contains(&Tase2Event::TagChanged {
-        id: Some(n.peers[0].conn),
+        id: Some(n.clients[0].conn),
         device: brk,
         tag: Tag {
             value: TagValue::OpenAndCloseInhibit,
@@ -466,7 +466,7 @@ fn tag_rules() {
         WriteResult::Success
     );
     // When the setter's association ends, another association of the same client may change it.
-    let conn = n.peers[b].conn;
+    let conn = n.clients[b].conn;
     n.server.abort(n.now, conn);
     n.drive();
     assert_eq!(
@@ -553,7 +553,7 @@ fn the_application_decides_and_an_unanswered_operate_times_out() {
     // An operate whose association ends cannot be answered any more.
     let _ = n.send_write(0, icc1("Gen_SP"), ControlValue::Real(3.0).to_data());
     let reqs = n.operate_requests();
-    let conn = n.peers[0].conn;
+    let conn = n.clients[0].conn;
     n.server.abort(n.now, conn);
     n.drive();
     assert_eq!(
@@ -568,8 +568,8 @@ fn the_application_decides_and_an_unanswered_operate_times_out() {
 fn a_write_of_a_device_and_a_point_together_is_answered_once() {
     let mut n = net(ask());
     let now = n.now;
-    let invoke = n.peers[0]
-        .client
+    let invoke = n.clients[0]
+        .session
         .write(
             now,
             &[icc1("Gen_SP"), icc1("Cap_Cmd"), icc1("Brk1")],
@@ -588,7 +588,7 @@ fn a_write_of_a_device_and_a_point_together_is_answered_once() {
         .unwrap();
     n.drive();
     assert!(
-        !n.peers[0]
+        !n.clients[0]
             .events
             .iter()
             .any(|e| matches!(e, Event::Response { .. })),
@@ -596,7 +596,7 @@ fn a_write_of_a_device_and_a_point_together_is_answered_once() {
     );
     n.server.answer_operate(reqs[0].0, Ok(())).unwrap();
     n.drive();
-    let ev = n.peers[0].events.pop().unwrap();
+    let ev = n.clients[0].events.pop().unwrap();
     let Event::Response {
         invoke_id,
         result: Ok(ConfirmedResponse::Write(r)),
@@ -748,14 +748,14 @@ fn information_messages_reach_exactly_the_admitted_associations() {
         .server
         .send_info_message(Some("ICC1"), h(10, 1, 1), b"Line 4 outage at 14:00")
         .unwrap();
-    assert_eq!(d.sent, vec![n.peers[0].conn]);
+    assert_eq!(d.sent, vec![n.clients[0].conn]);
     // Binary VCC message, reference 1: admitted by BLT_1 only.
     let binary: Vec<u8> = (0..=255u8).rev().collect();
     let d = n
         .server
         .send_info_message(None, h(1, 9, 2), &binary)
         .unwrap();
-    assert_eq!(d.sent, vec![n.peers[0].conn]);
+    assert_eq!(d.sent, vec![n.clients[0].conn]);
     // ICC1 with a LocalReference BLT_1 does not admit: nobody.
     let d = n
         .server
@@ -767,7 +767,7 @@ fn information_messages_reach_exactly_the_admitted_associations() {
         .server
         .send_info_message(Some("ICC2"), h(10, 77, 4), b"to ICC2")
         .unwrap();
-    assert_eq!(d.sent, vec![n.peers[1].conn]);
+    assert_eq!(d.sent, vec![n.clients[1].conn]);
     n.drive();
     let got = n.info_messages(0);
     assert_eq!(got.len(), 2, "{got:?}");
@@ -809,7 +809,7 @@ fn information_messages_reach_exactly_the_admitted_associations() {
 
 #[test]
 fn information_messages_too_large_are_refused_not_cut() {
-    let mut n = Net::new(control_model(Edition::V2000_08, ask()));
+    let mut n = Net::with_model(control_model(Edition::V2000_08, ask()));
     let big = n.connect("1.1.1.999", 65000);
     let small = n.connect("1.1.1.999", 400);
     let im = ObjectName::AaSpecific(IM_TRANSFER_SET.into());
@@ -841,12 +841,12 @@ fn information_messages_too_large_are_refused_not_cut() {
         .server
         .send_info_message(Some("ICC1"), h, &[b'y'; 1000])
         .unwrap();
-    assert_eq!(d.sent, vec![n.peers[big].conn]);
-    assert_eq!(d.too_large, vec![n.peers[small].conn]);
+    assert_eq!(d.sent, vec![n.clients[big].conn]);
+    assert_eq!(d.too_large, vec![n.clients[small].conn]);
     n.drive();
     assert!(n.ext_events().iter().any(|e| matches!(
         e,
-        Tase2Event::InfoMessageTooLarge { id, max_pdu_size: 400, .. } if *id == n.peers[small].conn
+        Tase2Event::InfoMessageTooLarge { id, max_pdu_size: 400, .. } if *id == n.clients[small].conn
     )));
     n.drive();
     assert_eq!(n.info_messages(big)[0].data.len(), 1000);
@@ -856,7 +856,7 @@ fn information_messages_too_large_are_refused_not_cut() {
 #[test]
 fn both_editions_serve_devices_and_messages() {
     for edition in [Edition::V1996_08, Edition::V2000_08] {
-        let mut n = Net::new(control_model(edition, OperatePolicy::AcceptAll));
+        let mut n = Net::with_model(control_model(edition, OperatePolicy::AcceptAll));
         n.connect("1.1.1.999", 65000);
         assert_eq!(
             n.select(0, "Brk1_Cmd"),
