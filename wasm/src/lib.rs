@@ -64,7 +64,10 @@
 
 #![forbid(unsafe_code)]
 
+mod commands;
+pub mod events;
 mod json;
+mod session;
 
 use std::time::Duration;
 
@@ -74,7 +77,9 @@ use tase2_core::mms::{ObjectClass, ObjectName, ObjectScope};
 use tase2_core::Instant;
 use wasm_bindgen::prelude::wasm_bindgen;
 
+pub use commands::{object_name as parse_object_name, parse as parse_command};
 pub use json::event as event_json;
+pub use session::WasmSession;
 
 /// A TASE.2 / MMS client association for JavaScript; see the [crate docs](crate).
 #[wasm_bindgen]
@@ -86,13 +91,13 @@ pub struct WasmClient {
 }
 
 /// Milliseconds as a JS number to whole microseconds, clamped to `0..=2^62` (NaN is 0).
-fn ms_to_us(ms: f64) -> u64 {
+pub(crate) fn ms_to_us(ms: f64) -> u64 {
     // `as` from a float saturates and maps NaN to 0: no panic whatever the caller passes.
     (ms * 1000.0).clamp(0.0, (1u64 << 62) as f64) as u64
 }
 
 /// The core's time: the held monotonic reading and `now_ms` as UTC (saturating, NaN is 0).
-fn instant(mono_us: u64, now_ms: f64) -> Instant {
+pub(crate) fn instant(mono_us: u64, now_ms: f64) -> Instant {
     Instant::new(Duration::from_micros(mono_us), (now_ms * 1000.0) as i64)
 }
 
