@@ -4,9 +4,12 @@
 //!
 //! - `setup`: idempotent installer of everything the tests need on a fresh Debian machine (as
 //!   root): tshark (apt), a Python venv at `build/venv` with the real peers (`pyiec61850-ng`,
-//!   `open61850`, `iec61850`), the `wasm32-unknown-unknown` target, rustfmt and clippy.
-//! - `ci`: setup, fmt check, clippy, the wasm build of the core, the workspace tests and the interop
-//!   suite; stops at the first failing step and ends with a `N passed, N failed` line.
+//!   `open61850`, `iec61850`), the `wasm32-unknown-unknown` target, rustfmt, clippy, and
+//!   wasm-bindgen-cli of the locked wasm-bindgen version (`wasm-bindgen`,
+//!   `wasm-bindgen-test-runner`).
+//! - `ci`: setup, fmt check, clippy, the wasm build of the core, the workspace tests, the wasm32
+//!   tests of `tase2-wasm` on Node (`wasm-bindgen-test-runner`) and the interop suite; stops at
+//!   the first failing step and ends with a `N passed, N failed` line.
 //! - `interop`: builds the `tase2` binary and runs every `tests/interop/test_*.py` against it.
 //! - `bench`: the criterion benches of `tase2-core` (when there are any), then the load comparison
 //!   of the issue: the `tase2-load` client (pipelined Reads of one FLOAT32) against our `tase2 serve`
@@ -212,6 +215,7 @@ impl Setup {
         self.tshark()?;
         self.python_venv()?;
         self.rust_tools()?;
+        self.wasm_bindgen_cli()?;
         println!("setup: everything is installed");
         Ok(())
     }
@@ -334,6 +338,40 @@ impl Setup {
     }
 }
 
+impl Setup {
+    /// `wasm-bindgen` and `wasm-bindgen-test-runner` of exactly the wasm-bindgen version in
+    /// `Cargo.lock` (the CLI refuses modules of another version): `cargo install`, about 3 minutes
+    /// when missing.
+    fn wasm_bindgen_cli(&mut self) -> Res {
+        let lock = fs::read_to_string(self.root.join("Cargo.lock"))
+            .map_err(|e| format!("cannot read Cargo.lock: {e}"))?;
+        let Some(version) = locked_version(&lock, "wasm-bindgen") else {
+            println!("setup: no wasm-bindgen in Cargo.lock; wasm-bindgen-cli not needed");
+            return Ok(());
+        };
+        let have = output(Command::new("wasm-bindgen").arg("--version")).unwrap_or_default();
+        if have.split_whitespace().nth(1) == Some(version.as_str())
+            && on_path("wasm-bindgen-test-runner")
+        {
+            println!("setup: wasm-bindgen-cli {version} present");
+            return Ok(());
+        }
+        run(Command::new(cargo()).args(["install", "wasm-bindgen-cli", "--version", &version]))
+    }
+}
+
+/// The version of package `name` in a `Cargo.lock` (the first entry of that name).
+fn locked_version(lock: &str, name: &str) -> Option<String> {
+    let mut lines = lock.lines();
+    while let Some(l) = lines.next() {
+        if l.trim() == format!("name = \"{name}\"") {
+            let v = lines.next()?.trim().strip_prefix("version = \"")?;
+            return Some(v.trim_end_matches('"').to_string());
+        }
+    }
+    None
+}
+
 // ------------------------------------------------------------------------------------------------
 // ci
 
@@ -389,6 +427,25 @@ fn ci(root: &Path, args: &[String]) -> ExitCode {
         ],
     ));
     steps.push(cargo_step("test", &["test", "--workspace"]));
+    steps.push(Step {
+        name: "wasm test (node)",
+        run: Box::new(|| {
+            run(Command::new(cargo())
+                .args([
+                    "test",
+                    "-p",
+                    "tase2-wasm",
+                    "--target",
+                    WASM_TARGET,
+                    "--test",
+                    "wasm",
+                ])
+                .env(
+                    "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                    "wasm-bindgen-test-runner",
+                ))
+        }),
+    });
     let r = root.to_path_buf();
     steps.push(Step {
         name: "interop",
@@ -1417,6 +1474,17 @@ fn fuzz(args: &[String]) -> Res {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_locked_wasm_bindgen_version_is_found() {
+        let lock = "[[package]]\nname = \"wasm-bindgen-test\"\nversion = \"0.3.80\"\n\n\
+                    [[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.130\"\n";
+        assert_eq!(
+            super::locked_version(lock, "wasm-bindgen").as_deref(),
+            Some("0.2.130")
+        );
+        assert_eq!(super::locked_version(lock, "serde"), None);
+    }
+
     use super::*;
 
     #[test]
