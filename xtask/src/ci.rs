@@ -59,6 +59,25 @@ pub(crate) fn ci(root: &Path, args: &[String]) -> ExitCode {
         ],
     ));
     steps.push(cargo_step("test", &["test", "--workspace"]));
+    steps.push(Step {
+        name: "wasm test (node)",
+        run: Box::new(|| {
+            run(Command::new(cargo())
+                .args([
+                    "test",
+                    "-p",
+                    "tase2-wasm",
+                    "--target",
+                    WASM_TARGET,
+                    "--test",
+                    "wasm",
+                ])
+                .env(
+                    "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                    "wasm-bindgen-test-runner",
+                ))
+        }),
+    });
     let r = root.to_path_buf();
     steps.push(Step {
         name: "interop",

@@ -4,9 +4,12 @@
 //!
 //! - `setup`: idempotent installer of everything the tests need on a fresh Debian machine (as
 //!   root): tshark (apt), a Python venv at `build/venv` with the real peers (`pyiec61850-ng`,
-//!   `open61850`, `iec61850`), the `wasm32-unknown-unknown` target, rustfmt and clippy.
-//! - `ci`: setup, fmt check, clippy, the wasm build of the core, the workspace tests and the interop
-//!   suite; stops at the first failing step and ends with a `N passed, N failed` line.
+//!   `open61850`, `iec61850`), the `wasm32-unknown-unknown` target, rustfmt, clippy, and
+//!   wasm-bindgen-cli of the locked wasm-bindgen version (`wasm-bindgen`,
+//!   `wasm-bindgen-test-runner`).
+//! - `ci`: setup, fmt check, clippy, the wasm build of the core, the workspace tests, the wasm32
+//!   tests of `tase2-wasm` on Node (`wasm-bindgen-test-runner`) and the interop suite; stops at
+//!   the first failing step and ends with a `N passed, N failed` line.
 //! - `interop`: builds the `tase2` binary and runs every `tests/interop/test_*.py` against it.
 //! - `bench`: the criterion benches of `tase2-core` (when there are any), then the load comparison
 //!   of the issue: the `tase2-load` client (pipelined Reads of one FLOAT32) against our `tase2 serve`

@@ -39,6 +39,7 @@ impl Setup {
         self.tshark()?;
         self.python_venv()?;
         self.rust_tools()?;
+        self.wasm_bindgen_cli()?;
         println!("setup: everything is installed");
         Ok(())
     }
@@ -168,5 +169,53 @@ mod tests {
     #[test]
     fn requirements_are_pinned() {
         assert!(PY_REQUIREMENTS.lines().all(|l| l.contains("==")));
+    }
+}
+
+impl Setup {
+    /// `wasm-bindgen` and `wasm-bindgen-test-runner` of exactly the wasm-bindgen version in
+    /// `Cargo.lock` (the CLI refuses modules of another version): `cargo install`, about 3 minutes
+    /// when missing.
+    fn wasm_bindgen_cli(&mut self) -> Res {
+        let lock = fs::read_to_string(self.root.join("Cargo.lock"))
+            .map_err(|e| format!("cannot read Cargo.lock: {e}"))?;
+        let Some(version) = locked_version(&lock, "wasm-bindgen") else {
+            println!("setup: no wasm-bindgen in Cargo.lock; wasm-bindgen-cli not needed");
+            return Ok(());
+        };
+        let have = output(Command::new("wasm-bindgen").arg("--version")).unwrap_or_default();
+        if have.split_whitespace().nth(1) == Some(version.as_str())
+            && on_path("wasm-bindgen-test-runner")
+        {
+            println!("setup: wasm-bindgen-cli {version} present");
+            return Ok(());
+        }
+        run(Command::new(cargo()).args(["install", "wasm-bindgen-cli", "--version", &version]))
+    }
+}
+
+/// The version of package `name` in a `Cargo.lock` (the first entry of that name).
+pub(crate) fn locked_version(lock: &str, name: &str) -> Option<String> {
+    let mut lines = lock.lines();
+    while let Some(l) = lines.next() {
+        if l.trim() == format!("name = \"{name}\"") {
+            let v = lines.next()?.trim().strip_prefix("version = \"")?;
+            return Some(v.trim_end_matches('"').to_string());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod wasm_bindgen_tests {
+    #[test]
+    fn the_locked_wasm_bindgen_version_is_found() {
+        let lock = "[[package]]\nname = \"wasm-bindgen-test\"\nversion = \"0.3.80\"\n\n\
+                    [[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.130\"\n";
+        assert_eq!(
+            super::locked_version(lock, "wasm-bindgen").as_deref(),
+            Some("0.2.130")
+        );
+        assert_eq!(super::locked_version(lock, "serde"), None);
     }
 }

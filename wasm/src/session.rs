@@ -1,0 +1,391 @@
+//! [`WasmSession`]: the core's TASE.2 client [`Session`] for JavaScript.
+
+use std::collections::BTreeMap;
+
+use tase2_core::assoc::AssociationConfig;
+use tase2_core::mms::ObjectName;
+use tase2_core::tase2::client::{Command, OpId, Session, SessionConfig, SessionEvent};
+use tase2_core::tase2::{Command as DeviceCommand, ControlValue, Edition, TagValue};
+use tase2_core::Instant;
+use wasm_bindgen::prelude::wasm_bindgen;
+
+use crate::commands::{self, object_name};
+use crate::events;
+use crate::{instant, ms_to_us};
+
+/// A TASE.2 client session for JavaScript: discovery, points, transfer sets, information
+/// messages and device control, with typed JSON events. See the [crate docs](crate).
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct WasmSession {
+    session: Session,
+    /// Last monotonic reading in microseconds, so a clock step back never reaches the core.
+    last_mono_us: u64,
+    /// The names each pending `read_points` asked for, to name its results.
+    reads: BTreeMap<u64, Vec<ObjectName>>,
+}
+
+fn op(id: OpId) -> f64 {
+    id.0 as f64
+}
+
+fn control_word(value: &str) -> Result<ControlValue, String> {
+    DeviceCommand::parse(value)
+        .map(ControlValue::Command)
+        .ok_or_else(|| format!("unknown command value {value:?} (on/close or off/trip)"))
+}
+
+#[wasm_bindgen]
+impl WasmSession {
+    /// Start an association from our AP-title (dotted OID) and AE-qualifier to the peer's; the
+    /// connection request is ready in [`Self::poll_transmit`] at once. Fails on a malformed OID.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        local_ap_title: &str,
+        local_ae: i32,
+        remote_ap_title: &str,
+        remote_ae: i32,
+        now_ms: f64,
+    ) -> Result<WasmSession, String> {
+        let oid = |s: &str| {
+            s.parse()
+                .map_err(|e| format!("invalid AP-title {s:?}: {e}"))
+        };
+        let config = AssociationConfig::with_ap_titles(
+            (oid(local_ap_title)?, i64::from(local_ae)),
+            (oid(remote_ap_title)?, i64::from(remote_ae)),
+        );
+        let last_mono_us = ms_to_us(now_ms);
+        Ok(WasmSession {
+            session: Session::new(
+                config,
+                SessionConfig::default(),
+                instant(last_mono_us, now_ms),
+            ),
+            last_mono_us,
+            reads: BTreeMap::new(),
+        })
+    }
+
+    fn now(&mut self, now_ms: f64) -> Instant {
+        self.last_mono_us = self.last_mono_us.max(ms_to_us(now_ms));
+        instant(self.last_mono_us, now_ms)
+    }
+
+    // --- input ---
+
+    /// Bytes received from the WebSocket, in any split.
+    pub fn handle_input(&mut self, now_ms: f64, bytes: &[u8]) {
+        let now = self.now(now_ms);
+        self.session.handle_input(now, bytes);
+    }
+
+    /// The deadline from [`Self::poll_timeout_ms`] has passed.
+    pub fn handle_timeout(&mut self, now_ms: f64) {
+        let now = self.now(now_ms);
+        self.session.handle_timeout(now);
+    }
+
+    /// The WebSocket closed.
+    pub fn handle_transport_closed(&mut self, now_ms: f64) {
+        let now = self.now(now_ms);
+        self.session.handle_transport_closed(now);
+    }
+
+    // --- output ---
+
+    /// The next bytes to send on the WebSocket (one binary message), or `undefined` when none.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        let mut buf = Vec::new();
+        (self.session.poll_transmit(&mut buf) > 0).then_some(buf)
+    }
+
+    /// The next event as a JSON string (see the crate docs for the shapes), or `undefined`.
+    pub fn poll_event(&mut self) -> Option<String> {
+        let e = self.session.poll_event()?;
+        let names = match &e {
+            SessionEvent::Done { op, .. } => self.reads.remove(&op.0).unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        let types: Vec<_> = names.iter().map(|n| self.session.point_type(n)).collect();
+        Some(events::to_string(&events::event(&e, &names, &types)))
+    }
+
+    /// When to call [`Self::handle_timeout`], in `Date.now()` milliseconds; `undefined` for never.
+    pub fn poll_timeout_ms(&self) -> Option<f64> {
+        self.session
+            .poll_timeout()
+            .map(|t| t.monotonic().as_micros() as f64 / 1000.0)
+    }
+
+    // --- state ---
+
+    /// Whether the association is up.
+    pub fn is_established(&self) -> bool {
+        self.session.is_established()
+    }
+
+    /// Whether the association has ended: close the WebSocket once the transmits are sent.
+    pub fn is_closed(&self) -> bool {
+        self.session.is_closed()
+    }
+
+    /// The server's edition as last read (`"2000.08"` before any read).
+    pub fn edition(&self) -> String {
+        match self.session.edition() {
+            Edition::V1996_08 => "1996.08".into(),
+            Edition::V2000_08 => "2000.08".into(),
+        }
+    }
+
+    /// Acknowledge critical reports of our transfer sets as they arrive (on by default).
+    pub fn set_auto_ack(&mut self, on: bool) {
+        self.session.set_auto_ack(on);
+    }
+
+    // --- commands ---
+
+    fn start(&mut self, now_ms: f64, command: Command) -> f64 {
+        let now = self.now(now_ms);
+        let names = match &command {
+            Command::ReadPoints { names } => Some(names.clone()),
+            _ => None,
+        };
+        let id = self.session.command(now, command);
+        if let Some(names) = names {
+            self.reads.insert(id.0, names);
+        }
+        // A command on a closed session is finished at once: its event is already queued, and
+        // poll_event takes the names back out.
+        op(id)
+    }
+
+    /// Start any command given as JSON (`{"command": "read_points", "names": ["ICC1/P1"]}`; see
+    /// the crate docs); returns its op id, which its `done` event carries. Throws on JSON that is
+    /// not a command.
+    pub fn command(&mut self, now_ms: f64, json: &str) -> Result<f64, String> {
+        let c = commands::parse(json)?;
+        Ok(self.start(now_ms, c))
+    }
+
+    /// Version, features, VCC variables and each visible domain's table id, variables (with
+    /// their TASE.2 types) and data sets → `{"kind": "discovery"}`.
+    pub fn discover(&mut self, now_ms: f64) -> f64 {
+        self.start(now_ms, Command::Discover)
+    }
+
+    /// Read points in one Read (`"ICC1/P1"`, `"Freq"`) → `{"kind": "points"}`.
+    pub fn read_points(&mut self, now_ms: f64, names: Vec<String>) -> f64 {
+        let names = names.iter().map(|n| object_name(n)).collect();
+        self.start(now_ms, Command::ReadPoints { names })
+    }
+
+    /// Reserve a transfer set of `domain` and start it with `value` (JSON: `data_set` required,
+    /// every other field optional, `conditions` as names) → `{"kind": "transfer_set"}`.
+    pub fn reserve_and_start(
+        &mut self,
+        now_ms: f64,
+        domain: &str,
+        value: &str,
+    ) -> Result<f64, String> {
+        let value = commands::parse_transfer_set_value(value)?;
+        Ok(self.start(
+            now_ms,
+            Command::ReserveAndStart {
+                domain: domain.into(),
+                value,
+            },
+        ))
+    }
+
+    /// Stop a transfer set → `{"kind": "unit"}`.
+    pub fn stop_transfer_set(&mut self, now_ms: f64, transfer_set: &str) -> f64 {
+        self.start(
+            now_ms,
+            Command::StopTransferSet {
+                transfer_set: object_name(transfer_set),
+            },
+        )
+    }
+
+    /// Receive information messages (`true`) or stop them → `{"kind": "unit"}`.
+    pub fn enable_info_messages(&mut self, now_ms: f64, enable: bool) -> f64 {
+        self.start(now_ms, Command::InfoMessages { enable })
+    }
+
+    /// What a device is → `{"kind": "device"}`.
+    pub fn device_info(&mut self, now_ms: f64, device: &str) -> f64 {
+        self.start(
+            now_ms,
+            Command::DeviceInfo {
+                device: object_name(device),
+            },
+        )
+    }
+
+    /// Select a device (read of `<Device>_SBO`) → `{"kind": "check_back_id"}`.
+    pub fn select(&mut self, now_ms: f64, device: &str) -> f64 {
+        self.start(
+            now_ms,
+            Command::Select {
+                device: object_name(device),
+            },
+        )
+    }
+
+    /// Operate a command device with `on`/`close`/`raise`/`1` or `off`/`trip`/`open`/`lower`/`0`
+    /// → `{"kind": "unit"}`. Throws on another word.
+    pub fn operate(&mut self, now_ms: f64, device: &str, value: &str) -> Result<f64, String> {
+        let value = control_word(value)?;
+        Ok(self.start(
+            now_ms,
+            Command::Operate {
+                device: object_name(device),
+                value,
+            },
+        ))
+    }
+
+    /// Operate a real setpoint → `{"kind": "unit"}`.
+    pub fn operate_real(&mut self, now_ms: f64, device: &str, value: f32) -> f64 {
+        self.start(
+            now_ms,
+            Command::Operate {
+                device: object_name(device),
+                value: ControlValue::Real(value),
+            },
+        )
+    }
+
+    /// Operate a discrete setpoint → `{"kind": "unit"}`.
+    pub fn operate_discrete(&mut self, now_ms: f64, device: &str, value: i16) -> f64 {
+        self.start(
+            now_ms,
+            Command::Operate {
+                device: object_name(device),
+                value: ControlValue::Discrete(value),
+            },
+        )
+    }
+
+    /// Select, then operate a command device (words as for [`Self::operate`]) →
+    /// `{"kind": "check_back_id"}` of the select.
+    pub fn select_operate(
+        &mut self,
+        now_ms: f64,
+        device: &str,
+        value: &str,
+    ) -> Result<f64, String> {
+        let value = control_word(value)?;
+        Ok(self.start(
+            now_ms,
+            Command::SelectOperate {
+                device: object_name(device),
+                value,
+            },
+        ))
+    }
+
+    /// Read a device's tag → `{"kind": "tag"}`.
+    pub fn tag(&mut self, now_ms: f64, device: &str) -> f64 {
+        self.start(
+            now_ms,
+            Command::Tag {
+                device: object_name(device),
+            },
+        )
+    }
+
+    /// Set a device's tag (`none`, `open-and-close`, `close-only`) with a reason →
+    /// `{"kind": "unit"}`. Throws on another tag word.
+    pub fn set_tag(
+        &mut self,
+        now_ms: f64,
+        device: &str,
+        tag: &str,
+        reason: &str,
+    ) -> Result<f64, String> {
+        let value = TagValue::parse(tag)
+            .ok_or_else(|| format!("unknown tag {tag:?} (none, open-and-close, close-only)"))?;
+        Ok(self.start(
+            now_ms,
+            Command::SetTag {
+                device: object_name(device),
+                value,
+                reason: reason.into(),
+            },
+        ))
+    }
+
+    /// Acknowledge the critical report of `transfer_set` stamped `timestamp` (needed only with
+    /// auto-ACK off). Throws when the association is gone.
+    pub fn ack(&mut self, transfer_set: &str, timestamp: i32) -> Result<(), String> {
+        self.session
+            .ack(&object_name(transfer_set), timestamp)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Refuse the critical report of `transfer_set`. Throws when the association is gone.
+    pub fn nack(&mut self, transfer_set: &str) -> Result<(), String> {
+        self.session
+            .nack(&object_name(transfer_set))
+            .map_err(|e| e.to_string())
+    }
+
+    /// Release the association in order; `{"type": "closed", "error": null}` confirms it.
+    pub fn conclude(&mut self, now_ms: f64) -> Result<(), String> {
+        let now = self.now(now_ms);
+        self.session.conclude(now).map_err(|e| e.to_string())
+    }
+
+    /// Abort the association at once.
+    pub fn abort(&mut self, now_ms: f64) {
+        let now = self.now(now_ms);
+        self.session.abort(now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_command_before_the_association_is_up_waits_and_a_bad_one_throws() {
+        let mut s = WasmSession::new("1.1.1.999", 12, "1.1.1.998", 12, 1_000.0).unwrap();
+        assert!(s.poll_transmit().is_some(), "the connection request");
+        assert_eq!(s.discover(1_000.0), 0.0);
+        assert_eq!(s.command(1_000.0, r#"{"command":"version"}"#), Ok(1.0));
+        assert!(s.poll_event().is_none(), "waiting for the association");
+        assert!(s.command(1_000.0, r#"{"command":"nope"}"#).is_err());
+        assert!(s.operate(1_000.0, "D/B", "sideways").is_err());
+        assert!(s.set_tag(1_000.0, "D/B", "purple", "").is_err());
+        // The connect timeout fails both, then closes.
+        let at = s.poll_timeout_ms().unwrap();
+        s.handle_timeout(at);
+        let ev: Vec<serde_json::Value> = std::iter::from_fn(|| s.poll_event())
+            .map(|e| serde_json::from_str(&e).unwrap())
+            .collect();
+        assert_eq!(ev.len(), 3, "{ev:?}");
+        assert_eq!(ev[0]["type"], "done");
+        assert_eq!(ev[0]["ok"], false);
+        assert_eq!(ev[0]["kind"], "closed");
+        assert_eq!(ev[2]["type"], "closed");
+        assert_eq!(ev[2]["error"], "timeout: association establishment");
+        assert!(s.is_closed());
+        // After the close, a command finishes at once, failed.
+        let id = s.read_points(at, vec!["ICC1/P1".into()]);
+        let e: serde_json::Value = serde_json::from_str(&s.poll_event().unwrap()).unwrap();
+        assert_eq!(e["op"], id);
+        assert_eq!(e["kind"], "closed");
+        assert!(s.ack("ICC1/DSTransfer_Set_1", 0).is_err());
+    }
+
+    #[test]
+    fn the_clock_never_goes_back() {
+        let mut s = WasmSession::new("1.1.1.999", 12, "1.1.1.998", 12, 5_000.0).unwrap();
+        assert_eq!(s.now(1_000.0).monotonic().as_millis(), 5_000);
+        assert_eq!(s.now(1_000.0).utc_micros(), 1_000_000);
+        assert_eq!(s.now(f64::NAN).monotonic().as_millis(), 5_000);
+        assert_eq!(s.now(6_000.0).monotonic().as_millis(), 6_000);
+    }
+}
