@@ -184,13 +184,15 @@ fn spawn_simulation(handle: ServerHandle<Tase2>, sim: Simulation) {
         loop {
             tick.tick().await;
             let sim = Arc::clone(&sim);
-            let alive = handle.command(move |ep, now| {
-                let updates = sim
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .step(ep.tase2());
-                ep.update_many(now, updates);
-            });
+            let alive = handle
+                .command(move |ep, now| {
+                    let updates = sim
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .step(ep.tase2());
+                    ep.update_many(now, updates);
+                })
+                .await;
             if !alive {
                 return;
             }
@@ -211,28 +213,31 @@ fn spawn_info_message(handle: ServerHandle<Tase2>, m: InfoSim, log: Log) {
             tick.tick().await;
             n = next_message_number(n);
             let (m, log) = (Arc::clone(&m), Arc::clone(&log));
-            let alive = handle.command(move |ep, _now| {
-                let (header, data) = m.message(n);
-                let scope = m.domain.as_deref().unwrap_or("VCC");
-                match ep.send_info_message(m.domain.as_deref(), header, &data) {
-                    Ok(d) if d.sent.is_empty() => {}
-                    Ok(d) => {
-                        let to: Vec<String> = d.sent.iter().map(|id| id.0.to_string()).collect();
-                        emit(
-                            &log,
-                            format!(
-                                "information message {n} ({scope}, InfoReference {}, \
+            let alive = handle
+                .command(move |ep, _now| {
+                    let (header, data) = m.message(n);
+                    let scope = m.domain.as_deref().unwrap_or("VCC");
+                    match ep.send_info_message(m.domain.as_deref(), header, &data) {
+                        Ok(d) if d.sent.is_empty() => {}
+                        Ok(d) => {
+                            let to: Vec<String> =
+                                d.sent.iter().map(|id| id.0.to_string()).collect();
+                            emit(
+                                &log,
+                                format!(
+                                    "information message {n} ({scope}, InfoReference {}, \
                                  LocalReference {}, {} octets) sent to association {}",
-                                header.info_reference,
-                                header.local_reference,
-                                data.len(),
-                                to.join(", ")
-                            ),
-                        );
+                                    header.info_reference,
+                                    header.local_reference,
+                                    data.len(),
+                                    to.join(", ")
+                                ),
+                            );
+                        }
+                        Err(e) => emit(&log, format!("information message {n} ({scope}): {e}")),
                     }
-                    Err(e) => emit(&log, format!("information message {n} ({scope}): {e}")),
-                }
-            });
+                })
+                .await;
             if !alive {
                 return;
             }
