@@ -19,7 +19,9 @@ use tase2_core::tase2::{
     DsTransferSetValue, Family, Form, InfoHeader, InfoMessage, InfoScope, PointType, PointValue,
     Rights, Tag, TagValue,
 };
-use tase2_tokio::tase2::{report_variables, DeviceInfo, Error, Tase2Client, Tase2Report};
+use tase2_tokio::tase2::{
+    report_variables, DeviceInfo, Error, Tase2Client, Tase2Options, Tase2Report,
+};
 use tase2_tokio::{Server, ServerHandle};
 use tokio::sync::{mpsc, oneshot};
 
@@ -618,5 +620,44 @@ async fn messages_and_transfer_reports_interleave_without_loss() {
         [(icc1("Gen1_MW"), tase2_core::tase2::Value::Real(250.0))]
     );
     c.stop_transfer_set(&ts).await.unwrap();
+    c.conclude().await.unwrap();
+}
+
+/// A report queue of two and forty messages sent while the client reads nothing: the driver
+/// stops reading the socket instead of dropping, and every message comes out, in order; the
+/// association then still answers commands.
+#[tokio::test]
+async fn a_full_report_queue_holds_the_socket_and_loses_nothing() {
+    let f = start().await;
+    let options = Tase2Options {
+        report_queue: 2,
+        ..Tase2Options::default()
+    };
+    let mut c = Tase2Client::connect_with(f.addr, config("1.1.1.999"), options)
+        .await
+        .unwrap();
+    c.enable_info_messages().await.unwrap();
+    let (tx, rx) = oneshot::channel();
+    f.handle
+        .command(move |ep, _| {
+            let sent = (1..=40)
+                .filter(|&n| {
+                    let text = format!("message {n}");
+                    let d = ep.send_info_message(None, header(7, 0, n), text.as_bytes());
+                    d.is_ok_and(|d| !d.sent.is_empty())
+                })
+                .count();
+            let _ = tx.send(sent);
+        })
+        .await;
+    assert_eq!(rx.await.unwrap(), 40);
+    // Let the driver fill its queue and stall.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for n in 1..=40 {
+        let m = info_message(&mut c).await;
+        assert_eq!(m.header.message_id, n);
+        assert_eq!(m.text(), Some(format!("message {n}").as_str()));
+    }
+    assert!(c.features().await.unwrap().has_block(4));
     c.conclude().await.unwrap();
 }
