@@ -1,5 +1,5 @@
 //! A typed TASE.2 client (IEC 60870-6-503 conformance blocks 1, 2, 4 and 5) over tokio: a thin
-//! async wrapper over the core's sans-IO [`Session`](tase2_core::tase2::client::Session).
+//! async wrapper over the core's sans-IO [`Session`].
 //!
 //! [`Tase2Client`] speaks in TASE.2 terms: the server's edition and features, its ICC domain and
 //! bilateral table, points with their [`PointType`] and typed [`PointValue`]s, data sets, DS
