@@ -2,9 +2,9 @@
 
 use tase2_core::assoc::RequestError;
 use tase2_core::mms::ObjectName;
-use tase2_core::tase2::client::{parse_control_value, ControlErrorKind, ControlOp};
+use tase2_core::tase2::client::{self as t2, parse_control_value, ControlErrorKind, ControlOp};
 use tase2_core::tase2::{ControlMode, DeviceKind, Tag, TagValue};
-use tase2_tokio::{Error, Tase2Client};
+use tase2_tokio::tase2::{Error, Tase2Client};
 
 use crate::show;
 
@@ -77,7 +77,7 @@ fn expected(kind: DeviceKind) -> &'static str {
 /// A failure of the device's request, with a hint when the cause is likely the missing --sbo.
 fn refusal(e: Error, sbo_device_without_select: bool) -> String {
     match e {
-        Error::Control(c)
+        Error::Tase2(t2::Error::Control(c))
             if sbo_device_without_select
                 && c.op == ControlOp::Operate
                 && c.kind == ControlErrorKind::AccessDenied =>
@@ -97,7 +97,7 @@ pub async fn operate(
 ) -> Result<String, String> {
     let n = show::name(device);
     let info = c.device_info(device).await.map_err(|e| match e {
-        Error::Request(RequestError::Service(e)) => {
+        Error::Tase2(t2::Error::Request(RequestError::Service(e))) => {
             format!("{n}: no such device visible to us (GetVariableAccessAttributes: {e})")
         }
         e => format!("{n}: {e}"),

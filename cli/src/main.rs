@@ -15,7 +15,8 @@ use tase2_core::assoc::{AssociationConfig, InvalidTpduSize};
 use tase2_core::ber::ObjectIdentifier;
 use tase2_core::cotp::TpduSize;
 use tase2_core::mms::{AccessResult, ObjectName};
-use tase2_tokio::{Client, Tase2Client};
+use tase2_tokio::tase2::{Tase2Client, Tase2Options};
+use tase2_tokio::Client;
 
 /// FreeTase2: an ICCP / TASE.2 (IEC 60870-6) server and client.
 #[derive(Parser)]
@@ -163,7 +164,7 @@ fn parse_name(s: &str) -> Result<ObjectName, String> {
     }
 }
 
-async fn connect(r: &Remote) -> Result<Client, String> {
+fn association(r: &Remote) -> Result<AssociationConfig, String> {
     let mut config = AssociationConfig::with_ap_titles(
         (oid(&r.local_ap_title)?, r.local_ae),
         (oid(&r.remote_ap_title)?, r.remote_ae),
@@ -171,13 +172,25 @@ async fn connect(r: &Remote) -> Result<Client, String> {
     config
         .set_tpdu_size(r.tpdu_size)
         .map_err(|e| e.to_string())?;
-    Client::connect(&r.addr, config)
+    Ok(config)
+}
+
+async fn connect(r: &Remote) -> Result<Client, String> {
+    Client::connect(&r.addr, association(r)?)
         .await
         .map_err(|e| e.to_string())
 }
 
+/// A TASE.2 client that does not insist on `TASE2_Version`: `browse` and `read` also work on plain
+/// MMS servers.
 async fn connect_tase2(r: &Remote) -> Result<Tase2Client, String> {
-    Ok(Tase2Client::new(connect(r).await?))
+    let options = Tase2Options {
+        read_version: false,
+        ..Tase2Options::default()
+    };
+    Tase2Client::connect_with(&r.addr, association(r)?, options)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// `tase2 browse`: discovery, printed. Works on plain MMS servers too (TASE.2 objects missing).
@@ -249,11 +262,7 @@ async fn browse(c: &mut Tase2Client) -> Result<(), String> {
 /// `tase2 read`: one Read; points typed, anything else as MMS data.
 async fn read(c: &mut Tase2Client, names: &[ObjectName]) -> Result<(), String> {
     let types = c.learn_types(names).await;
-    let results = c
-        .client()
-        .read_many(names)
-        .await
-        .map_err(|e| e.to_string())?;
+    let results = c.read_many(names).await.map_err(|e| e.to_string())?;
     for ((n, t), r) in names.iter().zip(types).zip(results) {
         match r {
             AccessResult::Success(d) => match t.and_then(|t| Some((t, t.decode_data(&d)?))) {

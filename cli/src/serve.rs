@@ -188,13 +188,15 @@ fn spawn_simulation(handle: ServerHandle<Tase2>, sim: Simulation) {
         loop {
             tick.tick().await;
             let sim = Arc::clone(&sim);
-            let alive = handle.command(move |ep, now| {
-                let updates = sim
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .step(ep.tase2());
-                ep.update_many(now, updates);
-            });
+            let alive = handle
+                .command(move |ep, now| {
+                    let updates = sim
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .step(ep.tase2());
+                    ep.update_many(now, updates);
+                })
+                .await;
             if !alive {
                 return;
             }
@@ -215,28 +217,31 @@ fn spawn_info_message(handle: ServerHandle<Tase2>, m: InfoSim, log: Log) {
             tick.tick().await;
             n = next_message_number(n);
             let (m, log) = (Arc::clone(&m), Arc::clone(&log));
-            let alive = handle.command(move |ep, _now| {
-                let (header, data) = m.message(n);
-                let scope = m.domain.as_deref().unwrap_or("VCC");
-                match ep.send_info_message(m.domain.as_deref(), header, &data) {
-                    Ok(d) if d.sent.is_empty() => {}
-                    Ok(d) => {
-                        let to: Vec<String> = d.sent.iter().map(|id| id.0.to_string()).collect();
-                        emit(
-                            &log,
-                            format!(
-                                "information message {n} ({scope}, InfoReference {}, \
+            let alive = handle
+                .command(move |ep, _now| {
+                    let (header, data) = m.message(n);
+                    let scope = m.domain.as_deref().unwrap_or("VCC");
+                    match ep.send_info_message(m.domain.as_deref(), header, &data) {
+                        Ok(d) if d.sent.is_empty() => {}
+                        Ok(d) => {
+                            let to: Vec<String> =
+                                d.sent.iter().map(|id| id.0.to_string()).collect();
+                            emit(
+                                &log,
+                                format!(
+                                    "information message {n} ({scope}, InfoReference {}, \
                                  LocalReference {}, {} octets) sent to association {}",
-                                header.info_reference,
-                                header.local_reference,
-                                data.len(),
-                                to.join(", ")
-                            ),
-                        );
+                                    header.info_reference,
+                                    header.local_reference,
+                                    data.len(),
+                                    to.join(", ")
+                                ),
+                            );
+                        }
+                        Err(e) => emit(&log, format!("information message {n} ({scope}): {e}")),
                     }
-                    Err(e) => emit(&log, format!("information message {n} ({scope}): {e}")),
-                }
-            });
+                })
+                .await;
             if !alive {
                 return;
             }
@@ -709,6 +714,67 @@ mod tests {
             &["refused: calling AP-title in no bilateral table (calling-AP-title-not-recognized)"],
         )
         .await;
+    }
+
+    /// The TASE.2 client (the core Session over tokio) against the default model: discovery
+    /// (block 1), a typed transfer set report (block 2), an information message (block 4) and
+    /// select-before-operate (block 5), on one association.
+    #[tokio::test]
+    async fn the_tase2_client_runs_blocks_1_2_4_and_5_against_the_default_model() {
+        use tase2_tokio::tase2::{Tase2Client, Tase2Report};
+        let (addr, mut log) = start().await;
+        let mut c = Tase2Client::connect(addr, as_client("1.1.1.999"))
+            .await
+            .unwrap();
+        assert_eq!(c.edition(), Edition::V2000_08);
+        let d = c.discover().await.unwrap();
+        assert_eq!(d.domains.len(), 1);
+        assert_eq!(d.domains[0].table_id.as_deref(), Some("BLT_ICC1"));
+        assert!(d.domains[0].data_sets.iter().any(|s| s == "DS_Grid"));
+
+        let ts = c.reserve_transfer_set("ICC1").await.unwrap();
+        let value = DsTransferSetValue {
+            data_set: icc1("DS_Grid"),
+            interval: 1,
+            conditions: DsConditions::INTERVAL,
+            ..DsTransferSetValue::default()
+        };
+        c.start_transfer_set(&ts, value).await.unwrap();
+        c.enable_info_messages().await.unwrap();
+        expect_line(&mut log, &["information messages enabled"]).await;
+        assert_eq!(
+            c.select_operate(
+                &icc1("Brk1_Cmd"),
+                tase2_core::tase2::ControlValue::Discrete(1)
+            )
+            .await
+            .unwrap(),
+            101
+        );
+        expect_line(&mut log, &["operated ICC1/Brk1_Cmd = on"]).await;
+
+        // The bulletin comes every 5 s; reports every second, typed from discovery.
+        let (mut typed, mut message) = (false, false);
+        let wait = async {
+            while !(typed && message) {
+                match c.next_report().await.expect("association open") {
+                    Ok(Tase2Report::Transfer(r)) => {
+                        assert_eq!(r.data_set.as_ref(), Some(&icc1("DS_Grid")));
+                        typed |= r.points().next().is_some();
+                    }
+                    Ok(Tase2Report::InfoMessage(m)) => {
+                        assert!(m.header.message_id >= 1);
+                        message = true;
+                    }
+                    Err(u) => panic!("undecoded: {u:?}"),
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(8), wait)
+            .await
+            .expect("a typed report and an information message within 8 s");
+        c.stop_transfer_set(&ts).await.unwrap();
+        c.conclude().await.unwrap();
     }
 
     #[tokio::test]

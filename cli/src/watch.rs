@@ -174,7 +174,7 @@ fn point_name(domain: &str, p: &str) -> ObjectName {
 
 /// Run the watch on an established client; always tries to clean up what it set up.
 pub async fn watch(c: &mut Tase2Client, a: &WatchArgs) -> Result<(), String> {
-    let e = |e: tase2_tokio::Error| e.to_string();
+    let e = |e: tase2_tokio::tase2::Error| e.to_string();
     let domain = match &a.domain {
         Some(d) => d.clone(),
         None => c

@@ -406,6 +406,14 @@ fn a_full_report_of_an_unknown_data_set_is_looked_up_once_and_reports_keep_their
     sorted.sort();
     assert_eq!(stamps, sorted, "in arrival order");
     assert!(s.client(c).session.data_set(&icc1("DS_All")).is_some());
+    // Held until the members' types are learnt too: every value comes out typed.
+    assert!(
+        r.iter().all(|r| !r.values.is_empty()
+            && r.values
+                .iter()
+                .all(|(_, v)| matches!(v, Reported::Point(..)))),
+        "{r:?}"
+    );
     // One GetNamedVariableListAttributes for all of them.
     assert!(s
         .client(c)

@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use tase2_core::assoc::AssociationConfig;
 use tase2_core::mms::ObjectName;
+use tase2_core::tase2::client::Error as T2Error;
 use tase2_core::tase2::{Command, ControlValue, TagValue};
-use tase2_tokio::tase2::{Tase2Client, Tase2Report};
-use tase2_tokio::Error;
+use tase2_tokio::tase2::{Error, Tase2Client, Tase2Report};
 
 fn name(s: &str) -> ObjectName {
     match s.split_once('/') {
@@ -45,7 +45,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The tag refuses a close: the error says which request failed and why.
     let close = ControlValue::Command(Command::On);
     match c.select_operate(&breaker, close).await {
-        Err(Error::Control(e)) => println!("{breaker}: close: {e}"),
+        Err(Error::Tase2(T2Error::Control(e))) => println!("{breaker}: close: {e}"),
         other => println!("{breaker}: close despite the tag? {other:?}"),
     }
     let id = c

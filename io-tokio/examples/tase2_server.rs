@@ -211,35 +211,37 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             n += 1;
             let sim = sim.clone();
             let breakers = breakers.clone();
-            let alive = handle.command(move |ep, now| {
-                let phase = n as f32 * 0.3;
-                let updates = sim.iter().enumerate().map(|(i, &(id, base, swing))| {
-                    let v = base + swing * (phase + i as f32).sin();
-                    (id, PointValue::real((v * 100.0).round() / 100.0))
-                });
-                let mut updates: Vec<_> = updates.collect();
-                if n % 7 == 0 {
-                    let s = if n % 14 == 0 {
-                        StateValue::On
-                    } else {
-                        StateValue::Off
-                    };
-                    updates.extend(breakers.iter().map(|&b| (b, PointValue::state(s))));
-                }
-                ep.update_many(now, updates);
-                if n % 10 == 0 {
-                    let header = |info_reference| InfoHeader {
-                        info_reference,
-                        message_id: n as i32 / 10,
-                        ..InfoHeader::default()
-                    };
-                    let text = format!("system normal, {n} s since start");
-                    let _ = ep.send_info_message(None, header(1), text.as_bytes());
-                    for domain in ["ICC1", "ICC2"] {
-                        let _ = ep.send_info_message(Some(domain), header(2), &n.to_be_bytes());
+            let alive = handle
+                .command(move |ep, now| {
+                    let phase = n as f32 * 0.3;
+                    let updates = sim.iter().enumerate().map(|(i, &(id, base, swing))| {
+                        let v = base + swing * (phase + i as f32).sin();
+                        (id, PointValue::real((v * 100.0).round() / 100.0))
+                    });
+                    let mut updates: Vec<_> = updates.collect();
+                    if n % 7 == 0 {
+                        let s = if n % 14 == 0 {
+                            StateValue::On
+                        } else {
+                            StateValue::Off
+                        };
+                        updates.extend(breakers.iter().map(|&b| (b, PointValue::state(s))));
                     }
-                }
-            });
+                    ep.update_many(now, updates);
+                    if n % 10 == 0 {
+                        let header = |info_reference| InfoHeader {
+                            info_reference,
+                            message_id: n as i32 / 10,
+                            ..InfoHeader::default()
+                        };
+                        let text = format!("system normal, {n} s since start");
+                        let _ = ep.send_info_message(None, header(1), text.as_bytes());
+                        for domain in ["ICC1", "ICC2"] {
+                            let _ = ep.send_info_message(Some(domain), header(2), &n.to_be_bytes());
+                        }
+                    }
+                })
+                .await;
             if !alive {
                 return;
             }

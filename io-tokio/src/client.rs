@@ -1,7 +1,7 @@
 //! An async MMS client over tokio: a driver task owns the core [`tase2_core::client::Client`] and the
-//! socket; each method sends a command and awaits its answer.
+//! socket; each method sends a command over a bounded channel and awaits its answer.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io;
 use std::sync::{Arc, OnceLock};
@@ -19,9 +19,13 @@ use tase2_core::mms::{
     ReadRequest, TypeDescription, UnconfirmedService, VariableAccessSpecification, VariableSpec,
     WriteRequest, WriteResult,
 };
-use tase2_core::tase2::client::ControlError;
+use tase2_core::std_clock as clock;
 
-use crate::clock;
+/// Commands queued for the driver before a method waits for room.
+const COMMAND_QUEUE: usize = 64;
+/// InformationReports queued for [`Client::next_report`]; when full, the socket is not read until
+/// it drains (back-pressure, never a drop).
+const REPORT_QUEUE: usize = 1024;
 
 /// Why a client call failed.
 #[derive(Debug)]
@@ -41,16 +45,6 @@ pub enum Error {
     /// The association is gone: `None` after an orderly release, otherwise why it failed (the
     /// same cause the association reported when it closed).
     Closed(Option<AssocError>),
-    /// The server's value does not have the shape TASE.2 defines for this object (e.g. a
-    /// `TASE2_Version` that is not two integers, or a point value that does not fit its type).
-    UnexpectedValue(ObjectName),
-    /// The variable's type is not a TASE.2 point type.
-    NotAPoint(ObjectName),
-    /// The server refused a device select, operate or tag request (TASE.2 block 5): which one,
-    /// and what its DataAccessError means.
-    Control(ControlError),
-    /// The variable's type is not that of a TASE.2 device (INT16 or FLOAT32).
-    NotADevice(ObjectName),
 }
 
 impl fmt::Display for Error {
@@ -63,13 +57,9 @@ impl fmt::Display for Error {
             Error::Request(e) => write!(f, "{e}"),
             Error::Api(e) => write!(f, "{e}"),
             Error::Access(e) => write!(f, "access refused: {e}"),
-            Error::UnexpectedResponse => f.write_str("unexpected response kind"),
+            Error::UnexpectedResponse => f.write_str("the server answered another service"),
             Error::Closed(None) => f.write_str("association released"),
             Error::Closed(Some(e)) => write!(f, "association closed: {e}"),
-            Error::UnexpectedValue(n) => write!(f, "{n}: value not of the TASE.2 type expected"),
-            Error::NotAPoint(n) => write!(f, "{n}: not a TASE.2 point type"),
-            Error::Control(e) => write!(f, "{e}"),
-            Error::NotADevice(n) => write!(f, "{n}: not a TASE.2 device (INT16 or FLOAT32)"),
         }
     }
 }
@@ -82,7 +72,6 @@ impl std::error::Error for Error {
             Error::Request(e) => Some(e),
             Error::Api(e) => Some(e),
             Error::Access(e) => Some(e),
-            Error::Control(e) => Some(e),
             _ => None,
         }
     }
@@ -112,9 +101,12 @@ enum Cmd {
 }
 
 /// A connected MMS client.
+///
+/// InformationReports the server sends wait for [`Client::next_report`] in a bounded queue: **when
+/// it is full the socket is not read** until it drains, so answers wait behind unread reports.
 pub struct Client {
-    tx: mpsc::UnboundedSender<Cmd>,
-    reports: mpsc::UnboundedReceiver<InformationReport>,
+    tx: mpsc::Sender<Cmd>,
+    reports: mpsc::Receiver<InformationReport>,
     negotiated: Negotiated,
     closed: ClosedCause,
 }
@@ -127,8 +119,8 @@ impl Client {
     ) -> Result<Client, Error> {
         let stream = TcpStream::connect(addr).await?;
         let _ = stream.set_nodelay(true);
-        let (tx, rx) = mpsc::unbounded_channel();
-        let (rtx, reports) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+        let (rtx, reports) = mpsc::channel(REPORT_QUEUE);
         let (ready_tx, ready_rx) = oneshot::channel();
         let closed = ClosedCause::default();
         tokio::spawn(drive(
@@ -155,7 +147,7 @@ impl Client {
 
     /// Send any confirmed request and await its response.
     pub async fn request(&self, request: ConfirmedRequest) -> Result<ConfirmedResponse, Error> {
-        self.start(request)?.await.map_err(|_| self.gone())?
+        self.start(request).await?.await.map_err(|_| self.gone())?
     }
 
     /// [`Error::Closed`] with the cause the driver recorded.
@@ -167,10 +159,14 @@ impl Client {
         rx?.await.map_err(|_| self.gone())?
     }
 
-    fn start(&self, request: ConfirmedRequest) -> Result<oneshot::Receiver<ReplyResult>, Error> {
+    async fn start(
+        &self,
+        request: ConfirmedRequest,
+    ) -> Result<oneshot::Receiver<ReplyResult>, Error> {
         let (tx, rx) = oneshot::channel();
         self.tx
             .send(Cmd::Request(request, tx))
+            .await
             .map_err(|_| self.gone())?;
         Ok(rx)
     }
@@ -182,7 +178,7 @@ impl Client {
         requests: impl IntoIterator<Item = ConfirmedRequest>,
     ) -> Vec<Result<ConfirmedResponse, Error>> {
         let window = usize::from(self.negotiated.max_serv_outstanding_calling.max(1));
-        let mut waiting = std::collections::VecDeque::new();
+        let mut waiting = VecDeque::new();
         let mut answers = Vec::new();
         for req in requests {
             if waiting.len() >= window {
@@ -190,7 +186,7 @@ impl Client {
                     answers.push(self.settle(rx).await);
                 }
             }
-            waiting.push_back(self.start(req));
+            waiting.push_back(self.start(req).await);
         }
         for rx in waiting {
             answers.push(self.settle(rx).await);
@@ -204,6 +200,7 @@ impl Client {
         let (tx, rx) = oneshot::channel();
         self.tx
             .send(Cmd::Unconfirmed(service, tx))
+            .await
             .map_err(|_| self.gone())?;
         rx.await.map_err(|_| self.gone())?
     }
@@ -391,7 +388,10 @@ impl Client {
     /// Orderly release: Conclude, ACSE release, then the socket closes.
     pub async fn conclude(self) -> Result<(), Error> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send(Cmd::Conclude(tx)).map_err(|_| self.gone())?;
+        self.tx
+            .send(Cmd::Conclude(tx))
+            .await
+            .map_err(|_| self.gone())?;
         rx.await.map_err(|_| self.gone())?
     }
 }
@@ -407,8 +407,8 @@ fn spec(name: ObjectName) -> VariableSpec {
 async fn drive(
     stream: TcpStream,
     mut core: Core,
-    mut rx: mpsc::UnboundedReceiver<Cmd>,
-    reports: mpsc::UnboundedSender<InformationReport>,
+    mut rx: mpsc::Receiver<Cmd>,
+    reports: mpsc::Sender<InformationReport>,
     ready: oneshot::Sender<Result<Negotiated, Error>>,
     closed: ClosedCause,
 ) {
@@ -416,6 +416,8 @@ async fn drive(
     let mut ready = Some(ready);
     let mut pending: HashMap<u32, Reply> = HashMap::new();
     let mut concluding: Option<oneshot::Sender<Result<(), Error>>> = None;
+    // Reports not yet in the channel: while any wait, the socket is not read.
+    let mut outbox: VecDeque<InformationReport> = VecDeque::new();
     let mut inbuf = vec![0u8; 16 * 1024];
     let mut out = Vec::new();
     let mut commands_open = true;
@@ -428,6 +430,7 @@ async fn drive(
                 fail_all(&mut ready, &mut pending, &mut concluding, || {
                     Error::Io(io::Error::new(e.kind(), e.to_string()))
                 });
+                flush_reports(outbox, &reports).await;
                 return;
             }
             out.clear();
@@ -445,7 +448,7 @@ async fn drive(
                     }
                 }
                 Event::Unconfirmed(UnconfirmedService::InformationReport(r)) => {
-                    let _ = reports.send(r);
+                    outbox.push_back(r);
                 }
                 Event::Closed(err) => {
                     let _ = closed.set(err.clone());
@@ -469,22 +472,44 @@ async fn drive(
                         Error::Closed(cause.clone())
                     });
                     let _ = wr.shutdown().await;
+                    flush_reports(outbox, &reports).await;
                     return;
                 }
                 _ => {}
             }
         }
+        while let Some(r) = outbox.pop_front() {
+            match reports.try_send(r) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(r)) => {
+                    outbox.push_front(r);
+                    break;
+                }
+                // Nobody listens any more.
+                Err(mpsc::error::TrySendError::Closed(_)) => outbox.clear(),
+            }
+        }
         let deadline = core.poll_timeout();
         let sleep = async {
             match deadline {
-                Some(d) => tokio::time::sleep_until(clock::to_tokio(d)).await,
+                Some(d) => {
+                    tokio::time::sleep_until(tokio::time::Instant::from_std(clock::to_std(d))).await
+                }
                 None => std::future::pending().await,
             }
         };
         tokio::select! {
-            read = rd.read(&mut inbuf) => match read {
+            read = rd.read(&mut inbuf), if outbox.is_empty() => match read {
                 Ok(0) | Err(_) => core.handle_transport_closed(),
                 Ok(n) => core.handle_input(clock::now(), &inbuf[..n]),
+            },
+            permit = reports.reserve(), if !outbox.is_empty() => match permit {
+                Ok(p) => {
+                    if let Some(r) = outbox.pop_front() {
+                        p.send(r);
+                    }
+                }
+                Err(_) => outbox.clear(),
             },
             cmd = rx.recv(), if commands_open => match cmd {
                 Some(Cmd::Request(req, reply)) => match core.request(clock::now(), req) {
@@ -507,6 +532,19 @@ async fn drive(
                 }
             },
             () = sleep => core.handle_timeout(clock::now()),
+        }
+    }
+}
+
+/// Hand the reports still waiting to the application (as long as it listens) before the driver
+/// ends: reports that arrived before the close are not dropped.
+async fn flush_reports(
+    outbox: VecDeque<InformationReport>,
+    reports: &mpsc::Sender<InformationReport>,
+) {
+    for r in outbox {
+        if reports.send(r).await.is_err() {
+            return;
         }
     }
 }

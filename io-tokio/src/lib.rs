@@ -4,8 +4,10 @@
 //! The core does all protocol work; this crate only moves bytes and runs the one timer the core asks
 //! for. A server is one task owning the core `Endpoint` (so point updates and reports need no locks)
 //! plus a reader and a writer task per socket. [`Tase2Client`] ([`tase2`]) is the typed TASE.2
-//! client on top of [`Client`]: discovery, points, data sets, transfer sets, reports, information
-//! messages and device control.
+//! client: a thin async handle over the core's TASE.2 `Session` (discovery, points, data sets,
+//! transfer sets, reports, information messages and device control); [`Client`] is the plain MMS
+//! client over the core's MMS `Client`. Every channel between tasks is bounded: a full queue
+//! stops the socket being read (back-pressure), it never drops.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -20,9 +22,13 @@
 //! ```
 
 mod client;
-pub mod clock;
 mod server;
 pub mod tase2;
+
+/// The system clock as the core's `Instant`: the core's shared [`tase2_core::std_clock`].
+pub mod clock {
+    pub use tase2_core::std_clock::{now, to_std, until};
+}
 
 pub use client::{Client, Error};
 pub use server::{Command, EventHook, Server, ServerHandle};

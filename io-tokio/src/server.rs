@@ -4,15 +4,27 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 use tase2_core::server::{ConnectionId, Endpoint, Hooks, NoHooks, ServerConfig, ServerEvent, Vmd};
+use tase2_core::std_clock as clock;
 use tase2_core::Instant;
 
-use crate::clock;
+/// Messages queued for the endpoint task (socket input from every connection, commands) before a
+/// sender waits for room.
+const INBOX: usize = 256;
+/// Chunks of output queued per connection for its writer task. When full, the endpoint keeps the
+/// connection's further output in the core and its socket is not read until the writer drains.
+const OUTBOX: usize = 32;
+/// How long accepting pauses after an accept error (e.g. EMFILE: out of file descriptors), so a
+/// persistent error does not spin.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
 /// Called inside the endpoint task for every event, with the endpoint to act on (change the model,
 /// send a report). Keep it quick: the whole server waits for it.
@@ -25,6 +37,8 @@ pub type Command<H = NoHooks> = Box<dyn FnOnce(&mut Endpoint<H>, Instant) + Send
 enum Msg<H: Hooks> {
     Input(ConnectionId, Vec<u8>),
     TransportClosed(ConnectionId),
+    /// The writer of a connection whose output stalled took a chunk: there is room again.
+    Drained(ConnectionId),
     Command(Command<H>),
 }
 
@@ -33,13 +47,13 @@ pub struct Server<H: Hooks = NoHooks> {
     listener: TcpListener,
     endpoint: Endpoint<H>,
     hook: Option<EventHook<H>>,
-    tx: mpsc::UnboundedSender<Msg<H>>,
-    rx: mpsc::UnboundedReceiver<Msg<H>>,
+    tx: mpsc::Sender<Msg<H>>,
+    rx: mpsc::Receiver<Msg<H>>,
 }
 
 /// Sends commands to a running [`Server`] from anywhere.
 pub struct ServerHandle<H: Hooks = NoHooks> {
-    tx: mpsc::UnboundedSender<Msg<H>>,
+    tx: mpsc::Sender<Msg<H>>,
 }
 
 impl<H: Hooks> Clone for ServerHandle<H> {
@@ -51,10 +65,44 @@ impl<H: Hooks> Clone for ServerHandle<H> {
 }
 
 impl<H: Hooks> ServerHandle<H> {
-    /// Run `f` on the endpoint inside the server task (e.g. update points, send reports).
-    /// Returns false when the server has stopped.
-    pub fn command(&self, f: impl FnOnce(&mut Endpoint<H>, Instant) + Send + 'static) -> bool {
-        self.tx.send(Msg::Command(Box::new(f))).is_ok()
+    /// Run `f` on the endpoint inside the server task (e.g. update points, send reports), waiting
+    /// for room in the server's queue. Returns false when the server has stopped.
+    pub async fn command(
+        &self,
+        f: impl FnOnce(&mut Endpoint<H>, Instant) + Send + 'static,
+    ) -> bool {
+        self.tx.send(Msg::Command(Box::new(f))).await.is_ok()
+    }
+}
+
+/// The endpoint task's side of one connection's writer.
+struct Writer {
+    tx: mpsc::Sender<Vec<u8>>,
+    /// Output taken from the core that did not fit the writer's queue.
+    stalled: Option<Vec<u8>>,
+    /// Set while `stalled` waits: the writer then sends [`Msg::Drained`] when it takes a chunk.
+    wanted: Arc<AtomicBool>,
+}
+
+impl Writer {
+    /// Queue `bytes`; false (and `bytes` kept in `stalled`) when the queue is full.
+    fn offer(&mut self, bytes: Vec<u8>) -> bool {
+        let bytes = match self.tx.try_send(bytes) {
+            Ok(()) => return true,
+            Err(mpsc::error::TrySendError::Full(b)) => b,
+            // The socket is gone: its output has nowhere to go.
+            Err(mpsc::error::TrySendError::Closed(_)) => return true,
+        };
+        // Ask for a wake-up, then try once more: the writer may have taken a chunk between the
+        // first try and the flag (a spurious Drained is harmless).
+        self.wanted.store(true, Ordering::SeqCst);
+        match self.tx.try_send(bytes) {
+            Err(mpsc::error::TrySendError::Full(b)) => {
+                self.stalled = Some(b);
+                false
+            }
+            _ => true,
+        }
     }
 }
 
@@ -77,7 +125,7 @@ impl<H: Hooks + Send + 'static> Server<H> {
         endpoint: Endpoint<H>,
     ) -> io::Result<Server<H>> {
         let listener = TcpListener::bind(addr).await?;
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel(INBOX);
         Ok(Server {
             listener,
             endpoint,
@@ -107,32 +155,59 @@ impl<H: Hooks + Send + 'static> Server<H> {
         }
     }
 
-    /// Serve until the task is dropped.
+    /// Serve until the task is dropped. An accept error (e.g. EMFILE, out of file descriptors) is
+    /// transient: it is logged (`tracing`) and accepting resumes after a short pause, while the
+    /// connections already open are served on.
     pub async fn run(mut self) -> io::Result<()> {
-        let mut writers: HashMap<ConnectionId, mpsc::UnboundedSender<Vec<u8>>> = HashMap::new();
+        let mut writers: HashMap<ConnectionId, Writer> = HashMap::new();
+        let mut accept_paused: Option<tokio::time::Instant> = None;
         loop {
             let deadline = self.endpoint.poll_timeout();
             let sleep = async {
                 match deadline {
-                    Some(d) => tokio::time::sleep_until(clock::to_tokio(d)).await,
+                    Some(d) => {
+                        tokio::time::sleep_until(tokio::time::Instant::from_std(clock::to_std(d)))
+                            .await
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            let resume = async {
+                match accept_paused {
+                    Some(t) => tokio::time::sleep_until(t).await,
                     None => std::future::pending().await,
                 }
             };
             tokio::select! {
-                accepted = self.listener.accept() => {
-                    let (stream, _) = accepted?;
-                    let _ = stream.set_nodelay(true);
-                    match self.endpoint.open(clock::now()) {
-                        Ok(id) => writers.insert(id, spawn_socket(id, stream, self.tx.clone())),
-                        // Over the association limit: close at once.
-                        Err(_) => None,
-                    };
-                }
+                accepted = self.listener.accept(), if accept_paused.is_none() => match accepted {
+                    Ok((stream, _)) => {
+                        let _ = stream.set_nodelay(true);
+                        match self.endpoint.open(clock::now()) {
+                            Ok(id) => {
+                                writers.insert(id, spawn_socket(id, stream, self.tx.clone()));
+                            }
+                            // Over the association limit: close at once.
+                            Err(_) => drop(stream),
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!("accept failed (retrying in {ACCEPT_PAUSE:?}): {e}");
+                        accept_paused = Some(tokio::time::Instant::now() + ACCEPT_PAUSE);
+                    }
+                },
+                () = resume => accept_paused = None,
                 Some(msg) = self.rx.recv() => {
                     let now = clock::now();
                     match msg {
                         Msg::Input(id, bytes) => self.endpoint.handle_input(now, id, &bytes),
                         Msg::TransportClosed(id) => self.endpoint.handle_transport_closed(now, id),
+                        Msg::Drained(id) => {
+                            if let Some(w) = writers.get_mut(&id) {
+                                if let Some(b) = w.stalled.take() {
+                                    w.offer(b);
+                                }
+                            }
+                        }
                         Msg::Command(f) => f(&mut self.endpoint, now),
                     }
                 }
@@ -142,24 +217,29 @@ impl<H: Hooks + Send + 'static> Server<H> {
         }
     }
 
-    /// Drain events (through the hook) and transmits until both are empty.
-    fn flush(&mut self, writers: &mut HashMap<ConnectionId, mpsc::UnboundedSender<Vec<u8>>>) {
-        let mut closed = false;
+    /// Drain events (through the hook) and transmits until both are empty; a connection whose
+    /// writer queue is full keeps its output in the core until the writer drains.
+    fn flush(&mut self, writers: &mut HashMap<ConnectionId, Writer>) {
         loop {
             let mut progressed = false;
             while let Some(ev) = self.endpoint.poll_event() {
                 progressed = true;
-                closed |= matches!(ev, ServerEvent::Closed { .. });
                 if let Some(hook) = self.hook.as_mut() {
                     hook(&mut self.endpoint, clock::now(), &ev);
                 }
             }
-            let mut buf = Vec::new();
-            while let Some(id) = self.endpoint.poll_transmit_any(&mut buf) {
-                progressed = true;
-                if !buf.is_empty() {
-                    if let Some(w) = writers.get(&id) {
-                        let _ = w.send(std::mem::take(&mut buf));
+            let ids: Vec<ConnectionId> = self.endpoint.connections().collect();
+            for id in ids {
+                let mut w = writers.get_mut(&id);
+                while w.as_ref().is_none_or(|w| w.stalled.is_none()) {
+                    let mut buf = Vec::new();
+                    if self.endpoint.poll_transmit(id, &mut buf) == 0 {
+                        break;
+                    }
+                    progressed = true;
+                    // Without a writer (cannot happen) the bytes have nowhere to go.
+                    if let Some(w) = w.as_mut() {
+                        w.offer(buf);
                     }
                 }
             }
@@ -167,47 +247,64 @@ impl<H: Hooks + Send + 'static> Server<H> {
                 break;
             }
         }
-        if !closed {
-            return;
-        }
         // Connections the endpoint has forgotten: dropping the sender lets the writer close the socket
         // after its last bytes.
-        let live: std::collections::HashSet<ConnectionId> = self.endpoint.connections().collect();
-        writers.retain(|id, _| live.contains(id));
+        if writers.len() != self.endpoint.connections().count() {
+            let live: std::collections::HashSet<ConnectionId> =
+                self.endpoint.connections().collect();
+            writers.retain(|id, _| live.contains(id));
+        }
     }
 }
 
-/// Split the socket into a reader task feeding the endpoint and a writer task fed by it.
+/// Split the socket into a reader task feeding the endpoint and a writer task fed by it. The
+/// reader does not read while the writer's queue is full (back-pressure per connection).
 fn spawn_socket<H: Hooks + Send + 'static>(
     id: ConnectionId,
     stream: TcpStream,
-    tx: mpsc::UnboundedSender<Msg<H>>,
-) -> mpsc::UnboundedSender<Vec<u8>> {
+    inbox: mpsc::Sender<Msg<H>>,
+) -> Writer {
     let (mut rd, mut wr) = stream.into_split();
-    let (wtx, mut wrx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let (wtx, mut wrx) = mpsc::channel::<Vec<u8>>(OUTBOX);
+    let wanted = Arc::new(AtomicBool::new(false));
+    // Weak, so that the writer ends (closing the socket) once the endpoint drops its sender.
+    let room = wtx.downgrade();
+    let tx = inbox.clone();
     tokio::spawn(async move {
         let mut buf = vec![0u8; 16 * 1024];
         loop {
+            if let Some(w) = room.upgrade() {
+                // Wait for room in the output queue; the permit is given back at once.
+                let _ = w.reserve().await;
+            }
             match rd.read(&mut buf).await {
                 Ok(0) | Err(_) => {
-                    let _ = tx.send(Msg::TransportClosed(id));
+                    let _ = tx.send(Msg::TransportClosed(id)).await;
                     return;
                 }
                 Ok(n) => {
-                    if tx.send(Msg::Input(id, buf[..n].to_vec())).is_err() {
+                    if tx.send(Msg::Input(id, buf[..n].to_vec())).await.is_err() {
                         return;
                     }
                 }
             }
         }
     });
+    let flag = Arc::clone(&wanted);
     tokio::spawn(async move {
         while let Some(bytes) = wrx.recv().await {
+            if flag.swap(false, Ordering::SeqCst) && inbox.send(Msg::Drained(id)).await.is_err() {
+                return;
+            }
             if wr.write_all(&bytes).await.is_err() {
                 return;
             }
         }
         let _ = wr.shutdown().await;
     });
-    wtx
+    Writer {
+        tx: wtx,
+        stalled: None,
+        wanted,
+    }
 }

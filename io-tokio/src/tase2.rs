@@ -1,35 +1,57 @@
-//! A typed TASE.2 client (IEC 60870-6-503 conformance blocks 1, 2, 4 and 5) on top of
-//! [`Client`].
+//! A typed TASE.2 client (IEC 60870-6-503 conformance blocks 1, 2, 4 and 5) over tokio: a thin
+//! async wrapper over the core's sans-IO [`Session`].
 //!
-//! [`Tase2Client`] speaks in TASE.2 terms where [`Client`] speaks MMS: the server's edition and
-//! features, its ICC domain and bilateral table, points with their [`PointType`] and typed
-//! [`PointValue`]s, data sets, DS transfer sets and the reports they send. Method families:
+//! [`Tase2Client`] speaks in TASE.2 terms: the server's edition and features, its ICC domain and
+//! bilateral table, points with their [`PointType`] and typed [`PointValue`]s, data sets, DS
+//! transfer sets and the reports they send, information messages and device control. All of it
+//! is the session's work; this module only carries commands to it and answers back.
 //!
-//! - discovery: [`Tase2Client::version`], [`Tase2Client::features`],
-//!   [`Tase2Client::bilateral_table_id`], [`Tase2Client::domains`], [`Tase2Client::variables`],
+//! # How it runs
+//!
+//! [`Tase2Client::connect`] spawns one driver task that owns the socket and the session. Each
+//! method sends a [`Command`] over a bounded channel (it waits when the channel is full) and
+//! awaits the matching [`SessionEvent::Done`](tase2_core::tase2::client::SessionEvent::Done).
+//! Methods take `&self`, so several can be awaited at once (e.g. with `tokio::join!`): the session
+//! pipelines their requests within the window Initiate negotiated.
+//!
+//! Unsolicited traffic comes out of two bounded queues:
+//!
+//! - [`Tase2Client::next_report`]: transfer set reports, information messages and undecodable
+//!   reports, in arrival order. **When this queue is full the driver stops reading the socket**
+//!   until it drains: nothing is dropped, but the answers to commands wait behind the reports
+//!   too (and fail once the request timeout passes). Call `next_report` whenever reports or
+//!   information messages are enabled;
+//! - [`Tase2Client::next_diagnostic`]: what the server did that the session accepted or
+//!   answered without closing ([`Diagnostic`]). Advisory: these never hold up the socket; one
+//!   that finds its queue full is logged through `tracing` instead.
+//!
+//! Method families:
+//!
+//! - discovery: [`Tase2Client::version`], [`Tase2Client::version_numbers`],
+//!   [`Tase2Client::features`], [`Tase2Client::bilateral_table_id`], [`Tase2Client::domains`],
+//!   [`Tase2Client::data_sets`], [`Tase2Client::variables`], [`Tase2Client::variable_names`],
 //!   [`Tase2Client::discover`] (all of them at once);
 //! - points: [`Tase2Client::read_point`], [`Tase2Client::read_points`],
-//!   [`Tase2Client::write_point`], [`Tase2Client::learn_types`];
+//!   [`Tase2Client::write_point`], [`Tase2Client::learn_types`], [`Tase2Client::point_type`];
 //! - data sets: [`Tase2Client::define_data_set`], [`Tase2Client::data_set_members`],
 //!   [`Tase2Client::delete_data_set`];
 //! - transfer sets: [`Tase2Client::reserve_transfer_set`], [`Tase2Client::start_transfer_set`],
 //!   [`Tase2Client::read_transfer_set`], [`Tase2Client::stop_transfer_set`];
-//! - reports: [`Tase2Client::next_report`], with critical reports acknowledged automatically
-//!   ([`Tase2Client::set_auto_ack`]) or by [`Tase2Client::ack`] / [`Tase2Client::nack`];
+//! - reports: [`Tase2Client::next_report`], with critical reports acknowledged by the session as
+//!   they arrive ([`Tase2Client::set_auto_ack`]) or by [`Tase2Client::ack`] /
+//!   [`Tase2Client::nack`];
 //! - information messages (block 4): [`Tase2Client::enable_info_messages`],
 //!   [`Tase2Client::disable_info_messages`]; the messages come out of
-//!   [`Tase2Client::next_report`] as [`Tase2Report::InfoMessage`], in arrival order with the
-//!   transfer set reports;
+//!   [`Tase2Client::next_report`] as [`Tase2Report::InfoMessage`];
 //! - device control (block 5): [`Tase2Client::device_info`], [`Tase2Client::select`],
 //!   [`Tase2Client::operate`], [`Tase2Client::select_operate`], [`Tase2Client::tag`],
-//!   [`Tase2Client::set_tag`]; refusals are [`Error::Control`].
-//!
-//! The client learns point types from GetVariableAccessAttributes (once per name, cached) and data
-//! set members from its own definitions or GetNamedVariableListAttributes, so that reports, which
-//! carry bare MMS values, come out typed.
+//!   [`Tase2Client::set_tag`]; refusals are [`t2::Error::Control`];
+//! - plain MMS: [`Tase2Client::request`], [`Tase2Client::read`], [`Tase2Client::read_many`];
+//! - getters: [`Tase2Client::edition`], [`Tase2Client::negotiated`],
+//!   [`Tase2Client::close_reason`].
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), tase2_tokio::Error> {
+//! # async fn demo() -> Result<(), tase2_tokio::tase2::Error> {
 //! use tase2_core::assoc::AssociationConfig;
 //! use tase2_core::mms::ObjectName;
 //! use tase2_core::tase2::{Command, ControlValue, DsConditions, DsTransferSetValue};
@@ -74,25 +96,32 @@
 //! # }
 //! ```
 
-use std::collections::HashMap;
+use std::fmt;
+use std::io;
 
-use tase2_core::assoc::AssociationConfig;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use tase2_core::assoc::{AssocError, AssociationConfig, Negotiated, PeerError};
+use tase2_core::deviation::Deviation;
 use tase2_core::mms::{
-    AccessResult, ConfirmedRequest, ConfirmedResponse, Data, InformationReport, ObjectClass,
-    ObjectName, ObjectScope, TypeDescription, UnconfirmedService,
+    AccessResult, ConfirmedRequest, ConfirmedResponse, Data, ObjectName, ReadRequest, RejectPdu,
+    VariableAccessSpecification, VariableSpec,
 };
-use tase2_core::tase2::client::{self as t2, Report, ReportError};
-use tase2_core::tase2::transfer_set::object_name_type;
+use tase2_core::std_clock;
+use tase2_core::tase2::client::{self as t2, Command, Outcome, Session, SessionConfig};
 use tase2_core::tase2::{
-    names, DsConditions, DsTransferSetValue, Edition, Features, InfoMessage, PointType, PointValue,
+    names, ControlValue, DsTransferSetValue, Edition, Features, InfoMessage, PointType, PointValue,
+    Tag, TagValue,
 };
 
-use crate::{Client, Error};
+pub use tase2_core::tase2::client::{
+    DeviceInfo, Discovery, DomainInfo, Reported, TypedReport, UndecodedReport, VariableInfo,
+};
 
-mod control;
-mod info;
+mod driver;
 
-pub use control::DeviceInfo;
+use driver::{Msg, Received, State};
 
 /// The four special report variables of `domain` (`Transfer_Set_Name`,
 /// `Transfer_Set_Time_Stamp`, `DSConditions_Detected`, `Event_Code_Detected`), to put first in a
@@ -118,174 +147,54 @@ pub fn is_report_variable(name: &ObjectName) -> bool {
     )
 }
 
-/// A variable as discovery found it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct VariableInfo {
-    /// Its name.
-    pub name: ObjectName,
-    /// Its MMS type (`None` when GetVariableAccessAttributes failed).
-    pub type_description: Option<TypeDescription>,
-    /// Its point type, when the MMS type is one.
-    pub point_type: Option<PointType>,
-}
-
-impl VariableInfo {
-    /// The TASE.2 type name: a point type (`Data_RealQTimeTag`), or the standard object's type
-    /// (`DSTransferSet`, `ObjectName`, `TASE2_Version`...); `None` for other MMS variables.
-    pub fn tase2_type_name(&self) -> Option<&'static str> {
-        let td = self.type_description.as_ref()?;
-        if let Some(p) = self.point_type {
-            return Some(p.name());
-        }
-        let standard = match self.name.item() {
-            names::TASE2_VERSION => Some("TASE2_Version"),
-            names::SUPPORTED_FEATURES => Some("Supported_Features"),
-            names::BILATERAL_TABLE_ID => Some("Bilateral_Table_ID"),
-            names::TRANSFER_SET_TIME_STAMP => Some("GMTBasedS"),
-            names::DS_CONDITIONS_DETECTED => Some("DSConditions"),
-            names::EVENT_CODE_DETECTED => Some("EventCode"),
-            _ => None,
-        };
-        if standard.is_some() {
-            return standard;
-        }
-        if [Edition::V2000_08, Edition::V1996_08]
-            .into_iter()
-            .any(|e| same_shape(&DsTransferSetValue::type_description(e), td))
-        {
-            return Some("DSTransferSet");
-        }
-        same_shape(&object_name_type(), td).then_some("ObjectName")
-    }
-}
-
-impl VariableInfo {
-    /// The other point types with the same MMS type as [`Self::point_type`], which the client
-    /// cannot tell from it (e.g. `Data_State`, `Data_StateQ` and `Data_StateSupplemental` are all
-    /// a BIT STRING(8)); empty when the type is unambiguous.
-    pub fn alternative_point_types(&self) -> Vec<PointType> {
-        let Some(found) = self.point_type else {
-            return Vec::new();
-        };
-        PointType::all()
-            .filter(|p| {
-                *p != found
-                    && PointType::from_type_description(&p.type_description()) == Some(found)
-            })
-            .collect()
-    }
-}
-
-/// Whether `name` is a standard TASE.2 object that is not a point (whatever its MMS type looks
-/// like: `Transfer_Set_Time_Stamp` is an INT32 like a `Data_Discrete`).
-fn is_standard_object(name: &ObjectName) -> bool {
-    is_report_variable(name)
-        || matches!(
-            name.item(),
-            names::TASE2_VERSION
-                | names::SUPPORTED_FEATURES
-                | names::BILATERAL_TABLE_ID
-                | names::NEXT_DS_TRANSFER_SET
-                | names::TRANSFER_REPORT_ACK
-                | names::TRANSFER_REPORT_NACK
-                | names::INFO_MESS_HEADER
-        )
-}
-
-/// Type equality ignoring component names (peers may leave them out) and string widths.
-fn same_shape(a: &TypeDescription, b: &TypeDescription) -> bool {
-    use TypeDescription as T;
-    match (a, b) {
-        (T::Structure { components: x, .. }, T::Structure { components: y, .. }) => {
-            x.len() == y.len()
-                && x.iter()
-                    .zip(y)
-                    .all(|(p, q)| match (&p.type_spec, &q.type_spec) {
-                        (
-                            tase2_core::mms::TypeSpecification::Description(p),
-                            tase2_core::mms::TypeSpecification::Description(q),
-                        ) => same_shape(p, q),
-                        _ => false,
-                    })
-        }
-        (T::VisibleString(_), T::VisibleString(_)) => true,
-        (T::Unsigned(_), T::Unsigned(_) | T::Integer(_)) => true,
-        _ => a == b,
-    }
-}
-
-/// One ICC domain as discovery found it.
+/// Why a [`Tase2Client`] call failed: the socket, or the TASE.2 operation (the core's error,
+/// which says whose mistake it was).
 #[derive(Debug)]
-pub struct DomainInfo {
-    /// The domain's name.
-    pub name: String,
-    /// Its `Bilateral_Table_ID` (`None` if absent or unreadable).
-    pub table_id: Option<String>,
-    /// Its variables.
-    pub variables: Vec<VariableInfo>,
-    /// Its data sets (named variable lists); empty if the server does not list them.
-    pub data_sets: Vec<String>,
+pub enum Error {
+    /// The TCP connection could not be made.
+    Io(io::Error),
+    /// The operation failed: the server's answer, a value without the TASE.2 shape, the
+    /// association (e.g. refused or closed) or the call itself.
+    Tase2(t2::Error),
 }
 
-/// What [`Tase2Client::discover`] found. Objects a server lacks or refuses are `None` or empty,
-/// so discovery also works on a plain MMS server.
-#[derive(Debug)]
-pub struct Discovery {
-    /// `TASE2_Version` as (major, minor).
-    pub version: Option<(i64, i64)>,
-    /// The edition `version` names.
-    pub edition: Option<Edition>,
-    /// `Supported_Features`.
-    pub features: Option<Features>,
-    /// VCC-scope variables, or why the server did not list them.
-    pub vcc: Result<Vec<VariableInfo>, Error>,
-    /// The domains this client can see (normally its one ICC domain).
-    pub domains: Vec<DomainInfo>,
-}
-
-/// A reported value.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Reported {
-    /// A point whose type the client knows, decoded.
-    Point(PointType, PointValue),
-    /// Any other value (unknown type, or a value that does not fit it).
-    Other(Data),
-}
-
-/// A DS transfer set report with typed values.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TypedReport {
-    /// `Transfer_Set_Name`, when the data set carries it.
-    pub transfer_set: Option<ObjectName>,
-    /// `Transfer_Set_Time_Stamp` (seconds since 1970 UTC).
-    pub timestamp: Option<i32>,
-    /// `DSConditions_Detected`.
-    pub conditions: Option<DsConditions>,
-    /// `Event_Code_Detected`.
-    pub event_code: Option<i16>,
-    /// The data set named by a full report; `None` for a report by list of variables (RBE).
-    pub data_set: Option<ObjectName>,
-    /// Member values in report order (special variables and failed members left out).
-    pub values: Vec<(ObjectName, Reported)>,
-    /// Whether this client already acknowledged it (a critical report with auto-ACK on).
-    pub acknowledged: bool,
-}
-
-impl TypedReport {
-    /// The typed point values, in report order.
-    pub fn points(&self) -> impl Iterator<Item = (&ObjectName, &PointValue)> + '_ {
-        self.values.iter().filter_map(|(n, v)| match v {
-            Reported::Point(_, p) => Some((n, p)),
-            Reported::Other(_) => None,
-        })
+impl Error {
+    /// The TASE.2 operation's error, when it is one.
+    pub fn tase2(&self) -> Option<&t2::Error> {
+        match self {
+            Error::Tase2(e) => Some(e),
+            Error::Io(_) => None,
+        }
     }
+}
 
-    /// The last value reported for point `name`.
-    pub fn point(&self, name: &ObjectName) -> Option<&PointValue> {
-        self.points()
-            .filter(|(n, _)| *n == name)
-            .map(|(_, v)| v)
-            .last()
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io(e) => write!(f, "connection failed: {e}"),
+            Error::Tase2(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            Error::Tase2(e) => Some(e),
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Self {
+        Error::Io(e)
+    }
+}
+
+impl From<t2::Error> for Error {
+    fn from(e: t2::Error) -> Self {
+        Error::Tase2(e)
     }
 }
 
@@ -318,298 +227,369 @@ impl Tase2Report {
     }
 }
 
-/// An InformationReport that is neither a decodable transfer set report nor an information
-/// message (e.g. a full report of a data set whose members could not be learnt, or a report
-/// of a plain MMS server).
+/// What the server did that the session accepted or answered without closing
+/// ([`Tase2Client::next_diagnostic`]).
 #[derive(Clone, Debug, PartialEq)]
-pub struct UndecodedReport {
-    /// The report as received.
-    pub report: InformationReport,
-    /// Why it was not decoded.
-    pub error: ReportError,
+pub enum Diagnostic {
+    /// A deviation from the standard the session accepted (raised once per kind and object).
+    Deviation(Deviation),
+    /// A protocol mistake, answered with an MMS Reject.
+    PeerError(PeerError),
+    /// The server rejected one of our PDUs (the operation it belonged to fails as well).
+    Rejected(RejectPdu),
 }
 
-/// A TASE.2 client association: a [`Client`] plus what the client learnt about the server.
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Diagnostic::Deviation(d) => write!(f, "accepted deviation: {d}"),
+            Diagnostic::PeerError(e) => {
+                f.write_str("server protocol error, rejected: ")?;
+                match e {
+                    PeerError::UndecodableMms(e) => write!(f, "an undecodable MMS PDU ({e})"),
+                    PeerError::TooManyOutstanding { invoke_id } => write!(
+                        f,
+                        "request {invoke_id} beyond the negotiated outstanding limit"
+                    ),
+                    PeerError::DuplicateInvokeId(id) => {
+                        write!(f, "a request reusing invoke id {id}")
+                    }
+                    PeerError::PduTooLarge(n) => {
+                        write!(f, "a PDU of {n} octets, beyond the negotiated maximum")
+                    }
+                    PeerError::UnexpectedInvokeId(id) => {
+                        write!(f, "an answer to invoke id {id}, which was not asked")
+                    }
+                    PeerError::Unexpected(what) => write!(f, "{what}"),
+                }
+            }
+            Diagnostic::Rejected(r) => {
+                f.write_str("the server rejected our PDU")?;
+                if let Some(id) = r.original_invoke_id {
+                    write!(f, " (invoke id {id})")?;
+                }
+                write!(f, ": {}", r.reason)
+            }
+        }
+    }
+}
+
+/// How [`Tase2Client::connect_with`] sets up the client.
+#[derive(Clone, Debug)]
+pub struct Tase2Options {
+    /// The session's limits and defaults (auto-ACK, name and held-report limits).
+    pub session: SessionConfig,
+    /// Read `TASE2_Version` once associated, failing on a server that is not TASE.2 (and adopting
+    /// its edition). On by default; turn it off to talk to a plain MMS server (e.g. to browse it),
+    /// the edition then being 2000.08 until [`Tase2Client::version`] or
+    /// [`Tase2Client::discover`] reads it.
+    pub read_version: bool,
+    /// Commands queued for the driver before a method waits for room. Default 64.
+    pub command_queue: usize,
+    /// Reports and information messages queued for [`Tase2Client::next_report`]; when full, the
+    /// socket is not read until it drains. Default 1,024.
+    pub report_queue: usize,
+    /// Diagnostics queued for [`Tase2Client::next_diagnostic`]; beyond it they are only logged.
+    /// Default 256.
+    pub diagnostic_queue: usize,
+}
+
+impl Default for Tase2Options {
+    fn default() -> Self {
+        Tase2Options {
+            session: SessionConfig::default(),
+            read_version: true,
+            command_queue: 64,
+            report_queue: 1024,
+            diagnostic_queue: 256,
+        }
+    }
+}
+
+/// A TASE.2 client association: a handle to the driver task that owns the socket and the core
+/// session. Dropping it releases the association (or aborts it if a release cannot start).
 pub struct Tase2Client {
-    client: Client,
-    edition: Edition,
-    /// Point type per variable name (`None`: learnt, not a point).
-    types: HashMap<ObjectName, Option<PointType>>,
-    /// Members of the data sets this client defined or asked about.
-    lists: HashMap<ObjectName, Vec<ObjectName>>,
-    /// The transfer sets this client started, as configured.
-    running: HashMap<ObjectName, DsTransferSetValue>,
-    auto_ack: bool,
+    tx: mpsc::Sender<Msg>,
+    reports: mpsc::Receiver<Received>,
+    diagnostics: mpsc::Receiver<Diagnostic>,
+    state: watch::Receiver<State>,
+    negotiated: Negotiated,
 }
 
-fn read_value(r: Option<AccessResult>) -> Result<Data, Error> {
-    match r {
-        Some(AccessResult::Success(d)) => Ok(d),
-        Some(AccessResult::Failure(e)) => Err(Error::Access(e)),
-        None => Err(Error::UnexpectedResponse),
-    }
-}
-
-fn int(d: &Data) -> Option<i64> {
-    match d {
-        Data::Integer(v) => Some(*v),
-        Data::Unsigned(v) => i64::try_from(*v).ok(),
-        _ => None,
-    }
+/// The outcome variant a command promises, or [`t2::Error::UnexpectedResponse`].
+macro_rules! expect {
+    ($outcome:expr, $pat:pat => $v:expr) => {
+        match $outcome {
+            $pat => Ok($v),
+            _ => Err(Error::Tase2(t2::Error::UnexpectedResponse)),
+        }
+    };
 }
 
 impl Tase2Client {
-    /// Connect to `addr` and read `TASE2_Version` (which fails on a server that is not TASE.2).
+    /// Connect to `addr`, associate and read `TASE2_Version` (which fails on a server that is
+    /// not TASE.2).
     pub async fn connect(
         addr: impl tokio::net::ToSocketAddrs,
         config: AssociationConfig,
     ) -> Result<Tase2Client, Error> {
-        let mut c = Tase2Client::new(Client::connect(addr, config).await?);
-        c.version().await?;
+        Tase2Client::connect_with(addr, config, Tase2Options::default()).await
+    }
+
+    /// Connect to `addr` and associate with the given options (see
+    /// [`Tase2Options::read_version`] for a plain MMS server).
+    pub async fn connect_with(
+        addr: impl tokio::net::ToSocketAddrs,
+        config: AssociationConfig,
+        options: Tase2Options,
+    ) -> Result<Tase2Client, Error> {
+        let stream = TcpStream::connect(addr).await?;
+        let _ = stream.set_nodelay(true);
+        let session = Session::new(config, options.session, std_clock::now());
+        let (tx, commands) = mpsc::channel(options.command_queue.max(1));
+        let (rtx, reports) = mpsc::channel(options.report_queue.max(1));
+        let (dtx, diagnostics) = mpsc::channel(options.diagnostic_queue.max(1));
+        let (stx, state) = watch::channel(State {
+            edition: session.edition(),
+            closed: None,
+        });
+        let (ready_tx, ready) = oneshot::channel();
+        let ends = driver::Ends {
+            commands,
+            reports: rtx,
+            diagnostics: dtx,
+            state: stx,
+        };
+        tokio::spawn(driver::drive(stream, session, ends, ready_tx));
+        let negotiated = ready.await.map_err(|_| t2::Error::Closed(None))??;
+        let c = Tase2Client {
+            tx,
+            reports,
+            diagnostics,
+            state,
+            negotiated,
+        };
+        if options.read_version {
+            c.version().await?;
+        }
         Ok(c)
     }
 
-    /// Wrap a connected client. The edition is taken to be 2000.08 until [`Self::version`] or
-    /// [`Self::discover`] reads it.
-    pub fn new(client: Client) -> Tase2Client {
-        Tase2Client {
-            client,
-            edition: Edition::V2000_08,
-            types: HashMap::new(),
-            lists: HashMap::new(),
-            running: HashMap::new(),
-            auto_ack: true,
+    // --- getters ---
+
+    /// What MMS Initiate negotiated.
+    pub fn negotiated(&self) -> &Negotiated {
+        &self.negotiated
+    }
+
+    /// The server's edition (as last read by [`Self::version`], [`Self::version_numbers`] or
+    /// [`Self::discover`]; 2000.08 before). Mirrored from the session: up to date when any
+    /// method that read it has returned.
+    pub fn edition(&self) -> Edition {
+        self.state.borrow().edition
+    }
+
+    /// Why the association ended: `None` while it is up, `Some(None)` after an orderly release,
+    /// `Some(Some(cause))` otherwise.
+    pub fn close_reason(&self) -> Option<Option<AssocError>> {
+        self.state.borrow().closed.clone()
+    }
+
+    /// The point type of `name`, if learnt (by discovery, a data set, or [`Self::learn_types`]).
+    /// Asks the driver, so it is async; `None` as well once the association is gone.
+    pub async fn point_type(&self, name: &ObjectName) -> Option<PointType> {
+        let name = name.clone();
+        self.with(move |s| Ok(s.point_type(&name)))
+            .await
+            .ok()
+            .flatten()
+    }
+
+    // --- plumbing ---
+
+    fn closed(&self) -> t2::Error {
+        t2::Error::Closed(self.close_reason().unwrap_or(None))
+    }
+
+    async fn send(&self, msg: Msg) -> Result<(), Error> {
+        self.tx
+            .send(msg)
+            .await
+            .map_err(|_| Error::Tase2(self.closed()))
+    }
+
+    async fn settle<T>(&self, rx: oneshot::Receiver<Result<T, t2::Error>>) -> Result<T, Error> {
+        match rx.await {
+            Ok(r) => r.map_err(Error::Tase2),
+            Err(_) => Err(Error::Tase2(self.closed())),
         }
     }
 
-    /// The MMS client underneath, for any other service.
-    pub fn client(&self) -> &Client {
-        &self.client
+    /// Run any [`Command`] on the session and await its outcome.
+    pub async fn command(&self, command: Command) -> Result<Outcome, Error> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Msg::Command(command, tx)).await?;
+        self.settle(rx).await
     }
 
-    /// The server's edition (as last read; 2000.08 before).
-    pub fn edition(&self) -> Edition {
-        self.edition
+    /// Run `f` on the session inside the driver and return what it gives.
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Session) -> Result<T, t2::Error> + Send + 'static,
+    ) -> Result<T, Error> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Msg::With(Box::new(move |s| {
+            let _ = tx.send(f(s));
+        })))
+        .await?;
+        self.settle(rx).await
     }
 
-    /// Acknowledge critical reports as they are received (on by default): [`Self::next_report`]
-    /// sends `Transfer_Report_ACK` for every report of a transfer set this client started with
-    /// Critical set.
-    pub fn set_auto_ack(&mut self, on: bool) {
-        self.auto_ack = on;
+    // --- plain MMS ---
+
+    /// Send any confirmed MMS request (pipelined with the session's own) and await its answer.
+    pub async fn request(&self, request: ConfirmedRequest) -> Result<ConfirmedResponse, Error> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Msg::Request(request, tx)).await?;
+        expect!(self.settle(rx).await?, Outcome::Response(r) => r)
     }
 
-    /// Orderly release.
-    pub async fn conclude(self) -> Result<(), Error> {
-        self.client.conclude().await
+    /// Read several variables in one Read, untyped; one result each.
+    pub async fn read_many(&self, names: &[ObjectName]) -> Result<Vec<AccessResult>, Error> {
+        let variables = VariableAccessSpecification::ListOfVariable(
+            names
+                .iter()
+                .map(|n| VariableSpec {
+                    name: n.clone(),
+                    alternate_access: None,
+                })
+                .collect(),
+        );
+        let request = ConfirmedRequest::Read(ReadRequest {
+            specification_with_result: false,
+            variables,
+        });
+        match self.request(request).await? {
+            ConfirmedResponse::Read(r) if r.results.len() == names.len() => Ok(r.results),
+            _ => Err(Error::Tase2(t2::Error::UnexpectedResponse)),
+        }
+    }
+
+    /// Read one variable, untyped.
+    pub async fn read(&self, name: &ObjectName) -> Result<Data, Error> {
+        match self.read_many(std::slice::from_ref(name)).await?.pop() {
+            Some(AccessResult::Success(d)) => Ok(d),
+            Some(AccessResult::Failure(e)) => Err(Error::Tase2(t2::Error::Access(e))),
+            None => Err(Error::Tase2(t2::Error::UnexpectedResponse)),
+        }
     }
 
     // --- discovery ---
 
-    /// `TASE2_Version` as (major, minor), without interpreting it.
+    /// `TASE2_Version` as (major, minor), without interpreting it (the edition is adopted when
+    /// it names one).
     pub async fn version_numbers(&self) -> Result<(i64, i64), Error> {
-        let name = ObjectName::vmd(names::TASE2_VERSION);
-        let d = self.client.read(&name).await?;
-        match &d {
-            Data::Structure(c) => match c.as_slice() {
-                [a, b] => int(a).zip(int(b)),
-                _ => None,
-            },
-            _ => None,
-        }
-        .ok_or(Error::UnexpectedValue(name))
+        expect!(self.command(Command::VersionNumbers).await?, Outcome::VersionNumbers(a, b) => (a, b))
     }
 
-    /// Read `TASE2_Version` and remember the edition (transfer set writes follow it).
-    pub async fn version(&mut self) -> Result<Edition, Error> {
-        let name = ObjectName::vmd(names::TASE2_VERSION);
-        let d = self.client.read(&name).await?;
-        let e = t2::parse_version(&d).ok_or(Error::UnexpectedValue(name))?;
-        self.edition = e;
-        Ok(e)
+    /// Read `TASE2_Version` and adopt its edition (transfer set writes follow it).
+    pub async fn version(&self) -> Result<Edition, Error> {
+        expect!(self.command(Command::Version).await?, Outcome::Version(e) => e)
     }
 
     /// `Supported_Features`: the conformance blocks the server claims.
     pub async fn features(&self) -> Result<Features, Error> {
-        let name = ObjectName::vmd(names::SUPPORTED_FEATURES);
-        let d = self.client.read(&name).await?;
-        t2::parse_features(&d).ok_or(Error::UnexpectedValue(name))
+        expect!(self.command(Command::Features).await?, Outcome::Features(f) => f)
     }
 
     /// `Bilateral_Table_ID` of `domain`.
     pub async fn bilateral_table_id(&self, domain: &str) -> Result<String, Error> {
-        let name = ObjectName::domain(domain, names::BILATERAL_TABLE_ID);
-        let d = self.client.read(&name).await?;
-        t2::parse_table_id(&d).ok_or(Error::UnexpectedValue(name))
+        let c = Command::BilateralTableId {
+            domain: domain.into(),
+        };
+        expect!(self.command(c).await?, Outcome::TableId(t) => t)
     }
 
     /// The domains this client can see (a TASE.2 server shows each client its own ICC domain).
     pub async fn domains(&self) -> Result<Vec<String>, Error> {
-        self.client.domain_names().await
+        expect!(self.command(Command::Domains).await?, Outcome::Names(n) => n)
     }
 
     /// The data sets (named variable lists) of `domain`, or of VCC scope with `None`.
     pub async fn data_sets(&self, domain: Option<&str>) -> Result<Vec<String>, Error> {
-        let scope = domain.map_or(ObjectScope::Vmd, |d| ObjectScope::Domain(d.into()));
-        self.client
-            .get_name_list(ObjectClass::NamedVariableList, scope)
-            .await
+        let c = Command::DataSets {
+            domain: domain.map(Into::into),
+        };
+        expect!(self.command(c).await?, Outcome::Names(n) => n)
+    }
+
+    /// Variable names of `domain`, or of VCC scope with `None` (all pages), without types.
+    pub async fn variable_names(&self, domain: Option<&str>) -> Result<Vec<String>, Error> {
+        let c = Command::VariableNames {
+            domain: domain.map(Into::into),
+        };
+        expect!(self.command(c).await?, Outcome::Names(n) => n)
     }
 
     /// The variables of `domain` (VCC scope with `None`) with their types: GetNameList, then
     /// GetVariableAccessAttributes of each (pipelined). Point types are remembered for reports.
-    pub async fn variables(&mut self, domain: Option<&str>) -> Result<Vec<VariableInfo>, Error> {
-        let names: Vec<ObjectName> = self
-            .client
-            .variable_names(domain)
-            .await?
-            .into_iter()
-            .map(|n| match domain {
-                Some(d) => ObjectName::domain(d, n),
-                None => ObjectName::vmd(n),
-            })
-            .collect();
-        let types = self
-            .client
-            .request_many(
-                names
-                    .iter()
-                    .map(|n| ConfirmedRequest::GetVariableAccessAttributes(n.clone())),
-            )
-            .await;
-        Ok(names
-            .into_iter()
-            .zip(types)
-            .map(|(name, t)| {
-                let type_description = match t {
-                    Ok(ConfirmedResponse::GetVariableAccessAttributes(a)) => {
-                        Some(a.type_description)
-                    }
-                    _ => None,
-                };
-                let point_type = type_description
-                    .as_ref()
-                    .filter(|_| !is_standard_object(&name))
-                    .and_then(PointType::from_type_description);
-                if type_description.is_some() {
-                    self.types.insert(name.clone(), point_type);
-                }
-                VariableInfo {
-                    name,
-                    type_description,
-                    point_type,
-                }
-            })
-            .collect())
+    pub async fn variables(&self, domain: Option<&str>) -> Result<Vec<VariableInfo>, Error> {
+        let c = Command::Variables {
+            domain: domain.map(Into::into),
+        };
+        expect!(self.command(c).await?, Outcome::Variables(v) => v)
     }
 
     /// Everything at once: version, features, VCC variables, and for each visible domain its
     /// bilateral table id, variables and data sets.
-    pub async fn discover(&mut self) -> Result<Discovery, Error> {
-        let version = self.version_numbers().await.ok();
-        let edition = version.and_then(|(a, b)| Edition::from_version(a, b));
-        if let Some(e) = edition {
-            self.edition = e;
-        }
-        let features = self.features().await.ok();
-        let vcc = self.variables(None).await;
-        let mut domains = Vec::new();
-        for name in self.domains().await? {
-            let table_id = self.bilateral_table_id(&name).await.ok();
-            let variables = self.variables(Some(&name)).await?;
-            let data_sets = self.data_sets(Some(&name)).await.unwrap_or_default();
-            domains.push(DomainInfo {
-                name,
-                table_id,
-                variables,
-                data_sets,
-            });
-        }
-        Ok(Discovery {
-            version,
-            edition,
-            features,
-            vcc,
-            domains,
-        })
+    pub async fn discover(&self) -> Result<Discovery, Error> {
+        expect!(self.command(Command::Discover).await?, Outcome::Discovery(d) => *d)
     }
 
     // --- points ---
 
-    /// The point type of `name`, if learnt (by discovery, a data set, or [`Self::learn_types`]).
-    pub fn point_type(&self, name: &ObjectName) -> Option<PointType> {
-        self.types.get(name).copied().flatten()
-    }
-
     /// The point types of `names`, asking the server (GetVariableAccessAttributes, pipelined)
-    /// for those not known yet. `None` for a variable that is not a point or whose type the
-    /// server would not give.
-    pub async fn learn_types(&mut self, names: &[ObjectName]) -> Vec<Option<PointType>> {
-        let unknown: Vec<ObjectName> = names
-            .iter()
-            .filter(|n| !self.types.contains_key(*n) && !is_standard_object(n))
-            .cloned()
-            .collect();
-        let answers = self
-            .client
-            .request_many(
-                unknown
-                    .iter()
-                    .map(|n| ConfirmedRequest::GetVariableAccessAttributes(n.clone())),
-            )
-            .await;
-        for (n, a) in unknown.into_iter().zip(answers) {
-            let t = match a {
-                Ok(ConfirmedResponse::GetVariableAccessAttributes(a)) => {
-                    PointType::from_type_description(&a.type_description)
-                }
-                _ => None,
-            };
-            self.types.insert(n, t);
+    /// for those not known yet. `None` for a variable that is not a point, whose type the server
+    /// would not give, or when the association is gone.
+    pub async fn learn_types(&self, names: &[ObjectName]) -> Vec<Option<PointType>> {
+        let c = Command::LearnTypes {
+            names: names.to_vec(),
+        };
+        match self.command(c).await {
+            Ok(Outcome::PointTypes(t)) if t.len() == names.len() => t,
+            _ => vec![None; names.len()],
         }
-        names.iter().map(|n| self.point_type(n)).collect()
     }
 
-    /// Read several points in one Read; one result each.
+    /// Read several points in one Read (their types learnt first); one result each.
     pub async fn read_points(
-        &mut self,
+        &self,
         names: &[ObjectName],
     ) -> Result<Vec<Result<PointValue, Error>>, Error> {
-        let types = self.learn_types(names).await;
-        let results = self.client.read_many(names).await?;
-        if results.len() != names.len() {
-            return Err(Error::UnexpectedResponse);
-        }
-        Ok(names
-            .iter()
-            .zip(types)
-            .zip(results)
-            .map(|((n, t), r)| {
-                let t = t.ok_or_else(|| Error::NotAPoint(n.clone()))?;
-                let d = read_value(Some(r))?;
-                t.decode_data(&d)
-                    .ok_or_else(|| Error::UnexpectedValue(n.clone()))
-            })
-            .collect())
+        let c = Command::ReadPoints {
+            names: names.to_vec(),
+        };
+        expect!(
+            self.command(c).await?,
+            Outcome::Points(p) => p.into_iter().map(|r| r.map_err(Error::Tase2)).collect()
+        )
     }
 
     /// Read one point.
-    pub async fn read_point(&mut self, name: &ObjectName) -> Result<PointValue, Error> {
+    pub async fn read_point(&self, name: &ObjectName) -> Result<PointValue, Error> {
         self.read_points(std::slice::from_ref(name))
             .await?
             .pop()
-            .unwrap_or(Err(Error::UnexpectedResponse))
+            .unwrap_or(Err(Error::Tase2(t2::Error::UnexpectedResponse)))
     }
 
     /// Write a point (the bilateral table must grant the write), encoded for its type.
-    pub async fn write_point(
-        &mut self,
-        name: &ObjectName,
-        value: &PointValue,
-    ) -> Result<(), Error> {
-        let t = self.learn_types(std::slice::from_ref(name)).await[0]
-            .ok_or_else(|| Error::NotAPoint(name.clone()))?;
-        self.client.write(name, t.to_data(value)).await
+    pub async fn write_point(&self, name: &ObjectName, value: &PointValue) -> Result<(), Error> {
+        let c = Command::WritePoint {
+            name: name.clone(),
+            value: *value,
+        };
+        expect!(self.command(c).await?, Outcome::Unit => ())
     }
 
     // --- data sets ---
@@ -617,65 +597,55 @@ impl Tase2Client {
     /// Define a data set (DefineNamedVariableList) and learn its members' types, so that its
     /// reports decode. Put [`report_variables`] in it to have reports name their transfer set.
     pub async fn define_data_set(
-        &mut self,
+        &self,
         name: &ObjectName,
         members: &[ObjectName],
     ) -> Result<(), Error> {
-        self.client.define_list(name, members).await?;
-        self.lists.insert(name.clone(), members.to_vec());
-        self.learn_types(members).await;
-        Ok(())
+        let c = Command::DefineDataSet {
+            name: name.clone(),
+            members: members.to_vec(),
+        };
+        expect!(self.command(c).await?, Outcome::Unit => ())
     }
 
     /// The members of a data set (GetNamedVariableListAttributes), remembered with their types
     /// for the data set's reports.
-    pub async fn data_set_members(&mut self, name: &ObjectName) -> Result<Vec<ObjectName>, Error> {
-        let members = self.client.list_members(name).await?;
-        self.lists.insert(name.clone(), members.clone());
-        self.learn_types(&members).await;
-        Ok(members)
+    pub async fn data_set_members(&self, name: &ObjectName) -> Result<Vec<ObjectName>, Error> {
+        let c = Command::DataSetMembers { name: name.clone() };
+        expect!(self.command(c).await?, Outcome::Members(m) => m)
     }
 
     /// Delete a data set this client defined; true if the server deleted it.
-    pub async fn delete_data_set(&mut self, name: &ObjectName) -> Result<bool, Error> {
-        let deleted = self.client.delete_list(name).await?;
-        if deleted {
-            self.lists.remove(name);
-        }
-        Ok(deleted)
+    pub async fn delete_data_set(&self, name: &ObjectName) -> Result<bool, Error> {
+        let c = Command::DeleteDataSet { name: name.clone() };
+        expect!(self.command(c).await?, Outcome::Deleted(d) => d)
     }
 
     // --- transfer sets ---
 
     /// Reserve a DS transfer set of `domain` by reading its `Next_DSTransfer_Set`. A server with
-    /// none free answers temporarily-unavailable ([`Error::Access`]).
+    /// none free answers temporarily-unavailable ([`t2::Error::Access`]).
     pub async fn reserve_transfer_set(&self, domain: &str) -> Result<ObjectName, Error> {
-        let name = ObjectName::domain(domain, names::NEXT_DS_TRANSFER_SET);
-        let d = self.client.read(&name).await?;
-        t2::parse_next_transfer_set(&d).ok_or(Error::UnexpectedValue(name))
+        let c = Command::ReserveTransferSet {
+            domain: domain.into(),
+        };
+        expect!(self.command(c).await?, Outcome::TransferSet(t) => t)
     }
 
     /// Configure and start a reserved transfer set: writes the whole structure in the server's
-    /// edition with Status true. Asks for the data set's members first if this client does not
-    /// know them, so its full reports decode (if the server will not say, the start goes on:
-    /// [`Self::next_report`] asks again when a full report comes).
+    /// edition with Status true. Asks for the data set's members first if the session does not
+    /// know them, so its full reports decode (if the server will not say, the start goes on: the
+    /// session asks again when a full report comes).
     pub async fn start_transfer_set(
-        &mut self,
+        &self,
         transfer_set: &ObjectName,
-        mut value: DsTransferSetValue,
+        value: DsTransferSetValue,
     ) -> Result<(), Error> {
-        if !self.lists.contains_key(&value.data_set) {
-            let _ = self.data_set_members(&value.data_set).await;
-        }
-        value.status = true;
-        if self.edition == Edition::V1996_08 {
-            value.all_changes_reported = false;
-        }
-        self.client
-            .write(transfer_set, t2::transfer_set_data(&value, self.edition))
-            .await?;
-        self.running.insert(transfer_set.clone(), value);
-        Ok(())
+        let c = Command::StartTransferSet {
+            transfer_set: transfer_set.clone(),
+            value,
+        };
+        expect!(self.command(c).await?, Outcome::Unit => ())
     }
 
     /// Read a transfer set's configuration.
@@ -683,124 +653,166 @@ impl Tase2Client {
         &self,
         transfer_set: &ObjectName,
     ) -> Result<DsTransferSetValue, Error> {
-        let d = self.client.read(transfer_set).await?;
-        DsTransferSetValue::from_data(&d).map_err(|_| Error::UnexpectedValue(transfer_set.clone()))
+        let c = Command::ReadTransferSet {
+            transfer_set: transfer_set.clone(),
+        };
+        expect!(self.command(c).await?, Outcome::TransferSetValue(v) => v)
     }
 
     /// Stop a transfer set: a component write of `Status` = false, or, if the server refuses
     /// component access, a whole-structure write of the last configuration with Status false.
-    pub async fn stop_transfer_set(&mut self, transfer_set: &ObjectName) -> Result<(), Error> {
-        let status = t2::component(transfer_set.clone(), "Status");
-        let r = match self.client.write_spec(status, Data::Boolean(false)).await {
-            Err(Error::Access(_)) => {
-                let mut v = self.running.get(transfer_set).cloned().unwrap_or_default();
-                v.status = false;
-                self.client
-                    .write(transfer_set, t2::transfer_set_data(&v, self.edition))
-                    .await
-            }
-            r => r,
+    pub async fn stop_transfer_set(&self, transfer_set: &ObjectName) -> Result<(), Error> {
+        let c = Command::StopTransferSet {
+            transfer_set: transfer_set.clone(),
         };
-        if r.is_ok() {
-            self.running.remove(transfer_set);
-        }
-        r
+        expect!(self.command(c).await?, Outcome::Unit => ())
     }
 
     // --- reports ---
 
-    /// The next InformationReport, decoded and typed; `None` once the association is gone: a
-    /// transfer set report ([`Tase2Report::Transfer`]) or an information message
-    /// ([`Tase2Report::InfoMessage`]), in arrival order; anything else is an
-    /// [`UndecodedReport`]. A full report of a data set whose members are unknown triggers one
-    /// GetNamedVariableListAttributes. Critical reports of transfer sets this client started are
-    /// acknowledged here when auto-ACK is on (see [`TypedReport::acknowledged`]).
+    /// The next InformationReport, decoded and typed by the session; `None` once the association
+    /// is gone and every report was taken: a transfer set report ([`Tase2Report::Transfer`]) or
+    /// an information message ([`Tase2Report::InfoMessage`]), in arrival order; anything else is
+    /// an [`UndecodedReport`]. Critical reports of transfer sets this client started were
+    /// acknowledged on arrival when auto-ACK is on (see [`TypedReport::acknowledged`]).
     ///
-    /// Cancel-safe as long as no such members look-up or ACK is under way.
+    /// Cancel-safe (a report is taken only when it is returned).
     pub async fn next_report(&mut self) -> Option<Result<Tase2Report, UndecodedReport>> {
-        let raw = self.client.next_report().await?;
-        if let Some(m) = InfoMessage::decode(&raw) {
-            return Some(Ok(Tase2Report::InfoMessage(m)));
-        }
-        let mut decoded = Report::decode(&raw, |n| self.lists.get(n).map(Vec::as_slice));
-        if let Err(ReportError::UnknownDataSet(n)) = &decoded {
-            if self.data_set_members(&n.clone()).await.is_ok() {
-                decoded = Report::decode(&raw, |n| self.lists.get(n).map(Vec::as_slice));
-            }
-        }
-        let r = match decoded {
-            Ok(r) => r,
-            Err(error) => return Some(Err(UndecodedReport { report: raw, error })),
-        };
-        let values = r
-            .values
-            .into_iter()
-            .map(|(name, d)| {
-                let v = match self.point_type(&name) {
-                    Some(t) => match t.decode_data(&d) {
-                        Some(p) => Reported::Point(t, p),
-                        None => Reported::Other(d),
-                    },
-                    None => Reported::Other(d),
-                };
-                (name, v)
-            })
-            .collect();
-        let mut report = TypedReport {
-            transfer_set: r.transfer_set,
-            timestamp: r.timestamp,
-            conditions: r.conditions,
-            event_code: r.event_code,
-            data_set: r.data_set,
-            values,
-            acknowledged: false,
-        };
-        if self.auto_ack {
-            if let Some(ts) = self.critical_source(&report) {
-                report.acknowledged = self.ack(&ts, report.timestamp.unwrap_or(0)).await.is_ok();
-            }
-        }
-        Some(Ok(Tase2Report::Transfer(report)))
+        self.reports.recv().await
     }
 
-    /// The critical transfer set of ours that sent `report`: the one it names, or, for a report
-    /// that names none, the only critical transfer set running.
-    fn critical_source(&self, report: &TypedReport) -> Option<ObjectName> {
-        match &report.transfer_set {
-            Some(ts) => self
-                .running
-                .get(ts)
-                .is_some_and(|v| v.critical)
-                .then(|| ts.clone()),
-            None => {
-                let mut critical = self.running.iter().filter(|(_, v)| {
-                    v.critical && report.data_set.as_ref().is_none_or(|ds| *ds == v.data_set)
-                });
-                match (critical.next(), critical.next()) {
-                    (Some((ts, _)), None) => Some(ts.clone()),
-                    _ => None,
-                }
-            }
-        }
+    /// The next [`Diagnostic`]; `None` once the association is gone and every one was taken.
+    /// Cancel-safe.
+    pub async fn next_diagnostic(&mut self) -> Option<Diagnostic> {
+        self.diagnostics.recv().await
+    }
+
+    /// Acknowledge critical reports as they arrive (on by default): the session sends
+    /// `Transfer_Report_ACK` for every report of a transfer set this client started with
+    /// Critical set. Applies to every report that arrives after this returns; reports already
+    /// queued for [`Self::next_report`] keep what was done with them.
+    pub async fn set_auto_ack(&self, on: bool) -> Result<(), Error> {
+        self.with(move |s| {
+            s.set_auto_ack(on);
+            Ok(())
+        })
+        .await
     }
 
     /// Acknowledge the critical report of `transfer_set` stamped `timestamp`
-    /// (`Transfer_Report_ACK`, an unconfirmed InformationReport).
+    /// (`Transfer_Report_ACK`, an unconfirmed InformationReport); returns once it is queued for
+    /// the socket.
     pub async fn ack(&self, transfer_set: &ObjectName, timestamp: i32) -> Result<(), Error> {
-        self.client
-            .send_unconfirmed(UnconfirmedService::InformationReport(t2::ack(
-                transfer_set,
-                timestamp,
-            )))
-            .await
+        let ts = transfer_set.clone();
+        self.with(move |s| s.ack(&ts, timestamp)).await
     }
 
     /// Refuse the critical report of `transfer_set` (`Transfer_Report_NACK`).
     pub async fn nack(&self, transfer_set: &ObjectName) -> Result<(), Error> {
-        self.client
-            .send_unconfirmed(UnconfirmedService::InformationReport(t2::nack(
-                transfer_set,
-            )))
-            .await
+        let ts = transfer_set.clone();
+        self.with(move |s| s.nack(&ts)).await
+    }
+
+    // --- information messages (block 4) ---
+
+    /// Receive information messages: writes `true` to this association's `IM_Transfer_Set`
+    /// (association-specific). The server then sends every message its bilateral table admits
+    /// for this client; they come out of [`Self::next_report`].
+    pub async fn enable_info_messages(&self) -> Result<(), Error> {
+        let c = Command::InfoMessages { enable: true };
+        expect!(self.command(c).await?, Outcome::Unit => ())
+    }
+
+    /// Stop receiving information messages (`IM_Transfer_Set` = false). Messages already on
+    /// their way may still arrive.
+    pub async fn disable_info_messages(&self) -> Result<(), Error> {
+        let c = Command::InfoMessages { enable: false };
+        expect!(self.command(c).await?, Outcome::Unit => ())
+    }
+
+    // --- device control (block 5) ---
+    //
+    // A device is named by its `<Device>` object (`ICC1/Brk1_Cmd`); the session derives
+    // `<Device>_SBO` and `<Device>_TAG` from it. A refusal comes back as `t2::Error::Control`,
+    // whose `ControlError` says which request failed and what the DataAccessError means.
+
+    /// What `device` is: its kind, whether it is select-before-operate, whether it is tagged
+    /// (three GetVariableAccessAttributes, pipelined). Fails with [`t2::Error::NotADevice`] when
+    /// `<Device>` is neither an INT16 nor a FLOAT32, and with the server's error when it does not
+    /// exist.
+    pub async fn device_info(&self, device: &ObjectName) -> Result<DeviceInfo, Error> {
+        let c = Command::DeviceInfo {
+            device: device.clone(),
+        };
+        expect!(self.command(c).await?, Outcome::Device(d) => d)
+    }
+
+    /// Select `device` (a Read of `<Device>_SBO`): the server arms it for this association until
+    /// its select timeout and answers the CheckBackID, which is returned. The next
+    /// [`Self::operate`] of this association operates it (one operate per select).
+    pub async fn select(&self, device: &ObjectName) -> Result<i16, Error> {
+        let c = Command::Select {
+            device: device.clone(),
+        };
+        expect!(self.command(c).await?, Outcome::CheckBackId(id) => id)
+    }
+
+    /// Operate `device` with `value` (a Write of `<Device>`): a direct-operate device operates
+    /// at once; a select-before-operate device must have been selected by this association
+    /// ([`Self::select`]) within its select timeout. Returns once the server (and the
+    /// application behind it) accepted the operate.
+    pub async fn operate(&self, device: &ObjectName, value: ControlValue) -> Result<(), Error> {
+        let c = Command::Operate {
+            device: device.clone(),
+            value,
+        };
+        expect!(self.command(c).await?, Outcome::Unit => ())
+    }
+
+    /// Select then operate `device` in one call; returns the CheckBackID of the select.
+    pub async fn select_operate(
+        &self,
+        device: &ObjectName,
+        value: ControlValue,
+    ) -> Result<i16, Error> {
+        let c = Command::SelectOperate {
+            device: device.clone(),
+            value,
+        };
+        expect!(self.command(c).await?, Outcome::CheckBackId(id) => id)
+    }
+
+    /// The tag of `device` (a Read of `<Device>_TAG`).
+    pub async fn tag(&self, device: &ObjectName) -> Result<Tag, Error> {
+        let c = Command::Tag {
+            device: device.clone(),
+        };
+        expect!(self.command(c).await?, Outcome::Tag(t) => t)
+    }
+
+    /// Set (or, with [`TagValue::None`], clear) the tag of `device` with a reason (printable
+    /// ASCII, at most 255 characters; a longer one is cut). Only the client that set a tag may
+    /// change it, and not while the device is selected.
+    pub async fn set_tag(
+        &self,
+        device: &ObjectName,
+        value: TagValue,
+        reason: &str,
+    ) -> Result<(), Error> {
+        let c = Command::SetTag {
+            device: device.clone(),
+            value,
+            reason: reason.into(),
+        };
+        expect!(self.command(c).await?, Outcome::Unit => ())
+    }
+
+    // --- release ---
+
+    /// Orderly release: Conclude, ACSE release, then the socket closes.
+    pub async fn conclude(self) -> Result<(), Error> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Msg::Conclude(tx)).await?;
+        self.settle(rx).await
     }
 }

@@ -9,6 +9,7 @@ use tase2_core::acse::ApInvocation;
 use tase2_core::assoc::AssociationConfig;
 use tase2_core::mms::{Data, DataAccessError, Float, ObjectName};
 use tase2_core::server::{ConnectionId, Endpoint, ServerConfig, ServerEvent};
+use tase2_core::tase2::client::Error as T2;
 use tase2_core::tase2::client::{ControlError, ControlErrorKind, ControlOp};
 use tase2_core::tase2::server::{
     DeviceId, DeviceSpec, InfoDelivery, OperatePolicy, Tase2, Tase2Builder, Tase2Config, Tase2Event,
@@ -18,8 +19,10 @@ use tase2_core::tase2::{
     DsTransferSetValue, Family, Form, InfoHeader, InfoMessage, InfoScope, PointType, PointValue,
     Rights, Tag, TagValue,
 };
-use tase2_tokio::tase2::{report_variables, DeviceInfo, Tase2Client, Tase2Report};
-use tase2_tokio::{Error, Server, ServerHandle};
+use tase2_tokio::tase2::{
+    report_variables, DeviceInfo, Error, Tase2Client, Tase2Options, Tase2Report,
+};
+use tase2_tokio::{Server, ServerHandle};
 use tokio::sync::{mpsc, oneshot};
 
 const REAL_Q: PointType = PointType::Indication(Family::Real, Form::Q);
@@ -171,7 +174,8 @@ async fn start() -> Fixture {
                     } else {
                         (*op, Ok(()))
                     };
-                    app.command(move |ep, _| ep.answer_operate(op, answer).unwrap());
+                    app.command(move |ep, _| ep.answer_operate(op, answer).unwrap())
+                        .await;
                 }
                 Tase2Event::Bound {
                     id, table: Some(t), ..
@@ -223,7 +227,7 @@ fn refused(op: ControlOp, kind: ControlErrorKind) -> ControlError {
 /// The control error of a result, or a panic saying what came instead.
 fn control_error<T: std::fmt::Debug>(r: Result<T, Error>) -> ControlError {
     match r {
-        Err(Error::Control(e)) => e,
+        Err(Error::Tase2(T2::Control(e))) => e,
         other => panic!("expected a control refusal, got {other:?}"),
     }
 }
@@ -266,9 +270,11 @@ async fn send_info(
 ) -> InfoDelivery {
     let (tx, rx) = oneshot::channel();
     let data = data.to_vec();
-    handle.command(move |ep, _| {
-        let _ = tx.send(ep.send_info_message(domain, header, &data).unwrap());
-    });
+    handle
+        .command(move |ep, _| {
+            let _ = tx.send(ep.send_info_message(domain, header, &data).unwrap());
+        })
+        .await;
     rx.await.unwrap()
 }
 
@@ -306,7 +312,7 @@ async fn select_before_operate_with_check_back_ids() {
     );
     assert!(matches!(
         c.device_info(&icc1("Gen1_MW")).await,
-        Err(Error::NotADevice(n)) if n == icc1("Gen1_MW")
+        Err(Error::Tase2(T2::NotADevice(n))) if n == icc1("Gen1_MW")
     ));
 
     // An SBO device refuses an operate without a select.
@@ -321,7 +327,7 @@ async fn select_before_operate_with_check_back_ids() {
     assert_eq!(c.select(&brk1).await.unwrap(), 101);
     c.operate(&brk1, ON).await.unwrap();
     assert_eq!(operated(&mut f.events).await, ON);
-    assert_eq!(c.client().read(&brk1).await.unwrap(), Data::Integer(1));
+    assert_eq!(c.read(&brk1).await.unwrap(), Data::Integer(1));
 
     // One operate per select.
     let e = control_error(c.operate(&brk1, OFF).await);
@@ -332,7 +338,7 @@ async fn select_before_operate_with_check_back_ids() {
     assert_eq!(operated(&mut f.events).await, OFF);
     assert_eq!(c.select_operate(&brk1, OFF).await.unwrap(), 101);
     assert_eq!(operated(&mut f.events).await, OFF);
-    assert_eq!(c.client().read(&brk1).await.unwrap(), Data::Integer(0));
+    assert_eq!(c.read(&brk1).await.unwrap(), Data::Integer(0));
 
     // A direct device has no _SBO object to select.
     let e = control_error(c.select(&icc1("Cap1_Cmd")).await);
@@ -349,13 +355,10 @@ async fn direct_setpoints_and_the_applications_refusal() {
 
     c.operate(&mw, ControlValue::Real(412.5)).await.unwrap();
     assert_eq!(operated(&mut f.events).await, ControlValue::Real(412.5));
-    assert_eq!(
-        c.client().read(&mw).await.unwrap(),
-        Data::Float(Float::F32(412.5))
-    );
+    assert_eq!(c.read(&mw).await.unwrap(), Data::Float(Float::F32(412.5)));
     c.operate(&tap, ControlValue::Discrete(-3)).await.unwrap();
     assert_eq!(operated(&mut f.events).await, ControlValue::Discrete(-3));
-    assert_eq!(c.client().read(&tap).await.unwrap(), Data::Integer(-3));
+    assert_eq!(c.read(&tap).await.unwrap(), Data::Integer(-3));
 
     // Wrong type, out of range.
     let e = control_error(c.operate(&mw, ControlValue::Discrete(5)).await);
@@ -386,7 +389,7 @@ async fn direct_setpoints_and_the_applications_refusal() {
     assert_eq!(e.kind, ControlErrorKind::AccessDenied);
 
     // The setpoints kept their last accepted values.
-    assert_eq!(c.client().read(&tap).await.unwrap(), Data::Integer(-3));
+    assert_eq!(c.read(&tap).await.unwrap(), Data::Integer(-3));
     c.conclude().await.unwrap();
 }
 
@@ -601,15 +604,17 @@ async fn messages_and_transfer_reports_interleave_without_loss() {
 
     // In one go: a point change (an object change report) and two messages.
     let (tx, rx) = oneshot::channel();
-    f.handle.command(move |ep, now| {
-        let gen = ep.tase2().point_id(&icc1("Gen1_MW")).unwrap();
-        ep.send_info_message(None, header(7, 0, 1), b"before")
-            .unwrap();
-        ep.update(now, gen, PointValue::real(250.0));
-        ep.send_info_message(None, header(7, 0, 2), b"after")
-            .unwrap();
-        let _ = tx.send(());
-    });
+    f.handle
+        .command(move |ep, now| {
+            let gen = ep.tase2().point_id(&icc1("Gen1_MW")).unwrap();
+            ep.send_info_message(None, header(7, 0, 1), b"before")
+                .unwrap();
+            ep.update(now, gen, PointValue::real(250.0));
+            ep.send_info_message(None, header(7, 0, 2), b"after")
+                .unwrap();
+            let _ = tx.send(());
+        })
+        .await;
     rx.await.unwrap();
     let mut messages = Vec::new();
     let mut values = Vec::new();
@@ -627,5 +632,44 @@ async fn messages_and_transfer_reports_interleave_without_loss() {
         [(icc1("Gen1_MW"), tase2_core::tase2::Value::Real(250.0))]
     );
     c.stop_transfer_set(&ts).await.unwrap();
+    c.conclude().await.unwrap();
+}
+
+/// A report queue of two and forty messages sent while the client reads nothing: the driver
+/// stops reading the socket instead of dropping, and every message comes out, in order; the
+/// association then still answers commands.
+#[tokio::test]
+async fn a_full_report_queue_holds_the_socket_and_loses_nothing() {
+    let f = start().await;
+    let options = Tase2Options {
+        report_queue: 2,
+        ..Tase2Options::default()
+    };
+    let mut c = Tase2Client::connect_with(f.addr, config("1.1.1.999"), options)
+        .await
+        .unwrap();
+    c.enable_info_messages().await.unwrap();
+    let (tx, rx) = oneshot::channel();
+    f.handle
+        .command(move |ep, _| {
+            let sent = (1..=40)
+                .filter(|&n| {
+                    let text = format!("message {n}");
+                    let d = ep.send_info_message(None, header(7, 0, n), text.as_bytes());
+                    d.is_ok_and(|d| !d.sent.is_empty())
+                })
+                .count();
+            let _ = tx.send(sent);
+        })
+        .await;
+    assert_eq!(rx.await.unwrap(), 40);
+    // Let the driver fill its queue and stall.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for n in 1..=40 {
+        let m = info_message(&mut c).await;
+        assert_eq!(m.header.message_id, n);
+        assert_eq!(m.text(), Some(format!("message {n}").as_str()));
+    }
+    assert!(c.features().await.unwrap().has_block(4));
     c.conclude().await.unwrap();
 }

@@ -7,13 +7,16 @@ use tase2_core::acse::ApInvocation;
 use tase2_core::assoc::AssociationConfig;
 use tase2_core::mms::{Data, DataAccessError, ObjectName};
 use tase2_core::server::{Endpoint, ServerConfig, ServerEvent};
+use tase2_core::tase2::client::Error as T2;
 use tase2_core::tase2::server::{PointId, Tase2, Tase2Builder, Tase2Config, Tase2Event};
 use tase2_core::tase2::{
     BilateralTable, ClientMatch, CurrentSource, DsConditions, DsTransferSetValue, Edition, Family,
     Flags, Form, PointType, PointValue, Rights, StateValue, Timestamp, Validity, Value,
 };
-use tase2_tokio::tase2::{report_variables, Reported, Tase2Client, Tase2Report, TypedReport};
-use tase2_tokio::{Client, Error, Server, ServerHandle};
+use tase2_tokio::tase2::{
+    report_variables, Error, Reported, Tase2Client, Tase2Options, Tase2Report, TypedReport,
+};
+use tase2_tokio::{Client, Server, ServerHandle};
 use tokio::sync::mpsc;
 
 const REAL_QTT: PointType = PointType::Indication(Family::Real, Form::QTimeTag);
@@ -224,14 +227,18 @@ async fn event_where(
     }
 }
 
-fn update(handle: &ServerHandle<Tase2>, updates: Vec<(ObjectName, PointValue)>) {
-    assert!(handle.command(move |ep, now| {
-        let ids: Vec<(PointId, PointValue)> = updates
-            .iter()
-            .map(|(n, v)| (ep.tase2().point_id(n).unwrap(), *v))
-            .collect();
-        ep.update_many(now, ids);
-    }));
+async fn update(handle: &ServerHandle<Tase2>, updates: Vec<(ObjectName, PointValue)>) {
+    assert!(
+        handle
+            .command(move |ep, now| {
+                let ids: Vec<(PointId, PointValue)> = updates
+                    .iter()
+                    .map(|(n, v)| (ep.tase2().point_id(n).unwrap(), *v))
+                    .collect();
+                ep.update_many(now, ids);
+            })
+            .await
+    );
 }
 
 async fn flow(edition: Edition) {
@@ -241,7 +248,11 @@ async fn flow(edition: Edition) {
     // Association with the wrong or an unknown AP-title is refused.
     assert!(matches!(
         Client::connect(f.addr, config("1.1.1.555")).await,
-        Err(Error::Association(_))
+        Err(tase2_tokio::Error::Association(_))
+    ));
+    assert!(matches!(
+        Tase2Client::connect(f.addr, config("1.1.1.555")).await,
+        Err(Error::Tase2(T2::Closed(Some(_))))
     ));
 
     // Block 1 discovery: version, features, our domain and table only.
@@ -254,18 +265,14 @@ async fn flow(edition: Edition) {
     assert_eq!(c.domains().await.unwrap(), ["ICC1"]);
     assert_eq!(c.bilateral_table_id("ICC1").await.unwrap(), "BLT_ICC1");
     assert!(c.bilateral_table_id("ICC2").await.is_err());
-    match c
-        .client()
-        .read(&ObjectName::domain("ICC2", "Secret_MW"))
-        .await
-    {
-        Err(Error::Access(e)) => assert!(
+    match c.read(&ObjectName::domain("ICC2", "Secret_MW")).await {
+        Err(Error::Tase2(T2::Access(e))) => assert!(
             e == DataAccessError::OBJECT_NON_EXISTENT || e == DataAccessError::OBJECT_ACCESS_DENIED,
             "{e:?}"
         ),
         other => panic!("ICC2 object readable by the ICC1 client: {other:?}"),
     }
-    assert!(c.client().variable_names(Some("ICC2")).await.is_err());
+    assert!(c.variable_names(Some("ICC2")).await.is_err());
 
     let d = c.discover().await.unwrap();
     assert_eq!(d.edition, Some(edition));
@@ -309,7 +316,7 @@ async fn flow(edition: Edition) {
     }
     assert!(matches!(
         c.read_point(&icc1("Bilateral_Table_ID")).await,
-        Err(Error::NotAPoint(_))
+        Err(Error::Tase2(T2::NotAPoint(_)))
     ));
 
     // Writes: granted on Setpoint, refused elsewhere.
@@ -323,7 +330,9 @@ async fn flow(edition: Edition) {
     assert!(matches!(
         c.write_point(&icc1("Gen1_MW"), &PointValue::real(1.0))
             .await,
-        Err(Error::Access(DataAccessError::OBJECT_ACCESS_DENIED))
+        Err(Error::Tase2(T2::Access(
+            DataAccessError::OBJECT_ACCESS_DENIED
+        )))
     ));
 
     // A data set of our own: the special variables and four points.
@@ -333,7 +342,7 @@ async fn flow(edition: Edition) {
         members.push(icc1(n));
     }
     c.define_data_set(&ds, &members).await.unwrap();
-    assert_eq!(c.client().list_members(&ds).await.unwrap(), members);
+    assert_eq!(c.data_set_members(&ds).await.unwrap(), members);
 
     // Reserve a transfer set and start it: RBE, object change, integrity every 2 s.
     let ts1 = c.reserve_transfer_set("ICC1").await.unwrap();
@@ -371,7 +380,7 @@ async fn flow(edition: Edition) {
     let gen = PointValue::real(123.5)
         .with_flags(Flags::VALID.with_validity(Validity::Suspect))
         .at(ts(1_700_000_100, 0));
-    update(&f.handle, vec![(icc1("Gen1_MW"), gen)]);
+    update(&f.handle, vec![(icc1("Gen1_MW"), gen)]).await;
     let r = next_with(&mut c, DsConditions::OBJECT_CHANGE).await;
     assert_eq!(r.transfer_set.as_ref(), Some(&ts1));
     assert_eq!(r.conditions, Some(DsConditions::OBJECT_CHANGE));
@@ -394,7 +403,8 @@ async fn flow(edition: Edition) {
             (icc1("Tap1"), PointValue::discrete(8)),
             (icc1("Freq_Hz"), freq),
         ],
-    );
+    )
+    .await;
     let r = next_with(&mut c, DsConditions::OBJECT_CHANGE).await;
     assert_eq!(r.values.len(), 2, "{r:?}");
     assert_eq!(r.point(&icc1("Brk1")), Some(&seen(STATE_QTT, &brk)));
@@ -471,7 +481,7 @@ async fn flow(edition: Edition) {
     }
 
     // On demand: the report waits for our ACK.
-    c.set_auto_ack(false);
+    c.set_auto_ack(false).await.unwrap();
     let r = next_with(&mut c, DsConditions::INTERVAL).await;
     assert!(!r.acknowledged);
     c.ack(&ts2, r.timestamp.unwrap()).await.unwrap();
@@ -491,7 +501,7 @@ async fn flow(edition: Edition) {
         }
         e => panic!("{e:?}"),
     }
-    c.set_auto_ack(true);
+    c.set_auto_ack(true).await.unwrap();
     c.stop_transfer_set(&ts2).await.unwrap();
     event_where(
         &mut f.events,
@@ -510,12 +520,14 @@ async fn flow(edition: Edition) {
     );
     assert!(matches!(
         c.reserve_transfer_set("ICC1").await,
-        Err(Error::Access(DataAccessError::TEMPORARILY_UNAVAILABLE))
+        Err(Error::Tase2(T2::Access(
+            DataAccessError::TEMPORARILY_UNAVAILABLE
+        )))
     ));
 
     // Reports still queued are drained; then the data set goes and the association ends.
     assert!(c.delete_data_set(&ds).await.unwrap());
-    assert!(c.client().list_members(&ds).await.is_err());
+    assert!(c.data_set_members(&ds).await.is_err());
     c.conclude().await.unwrap();
 
     // The ICC2 client sees ICC2 and not ICC1.
@@ -524,7 +536,7 @@ async fn flow(edition: Edition) {
         .unwrap();
     assert_eq!(c2.domains().await.unwrap(), ["ICC2"]);
     assert_eq!(c2.bilateral_table_id("ICC2").await.unwrap(), "BLT_ICC2");
-    assert!(c2.client().read(&icc1("Gen1_MW")).await.is_err());
+    assert!(c2.read(&icc1("Gen1_MW")).await.is_err());
     c2.conclude().await.unwrap();
 }
 
@@ -608,7 +620,13 @@ async fn plain_mms_server_stop_fallback_and_unknown_data_set() {
     });
     tokio::spawn(server.run());
 
-    let mut c = Tase2Client::new(Client::connect(addr, config("1.1.1.999")).await.unwrap());
+    let options = Tase2Options {
+        read_version: false,
+        ..Tase2Options::default()
+    };
+    let mut c = Tase2Client::connect_with(addr, config("1.1.1.999"), options)
+        .await
+        .unwrap();
     assert_eq!(c.version().await.unwrap(), edition);
     let Tase2Report::Transfer(r) = c.next_report().await.unwrap().unwrap() else {
         panic!("not a transfer set report");

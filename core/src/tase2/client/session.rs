@@ -893,11 +893,14 @@ impl Session {
     fn process_reports(&mut self, now: Instant) {
         while let Some(front) = self.held.front() {
             let wait_for = match &front.variables {
+                // A look-up under way is waited for to its end: the members are known as soon
+                // as GetNamedVariableListAttributes answers, their types only after it.
                 VariableAccessSpecification::VariableListName(n)
                     if InfoMessage::decode(front).is_none()
-                        && !self.known.lists.contains_key(n)
-                        && !self.known.failed_lists.contains(n)
-                        && self.named_after_transfer_set(n).is_none() =>
+                        && (self.known.lookups.contains(n)
+                            || (!self.known.lists.contains_key(n)
+                                && !self.known.failed_lists.contains(n)
+                                && self.named_after_transfer_set(n).is_none())) =>
                 {
                     Some(n.clone())
                 }
