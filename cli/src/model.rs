@@ -338,7 +338,7 @@ impl Build<'_> {
         Ok(())
     }
 
-    /// `Nested`: { A INT16, B { C BOOLEAN, D VisibleString(32) }, E ARRAY[3] OF UNSIGNED8 }.
+    /// `Nested`: { A INT16, B { C BOOLEAN, D VisibleString(32) }, E ARRAY\[3\] OF UNSIGNED8 }.
     fn test_structure(&mut self, domain: &str) -> Result<(), ConfigError> {
         let t = structure(vec![
             ("A", TypeDescription::Integer(16)),

@@ -36,7 +36,7 @@ pub struct ServeArgs {
     /// TOML model to serve (see examples/tase2-server.toml); default: the embedded default model.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Address to listen on (default: `listen` of the config's [server], else 0.0.0.0:102).
+    /// Address to listen on (default: `listen` of the config's `[server]`, else 0.0.0.0:102).
     #[arg(long, value_name = "ADDR")]
     listen: Option<String>,
     /// Only check the configuration: print a summary and exit.

@@ -46,6 +46,14 @@ pub(crate) fn ci(root: &Path, args: &[String]) -> ExitCode {
             "warnings",
         ],
     ));
+    steps.push(Step {
+        name: "doc",
+        run: Box::new(|| {
+            run(Command::new(cargo())
+                .args(["doc", "--workspace", "--no-deps"])
+                .env("RUSTDOCFLAGS", "-D warnings"))
+        }),
+    });
     steps.push(cargo_step(
         "wasm build",
         &[
