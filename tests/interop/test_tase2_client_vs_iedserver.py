@@ -41,7 +41,7 @@ def session(res: harness.Results, tase2: str, port: int) -> None:
     res.check(f"{ANIN} = 0" in out, "AnIn1.mag.f reads as a float 0", out)
     res.check(f"{IND} = false" in out, "Ind1.stVal reads as boolean false", out)
     res.check("ICC1/GGIO1$MX$AnIn1 = {" in out, "the AnIn1 MX structure reads as a structure", out)
-    res.check("ICC1/Nope: DataAccessError(10)" in out, "a missing variable reads as object-non-existent", out)
+    res.check("ICC1/Nope: object-non-existent" in out, "a missing variable reads as object-non-existent", out)
 
     out = run(res, tase2, port, "type", ANIN, "ICC1/GGIO1$MX$AnIn1")
     res.check("FloatingPoint { format_width: 32, exponent_width: 8 }" in out, "GVAA of mag.f is FLOAT32", out)

@@ -225,6 +225,24 @@ fn object_name(domain: &str, item: &str) -> ObjectName {
     }
 }
 
+/// The association from our AP-title (dotted OID) and AE-qualifier to the peer's, for both
+/// classes; an error names the malformed OID.
+pub(crate) fn association_config(
+    local_ap_title: &str,
+    local_ae: i32,
+    remote_ap_title: &str,
+    remote_ae: i32,
+) -> Result<AssociationConfig, String> {
+    let oid = |s: &str| {
+        s.parse()
+            .map_err(|e| format!("invalid AP-title {s:?}: {e}"))
+    };
+    Ok(AssociationConfig::with_ap_titles(
+        (oid(local_ap_title)?, i64::from(local_ae)),
+        (oid(remote_ap_title)?, i64::from(remote_ae)),
+    ))
+}
+
 #[wasm_bindgen]
 impl WasmClient {
     /// Start an association from our AP-title (dotted OID) and AE-qualifier to the peer's. The
@@ -237,14 +255,7 @@ impl WasmClient {
         remote_ae: i32,
         now_ms: f64,
     ) -> Result<WasmClient, String> {
-        let oid = |s: &str| {
-            s.parse()
-                .map_err(|e| format!("invalid AP-title {s:?}: {e}"))
-        };
-        let config = AssociationConfig::with_ap_titles(
-            (oid(local_ap_title)?, i64::from(local_ae)),
-            (oid(remote_ap_title)?, i64::from(remote_ae)),
-        );
+        let config = association_config(local_ap_title, local_ae, remote_ap_title, remote_ae)?;
         let last_mono_us = ms_to_us(now_ms);
         Ok(WasmClient {
             client: Client::new(config, instant(last_mono_us, now_ms)),

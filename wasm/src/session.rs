@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use tase2_core::assoc::AssociationConfig;
 use tase2_core::mms::ObjectName;
 use tase2_core::tase2::client::{Command, OpId, Session, SessionConfig, SessionEvent};
 use tase2_core::tase2::{Command as DeviceCommand, ControlValue, Edition, TagValue};
@@ -47,14 +46,8 @@ impl WasmSession {
         remote_ae: i32,
         now_ms: f64,
     ) -> Result<WasmSession, String> {
-        let oid = |s: &str| {
-            s.parse()
-                .map_err(|e| format!("invalid AP-title {s:?}: {e}"))
-        };
-        let config = AssociationConfig::with_ap_titles(
-            (oid(local_ap_title)?, i64::from(local_ae)),
-            (oid(remote_ap_title)?, i64::from(remote_ae)),
-        );
+        let config =
+            crate::association_config(local_ap_title, local_ae, remote_ap_title, remote_ae)?;
         let last_mono_us = ms_to_us(now_ms);
         Ok(WasmSession {
             session: Session::new(

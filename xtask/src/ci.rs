@@ -88,6 +88,17 @@ pub(crate) fn ci(root: &Path, args: &[String]) -> ExitCode {
     });
     let r = root.to_path_buf();
     steps.push(Step {
+        name: "wasm smoke (node, proxy)",
+        // WasmSession in Node against a real `tase2 serve` through the web-demo proxy: discovery,
+        // transfer set reports, select-before-operate, release.
+        run: Box::new(move || {
+            run(Command::new("bash")
+                .arg(r.join("wasm/js/run-session-smoke.sh"))
+                .arg("3"))
+        }),
+    });
+    let r = root.to_path_buf();
+    steps.push(Step {
         name: "interop",
         run: Box::new(move || interop(&r, &[])),
     });
