@@ -737,13 +737,13 @@ impl Session {
                 .push_back(SessionEvent::Done { op, result: Err(e) });
             return op;
         }
-        self.run(now, Some(op), step);
+        self.run(Some(op), step);
         self.send_waiting(now);
         op
     }
 
     /// Advance an operation until it waits for answers or is done.
-    fn run(&mut self, now: Instant, op: Option<OpId>, mut step: Step) {
+    fn run(&mut self, op: Option<OpId>, mut step: Step) {
         loop {
             match step {
                 Step::Done(result) => {
@@ -773,7 +773,6 @@ impl Session {
                         },
                     );
                     self.flush_deviations();
-                    let _ = now;
                     return;
                 }
             }
@@ -786,7 +785,7 @@ impl Session {
         }
     }
 
-    fn answer(&mut self, now: Instant, batch: u64, index: usize, answer: ops::Answer) {
+    fn answer(&mut self, batch: u64, index: usize, answer: ops::Answer) {
         let Some(b) = self.batches.get_mut(&batch) else {
             return;
         };
@@ -808,7 +807,7 @@ impl Session {
             .map(|a| a.unwrap_or(Err(Error::UnexpectedResponse)))
             .collect();
         let step = (b.cont)(&mut self.known, answers);
-        self.run(now, b.op, step);
+        self.run(b.op, step);
     }
 
     /// Send waiting requests while the negotiated window has room.
@@ -829,7 +828,7 @@ impl Session {
                     self.waiting.push_front((batch, index, request));
                     break;
                 }
-                Err(e) => self.answer(now, batch, index, Err(Error::from(e))),
+                Err(e) => self.answer(batch, index, Err(Error::from(e))),
             }
         }
     }
@@ -843,7 +842,7 @@ impl Session {
                 }
                 Event::Response { invoke_id, result } => {
                     if let Some((batch, index)) = self.invokes.remove(&invoke_id) {
-                        self.answer(now, batch, index, result.map_err(Error::Request));
+                        self.answer(batch, index, result.map_err(Error::Request));
                     }
                     self.send_waiting(now);
                 }
@@ -856,7 +855,7 @@ impl Session {
                 _ => {}
             }
         }
-        self.process_reports(now);
+        self.process_reports();
         self.send_waiting(now);
     }
 
@@ -883,14 +882,14 @@ impl Session {
         // Reports held for a look-up that can no longer happen go out as they are.
         self.known.lookups.clear();
         while let Some(r) = self.held.pop_front() {
-            self.deliver(r, true);
+            self.deliver(r);
         }
         self.events.push_back(SessionEvent::Closed(cause));
     }
 
     // --- reports ---
 
-    fn process_reports(&mut self, now: Instant) {
+    fn process_reports(&mut self) {
         while let Some(front) = self.held.front() {
             let wait_for = match &front.variables {
                 // A look-up under way is waited for to its end: the members are known as soon
@@ -908,7 +907,7 @@ impl Session {
             };
             let Some(list) = wait_for else {
                 if let Some(r) = self.held.pop_front() {
-                    self.deliver(r, false);
+                    self.deliver(r);
                 }
                 continue;
             };
@@ -924,11 +923,11 @@ impl Session {
                         Step::Done(Ok(Outcome::Unit))
                     }) as K<Vec<ObjectName>>,
                 );
-                self.run(now, None, step);
+                self.run(None, step);
             }
             if self.held.len() > self.known.config.max_held_reports {
                 if let Some(r) = self.held.pop_front() {
-                    self.deliver(r, true);
+                    self.deliver(r);
                 }
                 continue;
             }
@@ -946,10 +945,9 @@ impl Session {
             .cloned()
     }
 
-    /// Decode and type one InformationReport and raise its event. `final_` is set when no
-    /// look-up will be made for it any more.
-    fn deliver(&mut self, raw: InformationReport, final_: bool) {
-        let _ = final_;
+    /// Decode and type one InformationReport and raise its event (undecoded if its data set is
+    /// still unknown: no look-up is made from here).
+    fn deliver(&mut self, raw: InformationReport) {
         if let Some(m) = InfoMessage::decode(&raw) {
             self.events.push_back(SessionEvent::InfoMessage(m));
             return;
