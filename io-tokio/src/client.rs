@@ -77,6 +77,17 @@ impl std::error::Error for Error {
     }
 }
 
+impl From<ApiError> for Error {
+    /// A command refused because the association is gone is [`Error::Closed`] with the sticky
+    /// cause; any other refusal stays [`Error::Api`].
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::Closed(cause) => Error::Closed(cause),
+            e => Error::Api(e),
+        }
+    }
+}
+
 impl From<io::Error> for Error {
     fn from(e: io::Error) -> Self {
         Error::Io(e)
@@ -514,14 +525,14 @@ async fn drive(
             cmd = rx.recv(), if commands_open => match cmd {
                 Some(Cmd::Request(req, reply)) => match core.request(clock::now(), req) {
                     Ok(id) => { pending.insert(id, reply); }
-                    Err(e) => { let _ = reply.send(Err(Error::Api(e))); }
+                    Err(e) => { let _ = reply.send(Err(Error::from(e))); }
                 },
                 Some(Cmd::Unconfirmed(service, reply)) => {
-                    let _ = reply.send(core.send_unconfirmed(service).map_err(Error::Api));
+                    let _ = reply.send(core.send_unconfirmed(service).map_err(Error::from));
                 }
                 Some(Cmd::Conclude(reply)) => match core.conclude(clock::now()) {
                     Ok(()) => concluding = Some(reply),
-                    Err(e) => { let _ = reply.send(Err(Error::Api(e))); }
+                    Err(e) => { let _ = reply.send(Err(Error::from(e))); }
                 },
                 // Every Client handle is gone: release politely, or abort if that is not possible.
                 None => {
