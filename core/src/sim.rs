@@ -141,13 +141,13 @@ impl<H: Hooks, P: Peer> Sim<H, P> {
         }
     }
 
-    /// Connect a client side made by `make` (given the clock) and drive until its association is
-    /// up or refused; returns its index.
+    /// Open a connection on the server for a client side made by `make` (given the clock), without
+    /// moving a byte yet: a test can look at or tamper with the first PDUs. Returns its index.
     ///
     /// # Panics
     ///
     /// When the server has no room for another association (a test setup mistake).
-    pub fn connect_with(&mut self, make: impl FnOnce(Instant) -> P) -> usize {
+    pub fn open_with(&mut self, make: impl FnOnce(Instant) -> P) -> usize {
         let conn = self
             .server
             .open(self.now)
@@ -158,7 +158,17 @@ impl<H: Hooks, P: Peer> Sim<H, P> {
             events: Vec::new(),
             connected: true,
         });
-        let i = self.clients.len() - 1;
+        self.clients.len() - 1
+    }
+
+    /// Connect a client side made by `make` (given the clock) and drive until its association is
+    /// up or refused; returns its index.
+    ///
+    /// # Panics
+    ///
+    /// When the server has no room for another association (a test setup mistake).
+    pub fn connect_with(&mut self, make: impl FnOnce(Instant) -> P) -> usize {
+        let i = self.open_with(make);
         for _ in 0..self.max_steps {
             if self.clients[i].session.is_settled() {
                 break;

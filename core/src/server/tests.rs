@@ -15,14 +15,8 @@ use crate::mms::{
     UnconfirmedService, VariableAccessSpecification, WriteResult,
 };
 
-pub(crate) struct Pair<H: Hooks = NoHooks> {
-    pub now: Instant,
-    pub client: Client,
-    pub server: Endpoint<H>,
-    pub conn: ConnectionId,
-    pub client_events: Vec<Event>,
-    pub server_events: Vec<ServerEvent<H::Event>>,
-}
+/// The shared pair harness (`crate::sim`) with one plain MMS client, `clients[0]`.
+pub(crate) type Pair<H = NoHooks> = crate::sim::Sim<H, Client>;
 
 fn f32_type() -> TypeDescription {
     TypeDescription::FloatingPoint {
@@ -110,81 +104,46 @@ fn client_config() -> AssociationConfig {
 }
 
 impl Pair {
-    pub fn new(server_config: ServerConfig, model: Vmd) -> Pair {
+    pub(crate) fn serving(server_config: ServerConfig, model: Vmd) -> Pair {
         Pair::with_hooks(server_config, model, NoHooks)
     }
 
-    pub fn connected(points: u32) -> Pair {
-        let mut p = Pair::new(ServerConfig::default(), model(points));
+    pub(crate) fn connected(points: u32) -> Pair {
+        let mut p = Pair::serving(ServerConfig::default(), model(points));
         p.drive();
         assert!(
-            p.client.is_established(),
+            p.clients[0].session.is_established(),
             "client events: {:?}",
-            p.client_events
+            p.clients[0].events
         );
         p
     }
 }
 
 impl<H: Hooks> Pair<H> {
-    pub fn with_hooks(server_config: ServerConfig, model: Vmd, hooks: H) -> Pair<H> {
+    /// A server and one client whose connection is open but has moved no byte yet.
+    pub(crate) fn with_hooks(server_config: ServerConfig, model: Vmd, hooks: H) -> Pair<H> {
         let now = Instant::virtual_at(Duration::ZERO, 1_700_000_000);
-        let mut server = Endpoint::with_hooks(server_config, model, hooks);
-        let conn = server.open(now).unwrap();
-        let client = Client::new(client_config(), now);
-        Pair {
-            now,
-            client,
-            server,
-            conn,
-            client_events: Vec::new(),
-            server_events: Vec::new(),
-        }
+        let server = Endpoint::with_hooks(server_config, model, hooks);
+        let mut p = crate::sim::Sim::new(server, now);
+        p.open_with(|now| Client::new(client_config(), now));
+        p
     }
 
     /// Move bytes both ways until nothing moves, collecting events.
-    pub fn drive(&mut self) {
-        loop {
-            let mut moved = false;
-            let mut buf = Vec::new();
-            if self.client.poll_transmit(&mut buf) > 0 {
-                moved = true;
-                self.server.handle_input(self.now, self.conn, &buf);
-            }
-            let mut buf = Vec::new();
-            if self.server.poll_transmit(self.conn, &mut buf) > 0 {
-                moved = true;
-                self.client.handle_input(self.now, &buf);
-            }
-            while let Some(e) = self.client.poll_event() {
-                self.client_events.push(e);
-            }
-            while let Some(e) = self.server.poll_event() {
-                self.server_events.push(e);
-            }
-            if !moved {
-                break;
-            }
-        }
-    }
-
-    /// Jump the virtual clock to the next deadline and fire it.
-    pub fn advance(&mut self, by: Duration) {
-        self.now = self.now + by;
-        self.client.handle_timeout(self.now);
-        self.server.handle_timeout(self.now);
-        self.drive();
+    pub(crate) fn drive(&mut self) {
+        self.deliver();
     }
 
     /// The response to `id`, taken from the collected events.
-    pub fn response(&mut self, id: u32) -> Result<ConfirmedResponse, RequestError> {
+    pub(crate) fn response(&mut self, id: u32) -> Result<ConfirmedResponse, RequestError> {
         self.drive();
-        let pos = self
-            .client_events
+        let events = &mut self.clients[0].events;
+        let pos = events
             .iter()
             .position(|e| matches!(e, Event::Response { invoke_id, .. } if *invoke_id == id))
-            .unwrap_or_else(|| panic!("no response to {id}: {:?}", self.client_events));
-        match self.client_events.remove(pos) {
+            .unwrap_or_else(|| panic!("no response to {id}: {events:?}"));
+        match events.remove(pos) {
             Event::Response { result, .. } => result,
             _ => unreachable!(),
         }
@@ -194,8 +153,8 @@ impl<H: Hooks> Pair<H> {
 #[test]
 fn handshake_negotiates_and_both_sides_hear_of_it() {
     let p = Pair::connected(3);
-    assert!(p
-        .client_events
+    assert!(p.clients[0]
+        .events
         .iter()
         .any(|e| matches!(e, Event::Established(_))));
     let ServerEvent::Associated { peer, .. } = &p.server_events[0] else {
@@ -204,7 +163,7 @@ fn handshake_negotiates_and_both_sides_hear_of_it() {
     assert_eq!(peer.calling.ap_title, Some("1.1.1.999".parse().unwrap()));
     assert_eq!(peer.calling.ae_qualifier, Some(12));
     assert_eq!(
-        p.client.negotiated().max_pdu_size,
+        p.clients[0].session.negotiated().max_pdu_size,
         crate::assoc::DEFAULT_MAX_PDU_SIZE
     );
 }
@@ -212,14 +171,14 @@ fn handshake_negotiates_and_both_sides_hear_of_it() {
 #[test]
 fn identify_read_write_and_gvaa_answer_from_the_model() {
     let mut p = Pair::connected(10);
-    let id = p.client.identify(p.now).unwrap();
+    let id = p.clients[0].session.identify(p.now).unwrap();
     let ConfirmedResponse::Identify(i) = p.response(id).unwrap() else {
         panic!()
     };
     assert_eq!(i.vendor_name, "FreeTase2");
 
-    let id = p
-        .client
+    let id = p.clients[0]
+        .session
         .read(
             p.now,
             &[
@@ -238,8 +197,8 @@ fn identify_read_write_and_gvaa_answer_from_the_model() {
     );
 
     let sp = ObjectName::domain("ICC1", "Setpoint_Real");
-    let id = p
-        .client
+    let id = p.clients[0]
+        .session
         .write(
             p.now,
             core::slice::from_ref(&sp),
@@ -259,8 +218,8 @@ fn identify_read_write_and_gvaa_answer_from_the_model() {
         .iter()
         .any(|e| matches!(e, ServerEvent::Written { name, .. } if *name == sp)));
 
-    let id = p
-        .client
+    let id = p.clients[0]
+        .session
         .write(p.now, core::slice::from_ref(&sp), vec![Data::Integer(1)])
         .unwrap();
     assert_eq!(
@@ -269,8 +228,8 @@ fn identify_read_write_and_gvaa_answer_from_the_model() {
             DataAccessError::TYPE_INCONSISTENT
         )])
     );
-    let id = p
-        .client
+    let id = p.clients[0]
+        .session
         .write(
             p.now,
             &[ObjectName::domain("ICC1", "Point_0001")],
@@ -284,16 +243,16 @@ fn identify_read_write_and_gvaa_answer_from_the_model() {
         )])
     );
 
-    let id = p
-        .client
+    let id = p.clients[0]
+        .session
         .get_variable_access_attributes(p.now, ObjectName::domain("ICC1", "Point_0001"))
         .unwrap();
     let ConfirmedResponse::GetVariableAccessAttributes(g) = p.response(id).unwrap() else {
         panic!()
     };
     assert_eq!(g.type_description, point_type());
-    let id = p
-        .client
+    let id = p.clients[0]
+        .session
         .get_variable_access_attributes(p.now, ObjectName::vmd("Nope"))
         .unwrap();
     assert!(matches!(p.response(id), Err(RequestError::Service(_))));
@@ -303,14 +262,14 @@ fn identify_read_write_and_gvaa_answer_from_the_model() {
 fn get_name_list_pages_through_more_names_than_fit_one_pdu() {
     let mut config = ServerConfig::default();
     config.association.max_pdu_size = 1000;
-    let mut p = Pair::new(config, model(400));
+    let mut p = Pair::serving(config, model(400));
     p.drive();
     let mut all: Vec<String> = Vec::new();
     let mut after = None;
     let mut pages = 0;
     loop {
-        let id = p
-            .client
+        let id = p.clients[0]
+            .session
             .get_name_list(
                 p.now,
                 ObjectClass::NamedVariable,
@@ -337,16 +296,16 @@ fn get_name_list_pages_through_more_names_than_fit_one_pdu() {
     sorted.sort();
     assert_eq!(all, sorted, "collation order");
 
-    let id = p
-        .client
+    let id = p.clients[0]
+        .session
         .get_name_list(p.now, ObjectClass::Domain, ObjectScope::Vmd, None)
         .unwrap();
     let ConfirmedResponse::GetNameList(r) = p.response(id).unwrap() else {
         panic!()
     };
     assert_eq!(r.identifiers, ["ICC1", "ICC2"]);
-    let id = p
-        .client
+    let id = p.clients[0]
+        .session
         .get_name_list(
             p.now,
             ObjectClass::NamedVariable,
@@ -365,24 +324,24 @@ fn named_variable_lists_are_defined_read_and_deleted() {
         ObjectName::domain("ICC1", "Point_0001"),
         ObjectName::domain("ICC1", "Point_0002"),
     ];
-    let id = p
-        .client
+    let id = p.clients[0]
+        .session
         .define_named_variable_list(p.now, ds.clone(), &members)
         .unwrap();
     assert_eq!(
         p.response(id).unwrap(),
         ConfirmedResponse::DefineNamedVariableList
     );
-    let id = p
-        .client
+    let id = p.clients[0]
+        .session
         .define_named_variable_list(p.now, ds.clone(), &members)
         .unwrap();
     assert!(
         matches!(p.response(id), Err(RequestError::Service(_))),
         "duplicate name refused"
     );
-    let id = p
-        .client
+    let id = p.clients[0]
+        .session
         .define_named_variable_list(
             p.now,
             ObjectName::domain("ICC1", "Bad"),
@@ -394,7 +353,7 @@ fn named_variable_lists_are_defined_read_and_deleted() {
         "unknown member refused"
     );
 
-    let id = p.client.read_list(p.now, ds.clone()).unwrap();
+    let id = p.clients[0].session.read_list(p.now, ds.clone()).unwrap();
     let ConfirmedResponse::Read(r) = p.response(id).unwrap() else {
         panic!()
     };
@@ -406,8 +365,8 @@ fn named_variable_lists_are_defined_read_and_deleted() {
         ]
     );
 
-    let id = p
-        .client
+    let id = p.clients[0]
+        .session
         .get_named_variable_list_attributes(p.now, ds.clone())
         .unwrap();
     let ConfirmedResponse::GetNamedVariableListAttributes(a) = p.response(id).unwrap() else {
@@ -416,8 +375,8 @@ fn named_variable_lists_are_defined_read_and_deleted() {
     assert!(a.mms_deletable);
     assert_eq!(a.variables.len(), 2);
 
-    let id = p
-        .client
+    let id = p.clients[0]
+        .session
         .delete_named_variable_lists(
             p.now,
             &[ds.clone(), ObjectName::domain("ICC1", "DS_Predefined")],
@@ -442,10 +401,14 @@ fn named_variable_lists_are_defined_read_and_deleted() {
 fn information_reports_reach_the_client() {
     let mut p = Pair::connected(3);
     p.server
-        .report_list(p.now, p.conn, &ObjectName::domain("ICC1", "DS_Predefined"))
+        .report_list(
+            p.now,
+            p.clients[0].conn,
+            &ObjectName::domain("ICC1", "DS_Predefined"),
+        )
         .unwrap();
     p.drive();
-    let report = p.client_events.iter().find_map(|e| match e {
+    let report = p.clients[0].events.iter().find_map(|e| match e {
         Event::Unconfirmed(UnconfirmedService::InformationReport(r)) => Some(r.clone()),
         _ => None,
     });
@@ -495,14 +458,18 @@ fn a_list_report_reads_slotted_members_at_the_now_passed() {
     );
     let mut p = Pair::with_hooks(ServerConfig::default(), vmd, Clock::default());
     p.drive();
-    assert!(p.client.is_established());
+    assert!(p.clients[0].session.is_established());
     let later = p.now + Duration::from_secs(90);
     p.server
-        .report_list(later, p.conn, &ObjectName::domain("ICC1", "DS_Clock"))
+        .report_list(
+            later,
+            p.clients[0].conn,
+            &ObjectName::domain("ICC1", "DS_Clock"),
+        )
         .unwrap();
     assert_eq!(p.server.hooks().seen, [later]);
     p.drive();
-    let report = p.client_events.iter().find_map(|e| match e {
+    let report = p.clients[0].events.iter().find_map(|e| match e {
         Event::Unconfirmed(UnconfirmedService::InformationReport(r)) => Some(r.clone()),
         _ => None,
     });
@@ -515,10 +482,10 @@ fn a_list_report_reads_slotted_members_at_the_now_passed() {
 #[test]
 fn orderly_release_closes_both_sides_without_error() {
     let mut p = Pair::connected(1);
-    p.client.conclude(p.now).unwrap();
+    p.clients[0].session.conclude(p.now).unwrap();
     p.drive();
-    assert!(p.client.is_closed());
-    assert_eq!(p.client_events.last(), Some(&Event::Closed(None)));
+    assert!(p.clients[0].session.is_closed());
+    assert_eq!(p.clients[0].events.last(), Some(&Event::Closed(None)));
     assert!(p
         .server_events
         .iter()
@@ -533,15 +500,15 @@ fn orderly_release_closes_both_sides_without_error() {
 #[test]
 fn commands_after_the_transport_closed_name_the_cause() {
     let mut p = Pair::connected(1);
-    p.client.handle_transport_closed();
-    let err = p.client.identify(p.now).unwrap_err();
+    p.clients[0].session.handle_transport_closed();
+    let err = p.clients[0].session.identify(p.now).unwrap_err();
     assert_eq!(err, ApiError::Closed(Some(AssocError::TransportClosed)));
     assert_eq!(
         alloc::format!("{err}"),
         "association closed: transport closed"
     );
     assert_eq!(
-        p.client.conclude(p.now),
+        p.clients[0].session.conclude(p.now),
         Err(ApiError::Closed(Some(AssocError::TransportClosed)))
     );
 }
@@ -549,9 +516,9 @@ fn commands_after_the_transport_closed_name_the_cause() {
 #[test]
 fn commands_after_an_orderly_release_say_released() {
     let mut p = Pair::connected(1);
-    p.client.conclude(p.now).unwrap();
+    p.clients[0].session.conclude(p.now).unwrap();
     p.drive();
-    let err = p.client.identify(p.now).unwrap_err();
+    let err = p.clients[0].session.identify(p.now).unwrap_err();
     assert_eq!(err, ApiError::Closed(None));
     assert_eq!(alloc::format!("{err}"), "association released");
 }
@@ -566,11 +533,12 @@ fn a_policy_refusal_is_an_aare_reject_with_the_diagnostic() {
         },
         ..ServerConfig::default()
     };
-    let mut p = Pair::new(config, model(1));
+    let mut p = Pair::serving(config, model(1));
     p.drive();
-    assert!(p.client.is_closed());
-    let Some(Event::Closed(Some(e @ AssocError::Refused(reason)))) = p.client_events.last() else {
-        panic!("{:?}", p.client_events)
+    assert!(p.clients[0].session.is_closed());
+    let Some(Event::Closed(Some(e @ AssocError::Refused(reason)))) = p.clients[0].events.last()
+    else {
+        panic!("{:?}", p.clients[0].events)
     };
     assert_eq!(
         *reason,
@@ -591,17 +559,17 @@ fn a_policy_refusal_is_an_aare_reject_with_the_diagnostic() {
 #[test]
 fn requests_time_out_on_the_virtual_clock() {
     let mut p = Pair::connected(1);
-    let id = p.client.identify(p.now).unwrap();
+    let id = p.clients[0].session.identify(p.now).unwrap();
     // The request leaves but the server never sees it.
     let mut lost = Vec::new();
-    p.client.poll_transmit(&mut lost);
+    p.clients[0].session.poll_transmit(&mut lost);
     assert_eq!(
-        p.client.poll_timeout(),
+        p.clients[0].session.poll_timeout(),
         Some(p.now + Duration::from_secs(10))
     );
     p.advance(Duration::from_secs(9));
-    assert!(!p
-        .client_events
+    assert!(!p.clients[0]
+        .events
         .iter()
         .any(|e| matches!(e, Event::Response { .. })));
     p.advance(Duration::from_secs(1));
@@ -612,14 +580,26 @@ fn requests_time_out_on_the_virtual_clock() {
 fn the_client_respects_the_negotiated_outstanding_limit() {
     let mut config = ServerConfig::default();
     config.association.max_serv_outstanding_calling = 2;
-    let mut p = Pair::new(config, model(1));
+    let mut p = Pair::serving(config, model(1));
     p.drive();
-    assert_eq!(p.client.negotiated().max_serv_outstanding_calling, 2);
-    p.client.identify(p.now).unwrap();
-    p.client.identify(p.now).unwrap();
-    assert_eq!(p.client.identify(p.now), Err(ApiError::TooManyOutstanding));
+    assert_eq!(
+        p.clients[0]
+            .session
+            .negotiated()
+            .max_serv_outstanding_calling,
+        2
+    );
+    p.clients[0].session.identify(p.now).unwrap();
+    p.clients[0].session.identify(p.now).unwrap();
+    assert_eq!(
+        p.clients[0].session.identify(p.now),
+        Err(ApiError::TooManyOutstanding)
+    );
     p.drive();
-    assert!(p.client.identify(p.now).is_ok(), "answers free the slots");
+    assert!(
+        p.clients[0].session.identify(p.now).is_ok(),
+        "answers free the slots"
+    );
 }
 
 #[test]
@@ -646,10 +626,10 @@ fn association_specific_variables_without_hooks_read_their_template_and_refuse_w
         "Session_Flag".into(),
         Variable::writable(TypeDescription::Boolean, Data::Boolean(true)),
     );
-    let mut p = Pair::new(ServerConfig::default(), m);
+    let mut p = Pair::serving(ServerConfig::default(), m);
     p.drive();
-    let id = p
-        .client
+    let id = p.clients[0]
+        .session
         .get_name_list(
             p.now,
             ObjectClass::NamedVariable,
@@ -662,14 +642,17 @@ fn association_specific_variables_without_hooks_read_their_template_and_refuse_w
     };
     assert_eq!(l.identifiers, vec![String::from("Session_Flag")]);
     let name = ObjectName::AaSpecific("Session_Flag".into());
-    let id = p.client.read(p.now, core::slice::from_ref(&name)).unwrap();
+    let id = p.clients[0]
+        .session
+        .read(p.now, core::slice::from_ref(&name))
+        .unwrap();
     let ConfirmedResponse::Read(r) = p.response(id).unwrap() else {
         panic!()
     };
     assert_eq!(r.results, vec![AccessResult::Success(Data::Boolean(true))]);
     // No per-association storage without hooks: a write would leak to every association.
-    let id = p
-        .client
+    let id = p.clients[0]
+        .session
         .write(p.now, &[name], vec![Data::Boolean(false)])
         .unwrap();
     assert_eq!(
@@ -720,10 +703,13 @@ fn get_name_list_bytes(invoke_id: u32, continue_after: &[u8]) -> Vec<u8> {
 fn replace_request(p: &mut Pair, id: u32, mms: &[u8]) -> Result<ConfirmedResponse, RequestError> {
     assert!(id < 128);
     let mut ours = Vec::new();
-    p.client.poll_transmit(&mut ours);
+    p.clients[0].session.poll_transmit(&mut ours);
     assert!(!ours.is_empty(), "the client queued its own request");
-    p.server
-        .handle_input(p.now, p.conn, &hand_framed(&get_name_list_bytes(id, mms)));
+    p.server.handle_input(
+        p.now,
+        p.clients[0].conn,
+        &hand_framed(&get_name_list_bytes(id, mms)),
+    );
     p.response(id)
 }
 
@@ -738,8 +724,8 @@ fn deviations(p: &Pair) -> Vec<(ConnectionId, Deviation)> {
 }
 
 fn get_name_list_after_point_0003(p: &mut Pair, continue_after: &[u8]) -> Vec<String> {
-    let id = p
-        .client
+    let id = p.clients[0]
+        .session
         .get_name_list(
             p.now,
             ObjectClass::NamedVariable,
@@ -759,7 +745,7 @@ fn paged_by_three() -> Pair {
         max_names_per_response: 3,
         ..ServerConfig::default()
     };
-    let mut p = Pair::new(config, model(10));
+    let mut p = Pair::serving(config, model(10));
     p.drive();
     p
 }
@@ -775,7 +761,7 @@ fn an_explicit_continue_after_gets_the_right_page_and_a_deviation_event() {
     assert_eq!(
         deviations(&p),
         [(
-            p.conn,
+            p.clients[0].conn,
             Deviation::new(crate::DeviationKind::ExplicitContinueAfter)
         )]
     );
@@ -795,8 +781,8 @@ fn an_implicit_continue_after_raises_no_deviation() {
 #[test]
 fn an_explicit_continue_after_holding_an_integer_is_rejected() {
     let mut p = Pair::connected(10);
-    let id = p
-        .client
+    let id = p.clients[0]
+        .session
         .get_name_list(
             p.now,
             ObjectClass::NamedVariable,
@@ -897,7 +883,7 @@ fn diagnostics_name_the_association_and_what_happened_to_it() {
         let mut explicit = vec![0xa2, 0x0c, 0x1a, 0x0a];
         explicit.extend_from_slice(b"Point_0003");
         get_name_list_after_point_0003(&mut p, &explicit);
-        p.client.conclude(p.now).unwrap();
+        p.clients[0].session.conclude(p.now).unwrap();
         p.drive();
     });
     // Each line carries its association's span: role and, on the server, the connection id.
@@ -925,9 +911,9 @@ fn diagnostics_tell_of_a_request_timeout_and_a_refusal() {
     let log = traced(|| {
         let mut p = Pair::connected(1);
         // The server never sees the request: it times out at the client.
-        let id = p.client.identify(p.now).unwrap();
+        let id = p.clients[0].session.identify(p.now).unwrap();
         let mut lost = Vec::new();
-        p.client.poll_transmit(&mut lost);
+        p.clients[0].session.poll_transmit(&mut lost);
         p.advance(Duration::from_secs(11));
         assert!(matches!(p.response(id), Err(RequestError::Timeout)));
         let config = ServerConfig {
@@ -938,7 +924,7 @@ fn diagnostics_tell_of_a_request_timeout_and_a_refusal() {
             },
             ..ServerConfig::default()
         };
-        let mut p = Pair::new(config, model(1));
+        let mut p = Pair::serving(config, model(1));
         p.drive();
     });
     assert!(

@@ -132,10 +132,6 @@ impl Net {
         i
     }
 
-    fn drive(&mut self) {
-        self.deliver();
-    }
-
     /// Advance the clock to `t` after T0, firing every deadline on the way.
     fn run_until(&mut self, t: Duration) {
         let end = Instant::virtual_at(t, T0);
