@@ -305,6 +305,23 @@ pub async fn respond<S: AsyncWrite + Unpin>(
     stream.shutdown().await
 }
 
+/// After answering a request that was not read to its end (a head too large, garbage), read and
+/// drop what the client still sends, for at most `limit` or 64 KiB, so that closing the socket
+/// with unread input does not reset the connection before the client has read the answer.
+pub async fn drain<S: AsyncRead + Unpin>(stream: &mut S, limit: Duration) {
+    let mut sink = [0u8; 4096];
+    let mut left = 64 * 1024usize;
+    let _ = tokio::time::timeout(limit, async {
+        while left > 0 {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    })
+    .await;
+}
+
 /// A short text response: `status` with `text` as a plain-text body.
 pub async fn respond_text<S: AsyncWrite + Unpin>(
     stream: &mut S,

@@ -344,10 +344,12 @@ async fn handle(
         Err(HeadError::TooLarge) => {
             let _ =
                 http::respond_text(&mut stream, 431, &[], "request head too large", false).await;
+            http::drain(&mut stream, Duration::from_secs(1)).await;
             return Ok(());
         }
         Err(HeadError::Malformed) => {
             let _ = http::respond_text(&mut stream, 400, &[], "not an HTTP request", false).await;
+            http::drain(&mut stream, Duration::from_secs(1)).await;
             return Ok(());
         }
         Err(HeadError::Timeout) | Err(HeadError::Io(_)) => return Ok(()),
