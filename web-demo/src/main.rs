@@ -1,40 +1,41 @@
-//! `tase2-web-demo`: run the WebSocket-to-TCP proxy; see `--help`.
+//! `tase2-web-demo`: serve the viewer page, the wasm package and the WebSocket-to-TCP proxy on one
+//! listener; see `--help`.
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use tase2_web_demo::cli::{self, Command};
-use tase2_web_demo::proxy::{self, AllowList, ProxyConfig};
+use clap::Parser;
+use tase2_web_demo::cli::Args;
+use tase2_web_demo::proxy;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let (listen, allow) = match cli::parse(std::env::args().skip(1)) {
-        Ok(Command::Help) => {
-            print!("{}", cli::HELP);
-            return ExitCode::SUCCESS;
-        }
-        Ok(Command::Proxy { listen, allow }) => (listen, allow),
+    let args = Args::parse();
+    let config = match args.config() {
+        Ok(c) => c,
         Err(e) => {
             eprintln!("tase2-web-demo: {e}");
             return ExitCode::from(2);
         }
     };
-    let allow = match AllowList::new(allow) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("tase2-web-demo: {e}");
+    if let Some(dir) = &config.static_dir {
+        if !dir.is_dir() {
+            eprintln!(
+                "tase2-web-demo: --static {}: not a directory",
+                dir.display()
+            );
             return ExitCode::from(2);
         }
-    };
-    let listener = match tokio::net::TcpListener::bind(listen).await {
+    }
+    let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("tase2-web-demo: cannot listen on {listen}: {e}");
+            eprintln!("tase2-web-demo: cannot listen on {}: {e}", args.listen);
             return ExitCode::FAILURE;
         }
     };
-    eprintln!("proxying ws://{listen}/ to {}", allow.targets().join(", "));
-    match proxy::serve(listener, Arc::new(ProxyConfig::new(allow))).await {
+    println!("{}", args.banner());
+    match proxy::serve(listener, Arc::new(config)).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tase2-web-demo: {e}");
