@@ -43,7 +43,8 @@ function wsUrl(target) {
 
 async function loadTargets() {
   let targets = [];
-  try {
+  // The list lives next to the proxy: fetched only when the proxy is this page's own server.
+  if (!q.get("ws")) try {
     const r = await fetch("./targets.json", { cache: "no-store" });
     if (r.ok) {
       const j = await r.json();
@@ -143,9 +144,9 @@ async function associated() {
 function varRows(vars) {
   const points = vars.filter((v) => v.tase2_type && v.tase2_type.startsWith("Data_"));
   const others = vars.filter((v) => !points.includes(v));
-  const row = (v) => `<tr data-name="${escapeHtml(v.name)}"><td>${escapeHtml(short(v.name))}</td><td class="type">${escapeHtml(v.tase2_type || v.mms_type || "?")}${v.alternative_types ? ` <span class="muted" title="same MMS type">(or ${escapeHtml(v.alternative_types.join(", "))})</span>` : ""}</td></tr>`;
-  return `<details open><summary>Points (${points.length})</summary><table class="vars" data-testid="browse-points">${points.map(row).join("")}</table></details>`
-    + `<details><summary>Other variables (${others.length})</summary><table class="vars">${others.map(row).join("")}</table></details>`;
+  const row = (v) => `<li data-name="${escapeHtml(v.name)}"><span class="vname">${escapeHtml(short(v.name))}</span> <span class="type" title="${v.alternative_types ? escapeHtml(`the MMS type is also that of ${v.alternative_types.join(", ")}`) : ""}">${escapeHtml(v.tase2_type || v.mms_type || "?")}${v.alternative_types ? "*" : ""}</span></li>`;
+  return `<details open><summary>Points (${points.length})</summary><ul class="vars" data-testid="browse-points">${points.map(row).join("")}</ul></details>`
+    + `<details><summary>Other variables (${others.length})</summary><ul class="vars">${others.map(row).join("")}</ul></details>`;
 }
 
 function short(name) {
@@ -159,7 +160,7 @@ function renderBrowse(d) {
     : `<p class="error">VCC variables unreadable: ${escapeHtml(d.vcc_error || "?")}</p>`;
   let html = `<details open class="scope" data-testid="browse-vcc"><summary>VCC</summary>
     <dl>
-      <dt>TASE2_Version</dt><dd data-testid="tase2-version">${d.version ? d.version.join(".") : "?"} (edition ${escapeHtml(d.edition)})</dd>
+      <dt>TASE2_Version</dt><dd data-testid="tase2-version">${d.version ? `major ${d.version[0]}, minor ${d.version[1]}` : "?"} (edition ${escapeHtml(d.edition)})</dd>
       <dt>Supported_Features</dt><dd data-testid="features">${d.features && d.features.length ? "blocks " + d.features.join(", ") : "—"}</dd>
     </dl>${vcc}</details>`;
   for (const dom of d.domains) {
@@ -399,9 +400,30 @@ async function startTransferSet(cfg) {
     view.transferSet = r.transfer_set;
     view.tsConfig = cfg;
     const v = cfg.value;
+    readDataSet(v.data_set);
     setStatus("ts-status", `${r.transfer_set} on ${v.data_set}: ${v.conditions.join(" + ")}${v.conditions.includes("interval") ? `, interval ${v.interval} s` : ""}${v.conditions.includes("integrity") ? `, integrity ${v.integrity_check} s` : ""}${v.buffer_time ? `, buffer ${v.buffer_time} s` : ""}`, "ok");
   } catch (e) {
     setStatus("ts-status", `transfer set on ${cfg.value.data_set} not started: ${errorText(e)}`, "error");
+  }
+}
+
+/// The data set's points read once, so the table is full before the first integrity report
+/// (with RBE, a point that does not change is reported only then).
+async function readDataSet(ds) {
+  try {
+    const m = await conn.run({ command: "data_set_members", name: ds });
+    const typed = new Set();
+    for (const dom of view.discovery ? view.discovery.domains : [])
+      for (const v of dom.variables) if (v.tase2_type && v.tase2_type.startsWith("Data_")) typed.add(v.name);
+    for (const v of (view.discovery && view.discovery.vcc) || [])
+      if (v.tase2_type && v.tase2_type.startsWith("Data_")) typed.add(v.name);
+    const names = (m.members || []).filter((n) => typed.has(n));
+    if (!names.length) return;
+    const r = await conn.run((s, now) => s.read_points(now, names));
+    const now = Date.now();
+    for (const p of r.points) if (p.ok) updatePoint(p, now);
+  } catch (e) {
+    console.info(`initial read of ${ds}: ${errorText(e)}`);
   }
 }
 
@@ -419,18 +441,19 @@ function onEvent(e) {
 function onReport(e) {
   const now = Date.now();
   view.reports += 1;
+  if (view.firstReportMs === undefined) view.firstReportMs = performance.now();
   view.reportTimes.push(now);
   for (const p of e.points) {
     view.valueTimes.push(now);
     updatePoint(p, now);
   }
-  if (view.firstValuesMs === null && e.points.length) {
-    view.firstValuesMs = performance.now();
-    $("load-figures").textContent = ` First live values ${(view.firstValuesMs / 1000).toFixed(2)} s after page load.`;
-  }
 }
 
 function updatePoint(p, now) {
+  if (view.firstValuesMs === null) {
+    view.firstValuesMs = performance.now();
+    $("load-figures").textContent = ` First live values ${(view.firstValuesMs / 1000).toFixed(2)} s after page load.`;
+  }
   let pt = view.points.get(p.name);
   if (!pt) {
     pt = { name: p.name, changes: 0 };
@@ -442,7 +465,11 @@ function updatePoint(p, now) {
     for (const c of ["name", "type", "value", "flags", "ts", "age"]) cells[c] = tr.querySelector(`.${c}`);
     cells.name.textContent = p.name;
     tr.querySelector(".trend-toggle").addEventListener("change", (ev) => {
-      if (ev.target.checked) trends.add(p.name, p.name); else trends.remove(p.name);
+      if (!ev.target.checked) { trends.remove(p.name); return; }
+      trends.add(p.name, p.name);
+      const cur = view.points.get(p.name);
+      trends.push(p.name, timestampMs(cur.timestamp) ?? Date.now(), trendValue(cur.value));
+      trends.redraw();
     });
     pt.row = tr;
     pt.cells = cells;

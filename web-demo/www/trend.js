@@ -30,7 +30,10 @@ export class Trends {
       height: 140,
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true } },
+      scales: {
+        // One sample (or none) would make uPlot pick a range of years: show the last minute.
+        x: { time: true, range: (u, min, max) => (min === max || min === null ? [(max ?? Date.now() / 1000) - 60, (max ?? Date.now() / 1000) + 1] : [min, max]) },
+      },
       axes: [
         { stroke: "#9aa3ad", grid: { stroke: "#2b323a" }, ticks: { stroke: "#2b323a" } },
         { stroke: "#9aa3ad", grid: { stroke: "#2b323a" }, ticks: { stroke: "#2b323a" }, size: 55 },

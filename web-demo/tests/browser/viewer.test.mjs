@@ -91,6 +91,9 @@ try {
     await waitFor(() => window.viewer.firstValuesMs !== null, "the first report");
     firstValues = await page.evaluate(() => window.viewer.firstValuesMs);
     console.log(`     time from page load to first live values: ${firstValues.toFixed(0)} ms (navigation start; wall ${Date.now() - t0} ms to here)`);
+    await waitFor(() => window.viewer.firstReportMs !== undefined, "the first transfer report");
+    const firstReport = await page.evaluate(() => window.viewer.firstReportMs);
+    console.log(`     time from page load to the first transfer report: ${firstReport.toFixed(0)} ms`);
     return `${firstValues.toFixed(0)} ms after navigation start`;
   });
 
@@ -101,7 +104,7 @@ try {
     };
     const browse = page.locator('[data-testid="browse-domain-ICC1"]');
     for (const [n, t] of Object.entries(want)) {
-      const type = (await browse.locator(`tr[data-name="${n}"] td.type`).first().textContent()).trim();
+      const type = (await browse.locator(`li[data-name="${n}"] .type`).first().textContent()).trim();
       assert(type.startsWith(t), `${n}: browse shows type ${JSON.stringify(type)}, want ${t}`);
     }
     for (const n of ["ICC1/Gen1_MW", "ICC1/Brk1", "ICC1/Tap1"]) {
