@@ -227,6 +227,22 @@ try {
     }
   });
 
+  await check("disconnect releases in order; a wrong AP-title is refused with the reason, without retries", async () => {
+    await page.click("#disconnect");
+    await waitFor(() => document.getElementById("state").dataset.state === "closed", "the release", 10_000);
+    const released = (await page.locator("#state").textContent()).trim();
+    assert(/released in order/.test(released), `after disconnect: ${released}`);
+    await page.fill("#local-ap", "1.1.1.555");
+    await page.click("#connect");
+    await waitFor(() => document.getElementById("state").dataset.state === "refused", "the refusal", 15_000);
+    const refused = (await page.locator("#state").textContent()).trim();
+    await page.waitForTimeout(2500);
+    const still = await page.locator("#state").getAttribute("data-state");
+    assert(still === "refused", `after a refusal the state became ${still}`);
+    await shot("refused");
+    return `"${released}"; "${refused}"`;
+  });
+
   await check("no console errors", async () => {
     assert(consoleErrors.length === 0, `${consoleErrors.length}: ${consoleErrors.join(" | ")}`);
   });
