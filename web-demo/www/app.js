@@ -201,7 +201,14 @@ async function findDevices(d) {
     }).map((v) => v.name);
     const infos = await Promise.all(cands.map((n) => conn.run({ command: "device_info", device: n }).then((r) => [n, r], () => null)));
     const ok = infos.filter(Boolean);
-    for (const [n, r] of ok) { view.devices.set(n, r); found.push(n); }
+    for (const [n, r] of ok) {
+      // INT16 is a command or a discrete setpoint (the type does not tell): guess from the name;
+      // the operator can switch it in the panel.
+      r.int16 = r.device_kind === "command";
+      if (r.int16 && /(_SP|Setpoint|_Set)$/i.test(short(n))) r.device_kind = "discrete_setpoint";
+      view.devices.set(n, r);
+      found.push(n);
+    }
     const el = document.getElementById(`devices-${dom.name}`);
     if (el) el.innerHTML = ok.map(([n, r]) => `<span class="dev" title="${escapeHtml(`${r.device_kind.replace(/_/g, " ")}, ${r.mode}${r.tagged ? ", tagged" : ""}`)}">${escapeHtml(short(n))}</span>`).join(" ") || "—";
   }
@@ -223,6 +230,8 @@ function deviceChanged() {
   const d = device();
   const up = conn.established;
   const isCmd = !d || d.device_kind === "command";
+  $("ctl-kind-wrap").hidden = !d || !d.int16;
+  if (d && d.int16) $("ctl-kind").value = d.device_kind;
   $("ctl-cmd-wrap").hidden = !isCmd;
   $("ctl-sp-wrap").hidden = isCmd;
   $("ctl-range-wrap").hidden = isCmd;
@@ -557,6 +566,10 @@ async function main() {
   $("disconnect").addEventListener("click", () => conn.disconnect());
   $("ts-form").addEventListener("submit", (ev) => { ev.preventDefault(); applyTransferSet(); });
   $("ctl-device").addEventListener("change", deviceChanged);
+  $("ctl-kind").addEventListener("change", () => {
+    const r = view.devices.get($("ctl-device").value);
+    if (r && r.int16) { r.device_kind = $("ctl-kind").value; deviceChanged(); }
+  });
   $("ctl-select").addEventListener("click", doSelect);
   $("ctl-operate").addEventListener("click", doOperate);
   $("ctl-tag-read").addEventListener("click", () => readTag(true));

@@ -8,6 +8,7 @@
 # Needs: cargo with the wasm32-unknown-unknown target, wasm-bindgen-cli of the wasm-bindgen
 # version in Cargo.lock, node and npm, python3, chromium (apt-get install chromium; or set
 # CHROMIUM=/path). `npx playwright install` is not used: playwright-core drives the system browser.
+# WEB_DEMO=/path/to/tase2-web-demo runs another build of the web demo (e.g. a branch's).
 #
 # Two layouts, chosen from `tase2-web-demo --help`:
 #   - it knows --static (the single listener): `tase2-web-demo --static web-demo/www` serves the
@@ -94,9 +95,10 @@ pids+=("$!")
 wait_port "$server_port"
 
 target="127.0.0.1:$server_port"
-if target/release/tase2-web-demo --help 2>&1 | grep -q -- '--static'; then
+web_demo="${WEB_DEMO:-target/release/tase2-web-demo}"
+if "$web_demo" --help 2>&1 | grep -q -- '--static'; then
   echo "== single listener: tase2-web-demo --static" >&2
-  target/release/tase2-web-demo --listen "127.0.0.1:$web_port" --allow "$target" \
+  "$web_demo" --listen "127.0.0.1:$web_port" --allow "$target" \
     --static web-demo/www >"$out/web-demo.log" 2>&1 &
   pids+=("$!")
   wait_port "$web_port"
@@ -104,7 +106,7 @@ if target/release/tase2-web-demo --help 2>&1 | grep -q -- '--static'; then
 else
   echo "== proxy and python3 -m http.server (this tase2-web-demo has no --static)" >&2
   proxy_port="$(free_port)"
-  target/release/tase2-web-demo --listen "127.0.0.1:$proxy_port" --allow "$target" \
+  "$web_demo" --listen "127.0.0.1:$proxy_port" --allow "$target" \
     >"$out/web-demo.log" 2>&1 &
   pids+=("$!")
   python3 -m http.server "$web_port" --bind 127.0.0.1 --directory web-demo/www \

@@ -193,6 +193,25 @@ try {
     return `${tag.trim()}; ${res}`;
   });
 
+  await check("setpoints: range checks in words; a direct real setpoint is accepted", async () => {
+    await page.selectOption("#ctl-device", "ICC1/Tap1_SP");
+    await page.fill("#ctl-setpoint", "40000");
+    await page.click("#ctl-operate");
+    const r1 = (await page.locator("#ctl-result").textContent()).trim();
+    assert(/beyond INT16/.test(r1), `discrete 40000: ${r1}`);
+    await page.selectOption("#ctl-device", "ICC1/Gen1_MW_SP");
+    await page.fill("#ctl-max", "400");
+    await page.fill("#ctl-setpoint", "412.5");
+    await page.click("#ctl-operate");
+    const r2 = (await page.locator("#ctl-result").textContent()).trim();
+    assert(/above the range maximum 400/.test(r2), `real 412.5 over max 400: ${r2}`);
+    await page.fill("#ctl-max", "");
+    await page.click("#ctl-operate");
+    await waitFor(() => document.getElementById("ctl-result").dataset.outcome === "ok", "the setpoint to be accepted", 10_000);
+    const r3 = (await page.locator("#ctl-result").textContent()).trim();
+    return `${r1} | ${r2} | ${r3}`;
+  });
+
   await check("an information message appears", async () => {
     await page.locator('[data-testid="info-message"]').first().waitFor({ timeout: 15_000 });
     return (await page.locator('[data-testid="info-message"]').first().textContent()).trim();
