@@ -68,7 +68,10 @@ wait_port() {
 server_port="$(free_port)"
 web_port="$(free_port)"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
 trap cleanup EXIT
 
 # The server runs under a small supervisor the test talks to: `restart` in the control file
@@ -76,6 +79,8 @@ trap cleanup EXIT
 control="$out/server.control"
 : >"$control"
 (
+  spid=
+  trap '[ -n "$spid" ] && kill "$spid" 2>/dev/null; exit 0' TERM
   while true; do
     target/release/tase2 serve --config "$out/model.toml" --listen "127.0.0.1:$server_port" \
       >>"$out/serve.log" 2>&1 &
