@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# The viewer's browser test: builds what it needs, starts `tase2 serve` and the web demo on free
+# local ports, runs viewer.test.mjs in Debian's chromium (playwright-core), cleans up; exits with
+# the test's status. Screenshots and logs go to build/viewer/.
+#
+#   web-demo/tests/browser/run.sh            (from anywhere)
+#
+# Needs: cargo with the wasm32-unknown-unknown target, wasm-bindgen-cli of the wasm-bindgen
+# version in Cargo.lock, node and npm, python3, chromium (apt-get install chromium; or set
+# CHROMIUM=/path). `npx playwright install` is not used: playwright-core drives the system browser.
+# WEB_DEMO=/path/to/tase2-web-demo runs another build of the web demo (e.g. a branch's).
+#
+# Two layouts, chosen from `tase2-web-demo --help`:
+#   - it knows --static (the single listener): `tase2-web-demo --static web-demo/www` serves the
+#     page, /targets.json and the proxy at /ws; the page finds both on its own origin;
+#   - it does not (the proxy only): the page is served by `python3 -m http.server` on another port
+#     and told where the proxy is with ?ws=ws://127.0.0.1:PROXY/ and the target with ?target=.
+#
+# The model: the default (examples/tase2-server.toml) has no point with abnormal flags, so the
+# test serves a copy with one extra ICC1 point, Meter9_MW, flagged not-valid, added to
+# ICC1/DS_Grid (build/viewer/model.toml).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../../.." && pwd)"
+cd "$root"
+here=web-demo/tests/browser
+out=build/viewer
+mkdir -p "$out"
+
+echo "== build" >&2
+cargo build --release -p tase2-wasm --target wasm32-unknown-unknown
+wasm-bindgen --target web --out-dir web-demo/www/pkg \
+  target/wasm32-unknown-unknown/release/tase2_wasm.wasm
+cargo build --release -p tase2-cli -p tase2-web-demo
+(cd web-demo/www && npm ci --no-audit --no-fund --loglevel=error)
+(cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+
+# The test model: the default plus one not-valid point in ICC1 and its data set.
+python3 - examples/tase2-server.toml "$out/model.toml" <<'EOF'
+import sys
+src, dst = sys.argv[1], sys.argv[2]
+text = open(src).read()
+point = '''[[domain.point]]
+name = "Meter9_MW"
+type = "Data_RealQTimeTag"
+value = 7.5
+flags = "not-valid,telemetered"
+
+'''
+first_ds = text.index("[[domain.data_set]]")          # ICC1's first data set
+text = text[:first_ds] + point + text[first_ds:]
+members = '"Brk1", "Brk2", "Tap1"]'
+i = text.index(members)                                 # ICC1/DS_Grid's members
+text = text[:i] + '"Brk1", "Brk2", "Tap1", "Meter9_MW"]' + text[i + len(members):]
+open(dst, "w").write(text)
+EOF
+target/release/tase2 serve --config "$out/model.toml" --check >/dev/null
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "nothing listens on 127.0.0.1:$1" >&2
+  return 1
+}
+
+server_port="$(free_port)"
+web_port="$(free_port)"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+# The server runs under a small supervisor the test talks to: `restart` in the control file
+# stops the server and starts it again (same port), so the test can prove the reconnection.
+control="$out/server.control"
+: >"$control"
+(
+  spid=
+  trap '[ -n "$spid" ] && kill "$spid" 2>/dev/null; exit 0' TERM
+  while true; do
+    target/release/tase2 serve --config "$out/model.toml" --listen "127.0.0.1:$server_port" \
+      >>"$out/serve.log" 2>&1 &
+    spid=$!
+    while kill -0 "$spid" 2>/dev/null; do
+      if [ "$(cat "$control" 2>/dev/null)" = "restart" ]; then
+        kill "$spid"; wait "$spid" 2>/dev/null || true
+        sleep "${RESTART_DOWN_S:-2}"
+        : >"$control"
+        break
+      fi
+      sleep 0.1
+    done
+  done
+) &
+pids+=("$!")
+wait_port "$server_port"
+
+target="127.0.0.1:$server_port"
+web_demo="${WEB_DEMO:-target/release/tase2-web-demo}"
+if "$web_demo" --help 2>&1 | grep -q -- '--static'; then
+  echo "== single listener: tase2-web-demo --static" >&2
+  "$web_demo" --listen "127.0.0.1:$web_port" --allow "$target" \
+    --static web-demo/www >"$out/web-demo.log" 2>&1 &
+  pids+=("$!")
+  wait_port "$web_port"
+  url="http://127.0.0.1:$web_port/"
+else
+  echo "== proxy and python3 -m http.server (this tase2-web-demo has no --static)" >&2
+  proxy_port="$(free_port)"
+  "$web_demo" --listen "127.0.0.1:$proxy_port" --allow "$target" \
+    >"$out/web-demo.log" 2>&1 &
+  pids+=("$!")
+  python3 -m http.server "$web_port" --bind 127.0.0.1 --directory web-demo/www \
+    >"$out/http.log" 2>&1 &
+  pids+=("$!")
+  wait_port "$proxy_port"
+  wait_port "$web_port"
+  url="http://127.0.0.1:$web_port/?target=$target&ws=ws://127.0.0.1:$proxy_port/"
+fi
+
+echo "== test: $url" >&2
+set +e
+node "$here/viewer.test.mjs" --url "$url" --control "$control" --out "$out"
+status=$?
+set -e
+gz=$(gzip -9 < web-demo/www/pkg/tase2_wasm_bg.wasm | wc -c)
+echo "wasm package: tase2_wasm_bg.wasm $(wc -c < web-demo/www/pkg/tase2_wasm_bg.wasm) bytes, gzip -9 $gz bytes"
+exit $status
