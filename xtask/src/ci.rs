@@ -99,6 +99,16 @@ pub(crate) fn ci(root: &Path, args: &[String]) -> ExitCode {
     });
     let r = root.to_path_buf();
     steps.push(Step {
+        name: "browser (chromium)",
+        // The viewer in Debian's chromium through our web demo against `tase2 serve`: associate,
+        // typed points, live values, quality colours, SBO with CheckBackID, tags, information
+        // messages, reassociation after a server restart; screenshots in build/viewer/.
+        run: Box::new(move || {
+            run(Command::new("bash").arg(r.join("web-demo/tests/browser/run.sh")))
+        }),
+    });
+    let r = root.to_path_buf();
+    steps.push(Step {
         name: "interop",
         run: Box::new(move || interop(&r, &[])),
     });

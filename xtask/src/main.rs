@@ -27,6 +27,7 @@
 mod bench;
 mod capture;
 mod ci;
+mod demo;
 mod fuzz;
 mod interop;
 mod setup;
@@ -43,6 +44,11 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [options]
 
 commands:
+  demo [--listen HOST:PORT] [--server HOST:PORT]
+                        the browser viewer: installs what it needs, builds the wasm package and the
+                        binaries, runs tase2 serve (default model, 127.0.0.1:10102) and the web demo
+                        (page + proxy, http://127.0.0.1:8080/); Ctrl-C stops both
+  wasm-pkg [OUT_DIR]    build the browser wasm package (default web-demo/www/pkg), size-optimised
   setup                 install tshark, the Python peers (build/venv), the wasm target, rustfmt, clippy
   ci [--skip-setup]     setup, fmt, clippy, wasm build, tests, interop; prints `N passed, N failed`
   interop [--debug] [--bin PATH] [FILTER]
@@ -76,6 +82,16 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let result = match cmd.as_str() {
+        "demo" => demo::demo(&root, rest),
+        "wasm-pkg" => {
+            let out = rest
+                .first()
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| root.join("web-demo/www/pkg"));
+            Setup::new(&root)
+                .for_demo()
+                .and_then(|()| demo::wasm_pkg(&root, &out))
+        }
         "setup" => Setup::new(&root).run(),
         "ci" => return ci::ci(&root, rest),
         "interop" => interop::interop(&root, rest),

@@ -40,8 +40,44 @@ impl Setup {
         self.python_venv()?;
         self.rust_tools()?;
         self.wasm_bindgen_cli()?;
+        self.browser_tools()?;
         println!("setup: everything is installed");
         Ok(())
+    }
+
+    /// What `cargo xtask demo` needs: the wasm target, wasm-bindgen-cli, wasm-opt, node and npm.
+    pub(crate) fn for_demo(mut self) -> Res {
+        self.rust_tools()?;
+        self.wasm_bindgen_cli()?;
+        self.debian_tools(&[("wasm-opt", "binaryen"), ("node", "nodejs"), ("npm", "npm")])
+    }
+
+    /// The browser test's tools: Debian's chromium (driven by npm playwright-core; no browser
+    /// download), websockify (the reference proxy the page must also work through), wasm-opt,
+    /// node and npm.
+    fn browser_tools(&mut self) -> Res {
+        self.debian_tools(&[
+            ("chromium", "chromium"),
+            ("websockify", "websockify"),
+            ("wasm-opt", "binaryen"),
+            ("node", "nodejs"),
+            ("npm", "npm"),
+        ])
+    }
+
+    /// Each (program, Debian package) whose program is not on PATH is installed.
+    fn debian_tools(&mut self, tools: &[(&str, &str)]) -> Res {
+        let missing: Vec<&str> = tools
+            .iter()
+            .filter(|(prog, _)| !on_path(prog))
+            .map(|(_, pkg)| *pkg)
+            .collect();
+        if missing.is_empty() {
+            let names: Vec<&str> = tools.iter().map(|(p, _)| *p).collect();
+            println!("setup: {} present", names.join(", "));
+            return Ok(());
+        }
+        self.apt_install(&missing)
     }
 
     /// `apt-get install -y PKGS` (after one `apt-get update`), as root, non-interactively.
@@ -176,7 +212,7 @@ impl Setup {
     /// `wasm-bindgen` and `wasm-bindgen-test-runner` of exactly the wasm-bindgen version in
     /// `Cargo.lock` (the CLI refuses modules of another version): `cargo install`, about 3 minutes
     /// when missing.
-    fn wasm_bindgen_cli(&mut self) -> Res {
+    pub(crate) fn wasm_bindgen_cli(&mut self) -> Res {
         let lock = fs::read_to_string(self.root.join("Cargo.lock"))
             .map_err(|e| format!("cannot read Cargo.lock: {e}"))?;
         let Some(version) = locked_version(&lock, "wasm-bindgen") else {

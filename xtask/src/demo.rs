@@ -1,0 +1,239 @@
+//! `cargo xtask demo`: the browser ICCP viewer against `tase2 serve`, from a fresh machine.
+//!
+//! Installs what it needs (the wasm target, wasm-bindgen-cli of the locked version, wasm-opt,
+//! node and npm), builds the wasm package into `web-demo/www/pkg` (for size: profile
+//! `wasm-release`, then `wasm-opt -Oz`), installs the page's npm packages from its lockfile, builds
+//! `tase2` and `tase2-web-demo`, starts `tase2 serve` on the embedded default model and the web demo
+//! (page, wasm package and WebSocket proxy on one port, allow-listing only that server), and prints
+//! the URL. Ctrl-C stops both. A second run rebuilds nothing that did not change.
+//!
+//! `cargo xtask wasm-pkg [OUT_DIR]` is the package build alone.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::setup::Setup;
+use crate::util::*;
+
+/// The wasm-opt features the module uses (wasm-bindgen 0.2.130's output on Rust 1.95).
+const WASM_OPT_FEATURES: &[&str] = &[
+    "--enable-bulk-memory",
+    "--enable-mutable-globals",
+    "--enable-sign-ext",
+    "--enable-nontrapping-float-to-int",
+    "--enable-reference-types",
+    "--enable-multivalue",
+];
+
+/// Options of `cargo xtask demo`.
+struct DemoArgs {
+    /// Where the page and proxy listen.
+    listen: String,
+    /// Where `tase2 serve` listens.
+    server: String,
+}
+
+fn parse(args: &[String]) -> Result<DemoArgs, String> {
+    let mut a = DemoArgs {
+        listen: "127.0.0.1:8080".into(),
+        server: "127.0.0.1:10102".into(),
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--listen" => a.listen = it.next().ok_or("--listen needs HOST:PORT")?.clone(),
+            "--server" => a.server = it.next().ok_or("--server needs HOST:PORT")?.clone(),
+            other => {
+                return Err(format!(
+                    "unknown option {other} (demo [--listen A] [--server A])"
+                ))
+            }
+        }
+    }
+    Ok(a)
+}
+
+fn modified(p: &Path) -> Option<SystemTime> {
+    fs::metadata(p).and_then(|m| m.modified()).ok()
+}
+
+/// Builds the wasm package into `out`; skips wasm-bindgen and wasm-opt when the package is newer
+/// than the module cargo produced (cargo itself rebuilds only what changed).
+pub(crate) fn wasm_pkg(root: &Path, out: &Path) -> Res {
+    run(Command::new(cargo()).args([
+        "build",
+        "--profile",
+        "wasm-release",
+        "-p",
+        "tase2-wasm",
+        "--target",
+        WASM_TARGET,
+    ]))?;
+    let module = target_dir(root)
+        .join(WASM_TARGET)
+        .join("wasm-release")
+        .join("tase2_wasm.wasm");
+    let packaged = out.join("tase2_wasm_bg.wasm");
+    // The package remembers the module it was made from (path and modification time), so a
+    // package built another way (another profile, by hand) is never taken for up to date.
+    let stamp = out.join(".built-from");
+    let source = format!("{} {:?}", module.display(), modified(&module));
+    if packaged.exists() && fs::read_to_string(&stamp).is_ok_and(|s| s == source) {
+        println!("demo: wasm package up to date ({})", out.display());
+        return report_size(&packaged);
+    }
+    run(Command::new("wasm-bindgen")
+        .args(["--target", "web", "--out-dir"])
+        .arg(out)
+        .arg(&module))?;
+    if on_path("wasm-opt") {
+        run(Command::new("wasm-opt")
+            .args(["-Oz", "--strip-debug", "--strip-producers"])
+            .args(WASM_OPT_FEATURES)
+            .arg("-o")
+            .arg(&packaged)
+            .arg(&packaged))?;
+    } else {
+        println!("demo: wasm-opt not found (Debian binaryen); the package is not size-optimised");
+    }
+    fs::write(&stamp, source).map_err(|e| format!("cannot write {}: {e}", stamp.display()))?;
+    report_size(&packaged)
+}
+
+fn report_size(wasm: &Path) -> Res {
+    let raw = fs::read(wasm).map_err(|e| format!("cannot read {}: {e}", wasm.display()))?;
+    let gz = output(
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("gzip -9 < '{}' | wc -c", wasm.display())),
+    )
+    .and_then(|s| s.trim().parse::<usize>().ok());
+    match gz {
+        Some(gz) => println!(
+            "demo: wasm package {} octets, {gz} octets gzip -9",
+            raw.len()
+        ),
+        None => println!("demo: wasm package {} octets", raw.len()),
+    }
+    Ok(())
+}
+
+/// `npm ci` in `dir` unless its `node_modules` is newer than its lockfile.
+pub(crate) fn npm_ci(dir: &Path) -> Res {
+    let stamp = dir.join("node_modules").join(".package-lock.json");
+    if let (Some(lock), Some(done)) = (modified(&dir.join("package-lock.json")), modified(&stamp)) {
+        if done >= lock {
+            println!("demo: npm packages of {} up to date", dir.display());
+            return Ok(());
+        }
+    }
+    run(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(dir))
+}
+
+fn wait_listening(addr: &str, child: &mut Child, what: &str) -> Res {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(addr).is_ok() {
+            return Ok(());
+        }
+        if let Ok(Some(st)) = child.try_wait() {
+            return Err(format!("{what} exited before listening on {addr} ({st})"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(format!("{what} does not listen on {addr} after 20 s"))
+}
+
+/// `cargo xtask demo [--listen HOST:PORT] [--server HOST:PORT]`.
+pub(crate) fn demo(root: &Path, args: &[String]) -> Res {
+    let a = parse(args)?;
+    Setup::new(root).for_demo()?;
+    let www = root.join("web-demo").join("www");
+    wasm_pkg(root, &www.join("pkg"))?;
+    npm_ci(&www)?;
+    run(Command::new(cargo()).args([
+        "build",
+        "--release",
+        "-p",
+        "tase2-cli",
+        "-p",
+        "tase2-web-demo",
+    ]))?;
+    let bin = |name: &str| -> PathBuf { target_dir(root).join("release").join(name) };
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    // The terminal's Ctrl-C reaches the children too (same process group); this also covers a
+    // SIGTERM sent to us alone.
+    ctrlc::set_handler(move || s.store(true, Ordering::SeqCst))
+        .map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
+
+    let mut children: Vec<(&str, Child)> = Vec::new();
+    let result = (|| {
+        let mut serve = Command::new(bin("tase2"));
+        serve.args(["serve", "--listen", &a.server]);
+        show(&serve);
+        children.push((
+            "tase2 serve",
+            serve
+                .spawn()
+                .map_err(|e| format!("cannot start tase2: {e}"))?,
+        ));
+        wait_listening(&a.server, &mut children[0].1, "tase2 serve")?;
+        let mut web = Command::new(bin("tase2-web-demo"));
+        web.args(["--listen", &a.listen, "--allow", &a.server, "--static"])
+            .arg(&www);
+        show(&web);
+        children.push((
+            "tase2-web-demo",
+            web.spawn()
+                .map_err(|e| format!("cannot start tase2-web-demo: {e}"))?,
+        ));
+        wait_listening(&a.listen, &mut children[1].1, "tase2-web-demo")?;
+        println!();
+        println!("  FreeTase2 viewer:  http://{}/", a.listen);
+        println!(
+            "  (tase2 serve on {}, default model; Ctrl-C stops both)",
+            a.server
+        );
+        println!();
+        while !stop.load(Ordering::SeqCst) {
+            for (name, c) in children.iter_mut() {
+                if let Ok(Some(st)) = c.try_wait() {
+                    return Err(format!("{name} exited ({st})"));
+                }
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        println!("demo: stopping");
+        Ok(())
+    })();
+    for (_, c) in children.iter_mut() {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_options_default_and_parse() {
+        let a = parse(&[]).unwrap();
+        assert_eq!(
+            (a.listen.as_str(), a.server.as_str()),
+            ("127.0.0.1:8080", "127.0.0.1:10102")
+        );
+        let a = parse(&["--listen".into(), "0.0.0.0:9000".into()]).unwrap();
+        assert_eq!(a.listen, "0.0.0.0:9000");
+        assert!(parse(&["--bogus".into()]).is_err());
+    }
+}
