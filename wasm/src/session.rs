@@ -31,7 +31,7 @@ fn op(id: OpId) -> f64 {
 fn control_word(value: &str) -> Result<ControlValue, String> {
     DeviceCommand::parse(value)
         .map(ControlValue::Command)
-        .ok_or_else(|| format!("unknown command value {value:?} (on/close or off/trip)"))
+        .ok_or_else(|| format!("unknown command value \"{value}\" (on/close or off/trip)"))
 }
 
 #[wasm_bindgen]
@@ -299,7 +299,7 @@ impl WasmSession {
         reason: &str,
     ) -> Result<f64, String> {
         let value = TagValue::parse(tag)
-            .ok_or_else(|| format!("unknown tag {tag:?} (none, open-and-close, close-only)"))?;
+            .ok_or_else(|| format!("unknown tag \"{tag}\" (none, open-and-close, close-only)"))?;
         Ok(self.start(
             now_ms,
             Command::SetTag {
