@@ -23,7 +23,7 @@ echo "after wasm-bindgen: $(size "$bg")"
 
 if command -v wasm-opt > /dev/null; then
   # The features rustc's wasm32 target emits by default (and wasm-bindgen keeps).
-  wasm-opt -Oz --strip-debug --strip-producers \
+  wasm-opt -Oz --converge --strip-debug --strip-producers \
     --enable-bulk-memory --enable-mutable-globals --enable-sign-ext \
     --enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue \
     -o "$bg.opt" "$bg"
