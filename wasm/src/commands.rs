@@ -495,4 +495,91 @@ mod tests {
         assert!(e.contains("maybe"), "{e}");
         assert_eq!(parse(r#"{"command":"discover"}"#), Ok(Command::Discover));
     }
+
+    #[test]
+    fn the_core_serde_forms_are_read_too() {
+        use tase2_core::tase2::{Flags, StateValue, Timestamp, Value as V};
+        assert_eq!(
+            parse(
+                r#"{"command":"write_point","name":{"DomainSpecific":{"domain":"D","item":"P"}},
+                    "value":{"value":{"State":"On"},"flags":4,"timestamp":{"seconds":5,"millis":6},"cov":7}}"#
+            ),
+            Ok(Command::WritePoint {
+                name: ObjectName::domain("D", "P"),
+                value: PointValue {
+                    value: V::State(StateValue::On),
+                    flags: Flags(4),
+                    timestamp: Timestamp {
+                        seconds: 5,
+                        millis: 6
+                    },
+                    cov: 7
+                }
+            })
+        );
+        assert_eq!(
+            parse(r#"{"command":"write_point","name":"Freq","value":50}"#),
+            Ok(Command::WritePoint {
+                name: ObjectName::vmd("Freq"),
+                value: PointValue::real(50.0)
+            })
+        );
+        assert_eq!(
+            parse(r#"{"command":"operate","device":{"AaSpecific":"X"},"value":{"Command":"Off"}}"#),
+            Ok(Command::Operate {
+                device: ObjectName::AaSpecific("X".into()),
+                value: ControlValue::Command(Cmd::Off)
+            })
+        );
+        assert_eq!(
+            parse(r#"{"command":"data_sets","domain":null}"#),
+            Ok(Command::DataSets { domain: None })
+        );
+        assert_eq!(
+            parse(r#"{"command":"variables","domain":"ICC1","extra":1}"#),
+            Ok(Command::Variables {
+                domain: Some("ICC1".into())
+            })
+        );
+        assert_eq!(
+            parse(
+                r#"{"command":"start_transfer_set","transfer_set":"D/TS","value":{"data_set":"D/DS","conditions":5}}"#
+            ),
+            Ok(Command::StartTransferSet {
+                transfer_set: ObjectName::domain("D", "TS"),
+                value: DsTransferSetValue {
+                    data_set: ObjectName::domain("D", "DS"),
+                    conditions: DsConditions(5),
+                    ..Default::default()
+                }
+            })
+        );
+        assert_eq!(
+            parse(r#"{"command":"info_messages","enable":true}"#),
+            Ok(Command::InfoMessages { enable: true })
+        );
+    }
+
+    #[test]
+    fn a_missing_or_mistyped_field_is_named() {
+        let e = parse(r#"{"command":"read_points"}"#).unwrap_err();
+        assert_eq!(e, "invalid command: missing field `names`");
+        let e = parse(r#"{"command":"info_messages","enable":1}"#).unwrap_err();
+        assert!(e.contains("`enable`"), "{e}");
+        let e = parse(r#"{"command":"reserve_and_start","domain":"D","value":{"interval":1.5}}"#)
+            .unwrap_err();
+        assert!(e.contains("`interval`"), "{e}");
+        let e = parse(r#"{"command":"operate","device":"D/B","value":{"discrete":40000}}"#)
+            .unwrap_err();
+        assert!(e.contains("beyond INT16"), "{e}");
+        let e = parse_transfer_set_value("[]").unwrap_err();
+        assert!(e.starts_with("invalid transfer set value"), "{e}");
+        assert_eq!(
+            parse_transfer_set_value(r#"{"data_set":"D/X"}"#),
+            Ok(DsTransferSetValue {
+                data_set: ObjectName::domain("D", "X"),
+                ..Default::default()
+            })
+        );
+    }
 }

@@ -1553,4 +1553,51 @@ mod tests {
             "{Value VisibleString(<=32)}"
         );
     }
+
+    #[test]
+    fn events_are_written_in_field_order_with_flattened_errors() {
+        let e = Error::NotAPoint(ObjectName::domain("D", "X"));
+        let ev = EventJson::Done(DoneJson {
+            op: 7,
+            ok: true,
+            result: Some(OutcomeJson::Points {
+                points: vec![PointResultJson::Err {
+                    ok: false,
+                    name: "D/X".into(),
+                    error: error(&e),
+                }],
+            }),
+            failure: None,
+        });
+        let s = to_string(&ev);
+        let prefix = r#"{"type":"done","op":7,"ok":true,"result":{"kind":"points","points":[{"ok":false,"name":"D/X","error":"#;
+        assert!(s.starts_with(prefix), "{s}");
+        assert!(
+            s.ends_with(r#""kind":"not_a_point","object":"D/X"}]}}"#),
+            "{s}"
+        );
+        assert_eq!(
+            to_string(&closed(&None)),
+            r#"{"type":"closed","error":null}"#
+        );
+        assert_eq!(
+            to_string(&EventJson::Rejected {
+                invoke_id: Some(3),
+                reason: "x\"y".into()
+            }),
+            r#"{"type":"rejected","invoke_id":3,"reason":"x\"y"}"#
+        );
+        let d = DiscoveryJson {
+            version: Some((2, 1)),
+            edition: None,
+            features: Some(vec![1, 2]),
+            vcc: None,
+            vcc_error: Some("no".into()),
+            domains: vec![],
+        };
+        assert_eq!(
+            OutcomeJson::Discovery(d).to_json(),
+            r#"{"kind":"discovery","version":[2,1],"edition":null,"features":[1,2],"vcc":null,"vcc_error":"no","domains":[]}"#
+        );
+    }
 }
