@@ -2,7 +2,7 @@
 # Build the browser package of tase2-wasm: the wasm-release profile, wasm-bindgen --target web,
 # then wasm-opt -Oz when it is on PATH; prints the raw and gzip -9 sizes of the .wasm.
 #
-#   wasm/build-pkg.sh [OUT_DIR]        (default: web-demo/www/pkg)
+#   wasm/build-pkg.sh [OUT_DIR]        (default: web-demo/www/pkg; relative to the repository root)
 #
 # The package holds WasmSession only: the plain-MMS WasmClient (cargo feature `mms-client`, on by
 # default for the Rust tests and the web-demo end-to-end test) is left out.
