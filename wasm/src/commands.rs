@@ -1,14 +1,19 @@
 //! Commands from JSON: the core's [`Command`] serde form, with shorthands JavaScript can write by
-//! hand (see the [crate docs](crate#commands)).
+//! hand (see the [crate docs](crate#commands)). Read with the small reader of [`crate::jw`] and
+//! mapped by hand: serde's buffering of internally tagged enums weighed more than the rest of
+//! the wasm's JSON together.
 
-use serde_json::{Map, Value};
 use tase2_core::mms::ObjectName;
 use tase2_core::tase2::client::Command;
 use tase2_core::tase2::{
-    Command as DeviceCommand, ControlValue, DsConditions, DsTransferSetValue, PointValue, TagValue,
+    Command as DeviceCommand, ControlValue, DsConditions, DsTransferSetValue, Flags, PointValue,
+    StateValue, TagValue, Timestamp, Value as PointVal,
 };
 
 use crate::events::CONDITION_NAMES;
+use crate::jw::{self, J};
+
+type R<T> = Result<T, String>;
 
 /// An object name from its string form: `"DOMAIN/ITEM"` (domain-specific, split at the first
 /// `/`), `"@aa/ITEM"` (association-specific) or `"ITEM"` (VMD-specific, TASE.2 VCC scope).
@@ -22,153 +27,377 @@ pub fn object_name(s: &str) -> ObjectName {
     }
 }
 
-fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, String> {
-    serde_json::to_value(v).map_err(|e| e.to_string())
+fn bad<T>(k: &str, v: &J, expected: &str) -> R<T> {
+    Err(format!("`{k}`: {} where {expected} was expected", v.kind()))
 }
 
-/// A name given as a string becomes the serde form of [`ObjectName`]; anything else is left for
-/// serde to judge.
-fn name(v: &mut Value) -> Result<(), String> {
-    if let Value::String(s) = v {
-        *v = to_value(&object_name(s))?;
-    }
-    Ok(())
+fn req<'a>(o: &'a J, k: &str) -> R<&'a J> {
+    o.get(k).ok_or_else(|| format!("missing field `{k}`"))
 }
 
-fn names(v: &mut Value) -> Result<(), String> {
-    if let Value::Array(items) = v {
-        items.iter_mut().try_for_each(name)?;
+fn string(v: &J, k: &str) -> R<String> {
+    match v {
+        J::Str(s) => Ok(s.clone()),
+        _ => bad(k, v, "a string"),
     }
-    Ok(())
+}
+
+fn req_string(o: &J, k: &str) -> R<String> {
+    string(req(o, k)?, k)
+}
+
+/// An optional string: missing or `null` is `None`.
+fn opt_string(o: &J, k: &str) -> R<Option<String>> {
+    match o.get(k) {
+        None | Some(J::Null) => Ok(None),
+        Some(v) => string(v, k).map(Some),
+    }
+}
+
+fn int<T: TryFrom<i64>>(v: &J, k: &str) -> R<T> {
+    match v.as_i64().and_then(|x| T::try_from(x).ok()) {
+        Some(x) => Ok(x),
+        None => bad(k, v, "an integer in range"),
+    }
+}
+
+fn boolean(v: &J, k: &str) -> R<bool> {
+    match v {
+        J::Bool(b) => Ok(*b),
+        _ => bad(k, v, "a boolean"),
+    }
+}
+
+/// A name as a string, or the serde form of [`ObjectName`].
+fn name(v: &J, k: &str) -> R<ObjectName> {
+    match v {
+        J::Str(s) => Ok(object_name(s)),
+        J::Obj(o) if o.len() == 1 => {
+            let (variant, x) = &o[0];
+            match variant.as_str() {
+                "VmdSpecific" => Ok(ObjectName::VmdSpecific(string(x, k)?)),
+                "AaSpecific" => Ok(ObjectName::AaSpecific(string(x, k)?)),
+                "DomainSpecific" => Ok(ObjectName::domain(
+                    req_string(x, "domain")?,
+                    req_string(x, "item")?,
+                )),
+                _ => bad(k, v, "an object name"),
+            }
+        }
+        _ => bad(k, v, "an object name"),
+    }
+}
+
+fn req_name(o: &J, k: &str) -> R<ObjectName> {
+    name(req(o, k)?, k)
+}
+
+fn req_names(o: &J, k: &str) -> R<Vec<ObjectName>> {
+    match req(o, k)? {
+        J::Arr(items) => items.iter().map(|v| name(v, k)).collect(),
+        v => bad(k, v, "an array of names"),
+    }
 }
 
 /// Conditions as a list of names (`["interval", "change"]`) or the bit number.
-fn conditions(v: &mut Value) -> Result<(), String> {
-    let Value::Array(items) = v else {
-        return Ok(());
+fn conditions(v: &J) -> R<DsConditions> {
+    let J::Arr(items) = v else {
+        return int(v, "conditions").map(DsConditions);
     };
     let mut bits = 0u8;
-    for item in items.iter() {
+    for item in items {
         let n = item.as_str().ok_or("conditions: names expected")?;
         let i = CONDITION_NAMES
             .iter()
             .position(|c| *c == n)
             .ok_or_else(|| {
                 format!(
-                    "conditions: unknown {n:?} (one of {})",
+                    "conditions: unknown \"{n}\" (one of {})",
                     CONDITION_NAMES.join(", ")
                 )
             })?;
         bits |= 1 << i;
     }
-    *v = to_value(&DsConditions(bits))?;
-    Ok(())
+    Ok(DsConditions(bits))
 }
 
 /// A transfer set configuration: missing fields take their defaults, `data_set` may be a string
 /// and `conditions` a list of names.
-fn transfer_set_value(v: &mut Value) -> Result<(), String> {
-    let Value::Object(given) = v else {
-        return Ok(());
+fn transfer_set_value(v: &J) -> R<DsTransferSetValue> {
+    let J::Obj(fields) = v else {
+        return bad("value", v, "a transfer set object");
     };
-    let Value::Object(mut full) = to_value(&DsTransferSetValue::default())? else {
-        return Err("transfer set defaults".into());
-    };
-    for (k, mut x) in core::mem::take(given) {
+    let mut t = DsTransferSetValue::default();
+    for (k, x) in fields {
         match k.as_str() {
-            "data_set" => name(&mut x)?,
-            "conditions" => conditions(&mut x)?,
+            "data_set" => t.data_set = name(x, k)?,
+            "start_time" => t.start_time = int(x, k)?,
+            "interval" => t.interval = int(x, k)?,
+            "tle" => t.tle = int(x, k)?,
+            "buffer_time" => t.buffer_time = int(x, k)?,
+            "integrity_check" => t.integrity_check = int(x, k)?,
+            "conditions" => t.conditions = conditions(x)?,
+            "block_data" => t.block_data = boolean(x, k)?,
+            "critical" => t.critical = boolean(x, k)?,
+            "rbe" => t.rbe = boolean(x, k)?,
+            "all_changes_reported" => t.all_changes_reported = boolean(x, k)?,
+            "status" => t.status = boolean(x, k)?,
+            "event_code_requested" => t.event_code_requested = int(x, k)?,
             _ => {}
         }
-        full.insert(k, x);
     }
-    *v = Value::Object(full);
-    Ok(())
+    Ok(t)
+}
+
+fn device_command(s: &str) -> R<DeviceCommand> {
+    DeviceCommand::parse(s)
+        .ok_or_else(|| format!("unknown command value \"{s}\" (on/close or off/trip)"))
 }
 
 /// A control value: a command word (`"on"`, `"close"`, `"off"`, `"trip"`, ...), `{"real": x}`,
-/// `{"discrete": n}`, or the serde form.
-fn control_value(v: &mut Value) -> Result<(), String> {
+/// `{"discrete": n}`, or the serde form (`{"Command": "On"}`, `{"Real": x}`, `{"Discrete": n}`).
+fn control_value(v: &J) -> R<ControlValue> {
     match v {
-        Value::String(s) => {
-            let c = DeviceCommand::parse(s)
-                .ok_or_else(|| format!("unknown command value {s:?} (on/close or off/trip)"))?;
-            *v = to_value(&ControlValue::Command(c))?;
-        }
-        Value::Object(o) if o.len() == 1 => {
-            if let Some(x) = o.get("real").and_then(Value::as_f64) {
-                *v = to_value(&ControlValue::Real(x as f32))?;
-            } else if let Some(x) = o.get("discrete").and_then(Value::as_i64) {
-                let x =
-                    i16::try_from(x).map_err(|_| format!("discrete setpoint {x} beyond INT16"))?;
-                *v = to_value(&ControlValue::Discrete(x))?;
+        J::Str(s) => device_command(s).map(ControlValue::Command),
+        J::Obj(o) if o.len() == 1 => {
+            let (variant, x) = &o[0];
+            match variant.as_str() {
+                "real" | "Real" => match x.as_f64() {
+                    Some(x) => Ok(ControlValue::Real(x as f32)),
+                    None => bad(variant, x, "a number"),
+                },
+                "discrete" | "Discrete" => {
+                    let n = x
+                        .as_i64()
+                        .ok_or_else(|| format!("`{variant}`: an integer expected"))?;
+                    i16::try_from(n)
+                        .map(ControlValue::Discrete)
+                        .map_err(|_| format!("discrete setpoint {n} beyond INT16"))
+                }
+                "Command" => match x {
+                    J::Str(s) => device_command(s).map(ControlValue::Command),
+                    _ => bad(variant, x, "a string"),
+                },
+                _ => bad("value", v, "a control value"),
             }
         }
-        _ => {}
+        _ => bad("value", v, "a control value"),
     }
-    Ok(())
 }
 
-/// A tag: `"none"`, `"open-and-close"`, `"close-only"` (or 0-2), or the serde form.
-fn tag_value(v: &mut Value) -> Result<(), String> {
+/// A tag: `"none"`, `"open-and-close"`, `"close-only"` (or 0-2).
+fn tag_value(v: &J) -> R<TagValue> {
     let text = match v {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        _ => return Ok(()),
+        J::Str(s) | J::Num(s) => s.as_str(),
+        _ => return bad("value", v, "a tag"),
     };
-    let t = TagValue::parse(&text)
-        .ok_or_else(|| format!("unknown tag {text:?} (none, open-and-close, close-only)"))?;
-    *v = to_value(&t)?;
-    Ok(())
+    TagValue::parse(text)
+        .ok_or_else(|| format!("unknown tag \"{text}\" (none, open-and-close, close-only)"))
 }
 
-/// A point value: a number is a valid real value, anything else the serde form of
-/// [`PointValue`].
-fn point_value(v: &mut Value) -> Result<(), String> {
+fn state(v: &J) -> R<StateValue> {
+    match v.as_str() {
+        Some("Between") => Ok(StateValue::Between),
+        Some("Off") => Ok(StateValue::Off),
+        Some("On") => Ok(StateValue::On),
+        Some("Invalid") => Ok(StateValue::Invalid),
+        _ => bad("State", v, "Between, Off, On or Invalid"),
+    }
+}
+
+/// The serde form of a point's [`PointVal`]: `{"Real": x}`, `{"State": "On"}`, ...
+fn point_val(v: &J) -> R<PointVal> {
+    let J::Obj(o) = v else {
+        return bad("value", v, "a point value");
+    };
+    let [(variant, x)] = o.as_slice() else {
+        return bad("value", v, "a point value");
+    };
+    let k = variant.as_str();
+    Ok(match k {
+        "Real" => match x.as_f64() {
+            Some(x) => PointVal::Real(x as f32),
+            None => return bad(k, x, "a number"),
+        },
+        "State" => PointVal::State(state(x)?),
+        "Discrete" => PointVal::Discrete(int(x, k)?),
+        "StateSupplemental" => PointVal::StateSupplemental(int(x, k)?),
+        "SingleEvent" => PointVal::SingleEvent {
+            flags: int(req(x, "flags")?, "flags")?,
+            operating_time: int(req(x, "operating_time")?, "operating_time")?,
+        },
+        "PackedEvent" => PointVal::PackedEvent {
+            events: int(req(x, "events")?, "events")?,
+            flags: int(req(x, "flags")?, "flags")?,
+            operating_time: int(req(x, "operating_time")?, "operating_time")?,
+        },
+        _ => return bad("value", v, "a point value"),
+    })
+}
+
+/// A point value: a number is a valid real value, an object the serde form of [`PointValue`]
+/// (`value` required; `flags`, `timestamp` and `cov` default to 0).
+fn point_value(v: &J) -> R<PointValue> {
     if let Some(x) = v.as_f64() {
-        *v = to_value(&PointValue::real(x as f32))?;
+        return Ok(PointValue::real(x as f32));
     }
-    Ok(())
+    if !matches!(v, J::Obj(_)) {
+        return bad("value", v, "a number or a point value");
+    }
+    let mut p = PointValue::new(point_val(req(v, "value")?)?);
+    if let Some(f) = v.get("flags") {
+        p.flags = Flags(int(f, "flags")?);
+    }
+    if let Some(t) = v.get("timestamp") {
+        p.timestamp = Timestamp {
+            seconds: int(req(t, "seconds")?, "seconds")?,
+            millis: int(req(t, "millis")?, "millis")?,
+        };
+    }
+    if let Some(c) = v.get("cov") {
+        p.cov = int(c, "cov")?;
+    }
+    Ok(p)
 }
 
-fn normalise(o: &mut Map<String, Value>) -> Result<(), String> {
-    let command = o
-        .get("command")
-        .and_then(Value::as_str)
-        .ok_or("a command object needs a \"command\" string")?
-        .to_owned();
-    for (k, v) in o.iter_mut() {
-        match k.as_str() {
-            "name" | "device" | "transfer_set" => name(v)?,
-            "names" | "members" => names(v)?,
-            "value" => match command.as_str() {
-                "start_transfer_set" | "reserve_and_start" => transfer_set_value(v)?,
-                "operate" | "select_operate" => control_value(v)?,
-                "set_tag" => tag_value(v)?,
-                "write_point" => point_value(v)?,
-                _ => {}
-            },
-            _ => {}
+/// The commands, as `command` names them.
+const COMMANDS: [&str; 27] = [
+    "version",
+    "version_numbers",
+    "features",
+    "bilateral_table_id",
+    "domains",
+    "data_sets",
+    "variable_names",
+    "variables",
+    "discover",
+    "learn_types",
+    "read_points",
+    "write_point",
+    "define_data_set",
+    "data_set_members",
+    "delete_data_set",
+    "reserve_transfer_set",
+    "start_transfer_set",
+    "reserve_and_start",
+    "read_transfer_set",
+    "stop_transfer_set",
+    "info_messages",
+    "device_info",
+    "select",
+    "operate",
+    "select_operate",
+    "tag",
+    "set_tag",
+];
+
+fn command(o: &J, c: &str) -> R<Command> {
+    Ok(match c {
+        "version" => Command::Version,
+        "version_numbers" => Command::VersionNumbers,
+        "features" => Command::Features,
+        "bilateral_table_id" => Command::BilateralTableId {
+            domain: req_string(o, "domain")?,
+        },
+        "domains" => Command::Domains,
+        "data_sets" => Command::DataSets {
+            domain: opt_string(o, "domain")?,
+        },
+        "variable_names" => Command::VariableNames {
+            domain: opt_string(o, "domain")?,
+        },
+        "variables" => Command::Variables {
+            domain: opt_string(o, "domain")?,
+        },
+        "discover" => Command::Discover,
+        "learn_types" => Command::LearnTypes {
+            names: req_names(o, "names")?,
+        },
+        "read_points" => Command::ReadPoints {
+            names: req_names(o, "names")?,
+        },
+        "write_point" => Command::WritePoint {
+            name: req_name(o, "name")?,
+            value: point_value(req(o, "value")?)?,
+        },
+        "define_data_set" => Command::DefineDataSet {
+            name: req_name(o, "name")?,
+            members: req_names(o, "members")?,
+        },
+        "data_set_members" => Command::DataSetMembers {
+            name: req_name(o, "name")?,
+        },
+        "delete_data_set" => Command::DeleteDataSet {
+            name: req_name(o, "name")?,
+        },
+        "reserve_transfer_set" => Command::ReserveTransferSet {
+            domain: req_string(o, "domain")?,
+        },
+        "start_transfer_set" => Command::StartTransferSet {
+            transfer_set: req_name(o, "transfer_set")?,
+            value: transfer_set_value(req(o, "value")?)?,
+        },
+        "reserve_and_start" => Command::ReserveAndStart {
+            domain: req_string(o, "domain")?,
+            value: transfer_set_value(req(o, "value")?)?,
+        },
+        "read_transfer_set" => Command::ReadTransferSet {
+            transfer_set: req_name(o, "transfer_set")?,
+        },
+        "stop_transfer_set" => Command::StopTransferSet {
+            transfer_set: req_name(o, "transfer_set")?,
+        },
+        "info_messages" => Command::InfoMessages {
+            enable: boolean(req(o, "enable")?, "enable")?,
+        },
+        "device_info" => Command::DeviceInfo {
+            device: req_name(o, "device")?,
+        },
+        "select" => Command::Select {
+            device: req_name(o, "device")?,
+        },
+        "operate" => Command::Operate {
+            device: req_name(o, "device")?,
+            value: control_value(req(o, "value")?)?,
+        },
+        "select_operate" => Command::SelectOperate {
+            device: req_name(o, "device")?,
+            value: control_value(req(o, "value")?)?,
+        },
+        "tag" => Command::Tag {
+            device: req_name(o, "device")?,
+        },
+        "set_tag" => Command::SetTag {
+            device: req_name(o, "device")?,
+            value: tag_value(req(o, "value")?)?,
+            reason: req_string(o, "reason")?,
+        },
+        other => {
+            return Err(format!(
+                "unknown variant `{other}`, expected one of `{}`",
+                COMMANDS.join("`, `")
+            ))
         }
-    }
-    Ok(())
+    })
 }
 
 /// Parse a command from JSON (the shorthands applied, then the core's serde form).
 pub fn parse(json: &str) -> Result<Command, String> {
-    let mut v: Value = serde_json::from_str(json).map_err(|e| format!("invalid JSON: {e}"))?;
-    let Value::Object(o) = &mut v else {
+    let v = jw::parse(json).map_err(|e| format!("invalid JSON: {e}"))?;
+    if !matches!(v, J::Obj(_)) {
         return Err("a command is a JSON object".into());
-    };
-    normalise(o)?;
-    serde_json::from_value(v).map_err(|e| format!("invalid command: {e}"))
+    }
+    let c = v
+        .get("command")
+        .and_then(J::as_str)
+        .ok_or("a command object needs a \"command\" string")?;
+    command(&v, c).map_err(|e| format!("invalid command: {e}"))
 }
 
 /// A transfer set configuration from its JSON shorthand (for [`crate::WasmSession::reserve_and_start`]).
 pub fn parse_transfer_set_value(json: &str) -> Result<DsTransferSetValue, String> {
-    let mut v: Value = serde_json::from_str(json).map_err(|e| format!("invalid JSON: {e}"))?;
-    transfer_set_value(&mut v)?;
-    serde_json::from_value(v).map_err(|e| format!("invalid transfer set value: {e}"))
+    let v = jw::parse(json).map_err(|e| format!("invalid JSON: {e}"))?;
+    transfer_set_value(&v).map_err(|e| format!("invalid transfer set value: {e}"))
 }
 
 #[cfg(test)]
@@ -265,5 +494,92 @@ mod tests {
         let e = parse(r#"{"command":"operate","device":"D/B","value":"maybe"}"#).unwrap_err();
         assert!(e.contains("maybe"), "{e}");
         assert_eq!(parse(r#"{"command":"discover"}"#), Ok(Command::Discover));
+    }
+
+    #[test]
+    fn the_core_serde_forms_are_read_too() {
+        use tase2_core::tase2::{Flags, StateValue, Timestamp, Value as V};
+        assert_eq!(
+            parse(
+                r#"{"command":"write_point","name":{"DomainSpecific":{"domain":"D","item":"P"}},
+                    "value":{"value":{"State":"On"},"flags":4,"timestamp":{"seconds":5,"millis":6},"cov":7}}"#
+            ),
+            Ok(Command::WritePoint {
+                name: ObjectName::domain("D", "P"),
+                value: PointValue {
+                    value: V::State(StateValue::On),
+                    flags: Flags(4),
+                    timestamp: Timestamp {
+                        seconds: 5,
+                        millis: 6
+                    },
+                    cov: 7
+                }
+            })
+        );
+        assert_eq!(
+            parse(r#"{"command":"write_point","name":"Freq","value":50}"#),
+            Ok(Command::WritePoint {
+                name: ObjectName::vmd("Freq"),
+                value: PointValue::real(50.0)
+            })
+        );
+        assert_eq!(
+            parse(r#"{"command":"operate","device":{"AaSpecific":"X"},"value":{"Command":"Off"}}"#),
+            Ok(Command::Operate {
+                device: ObjectName::AaSpecific("X".into()),
+                value: ControlValue::Command(Cmd::Off)
+            })
+        );
+        assert_eq!(
+            parse(r#"{"command":"data_sets","domain":null}"#),
+            Ok(Command::DataSets { domain: None })
+        );
+        assert_eq!(
+            parse(r#"{"command":"variables","domain":"ICC1","extra":1}"#),
+            Ok(Command::Variables {
+                domain: Some("ICC1".into())
+            })
+        );
+        assert_eq!(
+            parse(
+                r#"{"command":"start_transfer_set","transfer_set":"D/TS","value":{"data_set":"D/DS","conditions":5}}"#
+            ),
+            Ok(Command::StartTransferSet {
+                transfer_set: ObjectName::domain("D", "TS"),
+                value: DsTransferSetValue {
+                    data_set: ObjectName::domain("D", "DS"),
+                    conditions: DsConditions(5),
+                    ..Default::default()
+                }
+            })
+        );
+        assert_eq!(
+            parse(r#"{"command":"info_messages","enable":true}"#),
+            Ok(Command::InfoMessages { enable: true })
+        );
+    }
+
+    #[test]
+    fn a_missing_or_mistyped_field_is_named() {
+        let e = parse(r#"{"command":"read_points"}"#).unwrap_err();
+        assert_eq!(e, "invalid command: missing field `names`");
+        let e = parse(r#"{"command":"info_messages","enable":1}"#).unwrap_err();
+        assert!(e.contains("`enable`"), "{e}");
+        let e = parse(r#"{"command":"reserve_and_start","domain":"D","value":{"interval":1.5}}"#)
+            .unwrap_err();
+        assert!(e.contains("`interval`"), "{e}");
+        let e = parse(r#"{"command":"operate","device":"D/B","value":{"discrete":40000}}"#)
+            .unwrap_err();
+        assert!(e.contains("beyond INT16"), "{e}");
+        let e = parse_transfer_set_value("[]").unwrap_err();
+        assert!(e.starts_with("invalid transfer set value"), "{e}");
+        assert_eq!(
+            parse_transfer_set_value(r#"{"data_set":"D/X"}"#),
+            Ok(DsTransferSetValue {
+                data_set: ObjectName::domain("D", "X"),
+                ..Default::default()
+            })
+        );
     }
 }

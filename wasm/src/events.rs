@@ -1,4 +1,4 @@
-//! The JSON shapes of [`crate::WasmSession`]'s events, as Rust structs serialised with serde: this
+//! The JSON shapes of [`crate::WasmSession`]'s events, as Rust structs written by hand (see [`crate::jw`]): this
 //! module is the one place the event format is defined (the table in the [crate docs](crate)
 //! summarises it).
 //!
@@ -12,13 +12,12 @@
 //! - absent optional values are `null`;
 //! - MMS values that are not typed points render as in [`mms_value`].
 
-use serde::Serialize;
-use serde_json::{json, Value};
+use crate::jw::{self, Obj, ToJson};
 use tase2_core::assoc::{AssocError, Negotiated, PeerError, RequestError};
-use tase2_core::deviation::Deviation;
+use tase2_core::deviation::{Deviation, DeviationKind};
 use tase2_core::mms::{
-    AccessResult, BitString, Data, Float, ObjectName, RejectPdu, TypeDescription,
-    TypeSpecification, VariableAccessSpecification,
+    AccessResult, BitString, ConfirmedResponse, Data, Float, ObjectName, RejectPdu,
+    TypeDescription, TypeSpecification, VariableAccessSpecification,
 };
 use tase2_core::tase2::client::{
     ControlError, ControlErrorKind, ControlOp, DeviceInfo, Discovery, DomainInfo, Error, OpId,
@@ -31,8 +30,7 @@ use tase2_core::tase2::{
 };
 
 /// One event of a [`crate::WasmSession`], as JSON (`type` names the variant).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[derive(Clone, Debug, PartialEq)]
 pub enum EventJson {
     /// The association is up.
     Established {
@@ -80,22 +78,20 @@ pub enum EventJson {
 }
 
 /// `{"type":"done"}`: one operation's result.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DoneJson {
     /// The id the command returned.
     pub op: u64,
     /// Whether it succeeded.
     pub ok: bool,
     /// The outcome, when `ok`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<OutcomeJson>,
     /// Why it failed, when not `ok`: flattened (`error`, `kind`, ...).
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub failure: Option<ErrorJson>,
 }
 
 /// Why an operation (or one point of a read) failed.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ErrorJson {
     /// The error as text.
     pub error: String,
@@ -104,18 +100,15 @@ pub struct ErrorJson {
     /// `not_a_device`.
     pub kind: &'static str,
     /// The MMS DataAccessError code (`access` and `control`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<u8>,
     /// The object concerned (`unexpected_value`, `not_a_point`, `not_a_device`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<String>,
     /// A refused select, operate or tag request (`control`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub control: Option<ControlJson>,
 }
 
 /// A refused device control request, classified.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ControlJson {
     /// `select`, `operate`, `read_tag` or `set_tag`.
     pub op: &'static str,
@@ -127,8 +120,7 @@ pub struct ControlJson {
 }
 
 /// What a finished operation produced (`kind` names the variant).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Clone, Debug, PartialEq)]
 pub enum OutcomeJson {
     /// Done, nothing to return.
     Unit,
@@ -227,7 +219,7 @@ pub enum OutcomeJson {
 }
 
 /// A variable as discovery found it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VariableJson {
     /// Its name.
     pub name: String,
@@ -236,12 +228,11 @@ pub struct VariableJson {
     /// The MMS type as text when there is no TASE.2 name (`null` when unknown or named).
     pub mms_type: Option<String>,
     /// Other point types with the same MMS type (omitted when unambiguous).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub alternative_types: Vec<&'static str>,
 }
 
 /// One domain as discovery found it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DomainJson {
     /// Its name.
     pub name: String,
@@ -254,7 +245,7 @@ pub struct DomainJson {
 }
 
 /// `{"kind":"discovery"}`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DiscoveryJson {
     /// `[major, minor]` of `TASE2_Version`, or `null`.
     pub version: Option<(i64, i64)>,
@@ -265,14 +256,13 @@ pub struct DiscoveryJson {
     /// VCC variables, or `null` when the server did not list them (see `vcc_error`).
     pub vcc: Option<Vec<VariableJson>>,
     /// Why VCC was not listed (omitted when it was).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub vcc_error: Option<String>,
     /// The visible domains.
     pub domains: Vec<DomainJson>,
 }
 
 /// A typed point value.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PointJson {
     /// The point.
     pub name: String,
@@ -280,26 +270,23 @@ pub struct PointJson {
     pub point_type: Option<&'static str>,
     /// A number (real, discrete, state supplemental), a state string (`on`, `off`, `between`,
     /// `invalid`), or an object for protection events.
-    pub value: Value,
+    pub value: Raw,
     /// The quality flags, decoded (`null` for a form without flags).
     pub flags: Option<FlagsJson>,
     /// The time stamp (`null` for a form without one).
     pub timestamp: Option<TimestampJson>,
     /// Change-of-value counter (Extended forms only).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cov: Option<u16>,
 }
 
 /// One result of a `read_points`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum PointResultJson {
     /// Read and typed.
     Ok {
         /// Always true.
         ok: bool,
         /// The value.
-        #[serde(flatten)]
         point: PointJson,
     },
     /// Failed.
@@ -309,13 +296,12 @@ pub enum PointResultJson {
         /// The point.
         name: String,
         /// Why.
-        #[serde(flatten)]
         error: ErrorJson,
     },
 }
 
 /// `Data_Flags`, decoded.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FlagsJson {
     /// `valid`, `held`, `suspect` or `not_valid`.
     pub validity: &'static str,
@@ -326,14 +312,13 @@ pub struct FlagsJson {
     /// The timestamp-quality bit.
     pub timestamp_invalid: bool,
     /// State points only: the state bits (`on`, `off`, `between`, `invalid`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<&'static str>,
     /// The octet as sent.
     pub raw: u8,
 }
 
 /// A TASE.2 time stamp.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TimestampJson {
     /// Seconds since 1970 UTC.
     pub seconds: i32,
@@ -342,7 +327,7 @@ pub struct TimestampJson {
 }
 
 /// `{"type":"report"}`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReportJson {
     /// The transfer set, or `null`.
     pub transfer_set: Option<String>,
@@ -358,14 +343,13 @@ pub struct ReportJson {
     /// Typed point values, in report order.
     pub points: Vec<PointJson>,
     /// Members whose type is not known, as MMS values: `{"name", "mms"}` (omitted when none).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub other: Vec<Value>,
+    pub other: Vec<Raw>,
     /// Whether the session already acknowledged it (critical, auto-ACK).
     pub acknowledged: bool,
 }
 
 /// `{"type":"info_message"}`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct InfoMessageJson {
     /// `vcc` or `icc`.
     pub scope: &'static str,
@@ -382,15 +366,13 @@ pub struct InfoMessageJson {
     /// The buffer it came in (`Info_Buff_<n>`).
     pub buffer: String,
     /// The message as text, when printable (else omitted and `hex` given).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// The message octets in hex, when not text.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hex: Option<String>,
 }
 
 /// `{"type":"undecoded"}`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UndecodedJson {
     /// Why it was not decoded.
     pub reason: String,
@@ -399,12 +381,12 @@ pub struct UndecodedJson {
     /// The variables, for a list of variables (else empty).
     pub names: Vec<String>,
     /// The values as MMS JSON (a failed access as `{"failure": text}`).
-    pub values: Vec<Value>,
+    pub values: Vec<Raw>,
 }
 
 /// A DS transfer set configuration (what `read_transfer_set` returns; commands accept the same
 /// fields, all optional except `data_set`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TransferSetJson {
     /// The data set.
     pub data_set: String,
@@ -452,28 +434,39 @@ pub fn name(n: &ObjectName) -> String {
     n.to_string()
 }
 
-/// `CamelCase` to `snake_case`.
-fn snake(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 4);
-    for (i, c) in s.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
+/// The snake_case name of a device kind.
+fn device_kind_name(k: DeviceKind) -> &'static str {
+    match k {
+        DeviceKind::Command => "command",
+        DeviceKind::DiscreteSetpoint => "discrete_setpoint",
+        DeviceKind::RealSetpoint => "real_setpoint",
     }
-    out
 }
 
-/// The snake_case name of a unit enum variant, via its serde name.
-fn variant_name<T: Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(Value::String(s)) => snake(&s),
-        Ok(other) => other.to_string(),
-        Err(_) => String::from("unknown"),
+/// The snake_case name of a tag value.
+fn tag_name(t: TagValue) -> &'static str {
+    match t {
+        TagValue::None => "none",
+        TagValue::OpenAndCloseInhibit => "open_and_close_inhibit",
+        TagValue::CloseOnlyInhibit => "close_only_inhibit",
+        TagValue::Invalid => "invalid",
+    }
+}
+
+/// The snake_case name of a deviation kind.
+fn deviation_name(k: DeviationKind) -> &'static str {
+    match k {
+        DeviationKind::PointComponentOrder => "point_component_order",
+        DeviationKind::StateAsInteger => "state_as_integer",
+        DeviationKind::ReportNamedAfterTransferSet => "report_named_after_transfer_set",
+        DeviationKind::NextTransferSetAsString => "next_transfer_set_as_string",
+        DeviationKind::NameListNotAdvancing => "name_list_not_advancing",
+        DeviationKind::ExplicitContinueAfter => "explicit_continue_after",
+        DeviationKind::TpduSizeBeyondClass0 => "tpdu_size_beyond_class0",
+        DeviationKind::ObjectNameScopeInteger => "object_name_scope_integer",
+        DeviationKind::ReportTimeStampNotGmtBasedS => "report_time_stamp_not_gmt_based_s",
+        // The enum is non-exhaustive: a kind added in the core is named here too.
+        _ => "unknown",
     }
 }
 
@@ -515,93 +508,107 @@ fn source(s: CurrentSource) -> &'static str {
     }
 }
 
-/// A JSON number for a float; non-finite values as the strings `NaN`, `Infinity`, `-Infinity`.
-fn float(v: f64) -> Value {
-    if v.is_nan() {
-        json!("NaN")
-    } else if v.is_infinite() {
-        json!(if v > 0.0 { "Infinity" } else { "-Infinity" })
-    } else {
-        json!(v)
+/// A pre-rendered JSON value (an MMS value, a point's value), written as is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Raw(pub String);
+
+impl ToJson for Raw {
+    fn write_json(&self, out: &mut String) {
+        out.push_str(&self.0)
     }
 }
 
-/// An f32 as the JSON number of its shortest decimal form (231.5, not 231.5000000001).
-fn float32(v: f32) -> Value {
-    if !v.is_finite() {
-        return float(f64::from(v));
-    }
-    // The shortest round-trip decimal of the f32, read back as f64: `0.1f32` is `0.1`.
-    format!("{v}")
-        .parse::<f64>()
-        .map_or_else(|_| float(f64::from(v)), float)
+fn raw(f: impl FnOnce(&mut String)) -> Raw {
+    let mut s = String::new();
+    f(&mut s);
+    Raw(s)
 }
 
-/// Largest integer a JavaScript number holds exactly.
-const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
-
-fn int(v: i64) -> Value {
-    if (-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&v) {
-        json!(v)
-    } else {
-        json!(v.to_string())
+fn bits_into(out: &mut String, b: &BitString) {
+    out.push('"');
+    for i in 0..b.bits {
+        let set = b
+            .octets
+            .get(i / 8)
+            .is_some_and(|o| o & (0x80 >> (i % 8)) != 0);
+        out.push(if set { '1' } else { '0' });
     }
-}
-
-fn bits(b: &BitString) -> String {
-    (0..b.bits)
-        .map(|i| {
-            let set = b
-                .octets
-                .get(i / 8)
-                .is_some_and(|o| o & (0x80 >> (i % 8)) != 0);
-            if set {
-                '1'
-            } else {
-                '0'
-            }
-        })
-        .collect()
+    out.push('"');
 }
 
 fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    let mut s = String::new();
+    jw::hex(&mut s, bytes);
+    s
+}
+
+fn mms_value_into(out: &mut String, d: &Data) {
+    match d {
+        Data::Array(v) | Data::Structure(v) => {
+            out.push('[');
+            for (i, d) in v.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                mms_value_into(out, d);
+            }
+            out.push(']');
+        }
+        Data::Boolean(b) => b.write_json(out),
+        Data::BitString(b) | Data::BooleanArray(b) => bits_into(out, b),
+        Data::Integer(v) | Data::Bcd(v) => jw::int(out, *v),
+        Data::Unsigned(v) => match i64::try_from(*v) {
+            Ok(v) => jw::int(out, v),
+            Err(_) => {
+                out.push('"');
+                jw::num(out, v);
+                out.push('"');
+            }
+        },
+        Data::Float(Float::F32(v)) => jw::float(out, *v),
+        Data::Float(Float::F64(v)) => jw::float(out, *v),
+        Data::OctetString(o) => {
+            out.push('"');
+            jw::hex(out, o);
+            out.push('"');
+        }
+        Data::VisibleString(s) | Data::MmsString(s) | Data::GeneralizedTime(s) => {
+            jw::string(out, s)
+        }
+        Data::BinaryTime(t) => {
+            let mut o = Obj::new(out);
+            o.field("ms_of_day", &t.millis_since_midnight)
+                .field("days_since_1984", &t.days_since_1984);
+            o.end();
+        }
+        Data::ObjectId(oid) => jw::string(out, &oid.to_string()),
+        Data::UtcTime(t) => {
+            let mut o = Obj::new(out);
+            let secs =
+                f64::from(t.seconds) + f64::from(t.fraction & 0xff_ffff) / f64::from(1u32 << 24);
+            jw::float(o.key("utc_seconds"), secs);
+            o.field("quality", &t.quality);
+            o.end();
+        }
+    }
 }
 
 /// An MMS value as JSON: integers as numbers (beyond ±2^53 as strings), floats as numbers,
 /// strings as strings, structures and arrays as arrays, bit strings as `"0101"`, octet strings
 /// as hex, BinaryTime as `{"ms_of_day", "days_since_1984"}`, UtcTime as `{"utc_seconds",
 /// "quality"}`.
-pub fn mms_value(d: &Data) -> Value {
-    match d {
-        Data::Array(v) | Data::Structure(v) => Value::Array(v.iter().map(mms_value).collect()),
-        Data::Boolean(b) => json!(b),
-        Data::BitString(b) | Data::BooleanArray(b) => json!(bits(b)),
-        Data::Integer(v) | Data::Bcd(v) => int(*v),
-        Data::Unsigned(v) => i64::try_from(*v).map_or_else(|_| json!(v.to_string()), int),
-        Data::Float(Float::F32(v)) => float32(*v),
-        Data::Float(Float::F64(v)) => float(*v),
-        Data::OctetString(o) => json!(hex(o)),
-        Data::VisibleString(s) | Data::MmsString(s) | Data::GeneralizedTime(s) => json!(s),
-        Data::BinaryTime(t) => {
-            json!({"ms_of_day": t.millis_since_midnight, "days_since_1984": t.days_since_1984})
-        }
-        Data::ObjectId(oid) => json!(oid.to_string()),
-        Data::UtcTime(t) => json!({
-            "utc_seconds": float(f64::from(t.seconds) + f64::from(t.fraction & 0xff_ffff) / f64::from(1u32 << 24)),
-            "quality": t.quality,
-        }),
-    }
+pub fn mms_value(d: &Data) -> Raw {
+    raw(|out| mms_value_into(out, d))
 }
 
-fn access_result(r: &AccessResult) -> Value {
+fn access_result(r: &AccessResult) -> Raw {
     match r {
         AccessResult::Success(d) => mms_value(d),
-        AccessResult::Failure(e) => json!({"failure": e.to_string()}),
+        AccessResult::Failure(e) => raw(|out| {
+            let mut o = Obj::new(out);
+            o.field("failure", &e.to_string());
+            o.end();
+        }),
     }
 }
 
@@ -723,27 +730,33 @@ fn parts(t: Option<PointType>) -> (bool, bool) {
 /// A typed point value; `point_type` decides which parts are shown (all when unknown).
 pub fn point(n: &ObjectName, t: Option<PointType>, v: &PointValue) -> PointJson {
     let (has_flags, has_time) = parts(t);
-    let value = match v.value {
-        PointVal::Real(x) => float32(x),
-        PointVal::State(s) => json!(state(s)),
-        PointVal::Discrete(x) => json!(x),
-        PointVal::StateSupplemental(x) => json!(x),
+    let byte = |out: &mut String, b: u8| bits_into(out, &BitString::from_octets(&[b], 8));
+    let value = raw(|out| match v.value {
+        PointVal::Real(x) => jw::float(out, x),
+        PointVal::State(s) => jw::string(out, state(s)),
+        PointVal::Discrete(x) => jw::num(out, x),
+        PointVal::StateSupplemental(x) => jw::num(out, x),
         PointVal::SingleEvent {
             flags,
             operating_time,
         } => {
-            json!({"event_flags": bits(&BitString::from_octets(&[flags], 8)), "operating_time_ms": operating_time})
+            let mut o = Obj::new(out);
+            byte(o.key("event_flags"), flags);
+            o.field("operating_time_ms", &operating_time);
+            o.end();
         }
         PointVal::PackedEvent {
             events,
             flags,
             operating_time,
-        } => json!({
-            "events": bits(&BitString::from_octets(&[events], 8)),
-            "event_flags": bits(&BitString::from_octets(&[flags], 8)),
-            "operating_time_ms": operating_time,
-        }),
-    };
+        } => {
+            let mut o = Obj::new(out);
+            byte(o.key("events"), events);
+            byte(o.key("event_flags"), flags);
+            o.field("operating_time_ms", &operating_time);
+            o.end();
+        }
+    });
     let wire = v.wire_flags();
     let flags = has_flags.then(|| FlagsJson {
         validity: validity(wire.validity()),
@@ -869,7 +882,7 @@ fn device(d: &DeviceInfo) -> OutcomeJson {
 }
 
 fn device_kind(k: DeviceKind) -> String {
-    variant_name(&k)
+    device_kind_name(k).into()
 }
 
 fn tag(t: &Tag) -> OutcomeJson {
@@ -881,7 +894,7 @@ fn tag(t: &Tag) -> OutcomeJson {
 }
 
 fn tag_value(t: TagValue) -> String {
-    variant_name(&t)
+    tag_name(t).into()
 }
 
 /// An outcome. `names` are the points a `read_points` asked for (to name its results) and
@@ -944,9 +957,27 @@ pub fn outcome(o: &Outcome, names: &[ObjectName], types: &[Option<PointType>]) -
         Outcome::Device(d) => device(d),
         Outcome::CheckBackId(id) => OutcomeJson::CheckBackId { check_back_id: *id },
         Outcome::Tag(t) => tag(t),
+        // Unreachable from WasmSession (no raw requests); the service name only, as Debug
+        // formatting of every MMS type would weigh in the wasm.
         Outcome::Response(r) => OutcomeJson::Response {
-            response: format!("{r:?}"),
+            response: response_service(r).into(),
         },
+    }
+}
+
+fn response_service(r: &ConfirmedResponse) -> &'static str {
+    match r {
+        ConfirmedResponse::Status(_) => "status",
+        ConfirmedResponse::GetNameList(_) => "get_name_list",
+        ConfirmedResponse::Identify(_) => "identify",
+        ConfirmedResponse::Read(_) => "read",
+        ConfirmedResponse::Write(_) => "write",
+        ConfirmedResponse::GetVariableAccessAttributes(_) => "get_variable_access_attributes",
+        ConfirmedResponse::DefineNamedVariableList => "define_named_variable_list",
+        ConfirmedResponse::GetNamedVariableListAttributes(_) => {
+            "get_named_variable_list_attributes"
+        }
+        ConfirmedResponse::DeleteNamedVariableList { .. } => "delete_named_variable_list",
     }
 }
 
@@ -957,7 +988,12 @@ pub fn report(r: &TypedReport) -> ReportJson {
     for (n, v) in &r.values {
         match v {
             Reported::Point(t, p) => points.push(point(n, Some(*t), p)),
-            Reported::Other(d) => other.push(json!({"name": name(n), "mms": mms_value(d)})),
+            Reported::Other(d) => other.push(raw(|out| {
+                let mut o = Obj::new(out);
+                o.field("name", &name(n));
+                mms_value_into(o.key("mms"), d);
+                o.end();
+            })),
         }
     }
     ReportJson {
@@ -1012,7 +1048,7 @@ fn undecoded(u: &UndecodedReport) -> UndecodedJson {
 
 fn deviation(d: &Deviation) -> EventJson {
     EventJson::Deviation {
-        kind: variant_name(&d.kind),
+        kind: deviation_name(d.kind).into(),
         description: d.kind.describe(),
         object: d.object.as_ref().map(name),
     }
@@ -1028,10 +1064,8 @@ fn established(n: &Negotiated) -> EventJson {
 
 fn peer_error(e: &PeerError) -> EventJson {
     EventJson::PeerError {
-        error: match e {
-            PeerError::UndecodableMms(p) => format!("undecodable MMS PDU: {p}"),
-            other => format!("{other:?}"),
-        },
+        // Display, not Debug: Debug formatting of the core's types would weigh in the wasm.
+        error: e.to_string(),
     }
 }
 
@@ -1088,15 +1122,328 @@ fn done(
 
 /// The event as a JSON string.
 pub fn to_string(e: &EventJson) -> String {
-    // Serialising these plain structs cannot fail (no maps with non-string keys, no custom
-    // serialisers); the fallback keeps the contract of always returning an object.
-    serde_json::to_string(e)
-        .unwrap_or_else(|e| format!("{{\"type\":\"internal_error\",\"error\":\"{e}\"}}"))
+    e.to_json()
+}
+
+/// A struct written as an object: its fields, in declaration order (flattened structs write
+/// theirs into the enclosing object).
+trait Fields {
+    fn fields(&self, o: &mut Obj);
+}
+
+macro_rules! objects {
+    ($($t:ty)*) => {$(
+        impl ToJson for $t {
+            fn write_json(&self, out: &mut String) {
+                let mut o = Obj::new(out);
+                self.fields(&mut o);
+                o.end();
+            }
+        }
+    )*};
+}
+objects!(EventJson DoneJson ErrorJson ControlJson OutcomeJson VariableJson DomainJson
+    DiscoveryJson PointJson PointResultJson FlagsJson TimestampJson ReportJson InfoMessageJson
+    UndecodedJson TransferSetJson);
+
+impl Fields for EventJson {
+    fn fields(&self, o: &mut Obj) {
+        match self {
+            EventJson::Established {
+                max_pdu_size,
+                max_outstanding,
+                tpdu_size,
+            } => {
+                o.field("type", "established")
+                    .field("max_pdu_size", max_pdu_size)
+                    .field("max_outstanding", max_outstanding)
+                    .field("tpdu_size", tpdu_size);
+            }
+            EventJson::Done(d) => {
+                o.field("type", "done");
+                d.fields(o);
+            }
+            EventJson::Report(r) => {
+                o.field("type", "report");
+                r.fields(o);
+            }
+            EventJson::InfoMessage(m) => {
+                o.field("type", "info_message");
+                m.fields(o);
+            }
+            EventJson::Undecoded(u) => {
+                o.field("type", "undecoded");
+                u.fields(o);
+            }
+            EventJson::Deviation {
+                kind,
+                description,
+                object,
+            } => {
+                o.field("type", "deviation")
+                    .field("kind", kind)
+                    .field("description", description)
+                    .field("object", object);
+            }
+            EventJson::PeerError { error } => {
+                o.field("type", "peer_error").field("error", error);
+            }
+            EventJson::Rejected { invoke_id, reason } => {
+                o.field("type", "rejected")
+                    .field("invoke_id", invoke_id)
+                    .field("reason", reason);
+            }
+            EventJson::Closed { error } => {
+                o.field("type", "closed").field("error", error);
+            }
+        }
+    }
+}
+
+impl Fields for DoneJson {
+    fn fields(&self, o: &mut Obj) {
+        o.field("op", &self.op)
+            .field("ok", &self.ok)
+            .some("result", &self.result);
+        if let Some(f) = &self.failure {
+            f.fields(o);
+        }
+    }
+}
+
+impl Fields for ErrorJson {
+    fn fields(&self, o: &mut Obj) {
+        o.field("error", &self.error)
+            .field("kind", self.kind)
+            .some("code", &self.code)
+            .some("object", &self.object)
+            .some("control", &self.control);
+    }
+}
+
+impl Fields for ControlJson {
+    fn fields(&self, o: &mut Obj) {
+        o.field("op", self.op)
+            .field("kind", self.kind)
+            .field("explanation", &self.explanation);
+    }
+}
+
+impl Fields for OutcomeJson {
+    fn fields(&self, o: &mut Obj) {
+        match self {
+            OutcomeJson::Unit => {
+                o.field("kind", "unit");
+            }
+            OutcomeJson::Version { edition } => {
+                o.field("kind", "version").field("edition", edition);
+            }
+            OutcomeJson::VersionNumbers { major, minor } => {
+                o.field("kind", "version_numbers")
+                    .field("major", major)
+                    .field("minor", minor);
+            }
+            OutcomeJson::Features { blocks } => {
+                o.field("kind", "features").field("blocks", blocks);
+            }
+            OutcomeJson::TableId { table_id } => {
+                o.field("kind", "table_id").field("table_id", table_id);
+            }
+            OutcomeJson::Names { names } => {
+                o.field("kind", "names").field("names", names);
+            }
+            OutcomeJson::Variables { variables } => {
+                o.field("kind", "variables").field("variables", variables);
+            }
+            OutcomeJson::Discovery(d) => {
+                o.field("kind", "discovery");
+                d.fields(o);
+            }
+            OutcomeJson::PointTypes { point_types } => {
+                o.field("kind", "point_types")
+                    .field("point_types", point_types);
+            }
+            OutcomeJson::Points { points } => {
+                o.field("kind", "points").field("points", points);
+            }
+            OutcomeJson::Members { members } => {
+                o.field("kind", "members").field("members", members);
+            }
+            OutcomeJson::Deleted { deleted } => {
+                o.field("kind", "deleted").field("deleted", deleted);
+            }
+            OutcomeJson::TransferSet { transfer_set } => {
+                o.field("kind", "transfer_set")
+                    .field("transfer_set", transfer_set);
+            }
+            OutcomeJson::TransferSetValue { value } => {
+                o.field("kind", "transfer_set_value").field("value", value);
+            }
+            OutcomeJson::Device {
+                device_kind,
+                mode,
+                tagged,
+            } => {
+                o.field("kind", "device")
+                    .field("device_kind", device_kind)
+                    .field("mode", mode)
+                    .field("tagged", tagged);
+            }
+            OutcomeJson::CheckBackId { check_back_id } => {
+                o.field("kind", "check_back_id")
+                    .field("check_back_id", check_back_id);
+            }
+            OutcomeJson::Tag { tag, armed, reason } => {
+                o.field("kind", "tag")
+                    .field("tag", tag)
+                    .field("armed", armed)
+                    .field("reason", reason);
+            }
+            OutcomeJson::Response { response } => {
+                o.field("kind", "response").field("response", response);
+            }
+        }
+    }
+}
+
+impl Fields for VariableJson {
+    fn fields(&self, o: &mut Obj) {
+        o.field("name", &self.name)
+            .field("tase2_type", &self.tase2_type)
+            .field("mms_type", &self.mms_type);
+        if !self.alternative_types.is_empty() {
+            o.field("alternative_types", &self.alternative_types);
+        }
+    }
+}
+
+impl Fields for DomainJson {
+    fn fields(&self, o: &mut Obj) {
+        o.field("name", &self.name)
+            .field("table_id", &self.table_id)
+            .field("variables", &self.variables)
+            .field("data_sets", &self.data_sets);
+    }
+}
+
+impl Fields for DiscoveryJson {
+    fn fields(&self, o: &mut Obj) {
+        o.field("version", &self.version)
+            .field("edition", &self.edition)
+            .field("features", &self.features)
+            .field("vcc", &self.vcc)
+            .some("vcc_error", &self.vcc_error)
+            .field("domains", &self.domains);
+    }
+}
+
+impl Fields for PointJson {
+    fn fields(&self, o: &mut Obj) {
+        o.field("name", &self.name)
+            .field("point_type", &self.point_type)
+            .field("value", &self.value)
+            .field("flags", &self.flags)
+            .field("timestamp", &self.timestamp)
+            .some("cov", &self.cov);
+    }
+}
+
+impl Fields for PointResultJson {
+    fn fields(&self, o: &mut Obj) {
+        match self {
+            PointResultJson::Ok { ok, point } => {
+                o.field("ok", ok);
+                point.fields(o);
+            }
+            PointResultJson::Err { ok, name, error } => {
+                o.field("ok", ok).field("name", name);
+                error.fields(o);
+            }
+        }
+    }
+}
+
+impl Fields for FlagsJson {
+    fn fields(&self, o: &mut Obj) {
+        o.field("validity", self.validity)
+            .field("source", self.source)
+            .field("off_normal", &self.off_normal)
+            .field("timestamp_invalid", &self.timestamp_invalid)
+            .some("state", &self.state)
+            .field("raw", &self.raw);
+    }
+}
+
+impl Fields for TimestampJson {
+    fn fields(&self, o: &mut Obj) {
+        o.field("seconds", &self.seconds).field("ms", &self.ms);
+    }
+}
+
+impl Fields for ReportJson {
+    fn fields(&self, o: &mut Obj) {
+        o.field("transfer_set", &self.transfer_set)
+            .field("timestamp", &self.timestamp)
+            .field("conditions", &self.conditions)
+            .field("event_code", &self.event_code)
+            .field("data_set", &self.data_set)
+            .field("points", &self.points);
+        if !self.other.is_empty() {
+            o.field("other", &self.other);
+        }
+        o.field("acknowledged", &self.acknowledged);
+    }
+}
+
+impl Fields for InfoMessageJson {
+    fn fields(&self, o: &mut Obj) {
+        o.field("scope", self.scope)
+            .field("domain", &self.domain)
+            .field("info_reference", &self.info_reference)
+            .field("local_reference", &self.local_reference)
+            .field("message_id", &self.message_id)
+            .field("size", &self.size)
+            .field("buffer", &self.buffer)
+            .some("text", &self.text)
+            .some("hex", &self.hex);
+    }
+}
+
+impl Fields for UndecodedJson {
+    fn fields(&self, o: &mut Obj) {
+        o.field("reason", &self.reason)
+            .field("list", &self.list)
+            .field("names", &self.names)
+            .field("values", &self.values);
+    }
+}
+
+impl Fields for TransferSetJson {
+    fn fields(&self, o: &mut Obj) {
+        o.field("data_set", &self.data_set)
+            .field("start_time", &self.start_time)
+            .field("interval", &self.interval)
+            .field("tle", &self.tle)
+            .field("buffer_time", &self.buffer_time)
+            .field("integrity_check", &self.integrity_check)
+            .field("conditions", &self.conditions)
+            .field("block_data", &self.block_data)
+            .field("critical", &self.critical)
+            .field("rbe", &self.rbe)
+            .field("all_changes_reported", &self.all_changes_reported)
+            .field("status", &self.status)
+            .field("event_code_requested", &self.event_code_requested);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
+
+    fn js<T: ToJson + ?Sized>(v: &T) -> Value {
+        serde_json::from_str(&v.to_json()).unwrap()
+    }
     use tase2_core::mms::DataAccessError;
     use tase2_core::tase2::{Family, Flags, Timestamp};
 
@@ -1109,8 +1456,7 @@ mod tests {
                 millis: 0,
             });
         let t = PointType::Indication(Family::Real, Form::QTimeTag);
-        let j =
-            serde_json::to_value(point(&ObjectName::domain("ICC1", "P1"), Some(t), &v)).unwrap();
+        let j = js(&point(&ObjectName::domain("ICC1", "P1"), Some(t), &v));
         assert_eq!(
             j,
             json!({
@@ -1125,22 +1471,20 @@ mod tests {
     #[test]
     fn a_state_point_carries_its_state_and_a_plain_point_has_no_flags() {
         let t = PointType::Indication(Family::State, Form::Q);
-        let j = serde_json::to_value(point(
+        let j = js(&point(
             &ObjectName::vmd("Brk"),
             Some(t),
             &PointValue::state(StateValue::On),
-        ))
-        .unwrap();
+        ));
         assert_eq!(j["value"], "on");
         assert_eq!(j["flags"]["state"], "on");
         assert_eq!(j["timestamp"], Value::Null);
         let t = PointType::Indication(Family::Real, Form::Plain);
-        let j = serde_json::to_value(point(
+        let j = js(&point(
             &ObjectName::vmd("X"),
             Some(t),
             &PointValue::real(0.1),
-        ))
-        .unwrap();
+        ));
         assert_eq!(j["value"], json!(0.1), "the f32's shortest decimal");
         assert_eq!(j["flags"], Value::Null);
     }
@@ -1176,19 +1520,22 @@ mod tests {
             "open_and_close_inhibit"
         );
         assert_eq!(
-            variant_name(&tase2_core::deviation::DeviationKind::ReportNamedAfterTransferSet),
+            deviation_name(DeviationKind::ReportNamedAfterTransferSet),
             "report_named_after_transfer_set"
         );
         assert_eq!(
-            mms_value(&Data::Integer(i64::MAX)),
+            js(&mms_value(&Data::Integer(i64::MAX))),
             json!("9223372036854775807")
         );
-        assert_eq!(mms_value(&Data::Float(Float::F64(f64::NAN))), json!("NaN"));
         assert_eq!(
-            mms_value(&Data::Structure(vec![
+            js(&mms_value(&Data::Float(Float::F64(f64::NAN)))),
+            json!("NaN")
+        );
+        assert_eq!(
+            js(&mms_value(&Data::Structure(vec![
                 Data::OctetString(vec![0x0a, 0xff]),
                 Data::BitString(BitString::from_octets(&[0b1010_0000], 4))
-            ])),
+            ]))),
             json!(["0aff", "1010"])
         );
         assert_eq!(
@@ -1204,6 +1551,53 @@ mod tests {
                 }],
             }),
             "{Value VisibleString(<=32)}"
+        );
+    }
+
+    #[test]
+    fn events_are_written_in_field_order_with_flattened_errors() {
+        let e = Error::NotAPoint(ObjectName::domain("D", "X"));
+        let ev = EventJson::Done(DoneJson {
+            op: 7,
+            ok: true,
+            result: Some(OutcomeJson::Points {
+                points: vec![PointResultJson::Err {
+                    ok: false,
+                    name: "D/X".into(),
+                    error: error(&e),
+                }],
+            }),
+            failure: None,
+        });
+        let s = to_string(&ev);
+        let prefix = r#"{"type":"done","op":7,"ok":true,"result":{"kind":"points","points":[{"ok":false,"name":"D/X","error":"#;
+        assert!(s.starts_with(prefix), "{s}");
+        assert!(
+            s.ends_with(r#""kind":"not_a_point","object":"D/X"}]}}"#),
+            "{s}"
+        );
+        assert_eq!(
+            to_string(&closed(&None)),
+            r#"{"type":"closed","error":null}"#
+        );
+        assert_eq!(
+            to_string(&EventJson::Rejected {
+                invoke_id: Some(3),
+                reason: "x\"y".into()
+            }),
+            r#"{"type":"rejected","invoke_id":3,"reason":"x\"y"}"#
+        );
+        let d = DiscoveryJson {
+            version: Some((2, 1)),
+            edition: None,
+            features: Some(vec![1, 2]),
+            vcc: None,
+            vcc_error: Some("no".into()),
+            domains: vec![],
+        };
+        assert_eq!(
+            OutcomeJson::Discovery(d).to_json(),
+            r#"{"kind":"discovery","version":[2,1],"edition":null,"features":[1,2],"vcc":null,"vcc_error":"no","domains":[]}"#
         );
     }
 }

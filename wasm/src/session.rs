@@ -1,7 +1,5 @@
 //! [`WasmSession`]: the core's TASE.2 client [`Session`] for JavaScript.
 
-use std::collections::BTreeMap;
-
 use tase2_core::mms::ObjectName;
 use tase2_core::tase2::client::{Command, OpId, Session, SessionConfig, SessionEvent};
 use tase2_core::tase2::{Command as DeviceCommand, ControlValue, Edition, TagValue};
@@ -20,8 +18,9 @@ pub struct WasmSession {
     session: Session,
     /// Last monotonic reading in microseconds, so a clock step back never reaches the core.
     last_mono_us: u64,
-    /// The names each pending `read_points` asked for, to name its results.
-    reads: BTreeMap<u64, Vec<ObjectName>>,
+    /// The names each pending `read_points` asked for, to name its results (a few at a time:
+    /// a Vec, where a map would add its own code to the wasm).
+    reads: Vec<(u64, Vec<ObjectName>)>,
 }
 
 fn op(id: OpId) -> f64 {
@@ -31,7 +30,7 @@ fn op(id: OpId) -> f64 {
 fn control_word(value: &str) -> Result<ControlValue, String> {
     DeviceCommand::parse(value)
         .map(ControlValue::Command)
-        .ok_or_else(|| format!("unknown command value {value:?} (on/close or off/trip)"))
+        .ok_or_else(|| format!("unknown command value \"{value}\" (on/close or off/trip)"))
 }
 
 #[wasm_bindgen]
@@ -56,7 +55,7 @@ impl WasmSession {
                 instant(last_mono_us, now_ms),
             ),
             last_mono_us,
-            reads: BTreeMap::new(),
+            reads: Vec::new(),
         })
     }
 
@@ -97,7 +96,12 @@ impl WasmSession {
     pub fn poll_event(&mut self) -> Option<String> {
         let e = self.session.poll_event()?;
         let names = match &e {
-            SessionEvent::Done { op, .. } => self.reads.remove(&op.0).unwrap_or_default(),
+            SessionEvent::Done { op, .. } => {
+                match self.reads.iter().position(|(id, _)| *id == op.0) {
+                    Some(i) => self.reads.swap_remove(i).1,
+                    None => Vec::new(),
+                }
+            }
             _ => Vec::new(),
         };
         let types: Vec<_> = names.iter().map(|n| self.session.point_type(n)).collect();
@@ -146,7 +150,7 @@ impl WasmSession {
         };
         let id = self.session.command(now, command);
         if let Some(names) = names {
-            self.reads.insert(id.0, names);
+            self.reads.push((id.0, names));
         }
         // A command on a closed session is finished at once: its event is already queued, and
         // poll_event takes the names back out.
@@ -299,7 +303,7 @@ impl WasmSession {
         reason: &str,
     ) -> Result<f64, String> {
         let value = TagValue::parse(tag)
-            .ok_or_else(|| format!("unknown tag {tag:?} (none, open-and-close, close-only)"))?;
+            .ok_or_else(|| format!("unknown tag \"{tag}\" (none, open-and-close, close-only)"))?;
         Ok(self.start(
             now_ms,
             Command::SetTag {
