@@ -8,10 +8,11 @@
 //! - [`WasmClient`] is the plain MMS client underneath (Identify, GetNameList, Read), kept as it
 //!   was with its own small JSON writer; it is what the web-demo end-to-end test drives. It sits
 //!   behind the cargo feature `mms-client` (on by default, off in the browser package that
-//!   `wasm/build-pkg.sh` builds).
+//!   `cargo xtask wasm-pkg` builds).
 //!
-//! The JSON of both is read and written by hand ([`jw`]), without serde: the browser package is
-//! `wasm/build-pkg.sh` (profile `wasm-release`, wasm-bindgen, `wasm-opt -Oz`).
+//! The JSON of both is read and written by hand ([`jw`]), without serde, to keep the browser
+//! package small; `cargo xtask wasm-pkg` builds it (profile `wasm-release` without default
+//! features, wasm-bindgen, `wasm-opt -Oz`).
 //!
 //! Neither has socket code: the JavaScript side owns a `WebSocket` to a websockify-style proxy
 //! (subprotocol `binary`), passes every received message to `handle_input` and sends whatever

@@ -72,6 +72,9 @@ pub(crate) fn wasm_pkg(root: &Path, out: &Path) -> Res {
         "tase2-wasm",
         "--target",
         WASM_TARGET,
+        // The browser needs only WasmSession; the plain-MMS WasmClient (feature mms-client)
+        // stays out of the package.
+        "--no-default-features",
     ]))?;
     let module = target_dir(root)
         .join(WASM_TARGET)
@@ -92,7 +95,7 @@ pub(crate) fn wasm_pkg(root: &Path, out: &Path) -> Res {
         .arg(&module))?;
     if on_path("wasm-opt") {
         run(Command::new("wasm-opt")
-            .args(["-Oz", "--strip-debug", "--strip-producers"])
+            .args(["-Oz", "--converge", "--strip-debug", "--strip-producers"])
             .args(WASM_OPT_FEATURES)
             .arg("-o")
             .arg(&packaged)
