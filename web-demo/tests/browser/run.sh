@@ -60,11 +60,8 @@ echo "== build" >&2
 cargo build --release -p tase2-wasm --target wasm32-unknown-unknown
 wasm-bindgen --target web --out-dir web-demo/www/pkg \
   target/wasm32-unknown-unknown/release/tase2_wasm.wasm
-if [ "$proxy" = websockify ]; then
-  cargo build --release -p tase2-cli
-else
-  cargo build --release -p tase2-cli -p tase2-web-demo
-fi
+# Both packages in either mode: building tase2-cli alone unifies other features and rebuilds.
+cargo build --release -p tase2-cli -p tase2-web-demo
 (cd web-demo/www && npm ci --no-audit --no-fund --loglevel=error)
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 

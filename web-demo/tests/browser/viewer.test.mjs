@@ -69,6 +69,11 @@ page.on("console", (m) => {
   consoleErrors.push(text);
 });
 page.on("pageerror", (e) => consoleErrors.push(`page error: ${e.message}`));
+// With ?ws= (the proxy is not the page's server, e.g. websockify) the page must not ask for
+// /targets.json; without it, it must (the list lives next to our proxy).
+const targetsRequests = [];
+page.on("request", (r) => { if (new URL(r.url()).pathname.endsWith("/targets.json")) targetsRequests.push(r.url()); });
+const withWs = new URL(args.url).searchParams.has("ws");
 
 async function shot(name, fullPage = true) {
   await page.screenshot({ path: join(out, `${name}.png`), fullPage });
@@ -286,6 +291,12 @@ try {
     assert(still === "refused", `after a refusal the state became ${still}`);
     await shot("refused");
     return `"${released}"; "${refused}"`;
+  });
+
+  await check(withWs ? "with ?ws= the page does not fetch /targets.json" : "without ?ws= the page fetches /targets.json", async () => {
+    if (withWs) assert(targetsRequests.length === 0, `requested: ${targetsRequests.join(", ")}`);
+    else assert(targetsRequests.length > 0, "no request for /targets.json");
+    return `${targetsRequests.length} request(s)`;
   });
 
   await check("no console errors", async () => {
