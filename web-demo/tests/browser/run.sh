@@ -50,8 +50,12 @@ need_websockify() {
       || true
   fi
   command -v websockify >/dev/null 2>&1 && return 0
-  echo "run.sh: PROXY=websockify needs Debian's websockify, which is not installed" \
-    "(and this is not root with apt-get): run \`apt-get install -y websockify\` as root" >&2
+  if [ "$(id -u)" = 0 ]; then
+    echo "run.sh: PROXY=websockify needs Debian's websockify; \`apt-get install -y websockify\` failed" >&2
+  else
+    echo "run.sh: PROXY=websockify needs Debian's websockify, which is not installed, and this is" \
+      "not root: run \`apt-get install -y websockify\` as root (or put websockify on PATH)" >&2
+  fi
   exit 1
 }
 [ "$proxy" = websockify ] && need_websockify
