@@ -198,7 +198,14 @@ try {
     assert((await page.locator("#ctl-result").getAttribute("data-outcome")) === "ok", `operate: ${res}`);
     await waitFor(([s, w]) => document.querySelector(s).dataset.value === w, `ICC1/Brk1 to become ${want}`, 20_000, [brk1, want]);
     await shot("sbo-operated");
-    return `countdown ${c1}→${c2} s; ${res}; Brk1 ${now} → ${want}`;
+    // And back (select-and-operate in one click): Brk1 follows the command both ways, and the
+    // device is left as we found it.
+    await page.selectOption("#ctl-command", now);
+    await page.click("#ctl-operate");
+    const back = await waitText("#ctl-result", new RegExp(`^operate accepted: ICC1/Brk1_Cmd → ${now}\\b|refused|error|failed`), "the operate back", 15_000);
+    assert((await page.locator("#ctl-result").getAttribute("data-outcome")) === "ok", `operate back: ${back}`);
+    await waitFor(([s, w]) => document.querySelector(s).dataset.value === w, `ICC1/Brk1 to become ${now} again`, 20_000, [brk1, now]);
+    return `countdown ${c1}→${c2} s; ${res}; Brk1 ${now} → ${want} → ${now}`;
   });
 
   await check("an operate of a device tagged from the page is refused with the explanation", async () => {
