@@ -6,6 +6,8 @@
 // `done` (reports, information messages, ...); onAssociated() each time an association is up.
 
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000]; // then 15 s, at most MAX_ATTEMPTS tries
+// Sockets are closed with 1000 (normal closure), never without a code: websockify 0.10 answers a
+// close frame without a code with the reserved code 1005, which the browser reports as an error.
 const MAX_ATTEMPTS = 40;
 
 export class Connection {
@@ -46,7 +48,7 @@ export class Connection {
     }
     // An orderly release ends with the closed event; close the socket after a grace period.
     const ws = this.ws;
-    setTimeout(() => { if (ws && ws.readyState <= 1) ws.close(); }, 2000);
+    setTimeout(() => { if (ws && ws.readyState <= 1) ws.close(1000); }, 2000);
     if (!this.s) this.h.onState({ state: "idle", text: "disconnected" });
   }
 
@@ -81,7 +83,7 @@ export class Connection {
       } catch (e) {
         this.wanted = false;
         this.h.onState({ state: "closed", text: `closed: ${e}` });
-        ws.close();
+        ws.close(1000);
         return;
       }
       this.pump();
@@ -110,7 +112,7 @@ export class Connection {
     for (const [, r] of this.ops) r.reject(new Error("association closed"));
     this.ops.clear();
     const ws = this.ws;
-    if (ws && ws.readyState <= 1) setTimeout(() => ws.close(), 0);
+    if (ws && ws.readyState <= 1) setTimeout(() => ws.close(1000), 0);
     const retry = this.wanted && this.params.autoReconnect && !refused && this.attempt < MAX_ATTEMPTS;
     if (retry) {
       const delay = BACKOFF_MS[Math.min(this.attempt - 1, BACKOFF_MS.length - 1)];

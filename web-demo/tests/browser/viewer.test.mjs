@@ -2,11 +2,16 @@
 // (the test model: the default plus the not-valid point ICC1/Meter9_MW) through the web demo.
 // `run.sh` next to this file starts everything; by hand:
 //
-//   node viewer.test.mjs --url URL --control FILE [--out DIR] [--chromium PATH]
+//   node viewer.test.mjs --url URL --control FILE [--out DIR] [--chromium PATH] [--proxy WHAT]
 //
 // URL is the page (with ?target=/&ws= when the page is not served by the proxy itself); writing
 // "restart" to FILE makes run.sh's supervisor restart the server. Prints one line per check and
 // "N passed, N failed"; exits 0 only if all passed. Screenshots go to DIR (default build/viewer).
+// WHAT names the proxy the page goes through (run.sh: tase2-web-demo or websockify), for the log.
+//
+// Waits are on conditions with generous deadlines, not on fixed sleeps; the one fixed wait is the
+// check that a refused association is not retried (nothing may happen within 2.5 s). The model
+// (run.sh) does not toggle ICC1/Brk1 at random, so the SBO check can demand the commanded state.
 import { chromium } from "playwright-core";
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,12 +21,14 @@ const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith("--") ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
 );
 if (!args.url || !args.control) {
-  console.error("usage: node viewer.test.mjs --url URL --control FILE [--out DIR] [--chromium PATH]");
+  console.error("usage: node viewer.test.mjs --url URL --control FILE [--out DIR] [--chromium PATH] [--proxy WHAT]");
   process.exit(2);
 }
 const out = args.out || "build/viewer";
 mkdirSync(out, { recursive: true });
 const executablePath = args.chromium || process.env.CHROMIUM || "/usr/bin/chromium";
+const via = args.proxy || "the proxy";
+console.log(`proxy: ${via}; page: ${args.url}`);
 
 let passed = 0, failed = 0;
 const results = [];
@@ -62,6 +69,11 @@ page.on("console", (m) => {
   consoleErrors.push(text);
 });
 page.on("pageerror", (e) => consoleErrors.push(`page error: ${e.message}`));
+// With ?ws= (the proxy is not the page's server, e.g. websockify) the page must not ask for
+// /targets.json; without it, it must (the list lives next to our proxy).
+const targetsRequests = [];
+page.on("request", (r) => { if (new URL(r.url()).pathname.endsWith("/targets.json")) targetsRequests.push(r.url()); });
+const withWs = new URL(args.url).searchParams.has("ws");
 
 async function shot(name, fullPage = true) {
   await page.screenshot({ path: join(out, `${name}.png`), fullPage });
@@ -76,12 +88,24 @@ async function waitFor(fn, what, ms = 20_000, arg) {
   }
 }
 
+// Wait (deadline ms) for the text of the element at selector to match re; the text, trimmed.
+async function waitText(selector, re, what, ms = 10_000) {
+  try {
+    await page.waitForFunction(([s, src, flags]) => new RegExp(src, flags).test(document.querySelector(s)?.textContent || ""),
+      [selector, re.source, re.flags], { timeout: ms, polling: 100 });
+  } catch (_) {
+    const text = await page.locator(selector).textContent().catch(() => null);
+    throw new Error(`${what}: after ${ms} ms ${selector} reads ${JSON.stringify(text && text.trim())}, want ${re}`);
+  }
+  return (await page.locator(selector).textContent()).trim();
+}
+
 let code = 1;
 try {
   const t0 = Date.now();
   await page.goto(args.url, { waitUntil: "load" });
 
-  await check("the page associates through the proxy", async () => {
+  await check(`the page associates through ${via}`, async () => {
     await waitFor(() => document.getElementById("state").dataset.state === "associated", "state associated");
     return (await page.locator("#state").textContent()).trim();
   });
@@ -125,7 +149,7 @@ try {
     await waitFor((b) => {
       const c = document.querySelector('#live-table tr[data-point="ICC1/Gen1_MW"] td.value');
       return c && c.dataset.value !== b;
-    }, "ICC1/Gen1_MW to change", 15_000, before);
+    }, "ICC1/Gen1_MW to change", 20_000, before);
     return `ICC1/Gen1_MW ${before} → ${await cellValue("ICC1/Gen1_MW")}`;
   });
   await shot("overview");
@@ -147,11 +171,13 @@ try {
   await check("a trend of a selected point draws (uPlot)", async () => {
     await row("ICC1/Gen1_MW").locator("input.trend-toggle").check();
     await page.locator('[data-testid="trend-ICC1/Gen1_MW"] canvas').waitFor();
-    await waitFor(() => document.querySelector('[data-testid="trend-ICC1/Gen1_MW"]') && window.viewer.points.get("ICC1/Gen1_MW"), "trend", 5000);
+    await waitFor(() => document.querySelector('[data-testid="trend-ICC1/Gen1_MW"]') && window.viewer.points.get("ICC1/Gen1_MW"), "trend", 20_000);
   });
 
   await check("SBO operate of ICC1/Brk1_Cmd shows CheckBackID 101 and Brk1 follows", async () => {
     await page.selectOption("#ctl-device", "ICC1/Brk1_Cmd");
+    const brk1 = '#live-table tr[data-point="ICC1/Brk1"] td.value';
+    await waitFor((s) => /^(on|off)$/.test(document.querySelector(s)?.dataset.value || ""), "ICC1/Brk1 to read on or off", 20_000, brk1);
     const now = await cellValue("ICC1/Brk1");
     const want = now === "on" ? "off" : "on";
     await page.selectOption("#ctl-command", want);
@@ -159,18 +185,27 @@ try {
     await page.locator('[data-testid="check-back-id"]').waitFor({ timeout: 10_000 });
     const cb = (await page.locator('[data-testid="check-back-id"]').textContent()).trim();
     assert(cb === "101", `CheckBackID ${cb}`);
-    const c1 = Number(await page.locator('[data-testid="select-countdown"]').textContent());
-    await page.waitForTimeout(1300);
-    const c2 = Number(await page.locator('[data-testid="select-countdown"]').textContent());
-    assert(c2 < c1, `the select countdown does not run: ${c1} then ${c2}`);
+    // The countdown (whole seconds of the select's 10 s) must go down; operate well within it.
+    const countdown = '[data-testid="select-countdown"]';
+    const c1 = Number(await page.locator(countdown).textContent());
+    assert(c1 > 2, `the select countdown starts at ${c1} s`);
+    await waitFor(([s, c]) => Number(document.querySelector(s)?.textContent) < c, `the select countdown to go below ${c1} s`, 3000, [countdown, c1]);
+    const c2 = Number(await page.locator(countdown).textContent());
     await shot("sbo-selected");
     await page.click("#ctl-operate");
     await waitFor(() => document.getElementById("ctl-result").dataset.outcome !== "busy" && document.getElementById("ctl-result").dataset.outcome !== "", "the operate result", 10_000);
     const res = await page.locator("#ctl-result").textContent();
     assert((await page.locator("#ctl-result").getAttribute("data-outcome")) === "ok", `operate: ${res}`);
-    await waitFor((w) => document.querySelector('#live-table tr[data-point="ICC1/Brk1"] td.value').dataset.value === w, `ICC1/Brk1 to become ${want}`, 10_000, want);
+    await waitFor(([s, w]) => document.querySelector(s).dataset.value === w, `ICC1/Brk1 to become ${want}`, 20_000, [brk1, want]);
     await shot("sbo-operated");
-    return `countdown ${c1}→${c2} s; ${res}; Brk1 ${now} → ${want}`;
+    // And back (select-and-operate in one click): Brk1 follows the command both ways, and the
+    // device is left as we found it.
+    await page.selectOption("#ctl-command", now);
+    await page.click("#ctl-operate");
+    const back = await waitText("#ctl-result", new RegExp(`^operate accepted: ICC1/Brk1_Cmd → ${now}\\b|refused|error|failed`), "the operate back", 15_000);
+    assert((await page.locator("#ctl-result").getAttribute("data-outcome")) === "ok", `operate back: ${back}`);
+    await waitFor(([s, w]) => document.querySelector(s).dataset.value === w, `ICC1/Brk1 to become ${now} again`, 20_000, [brk1, now]);
+    return `countdown ${c1}→${c2} s; ${res}; Brk1 ${now} → ${want} → ${now}`;
   });
 
   await check("an operate of a device tagged from the page is refused with the explanation", async () => {
@@ -197,23 +232,21 @@ try {
     await page.selectOption("#ctl-device", "ICC1/Tap1_SP");
     await page.fill("#ctl-setpoint", "40000");
     await page.click("#ctl-operate");
-    const r1 = (await page.locator("#ctl-result").textContent()).trim();
-    assert(/beyond INT16/.test(r1), `discrete 40000: ${r1}`);
+    const r1 = await waitText("#ctl-result", /beyond INT16/, "discrete 40000");
     await page.selectOption("#ctl-device", "ICC1/Gen1_MW_SP");
     await page.fill("#ctl-max", "400");
     await page.fill("#ctl-setpoint", "412.5");
     await page.click("#ctl-operate");
-    const r2 = (await page.locator("#ctl-result").textContent()).trim();
-    assert(/above the range maximum 400/.test(r2), `real 412.5 over max 400: ${r2}`);
+    const r2 = await waitText("#ctl-result", /above the range maximum 400/, "real 412.5 over max 400");
     await page.fill("#ctl-max", "");
     await page.click("#ctl-operate");
-    await waitFor(() => document.getElementById("ctl-result").dataset.outcome === "ok", "the setpoint to be accepted", 10_000);
+    await waitFor(() => document.getElementById("ctl-result").dataset.outcome === "ok", "the setpoint to be accepted", 15_000);
     const r3 = (await page.locator("#ctl-result").textContent()).trim();
     return `${r1} | ${r2} | ${r3}`;
   });
 
   await check("an information message appears", async () => {
-    await page.locator('[data-testid="info-message"]').first().waitFor({ timeout: 15_000 });
+    await page.locator('[data-testid="info-message"]').first().waitFor({ timeout: 30_000 });
     return (await page.locator('[data-testid="info-message"]').first().textContent()).trim();
   });
 
@@ -221,7 +254,7 @@ try {
     serverDown = true;
     writeFileSync(args.control, "restart");
     const tDown = Date.now();
-    await waitFor(() => document.getElementById("state").dataset.state !== "associated", "the association to drop", 10_000);
+    await waitFor(() => document.getElementById("state").dataset.state !== "associated", "the association to drop", 15_000);
     const dropped = (await page.locator("#state").textContent()).trim();
     await shot("server-down");
     await waitFor(() => document.getElementById("state").dataset.state === "associated", "reassociation", 40_000);
@@ -230,7 +263,7 @@ try {
     const reports = await page.evaluate(() => window.viewer.reports);
     await waitFor((n) => window.viewer.reports > n + 1 && window.viewer.transferSet !== null, "reports after the reconnect", 20_000, reports);
     const before = await cellValue("ICC1/Gen1_MW");
-    await waitFor((b) => document.querySelector('#live-table tr[data-point="ICC1/Gen1_MW"] td.value').dataset.value !== b, "Gen1_MW to change again", 15_000, before);
+    await waitFor((b) => document.querySelector('#live-table tr[data-point="ICC1/Gen1_MW"] td.value').dataset.value !== b, "Gen1_MW to change again", 20_000, before);
     const ts = (await page.locator("#ts-status").textContent()).trim();
     await shot("reconnected");
     return `dropped: "${dropped}"; reassociated after ${((tUp - tDown) / 1000).toFixed(1)} s; ${ts}`;
@@ -239,9 +272,14 @@ try {
   await check("laptop and large display layouts render", async () => {
     for (const [name, w, h] of [["laptop", 1366, 768], ["large-display", 2560, 1440]]) {
       await page.setViewportSize({ width: w, height: h });
-      await page.waitForTimeout(600);
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-      assert(overflow <= 1, `${name}: ${overflow} px of horizontal overflow`);
+      // The layout (and the trend's resize) settles: no horizontal overflow at the new width.
+      try {
+        await page.waitForFunction((w) => window.innerWidth === w && document.documentElement.scrollWidth - w <= 1,
+          w, { timeout: 10_000, polling: 200 });
+      } catch (_) {
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        throw new Error(`${name}: ${overflow} px of horizontal overflow after 10 s`);
+      }
       await shot(name, false);
     }
   });
@@ -262,6 +300,12 @@ try {
     return `"${released}"; "${refused}"`;
   });
 
+  await check(withWs ? "with ?ws= the page does not fetch /targets.json" : "without ?ws= the page fetches /targets.json", async () => {
+    if (withWs) assert(targetsRequests.length === 0, `requested: ${targetsRequests.join(", ")}`);
+    else assert(targetsRequests.length > 0, "no request for /targets.json");
+    return `${targetsRequests.length} request(s)`;
+  });
+
   await check("no console errors", async () => {
     assert(consoleErrors.length === 0, `${consoleErrors.length}: ${consoleErrors.join(" | ")}`);
   });
@@ -273,5 +317,6 @@ try {
   await context.close().catch(() => {});
   rmSync(userDir, { recursive: true, force: true });
 }
+console.log(`proxy: ${via}`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? code : 1);
