@@ -89,20 +89,29 @@ pub(crate) fn wasm_pkg(root: &Path, out: &Path) -> Res {
         println!("demo: wasm package up to date ({})", out.display());
         return report_size(&packaged);
     }
-    run(Command::new("wasm-bindgen")
-        .args(["--target", "web", "--out-dir"])
-        .arg(out)
-        .arg(&module))?;
-    if on_path("wasm-opt") {
+    // wasm-opt runs on cargo's module, before wasm-bindgen: binaryen 108 (Debian) rewrites
+    // wasm-bindgen's externref table in a way Chromium refuses (`WebAssembly.Table.set(): Argument
+    // 1 is invalid for table`), while wasm-bindgen handles an optimised module well.
+    let input = if on_path("wasm-opt") {
+        // Same file name in another folder: wasm-bindgen names its output after the input.
+        let dir = module.with_file_name("opt");
+        fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let opt = dir.join("tase2_wasm.wasm");
         run(Command::new("wasm-opt")
             .args(["-Oz", "--converge", "--strip-debug", "--strip-producers"])
             .args(WASM_OPT_FEATURES)
             .arg("-o")
-            .arg(&packaged)
-            .arg(&packaged))?;
+            .arg(&opt)
+            .arg(&module))?;
+        opt
     } else {
         println!("demo: wasm-opt not found (Debian binaryen); the package is not size-optimised");
-    }
+        module.clone()
+    };
+    run(Command::new("wasm-bindgen")
+        .args(["--target", "web", "--out-dir"])
+        .arg(out)
+        .arg(&input))?;
     fs::write(&stamp, source).map_err(|e| format!("cannot write {}: {e}", stamp.display()))?;
     report_size(&packaged)
 }

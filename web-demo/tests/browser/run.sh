@@ -61,9 +61,8 @@ need_websockify() {
 [ "$proxy" = websockify ] && need_websockify
 
 echo "== build" >&2
-cargo build --release -p tase2-wasm --target wasm32-unknown-unknown
-wasm-bindgen --target web --out-dir web-demo/www/pkg \
-  target/wasm32-unknown-unknown/release/tase2_wasm.wasm
+# The package the demo serves: size-optimised, without the plain-MMS WasmClient.
+cargo run -q -p xtask -- wasm-pkg web-demo/www/pkg
 # Both packages in either mode: building tase2-cli alone unifies other features and rebuilds.
 cargo build --release -p tase2-cli -p tase2-web-demo
 (cd web-demo/www && npm ci --no-audit --no-fund --loglevel=error)
