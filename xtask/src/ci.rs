@@ -109,6 +109,16 @@ pub(crate) fn ci(root: &Path, args: &[String]) -> ExitCode {
     });
     let r = root.to_path_buf();
     steps.push(Step {
+        name: "browser via websockify",
+        // The same page and checks through Debian's websockify, the reference proxy.
+        run: Box::new(move || {
+            run(Command::new("bash")
+                .arg(r.join("web-demo/tests/browser/run.sh"))
+                .env("PROXY", "websockify"))
+        }),
+    });
+    let r = root.to_path_buf();
+    steps.push(Step {
         name: "interop",
         run: Box::new(move || interop(&r, &[])),
     });
