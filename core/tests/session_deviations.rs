@@ -410,7 +410,6 @@ fn a_report_named_after_the_transfer_set_with_leading_specials_is_decoded() {
         ],
     });
     assert_eq!(s.deviations().len(), before);
-    let _ = members;
 }
 
 #[test]

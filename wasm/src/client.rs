@@ -6,7 +6,7 @@ use tase2_core::mms::{ObjectClass, ObjectName, ObjectScope};
 use tase2_core::Instant;
 use wasm_bindgen::prelude::wasm_bindgen;
 
-use crate::{association_config, instant, json, ms_to_us};
+use crate::{association_config, json};
 
 /// A TASE.2 / MMS client association for JavaScript; see the [crate docs](crate).
 #[wasm_bindgen]
@@ -14,7 +14,7 @@ use crate::{association_config, instant, json, ms_to_us};
 pub struct WasmClient {
     client: Client,
     /// Last monotonic reading in microseconds, so a clock step back never reaches the core.
-    last_mono_us: u64,
+    clock: crate::JsClock,
 }
 
 fn api(e: ApiError) -> String {
@@ -43,16 +43,15 @@ impl WasmClient {
         now_ms: f64,
     ) -> Result<WasmClient, String> {
         let config = association_config(local_ap_title, local_ae, remote_ap_title, remote_ae)?;
-        let last_mono_us = ms_to_us(now_ms);
+        let mut clock = crate::JsClock::new(now_ms);
         Ok(WasmClient {
-            client: Client::new(config, instant(last_mono_us, now_ms)),
-            last_mono_us,
+            client: Client::new(config, clock.now(now_ms)),
+            clock,
         })
     }
 
     fn now(&mut self, now_ms: f64) -> Instant {
-        self.last_mono_us = self.last_mono_us.max(ms_to_us(now_ms));
-        instant(self.last_mono_us, now_ms)
+        self.clock.now(now_ms)
     }
 
     /// Bytes received from the WebSocket, in any split.
@@ -80,9 +79,7 @@ impl WasmClient {
 
     /// When to call [`Self::handle_timeout`], in `Date.now()` milliseconds; `undefined` for never.
     pub fn poll_timeout_ms(&self) -> Option<f64> {
-        self.client
-            .poll_timeout()
-            .map(|t| t.monotonic().as_micros() as f64 / 1000.0)
+        self.client.poll_timeout().map(crate::JsClock::deadline_ms)
     }
 
     /// The next event as a JSON string (see the crate docs), or `undefined` when none.

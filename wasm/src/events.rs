@@ -525,15 +525,7 @@ fn raw(f: impl FnOnce(&mut String)) -> Raw {
 }
 
 fn bits_into(out: &mut String, b: &BitString) {
-    out.push('"');
-    for i in 0..b.bits {
-        let set = b
-            .octets
-            .get(i / 8)
-            .is_some_and(|o| o & (0x80 >> (i % 8)) != 0);
-        out.push(if set { '1' } else { '0' });
-    }
-    out.push('"');
+    jw::bits(out, &b.octets, b.bits);
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -14,24 +14,7 @@ use tase2_core::mms::{
 /// Largest integer a JavaScript number holds exactly (`Number.MAX_SAFE_INTEGER`).
 const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
 
-/// Append `s` as a JSON string literal (RFC 8259 §7).
-pub fn string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
+pub use crate::jw::string;
 
 fn int(out: &mut String, v: i64) {
     if (-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&v) {
@@ -67,15 +50,7 @@ fn float(out: &mut String, v: f64, shortest: impl FnOnce(&mut String)) {
 }
 
 fn bits(out: &mut String, b: &BitString) {
-    out.push('"');
-    for i in 0..b.bits {
-        let set = b
-            .octets
-            .get(i / 8)
-            .is_some_and(|o| o & (0x80 >> (i % 8)) != 0);
-        out.push(if set { '1' } else { '0' });
-    }
-    out.push('"');
+    crate::jw::bits(out, &b.octets, b.bits);
 }
 
 fn list<T>(out: &mut String, items: &[T], mut each: impl FnMut(&mut String, &T)) {

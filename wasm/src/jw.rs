@@ -27,6 +27,18 @@ pub fn string(out: &mut String, s: &str) {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// Append a bit string as a JSON string of `0` and `1`, most significant bit first.
+pub fn bits(out: &mut String, octets: &[u8], bits: usize) {
+    out.push('"');
+    for i in 0..bits {
+        let set = octets
+            .get(i / 8)
+            .is_some_and(|o| o & (0x80 >> (i % 8)) != 0);
+        out.push(if set { '1' } else { '0' });
+    }
+    out.push('"');
+}
+
 /// Append the octets as lowercase hex (no quotes).
 pub fn hex(out: &mut String, bytes: &[u8]) {
     for b in bytes {

@@ -203,14 +203,40 @@ pub use json::event as event_json;
 pub use session::WasmSession;
 
 /// Milliseconds as a JS number to whole microseconds, clamped to `0..=2^62` (NaN is 0).
-pub(crate) fn ms_to_us(ms: f64) -> u64 {
+fn ms_to_us(ms: f64) -> u64 {
     // `as` from a float saturates and maps NaN to 0: no panic whatever the caller passes.
     (ms * 1000.0).clamp(0.0, (1u64 << 62) as f64) as u64
 }
 
-/// The core's time: the held monotonic reading and `now_ms` as UTC (saturating, NaN is 0).
-pub(crate) fn instant(mono_us: u64, now_ms: f64) -> Instant {
-    Instant::new(Duration::from_micros(mono_us), (now_ms * 1000.0) as i64)
+/// `Date.now()` as the core's time, for both classes: the value is the UTC clock, and the
+/// monotonic clock is held at its highest reading so timers never run backwards when the
+/// system clock steps back.
+#[derive(Debug)]
+pub(crate) struct JsClock {
+    last_mono_us: u64,
+}
+
+impl JsClock {
+    /// A clock starting at `now_ms`.
+    pub(crate) fn new(now_ms: f64) -> JsClock {
+        JsClock {
+            last_mono_us: ms_to_us(now_ms),
+        }
+    }
+
+    /// The core's time at `now_ms`.
+    pub(crate) fn now(&mut self, now_ms: f64) -> Instant {
+        self.last_mono_us = self.last_mono_us.max(ms_to_us(now_ms));
+        Instant::new(
+            Duration::from_micros(self.last_mono_us),
+            (now_ms * 1000.0) as i64,
+        )
+    }
+
+    /// A core deadline on the same `Date.now()` scale.
+    pub(crate) fn deadline_ms(t: Instant) -> f64 {
+        t.monotonic().as_micros() as f64 / 1000.0
+    }
 }
 
 /// The association from our AP-title (dotted OID) and AE-qualifier to the peer's, for both

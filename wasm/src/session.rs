@@ -8,7 +8,6 @@ use wasm_bindgen::prelude::wasm_bindgen;
 
 use crate::commands::{self, object_name};
 use crate::events;
-use crate::{instant, ms_to_us};
 
 /// A TASE.2 client session for JavaScript: discovery, points, transfer sets, information
 /// messages and device control, with typed JSON events. See the [crate docs](crate).
@@ -17,7 +16,7 @@ use crate::{instant, ms_to_us};
 pub struct WasmSession {
     session: Session,
     /// Last monotonic reading in microseconds, so a clock step back never reaches the core.
-    last_mono_us: u64,
+    clock: crate::JsClock,
     /// The names each pending `read_points` asked for, to name its results (a few at a time:
     /// a Vec, where a map would add its own code to the wasm).
     reads: Vec<(u64, Vec<ObjectName>)>,
@@ -47,21 +46,16 @@ impl WasmSession {
     ) -> Result<WasmSession, String> {
         let config =
             crate::association_config(local_ap_title, local_ae, remote_ap_title, remote_ae)?;
-        let last_mono_us = ms_to_us(now_ms);
+        let mut clock = crate::JsClock::new(now_ms);
         Ok(WasmSession {
-            session: Session::new(
-                config,
-                SessionConfig::default(),
-                instant(last_mono_us, now_ms),
-            ),
-            last_mono_us,
+            session: Session::new(config, SessionConfig::default(), clock.now(now_ms)),
+            clock,
             reads: Vec::new(),
         })
     }
 
     fn now(&mut self, now_ms: f64) -> Instant {
-        self.last_mono_us = self.last_mono_us.max(ms_to_us(now_ms));
-        instant(self.last_mono_us, now_ms)
+        self.clock.now(now_ms)
     }
 
     // --- input ---
@@ -110,9 +104,7 @@ impl WasmSession {
 
     /// When to call [`Self::handle_timeout`], in `Date.now()` milliseconds; `undefined` for never.
     pub fn poll_timeout_ms(&self) -> Option<f64> {
-        self.session
-            .poll_timeout()
-            .map(|t| t.monotonic().as_micros() as f64 / 1000.0)
+        self.session.poll_timeout().map(crate::JsClock::deadline_ms)
     }
 
     // --- state ---

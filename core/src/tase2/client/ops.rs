@@ -416,10 +416,9 @@ pub(crate) fn table_id(domain: String, k: K<String>) -> Step {
 }
 
 pub(crate) fn discover(k: K<Discovery>) -> Step {
-    version_numbers(boxed(move |kn, v| {
+    version_numbers(boxed(move |_, v| {
         let version = v.ok();
         let edition = version.and_then(|(a, b)| Edition::from_version(a, b));
-        let _ = kn;
         features(boxed(move |_, f| {
             let features = f.ok();
             variables(

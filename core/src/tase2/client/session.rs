@@ -894,12 +894,12 @@ impl Session {
             let wait_for = match &front.variables {
                 // A look-up under way is waited for to its end: the members are known as soon
                 // as GetNamedVariableListAttributes answers, their types only after it.
+                // (Information messages come as a list of variables, never by list name.)
                 VariableAccessSpecification::VariableListName(n)
-                    if InfoMessage::decode(front).is_none()
-                        && (self.known.lookups.contains(n)
-                            || (!self.known.lists.contains_key(n)
-                                && !self.known.failed_lists.contains(n)
-                                && self.named_after_transfer_set(n).is_none())) =>
+                    if self.known.lookups.contains(n)
+                        || (!self.known.lists.contains_key(n)
+                            && !self.known.failed_lists.contains(n)
+                            && self.named_after_transfer_set(n).is_none()) =>
                 {
                     Some(n.clone())
                 }

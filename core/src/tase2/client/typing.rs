@@ -335,7 +335,7 @@ pub fn standard_type_name(item: &str, td: &TypeDescription) -> Option<&'static s
 mod tests {
     use super::*;
     use crate::mms::StructComponent;
-    use crate::tase2::{Flags, Form, PointValue, StateValue, Timestamp, Value};
+    use crate::tase2::{Flags, Form, StateValue, Value};
 
     fn comp(n: &str, t: TypeDescription) -> StructComponent {
         StructComponent {
@@ -417,7 +417,6 @@ mod tests {
             Data::Integer(0),
         ]);
         assert_eq!(t.decode(&bad), None);
-        let _ = PointValue::state(StateValue::Off).at(Timestamp::from_utc_micros(0));
     }
 
     #[test]
