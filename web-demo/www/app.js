@@ -89,9 +89,11 @@ function onState(st) {
   $("ts-apply").disabled = !up;
   for (const id of ["ctl-select", "ctl-operate", "ctl-tag-read", "ctl-tag-set"]) $(id).disabled = !up;
   if (up) deviceChanged();
+  // Values held from a lost association are not live: greyed out until reports flow again.
+  $("live-table").classList.toggle("offline", !up);
   if (!up) {
     view.transferSet = null;
-    if (st.state !== "connecting") setStatus("ts-status", view.tsConfig ? "transfer set lost with the association; restored on reconnect" : "", "");
+    if (st.state !== "connecting") setStatus("ts-status", view.tsConfig ? "communication lost: the values shown are the last received; the transfer set is restored on reconnect" : "", "");
     clearSelect("association ended");
   }
 }
