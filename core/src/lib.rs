@@ -48,6 +48,7 @@ pub mod deviation;
 pub mod fuzzing;
 pub mod mms;
 pub mod presentation;
+pub mod record;
 pub mod server;
 pub mod session;
 pub mod sim;

@@ -161,7 +161,7 @@ pub const fn abort_diagnostic_name(v: i64) -> Option<&'static str> {
 /// The addressing of one side of an association: AP-title, AE-qualifier and invocation identifiers.
 /// ICCP identifies peers by AP-title (form 2, an OID such as `1.1.1.999`) and AE-qualifier (form 2, an
 /// integer such as 12).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ApInvocation {
     /// AP-title, form 2 (an object identifier).
     pub ap_title: Option<ObjectIdentifier>,

@@ -22,7 +22,7 @@ pub const DEFAULT_MAX_NESTING: u8 = 10;
 ///
 /// The defaults interoperate with libiec61850 and other MMS stacks; only the AP-titles usually need
 /// setting.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct AssociationConfig {
     /// Our AP-title, AE-qualifier and invocation ids (calling side for a client, responding for a server).
     pub local: ApInvocation,

@@ -25,7 +25,9 @@ impl TpduCode {
 /// The parameter can code 128 to 8192 octets, but class 0 (the only class RFC 1006 carries) allows
 /// 128 to 2048 only: [`TpduSize::CLASS0_MAX`]. Larger codes still decode, so that a lenient peer's
 /// CR can be answered with a size class 0 allows.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct TpduSize(u8);
 
 impl TpduSize {

@@ -35,7 +35,7 @@ pub const DEFAULT_MAX_DATA_DEPTH: u8 = 16;
 pub const DEFAULT_MAX_LIST_LEN: usize = 32_768;
 
 /// Bounds applied while decoding, against peers that send deeply nested or huge structures.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DecodeLimits {
     /// Deepest `Data` (or `TypeSpecification`) nesting accepted; a top-level scalar is depth 0,
     /// the members of a top-level structure depth 1. Exceeding it is `DataError::TooDeep`.

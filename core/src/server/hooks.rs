@@ -213,6 +213,12 @@ pub trait Hooks {
     /// Events of the layer above, delivered as [`ServerEvent::Extension`].
     type Event: Clone + Debug + PartialEq;
 
+    /// Write what defines these hooks' configuration and state (for a recording's
+    /// fingerprint, [`Endpoint::fingerprint`](super::Endpoint::fingerprint)); nothing by default.
+    fn digest(&self, _out: &mut dyn core::fmt::Write) -> core::fmt::Result {
+        Ok(())
+    }
+
     /// A peer asks to associate (after `ServerConfig::policy` accepted it): refuse with an ACSE
     /// diagnostic, or accept and remember who `id` is.
     fn associate(

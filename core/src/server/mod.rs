@@ -168,6 +168,9 @@ pub struct Endpoint<H: Hooks = NoHooks> {
     next_write: u64,
     events: VecDeque<ServerEvent<H::Event>>,
     hooks: H,
+    /// No connection opened and no application call yet: recording may start.
+    fresh: bool,
+    journal: Option<Box<crate::record::Journal>>,
 }
 
 impl Endpoint<NoHooks> {
@@ -188,7 +191,90 @@ impl<H: Hooks> Endpoint<H> {
             next_write: 0,
             events: VecDeque::new(),
             hooks,
+            fresh: true,
+            journal: None,
         }
+    }
+
+    // --- recording ---
+
+    /// Record this endpoint into `sink` (see [`crate::record`]): call it before the first
+    /// connection opens. `setup_kind` and `setup` tell a replay how to build the same endpoint
+    /// (the `tase2` tool stores the model's TOML); `now` is the clock the model was built with.
+    pub fn record(
+        &mut self,
+        now: Instant,
+        setup_kind: &str,
+        setup: Vec<u8>,
+        producer: &str,
+        sink: Box<dyn crate::record::RecordSink>,
+    ) -> Result<(), crate::record::RecordStartError> {
+        use crate::record;
+        if self.journal.is_some() {
+            return Err(record::RecordStartError::AlreadyRecording);
+        }
+        if !self.fresh {
+            return Err(record::RecordStartError::NotFresh);
+        }
+        let header = record::Header {
+            version: record::FORMAT_VERSION,
+            role: record::Role::Server,
+            setup_kind: setup_kind.into(),
+            setup,
+            fingerprint: self.fingerprint(),
+            producer: producer.into(),
+            start: now,
+        };
+        self.journal = Some(Box::new(record::Journal::new(&header, sink)));
+        Ok(())
+    }
+
+    /// Whether a recording is running.
+    pub fn is_recording(&self) -> bool {
+        self.journal.is_some()
+    }
+
+    /// The recording so far, if it goes to an in-memory sink (`Vec<u8>`).
+    pub fn recording(&self) -> Option<&[u8]> {
+        self.journal.as_ref()?.contents()
+    }
+
+    /// Write out what the recording sink buffers.
+    pub fn flush_recording(&mut self) {
+        if let Some(j) = &mut self.journal {
+            j.flush();
+        }
+    }
+
+    /// A digest of the model and the hooks' state (a recording's fingerprint).
+    pub fn fingerprint(&self) -> u64 {
+        let mut fp = crate::record::format::Fingerprint::new();
+        let _ = core::fmt::write(&mut fp, format_args!("{:?}", self.model));
+        let _ = self.hooks.digest(&mut fp);
+        fp.0
+    }
+
+    pub(crate) fn log(&mut self, now: Instant, event: impl FnOnce() -> crate::record::Event) {
+        self.fresh = false;
+        if let Some(j) = &mut self.journal {
+            j.log(now, event());
+        }
+    }
+
+    pub(crate) fn log_last(&mut self, event: impl FnOnce() -> crate::record::Event) {
+        self.fresh = false;
+        if let Some(j) = &mut self.journal {
+            j.log_last(event());
+        }
+    }
+
+    /// An application call that needs no log entry of its own (not recording).
+    pub(crate) fn touch(&mut self) {
+        self.fresh = false;
+    }
+
+    fn unrecordable(&mut self, what: &str) {
+        self.log_last(|| crate::record::Event::Unrecordable { what: what.into() });
     }
 
     /// The hooks.
@@ -198,17 +284,43 @@ impl<H: Hooks> Endpoint<H> {
 
     /// The hooks, mutably. Work they queue (reports) goes out at the next input or timeout, or
     /// at once through [`Self::run_hooks`].
+    pub(crate) fn hooks_now_mut(&mut self) -> &mut H {
+        &mut self.hooks
+    }
+
+    /// The hooks, mutably. Changes made through them are not recorded (a recording logs
+    /// [`Event::Unrecordable`](crate::record::Event::Unrecordable) and a replay stops there).
     pub fn hooks_mut(&mut self) -> &mut H {
+        if self.journal.is_some() {
+            self.unrecordable("Endpoint::hooks_mut");
+        }
         &mut self.hooks
     }
 
     /// Let the hooks send what is due at `now` (see [`Hooks::run`]).
     pub fn run_hooks(&mut self, now: Instant) {
-        self.with_outbox(|h, out| h.run(out, now));
+        self.log(now, || {
+            crate::record::Event::Server(crate::record::ServerInput::RunHooks)
+        });
+        self.run_hooks_now(now);
+    }
+
+    pub(crate) fn run_hooks_now(&mut self, now: Instant) {
+        self.with_outbox_now(|h, out| h.run(out, now));
     }
 
     /// Run `f` on the hooks with an [`Outbox`] to every association.
     pub fn with_outbox<R>(&mut self, f: impl FnOnce(&mut H, &mut Outbox<'_, H::Event>) -> R) -> R {
+        if self.journal.is_some() {
+            self.unrecordable("Endpoint::with_outbox");
+        }
+        self.with_outbox_now(f)
+    }
+
+    pub(crate) fn with_outbox_now<R>(
+        &mut self,
+        f: impl FnOnce(&mut H, &mut Outbox<'_, H::Event>) -> R,
+    ) -> R {
         let mut out = Outbox {
             conns: &mut self.conns,
             events: &mut self.events,
@@ -224,7 +336,27 @@ impl<H: Hooks> Endpoint<H> {
 
     /// The model, to change values; clients see changes on their next read.
     pub fn model_mut(&mut self) -> &mut Vmd {
+        if self.journal.is_some() {
+            self.unrecordable("Endpoint::model_mut");
+        }
         &mut self.model
+    }
+
+    /// Set the value of the model's variable `name` (see [`Vmd::set_value`]); recorded, unlike
+    /// changes through [`Self::model_mut`]. `false` if there is no such variable or the value
+    /// does not match its type.
+    pub fn set_value(&mut self, now: Instant, name: &ObjectName, value: Data) -> bool {
+        self.log(now, || {
+            crate::record::Event::Server(crate::record::ServerInput::SetValue {
+                name: name.clone(),
+                data: {
+                    let mut v = Vec::new();
+                    value.encode(&mut crate::ber::Writer::new(&mut v));
+                    v
+                },
+            })
+        });
+        self.model.set_value(name, value)
     }
 
     /// The configuration.
@@ -244,6 +376,15 @@ impl<H: Hooks> Endpoint<H> {
 
     /// A transport connection was accepted: start an association for it.
     pub fn open(&mut self, now: Instant) -> Result<ConnectionId, TooManyAssociations> {
+        let r = self.open_now(now);
+        self.log(now, || match r {
+            Ok(id) => crate::record::Event::Open { conn: id.0 },
+            Err(_) => crate::record::Event::OpenRefused,
+        });
+        r
+    }
+
+    fn open_now(&mut self, now: Instant) -> Result<ConnectionId, TooManyAssociations> {
         if self.conns.len() >= self.config.max_associations {
             tracing::info!(
                 max_associations = self.config.max_associations,
@@ -273,6 +414,10 @@ impl<H: Hooks> Endpoint<H> {
 
     /// Bytes arrived on connection `id`.
     pub fn handle_input(&mut self, now: Instant, id: ConnectionId, data: &[u8]) {
+        self.log(now, || crate::record::Event::Input {
+            conn: id.0,
+            bytes: data.to_vec(),
+        });
         let Some(conn) = self.conns.get_mut(&id) else {
             return;
         };
@@ -283,11 +428,12 @@ impl<H: Hooks> Endpoint<H> {
             self.process(now, id);
         }
         // Outside the span: the hooks may work for every association.
-        self.run_hooks(now);
+        self.run_hooks_now(now);
     }
 
     /// The transport of `id` closed.
     pub fn handle_transport_closed(&mut self, now: Instant, id: ConnectionId) {
+        self.log(now, || crate::record::Event::TransportClosed { conn: id.0 });
         let span = self.conns.get(&id).map(|c| c.assoc.span().clone());
         {
             let _entered = span.as_ref().map(tracing::Span::enter);
@@ -296,11 +442,12 @@ impl<H: Hooks> Endpoint<H> {
             }
             self.process(now, id);
         }
-        self.run_hooks(now);
+        self.run_hooks_now(now);
     }
 
     /// Run timers that are due.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.log(now, || crate::record::Event::Timeout);
         let due: Vec<ConnectionId> = self
             .conns
             .iter()
@@ -316,7 +463,7 @@ impl<H: Hooks> Endpoint<H> {
             c.assoc.handle_timeout(now);
             self.process(now, id);
         }
-        self.run_hooks(now);
+        self.run_hooks_now(now);
     }
 
     /// The earliest deadline over all associations and the hooks.
@@ -334,7 +481,17 @@ impl<H: Hooks> Endpoint<H> {
             return 0;
         };
         let n = c.assoc.poll_transmit(buf);
-        if c.assoc.is_closed() {
+        let closed = c.assoc.is_closed();
+        if n > 0 {
+            self.log_last(|| crate::record::Event::Output {
+                conn: id.0,
+                bytes: buf[buf.len() - n..].to_vec(),
+            });
+        }
+        if closed {
+            let Some(c) = self.conns.get(&id) else {
+                return n;
+            };
             // Its last bytes are out: forget it.
             c.assoc
                 .span()
@@ -369,6 +526,12 @@ impl<H: Hooks> Endpoint<H> {
         token: WriteToken,
         result: Result<(), crate::mms::DataAccessError>,
     ) -> Result<(), ApiError> {
+        self.log_last(|| {
+            crate::record::Event::Server(crate::record::ServerInput::CompleteWrite {
+                token,
+                result: result.map_err(|e| e.0),
+            })
+        });
         hooks::complete_write(&mut self.conns, &mut self.events, token, result)
     }
 
@@ -378,9 +541,26 @@ impl<H: Hooks> Endpoint<H> {
         id: ConnectionId,
         report: InformationReport,
     ) -> Result<(), ApiError> {
+        let service = UnconfirmedService::InformationReport(report);
+        if self.journal.is_some() {
+            let pdu = crate::mms::MmsPdu::Unconfirmed(service.clone()).to_vec();
+            self.log_last(|| {
+                crate::record::Event::Server(crate::record::ServerInput::SendInformationReport {
+                    conn: id.0,
+                    pdu,
+                })
+            });
+        }
+        self.send_unconfirmed_now(id, service)
+    }
+
+    fn send_unconfirmed_now(
+        &mut self,
+        id: ConnectionId,
+        service: UnconfirmedService,
+    ) -> Result<(), ApiError> {
         let c = self.conns.get_mut(&id).ok_or(ApiError::InvalidState)?;
-        c.assoc
-            .send_unconfirmed(UnconfirmedService::InformationReport(report))
+        c.assoc.send_unconfirmed(service)
     }
 
     /// Send an InformationReport of the named variable list `list` with the model's current values
@@ -391,6 +571,12 @@ impl<H: Hooks> Endpoint<H> {
         id: ConnectionId,
         list: &ObjectName,
     ) -> Result<(), ApiError> {
+        self.log(now, || {
+            crate::record::Event::Server(crate::record::ServerInput::ReportList {
+                conn: id.0,
+                list: list.clone(),
+            })
+        });
         let c = self.conns.get(&id).ok_or(ApiError::InvalidState)?;
         let members = services::list_members(&self.model, &c.aa_lists, list)
             .ok_or(ApiError::InvalidState)?
@@ -404,11 +590,14 @@ impl<H: Hooks> Endpoint<H> {
             variables: VariableAccessSpecification::VariableListName(list.clone()),
             results,
         };
-        self.send_information_report(id, report)
+        self.send_unconfirmed_now(id, UnconfirmedService::InformationReport(report))
     }
 
     /// Abort association `id`.
     pub fn abort(&mut self, now: Instant, id: ConnectionId) {
+        self.log(now, || {
+            crate::record::Event::Server(crate::record::ServerInput::Abort { conn: id.0 })
+        });
         let span = self.conns.get(&id).map(|c| c.assoc.span().clone());
         {
             let _entered = span.as_ref().map(tracing::Span::enter);
@@ -417,7 +606,7 @@ impl<H: Hooks> Endpoint<H> {
             }
             self.process(now, id);
         }
-        self.run_hooks(now);
+        self.run_hooks_now(now);
     }
 
     /// Drain one association's events, answering requests from the model.
@@ -457,7 +646,7 @@ impl<H: Hooks> Endpoint<H> {
                     .events
                     .push_back(ServerEvent::Deviation { id, deviation }),
                 Event::Closed(error) => {
-                    self.with_outbox(|h, out| h.closed(out, id));
+                    self.with_outbox_now(|h, out| h.closed(out, id));
                     self.events.push_back(ServerEvent::Closed { id, error })
                 }
                 Event::Unconfirmed(service) => {

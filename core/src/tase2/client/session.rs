@@ -17,6 +17,7 @@ use crate::mms::{
     ObjectName, ObjectScope, RejectPdu, TypeDescription, UnconfirmedService,
     VariableAccessSpecification, VariableSpec,
 };
+use crate::record;
 use crate::tase2::{
     names, ControlMode, ControlValue, DeviceKind, DsConditions, DsTransferSetValue, Edition,
     Features, InfoMessage, PointType, PointValue, Tag, TagValue,
@@ -62,7 +63,7 @@ pub struct OpId(pub u64);
 ///
 /// **Variants are only ever appended.**
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "command", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Command {
     /// Read `TASE2_Version` and adopt its edition → [`Outcome::Version`].
     Version,
@@ -460,6 +461,13 @@ pub struct Session {
     events: VecDeque<SessionEvent>,
     /// `Some` once the association ended (the inner `None`: released).
     closed: Option<Option<AssocError>>,
+    /// What `new` was given, for a recording's header.
+    setup: Option<Box<record::SessionSetup>>,
+    /// When it was built.
+    start: Instant,
+    /// No input taken, no output given yet: recording may start.
+    fresh: bool,
+    journal: Option<Box<record::Journal>>,
 }
 
 impl core::fmt::Debug for Session {
@@ -477,7 +485,14 @@ impl core::fmt::Debug for Session {
 impl Session {
     /// Start connecting: the first bytes are ready in [`Self::poll_transmit`] at once.
     pub fn new(association: AssociationConfig, config: SessionConfig, now: Instant) -> Session {
-        Session::with_client(Client::new(association, now), config)
+        let setup = record::SessionSetup {
+            association: association.clone(),
+            config: config.clone(),
+        };
+        let mut s = Session::with_client(Client::new(association, now), config);
+        s.setup = Some(Box::new(setup));
+        s.start = now;
+        s
     }
 
     /// A session over a client association already started.
@@ -493,6 +508,73 @@ impl Session {
             held: VecDeque::new(),
             events: VecDeque::new(),
             closed: None,
+            setup: None,
+            start: Instant::ZERO,
+            fresh: true,
+            journal: None,
+        }
+    }
+
+    // --- recording ---
+
+    /// Record this session into `sink` (see [`crate::record`]): call it right after
+    /// [`Self::new`], before any input, command or output. The log's header holds the
+    /// association and session configuration (including any password, which the AARQ carries
+    /// anyway: keep recordings as private as captures).
+    pub fn record(
+        &mut self,
+        sink: Box<dyn record::RecordSink>,
+        producer: &str,
+    ) -> Result<(), record::RecordStartError> {
+        if self.journal.is_some() {
+            return Err(record::RecordStartError::AlreadyRecording);
+        }
+        let Some(setup) = self.setup.as_deref().filter(|_| self.fresh) else {
+            return Err(record::RecordStartError::NotFresh);
+        };
+        let header = record::Header {
+            version: record::FORMAT_VERSION,
+            role: record::Role::Client,
+            setup_kind: String::from(record::format::SESSION_SETUP),
+            setup: postcard::to_allocvec(setup).unwrap_or_default(),
+            fingerprint: self.fingerprint(),
+            producer: String::from(producer),
+            start: self.start,
+        };
+        self.journal = Some(Box::new(record::Journal::new(&header, sink)));
+        Ok(())
+    }
+
+    /// The recording so far, if it goes to an in-memory sink (`Vec<u8>`).
+    pub fn recording(&self) -> Option<&[u8]> {
+        self.journal.as_ref()?.contents()
+    }
+
+    /// Write out what the recording sink buffers.
+    pub fn flush_recording(&mut self) {
+        if let Some(j) = &mut self.journal {
+            j.flush();
+        }
+    }
+
+    /// A digest of what the session was built with (a recording's fingerprint).
+    pub fn fingerprint(&self) -> u64 {
+        let mut fp = record::format::Fingerprint::new();
+        let _ = core::fmt::write(&mut fp, format_args!("{:?}", self.setup));
+        fp.0
+    }
+
+    fn log(&mut self, now: Instant, event: impl FnOnce() -> record::Event) {
+        self.fresh = false;
+        if let Some(j) = &mut self.journal {
+            j.log(now, event());
+        }
+    }
+
+    fn log_last(&mut self, event: impl FnOnce() -> record::Event) {
+        self.fresh = false;
+        if let Some(j) = &mut self.journal {
+            j.log_last(event());
         }
     }
 
@@ -547,6 +629,7 @@ impl Session {
 
     /// Acknowledge critical reports automatically (see [`SessionConfig::auto_ack`]).
     pub fn set_auto_ack(&mut self, on: bool) {
+        self.log_last(|| record::Event::Session(record::SessionInput::AutoAck(on)));
         self.known.config.auto_ack = on;
     }
 
@@ -554,18 +637,24 @@ impl Session {
 
     /// Bytes from the server, as they came (any split).
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        self.log(now, || record::Event::Input {
+            conn: 0,
+            bytes: data.to_vec(),
+        });
         self.client.handle_input(now, data);
         self.drain(now);
     }
 
     /// The deadline from [`Self::poll_timeout`] passed.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.log(now, || record::Event::Timeout);
         self.client.handle_timeout(now);
         self.drain(now);
     }
 
     /// The transport closed.
     pub fn handle_transport_closed(&mut self, now: Instant) {
+        self.log(now, || record::Event::TransportClosed { conn: 0 });
         self.client.handle_transport_closed();
         self.drain(now);
     }
@@ -574,7 +663,18 @@ impl Session {
 
     /// Bytes for the server, appended to `buf`; returns how many.
     pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> usize {
-        self.client.poll_transmit(buf)
+        let n = self.client.poll_transmit(buf);
+        if n > 0 {
+            let bytes = &buf[buf.len() - n..];
+            self.fresh = false;
+            if let Some(j) = &mut self.journal {
+                j.log_last(record::Event::Output {
+                    conn: 0,
+                    bytes: bytes.to_vec(),
+                });
+            }
+        }
+        n
     }
 
     /// The next event.
@@ -591,6 +691,19 @@ impl Session {
 
     /// Start `command`; its result arrives as [`SessionEvent::Done`] with the returned id.
     pub fn command(&mut self, now: Instant, command: Command) -> OpId {
+        let logged = self.journal.is_some().then(|| command.clone());
+        let op = self.command_step(now, command);
+        self.log(now, || {
+            record::Event::Session(record::SessionInput::Command {
+                // `logged` is Some whenever the closure runs (a journal exists).
+                command: logged.unwrap_or(Command::Version),
+                op: op.0,
+            })
+        });
+        op
+    }
+
+    fn command_step(&mut self, now: Instant, command: Command) -> OpId {
         let step = match command {
             Command::Version => ops::version(ops::finish(Outcome::Version)),
             Command::VersionNumbers => {
@@ -688,17 +801,42 @@ impl Session {
 
     /// Send any confirmed MMS request; [`Outcome::Response`] carries the answer.
     pub fn request(&mut self, now: Instant, request: ConfirmedRequest) -> OpId {
-        self.start(now, ops::raw(request))
+        let pdu = self.journal.is_some().then(|| {
+            crate::mms::MmsPdu::ConfirmedRequest {
+                invoke_id: 0,
+                request: request.clone(),
+            }
+            .to_vec()
+        });
+        let op = self.start(now, ops::raw(request));
+        self.log(now, || {
+            record::Event::Session(record::SessionInput::Request {
+                pdu: pdu.unwrap_or_default(),
+                op: op.0,
+            })
+        });
+        op
     }
 
     /// Acknowledge the critical report of `transfer_set` stamped `timestamp`
     /// (`Transfer_Report_ACK`, an unconfirmed InformationReport).
     pub fn ack(&mut self, transfer_set: &ObjectName, timestamp: i32) -> Result<(), Error> {
+        self.log_last(|| {
+            record::Event::Session(record::SessionInput::Ack {
+                transfer_set: transfer_set.clone(),
+                timestamp,
+            })
+        });
         self.unconfirmed(ack(transfer_set, timestamp))
     }
 
     /// Refuse the critical report of `transfer_set` (`Transfer_Report_NACK`).
     pub fn nack(&mut self, transfer_set: &ObjectName) -> Result<(), Error> {
+        self.log_last(|| {
+            record::Event::Session(record::SessionInput::Nack {
+                transfer_set: transfer_set.clone(),
+            })
+        });
         self.unconfirmed(nack(transfer_set))
     }
 
@@ -714,6 +852,9 @@ impl Session {
     /// Orderly release: Conclude, then ACSE release; [`SessionEvent::Closed`] with `None`
     /// confirms it.
     pub fn conclude(&mut self, now: Instant) -> Result<(), Error> {
+        self.log(now, || {
+            record::Event::Session(record::SessionInput::Conclude)
+        });
         if let Some(c) = &self.closed {
             return Err(Error::Closed(c.clone()));
         }
@@ -722,6 +863,7 @@ impl Session {
 
     /// Abort at once.
     pub fn abort(&mut self, now: Instant) {
+        self.log(now, || record::Event::Session(record::SessionInput::Abort));
         self.client.abort();
         self.drain(now);
     }

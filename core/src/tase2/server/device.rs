@@ -576,7 +576,13 @@ impl Endpoint<Tase2> {
         op: OperateId,
         result: Result<(), DataAccessError>,
     ) -> Result<(), ApiError> {
-        self.with_outbox(|h, out| {
+        self.log_last(|| {
+            crate::record::Event::Server(crate::record::ServerInput::AnswerOperate {
+                op: op.0,
+                result: result.map_err(|e| e.0),
+            })
+        });
+        self.with_outbox_now(|h, out| {
             let Devices { list, active, .. } = &mut h.devices;
             let d = active
                 .iter()
@@ -619,7 +625,14 @@ impl Endpoint<Tase2> {
         value: TagValue,
         reason: &str,
     ) -> Result<(), TagError> {
-        let h = self.hooks_mut();
+        self.log(now, || {
+            crate::record::Event::Server(crate::record::ServerInput::SetTag {
+                device: device.0,
+                value,
+                reason: reason.into(),
+            })
+        });
+        let h = self.hooks_now_mut();
         let e = h
             .devices
             .list
@@ -644,7 +657,7 @@ impl Endpoint<Tase2> {
             _ => TagOwner::Local,
         };
         let tag = e.tag_value(now);
-        self.with_outbox(|_, out| {
+        self.with_outbox_now(|_, out| {
             out.emit(Tase2Event::TagChanged {
                 id: None,
                 device,

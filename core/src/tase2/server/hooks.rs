@@ -17,6 +17,22 @@ use crate::time::Instant;
 impl Hooks for Tase2 {
     type Event = Tase2Event;
 
+    fn digest(&self, out: &mut dyn core::fmt::Write) -> core::fmt::Result {
+        // What a client can see: edition, tables, points with types and values, devices. The
+        // operate policy is a function and cannot be digested.
+        write!(out, "{:?}{:?}", self.config.edition, self.config.unlisted)?;
+        for t in &self.tables {
+            write!(out, "{t:?}")?;
+        }
+        for (p, name, ty) in self.points() {
+            write!(out, "{name:?}{ty:?}{:?}", self.value(p))?;
+        }
+        for (_, name, spec) in self.devices() {
+            write!(out, "{name:?}{spec:?}")?;
+        }
+        Ok(())
+    }
+
     fn associate(
         &mut self,
         id: ConnectionId,

@@ -102,6 +102,13 @@ impl Endpoint<Tase2> {
         mut header: InfoHeader,
         data: &[u8],
     ) -> Result<InfoDelivery, InfoError> {
+        self.log_last(|| {
+            crate::record::Event::Server(crate::record::ServerInput::SendInfoMessage {
+                domain: domain.map(Into::into),
+                header,
+                data: data.to_vec(),
+            })
+        });
         let h = self.hooks();
         let di = match domain {
             Some(d) => Some(*h.domain_index.get(d).ok_or(InfoError::UnknownDomain)?),
@@ -141,7 +148,7 @@ impl Endpoint<Tase2> {
             .filter(|&id| h.receives(id, di, &header))
             .collect();
         let mut delivery = InfoDelivery::default();
-        self.with_outbox(|_, out| {
+        self.with_outbox_now(|_, out| {
             for id in recipients {
                 match out.send_raw(id, |w| w.raw(&pdu)) {
                     Ok(()) => delivery.sent.push(id),

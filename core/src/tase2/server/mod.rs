@@ -284,8 +284,14 @@ impl Endpoint<Tase2> {
     /// of value or flags counts as an object change (and increments the COV of Extended points);
     /// a timestamp of zero is replaced by `now`.
     pub fn update(&mut self, now: Instant, point: PointId, value: PointValue) -> bool {
-        let ok = self.hooks_mut().set_point(now, point, value);
-        self.run_hooks(now);
+        self.log(now, || {
+            crate::record::Event::Server(crate::record::ServerInput::Update {
+                point: point.0,
+                value,
+            })
+        });
+        let ok = self.hooks_now_mut().set_point(now, point, value);
+        self.run_hooks_now(now);
         ok
     }
 
@@ -295,24 +301,50 @@ impl Endpoint<Tase2> {
         now: Instant,
         updates: impl IntoIterator<Item = (PointId, PointValue)>,
     ) -> usize {
-        let h = self.hooks_mut();
-        let n = updates
-            .into_iter()
-            .filter(|(p, v)| h.set_point(now, *p, *v))
-            .count();
-        self.run_hooks(now);
+        let n = if self.is_recording() {
+            let batch: Vec<(PointId, PointValue)> = updates.into_iter().collect();
+            self.log(now, || {
+                crate::record::Event::Server(crate::record::ServerInput::UpdateMany(
+                    batch.iter().map(|(p, v)| (p.0, *v)).collect(),
+                ))
+            });
+            let h = self.hooks_now_mut();
+            batch
+                .into_iter()
+                .filter(|(p, v)| h.set_point(now, *p, *v))
+                .count()
+        } else {
+            self.touch();
+            let h = self.hooks_now_mut();
+            updates
+                .into_iter()
+                .filter(|(p, v)| h.set_point(now, *p, *v))
+                .count()
+        };
+        self.run_hooks_now(now);
         n
     }
 
     /// Raise the operator-request condition on the running transfer sets of `domain` (all
     /// domains if `None`) that requested it.
     pub fn operator_request(&mut self, now: Instant, domain: Option<&str>) {
+        self.log(now, || {
+            crate::record::Event::Server(crate::record::ServerInput::OperatorRequest {
+                domain: domain.map(Into::into),
+            })
+        });
         self.raise(now, domain, super::DsConditions::OPERATOR_REQUEST, 0);
     }
 
     /// Raise the other-external-event condition with `event_code` on the running transfer sets of
     /// `domain` (all if `None`) that requested it and whose EventCodeRequested is 0 or this code.
     pub fn external_event(&mut self, now: Instant, domain: Option<&str>, event_code: i16) {
+        self.log(now, || {
+            crate::record::Event::Server(crate::record::ServerInput::ExternalEvent {
+                domain: domain.map(Into::into),
+                code: event_code,
+            })
+        });
         self.raise(now, domain, super::DsConditions::EXTERNAL_EVENT, event_code);
     }
 
@@ -323,7 +355,7 @@ impl Endpoint<Tase2> {
         condition: super::DsConditions,
         code: i16,
     ) {
-        let h = self.hooks_mut();
+        let h = self.hooks_now_mut();
         let di = domain.map(|d| h.domain_index.get(d).copied());
         if di == Some(None) {
             return;
@@ -334,7 +366,7 @@ impl Endpoint<Tase2> {
                 transfer::raise(ts, now, condition, code);
             }
         }
-        self.run_hooks(now);
+        self.run_hooks_now(now);
     }
 
     /// The TASE.2 state (points, transfer sets).
