@@ -807,3 +807,21 @@ pub fn tase2_client(data: &[u8]) {
         "every operation finishes once the association is gone"
     );
 }
+
+/// The session log reader and replay under hostile files: any octets are read as a log (every
+/// entry until the first error, which must be a [`RecordError`](crate::record::RecordError),
+/// never a panic or an unbounded allocation), and a readable client-session log is replayed
+/// (bounded by its entries).
+pub fn record(data: &[u8]) {
+    use crate::record::{replay_session, Reader, Role};
+    let Ok(reader) = Reader::with_max_frame(data, 1 << 20) else {
+        return;
+    };
+    let client = reader.header().role == Role::Client;
+    // Each frame takes at least its 8-octet prefix, so this ends within data.len() / 8 steps.
+    let entries = reader.take_while(Result::is_ok).count();
+    assert!(entries <= data.len() / 8);
+    if client {
+        let _ = replay_session(data);
+    }
+}

@@ -25,6 +25,7 @@ const LAYERS: &[(&str, Body)] = &[
     ("association", fuzzing::association),
     ("tase2", fuzzing::tase2),
     ("tase2_client", fuzzing::tase2_client),
+    ("record", fuzzing::record),
 ];
 
 /// xorshift64: deterministic and good enough to pick mutations.

@@ -371,3 +371,15 @@ fn recording_starts_only_on_a_fresh_object() {
         Err(record::RecordStartError::NotFresh)
     );
 }
+
+/// Writes the seed corpus of the `record` fuzz body (`fuzz/seeds/record/`): the two logs of the
+/// conversation above. Run with `cargo test -p tase2-core --test record_replay -- --ignored`.
+#[test]
+#[ignore]
+fn write_fuzz_seeds() {
+    let (client_log, server_log, _) = conversation();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/seeds/record");
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(format!("{dir}/client.log"), client_log).unwrap();
+    std::fs::write(format!("{dir}/server.log"), server_log).unwrap();
+}
