@@ -353,6 +353,7 @@ pub fn describe(ep: &Endpoint<Tase2>, ev: &ServerEvent<Tase2Event>) -> Option<St
         ServerEvent::Deviation { id, deviation } => {
             format!("association {}: accepted deviation: {deviation}", id.0)
         }
+        ServerEvent::Admission(a) => a.to_string(),
         ServerEvent::Closed { id, error: None } => format!("association {} released", id.0),
         ServerEvent::Closed {
             id,

@@ -280,8 +280,13 @@ impl<H: Hooks> MioEndpoint<H> {
                 // try again on the next readiness.
                 Err(_) => return Ok(()),
             };
-            let Ok(id) = self.endpoint.open(now) else {
-                // Association limit reached: refuse by closing (dropping) the socket.
+            let source = socket.peer_addr().map(|a| a.ip());
+            let opened = match source {
+                Ok(ip) => self.endpoint.open_from(now, ip),
+                Err(_) => self.endpoint.open(now),
+            };
+            let Ok(id) = opened else {
+                // Its source holds too many connections: refuse by closing (dropping) the socket.
                 continue;
             };
             // Requests and responses are small and latency-bound.

@@ -5,7 +5,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::thread;
 use std::time::Duration;
 
-use tase2_core::assoc::{AssocError, AssociationConfig};
+use tase2_core::acse::AssociateResult;
+use tase2_core::assoc::{AssocError, AssociationConfig, RefusalReason};
 use tase2_core::mms::{
     AccessResult, ConfirmedResponse, Data, DataAccessError, Float, ObjectName, StructComponent,
     TypeDescription, TypeSpecification,
@@ -298,21 +299,26 @@ fn a_client_that_reads_late_still_gets_every_pipelined_response() {
 }
 
 #[test]
-fn connections_beyond_the_association_limit_are_closed_at_once() {
+fn connections_beyond_the_association_limit_are_refused_with_a_transient_aare() {
     let config = ServerConfig {
         max_associations: 1,
         ..ServerConfig::default()
     };
     let mut server = MioServer::bind("127.0.0.1:0".parse().unwrap(), config, model()).unwrap();
     let addr = server.local_addr().unwrap();
+    // Serve until the first association's orderly release (the refused one closes before).
     let server = thread::spawn(move || {
         server
-            .run_until(|e| matches!(e, ServerEvent::Closed { .. }))
+            .run_until(|e| matches!(e, ServerEvent::Closed { error: None, .. }))
             .unwrap()
     });
     let mut first = MioClient::connect(addr, client_config()).unwrap();
     match MioClient::connect(addr, client_config()) {
-        Err(ClientError::Closed(Some(AssocError::TransportClosed))) => {}
+        // The client learns why: the AARE says rejected-transient (a limit, try later).
+        Err(ClientError::Closed(Some(AssocError::Refused(RefusalReason::Acse {
+            result: AssociateResult::RejectedTransient,
+            ..
+        })))) => {}
         other => panic!("{other:?}"),
     }
     assert_eq!(first.identify().unwrap().vendor_name, "FreeTase2");

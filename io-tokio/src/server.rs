@@ -180,13 +180,13 @@ impl<H: Hooks + Send + 'static> Server<H> {
             };
             tokio::select! {
                 accepted = self.listener.accept(), if accept_paused.is_none() => match accepted {
-                    Ok((stream, _)) => {
+                    Ok((stream, peer)) => {
                         let _ = stream.set_nodelay(true);
-                        match self.endpoint.open(clock::now()) {
+                        match self.endpoint.open_from(clock::now(), peer.ip()) {
                             Ok(id) => {
                                 writers.insert(id, spawn_socket(id, stream, self.tx.clone()));
                             }
-                            // Over the association limit: close at once.
+                            // Its source holds too many connections: close at once.
                             Err(_) => drop(stream),
                         }
                     }

@@ -448,13 +448,30 @@ impl Association {
         Ok(())
     }
 
+    /// Server: refuse the association with an AARE rejected-transient (a resource limit: the
+    /// client may try again later).
+    pub fn reject_transient(&mut self, diagnostic: AssociateDiagnostic) -> Result<(), ApiError> {
+        if self.role != Role::Server || self.state != State::ExpectAcceptDecision {
+            return Err(self.invalid_state());
+        }
+        self.reject_as(
+            RefusalReason::Application(diagnostic),
+            AssociateResult::RejectedTransient,
+        );
+        Ok(())
+    }
+
     /// Answer the AARQ with an AARE rejected-permanent carrying `why`'s diagnostic.
     fn reject_with(&mut self, why: RefusalReason) {
+        self.reject_as(why, AssociateResult::RejectedPermanent);
+    }
+
+    fn reject_as(&mut self, why: RefusalReason, result: AssociateResult) {
         let diagnostic = why.diagnostic();
         let results = self.pending.take().map(|p| p.results).unwrap_or_default();
         let aare = Apdu::Aare(Aare {
             application_context: acse::mms_application_context(),
-            result: AssociateResult::RejectedPermanent,
+            result,
             diagnostic,
             responding: self.config.local.clone(),
             user_information: None,

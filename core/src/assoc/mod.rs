@@ -212,6 +212,11 @@ impl Association {
         &self.config
     }
 
+    /// Octets waiting in [`Self::poll_transmit`].
+    pub fn queued_output(&self) -> usize {
+        self.out.len()
+    }
+
     /// Whether bytes are waiting in [`Self::poll_transmit`].
     pub fn has_pending_transmit(&self) -> bool {
         !self.out.is_empty()

@@ -124,6 +124,14 @@ pub enum Event {
         /// The door.
         what: String,
     },
+    /// `Endpoint::open_from`: a transport connection from a source address (4 or 16 octets),
+    /// and the id it got (`None`: refused).
+    OpenFrom {
+        /// The source address.
+        source: Vec<u8>,
+        /// The connection id, if accepted.
+        conn: Option<u64>,
+    },
 }
 
 /// Application calls on a client [`Session`](crate::tase2::client::Session). Variants are only

@@ -333,7 +333,11 @@ pub fn replay_reader<T: Replayable>(
                 if let Event::Input { bytes, .. } = input {
                     stats.input_bytes += bytes.len() as u64;
                 }
-                if let Event::Open { conn } = input {
+                if let Event::Open { conn }
+                | Event::OpenFrom {
+                    conn: Some(conn), ..
+                } = input
+                {
                     streams.entry(*conn).or_default();
                 }
                 stats.inputs += 1;

@@ -54,9 +54,11 @@ impl Replayable for Session {
                 SessionInput::AutoAck(on) => self.set_auto_ack(*on),
             },
             Event::Unrecordable { what } => return Err(Mismatch::Unrecordable(what.clone())),
-            Event::Open { .. } | Event::OpenRefused | Event::Server(_) | Event::Output { .. } => {
-                return Err(Mismatch::WrongRole)
-            }
+            Event::Open { .. }
+            | Event::OpenRefused
+            | Event::OpenFrom { .. }
+            | Event::Server(_)
+            | Event::Output { .. } => return Err(Mismatch::WrongRole),
         }
         Ok(())
     }
@@ -94,6 +96,22 @@ impl Replayable for Endpoint<Tase2> {
                     return Err(Mismatch::Connection {
                         expected: None,
                         got: Some(c.0),
+                    });
+                }
+            }
+            Event::OpenFrom { source, conn } => {
+                let ip = match source.as_slice() {
+                    &[a, b, c, d] => core::net::IpAddr::from([a, b, c, d]),
+                    s => match <[u8; 16]>::try_from(s) {
+                        Ok(a) => core::net::IpAddr::from(a),
+                        Err(_) => return Err(Mismatch::BadInput("a source address".into())),
+                    },
+                };
+                let got = self.open_from(at, ip).ok().map(|c| c.0);
+                if got != *conn {
+                    return Err(Mismatch::Connection {
+                        expected: *conn,
+                        got,
                     });
                 }
             }

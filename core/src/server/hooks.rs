@@ -149,9 +149,21 @@ pub struct Outbox<'a, E> {
     pub(super) events: &'a mut VecDeque<ServerEvent<E>>,
     /// The namespace.
     pub model: &'a Vmd,
+    /// Connections written to, for the endpoint's bookkeeping.
+    pub(super) touched: &'a mut alloc::vec::Vec<ConnectionId>,
+    pub(super) max_queued: usize,
 }
 
 impl<E> Outbox<'_, E> {
+    /// Whether `id`'s queued output is above the endpoint's cap
+    /// ([`ServerConfig::max_queued_output`](super::ServerConfig::max_queued_output)): hold
+    /// back what can wait (reports) until [`Hooks::writable`] says it drained.
+    pub fn is_blocked(&self, id: ConnectionId) -> bool {
+        self.conns
+            .get(&id)
+            .is_some_and(|c| c.assoc.queued_output() > self.max_queued)
+    }
+
     /// The negotiated maximum MMS PDU size of `id` (`None` if it is not established).
     pub fn max_pdu_size(&self, id: ConnectionId) -> Option<usize> {
         let c = self.conns.get(&id)?;
@@ -169,6 +181,7 @@ impl<E> Outbox<'_, E> {
         f: impl FnOnce(&mut Writer<'_>),
     ) -> Result<(), ApiError> {
         let c = self.conns.get_mut(&id).ok_or(ApiError::InvalidState)?;
+        self.touched.push(id);
         c.assoc.send_raw_mms(None, f)
     }
 
@@ -179,6 +192,7 @@ impl<E> Outbox<'_, E> {
         report: InformationReport,
     ) -> Result<(), ApiError> {
         let c = self.conns.get_mut(&id).ok_or(ApiError::InvalidState)?;
+        self.touched.push(id);
         c.assoc
             .send_unconfirmed(crate::mms::UnconfirmedService::InformationReport(report))
     }
@@ -196,6 +210,7 @@ impl<E> Outbox<'_, E> {
         token: WriteToken,
         result: Result<(), DataAccessError>,
     ) -> Result<(), ApiError> {
+        self.touched.push(token.id);
         complete_write(self.conns, self.events, token, result)
     }
 
@@ -231,6 +246,10 @@ pub trait Hooks {
 
     /// Association `id` ended, however it ended; free what it held.
     fn closed(&mut self, _out: &mut Outbox<'_, Self::Event>, _id: ConnectionId) {}
+
+    /// `id`'s queued output fell back under the cap after [`Outbox::is_blocked`] was true:
+    /// send what was held back (the endpoint runs [`Hooks::run`] right after).
+    fn writable(&mut self, _out: &mut Outbox<'_, Self::Event>, _id: ConnectionId) {}
 
     /// Whether `id` may know that the domain `domain` exists (GetNameList of domains, and every
     /// service naming an object in it). A hidden object answers object-non-existent.

@@ -17,18 +17,23 @@
 //! The endpoint answers every MMS service itself from the model; the application hears what clients
 //! changed through [`ServerEvent`]s and changes the model through [`Endpoint::model_mut`].
 
+mod admission;
 mod hooks;
 mod model;
 mod services;
 #[cfg(test)]
 mod tests;
 
+pub use admission::{AdmissionEvent, OpenError};
 pub use hooks::{Ctx, Hooks, NoHooks, Outbox, WriteToken};
 pub use model::{Domain, Identity, NamedVariableList, Variable, Vmd};
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::{BTreeMap, BinaryHeap, VecDeque};
 use alloc::vec::Vec;
+use core::cmp::Reverse;
+use core::net::IpAddr;
+use core::time::Duration;
 
 use crate::acse::AssociateDiagnostic;
 use crate::assoc::{
@@ -54,8 +59,30 @@ pub type AssociatePolicy = fn(&AssociateRequest) -> Result<(), AssociateDiagnost
 pub struct ServerConfig {
     /// Template for every association: our AP-title, selectors, MMS limits, timers.
     pub association: AssociationConfig,
-    /// Most associations served at once; further connections are refused by [`Endpoint::open`].
+    /// Most associations established at once; a further client's AARQ is refused
+    /// (rejected-transient) and [`AdmissionEvent::AssociationLimit`] raised.
     pub max_associations: usize,
+    /// Most connections still in their handshake (transport open, association not established);
+    /// when the pool is full, the oldest of them is dropped for the newcomer
+    /// ([`AdmissionEvent::PendingPoolFull`]).
+    pub max_pending: usize,
+    /// Time a connection has from [`Endpoint::open`] to an established association
+    /// ([`AdmissionEvent::HandshakeTimeout`]). Also bounds the association's own connect timeout.
+    pub handshake_timeout: Duration,
+    /// Most connections, pending and established, from one source address given to
+    /// [`Endpoint::open_from`] ([`AdmissionEvent::SourceLimit`]).
+    pub max_per_source: usize,
+    /// Abort an established association that sent nothing for this long
+    /// ([`AdmissionEvent::Idle`]); `None`: never. TASE.2 clients that only receive reports send
+    /// nothing for long stretches, so this is off by default.
+    pub idle_timeout: Option<Duration>,
+    /// Most octets queued for one association. Beyond it the endpoint holds that association's
+    /// input (see [`Endpoint::wants_input`]) and the hooks hold back reports (pending changes are
+    /// kept, not dropped) until the driver takes the output.
+    pub max_queued_output: usize,
+    /// Abort an association whose queued output stayed above
+    /// [`Self::max_queued_output`] this long ([`AdmissionEvent::StuckReader`]).
+    pub stuck_timeout: Duration,
     /// Most members in a client-defined named variable list.
     pub max_list_members: usize,
     /// Most client-defined named variable lists per association (all scopes together).
@@ -72,6 +99,12 @@ impl Default for ServerConfig {
         ServerConfig {
             association: AssociationConfig::default(),
             max_associations: 64,
+            max_pending: 128,
+            handshake_timeout: Duration::from_secs(5),
+            max_per_source: 16,
+            idle_timeout: None,
+            max_queued_output: 1024 * 1024,
+            stuck_timeout: Duration::from_secs(120),
             max_list_members: 1024,
             max_client_lists: 64,
             max_names_per_response: 200,
@@ -129,6 +162,9 @@ pub enum ServerEvent<E = core::convert::Infallible> {
     },
     /// An event of the layer above MMS (the endpoint's [`Hooks`]).
     Extension(E),
+    /// A connection was refused or dropped by the admission rules (see [`AdmissionEvent`]). A
+    /// dropped connection also gets its [`ServerEvent::Closed`].
+    Admission(AdmissionEvent),
     /// A client deviated from the standard in a way whose intent was clear; the endpoint accepted
     /// it and went on (see [`crate::deviation`]).
     Deviation {
@@ -138,10 +174,6 @@ pub enum ServerEvent<E = core::convert::Infallible> {
         deviation: Deviation,
     },
 }
-
-/// Why [`Endpoint::open`] refused a connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TooManyAssociations;
 
 #[derive(Debug)]
 pub(crate) struct Conn {
@@ -154,6 +186,45 @@ pub(crate) struct Conn {
     /// requests).
     pending_writes: Vec<hooks::PendingWrite>,
     peer: Option<Box<AssociateRequest>>,
+    /// The source given to `open_from`.
+    source: Option<IpAddr>,
+    /// Still in its handshake (in `Endpoint::pending`).
+    pending: bool,
+    /// Counted in `Endpoint::established`.
+    established: bool,
+    opened: Instant,
+    last_input: Instant,
+    /// Since when the queued output has been above the cap.
+    backlog_since: Option<Instant>,
+    /// Input held while the output is above the cap.
+    held: Vec<u8>,
+    /// The deadline this connection has in `Endpoint::timers`.
+    scheduled: Option<Instant>,
+    /// In `Endpoint::ready`.
+    in_ready: bool,
+}
+
+impl Conn {
+    /// The admission deadline: end of handshake, idle or stuck time.
+    fn admission_deadline(&self, config: &ServerConfig) -> Option<Instant> {
+        if self.assoc.is_closed() {
+            return None;
+        }
+        let handshake = self.pending.then(|| self.opened + config.handshake_timeout);
+        let idle = config
+            .idle_timeout
+            .filter(|_| self.established)
+            .map(|d| self.last_input + d);
+        let stuck = self.backlog_since.map(|t| t + config.stuck_timeout);
+        [handshake, idle, stuck].into_iter().flatten().min()
+    }
+
+    fn deadline(&self, config: &ServerConfig) -> Option<Instant> {
+        [self.assoc.poll_timeout(), self.admission_deadline(config)]
+            .into_iter()
+            .flatten()
+            .min()
+    }
 }
 
 /// The MMS server endpoint; see the [module docs](self). `H` lets a layer above MMS take part
@@ -168,6 +239,21 @@ pub struct Endpoint<H: Hooks = NoHooks> {
     next_write: u64,
     events: VecDeque<ServerEvent<H::Event>>,
     hooks: H,
+    /// Connections in their handshake, oldest first.
+    pending: VecDeque<ConnectionId>,
+    established: usize,
+    /// Connections per source address.
+    sources: BTreeMap<IpAddr, usize>,
+    /// Every connection's next deadline (entries whose time no longer matches the connection's
+    /// `scheduled` are stale and skipped): a timeout costs work for what is due, not for every
+    /// connection.
+    timers: BinaryHeap<Reverse<(Instant, ConnectionId)>>,
+    /// Connections with output waiting (or closed, to be forgotten), in the order they got it.
+    ready: VecDeque<ConnectionId>,
+    /// The latest `now` seen (for work that a call without a clock releases).
+    last_now: Instant,
+    /// Connections the hooks wrote to (reused buffer).
+    scratch_touched: Vec<ConnectionId>,
     /// No connection opened and no application call yet: recording may start.
     fresh: bool,
     journal: Option<Box<crate::record::Journal>>,
@@ -191,6 +277,13 @@ impl<H: Hooks> Endpoint<H> {
             next_write: 0,
             events: VecDeque::new(),
             hooks,
+            pending: VecDeque::new(),
+            established: 0,
+            sources: BTreeMap::new(),
+            timers: BinaryHeap::new(),
+            ready: VecDeque::new(),
+            last_now: Instant::ZERO,
+            scratch_touched: Vec::new(),
             fresh: true,
             journal: None,
         }
@@ -321,12 +414,23 @@ impl<H: Hooks> Endpoint<H> {
         &mut self,
         f: impl FnOnce(&mut H, &mut Outbox<'_, H::Event>) -> R,
     ) -> R {
+        let mut touched = core::mem::take(&mut self.scratch_touched);
         let mut out = Outbox {
             conns: &mut self.conns,
             events: &mut self.events,
             model: &self.model,
+            touched: &mut touched,
+            max_queued: self.config.max_queued_output,
         };
-        f(&mut self.hooks, &mut out)
+        let r = f(&mut self.hooks, &mut out);
+        touched.sort_unstable();
+        touched.dedup();
+        for &id in &touched {
+            self.touched(id);
+        }
+        touched.clear();
+        self.scratch_touched = touched;
+        r
     }
 
     /// The model.
@@ -375,8 +479,12 @@ impl<H: Hooks> Endpoint<H> {
     }
 
     /// A transport connection was accepted: start an association for it.
-    pub fn open(&mut self, now: Instant) -> Result<ConnectionId, TooManyAssociations> {
-        let r = self.open_now(now);
+    ///
+    /// It joins the pool of connections in their handshake; if the pool is full, the oldest one
+    /// in it is dropped ([`AdmissionEvent::PendingPoolFull`]). Without a source address no
+    /// per-source limit applies: drivers should call [`Self::open_from`].
+    pub fn open(&mut self, now: Instant) -> Result<ConnectionId, OpenError> {
+        let r = self.open_now(now, None);
         self.log(now, || match r {
             Ok(id) => crate::record::Event::Open { conn: id.0 },
             Err(_) => crate::record::Event::OpenRefused,
@@ -384,17 +492,56 @@ impl<H: Hooks> Endpoint<H> {
         r
     }
 
-    fn open_now(&mut self, now: Instant) -> Result<ConnectionId, TooManyAssociations> {
-        if self.conns.len() >= self.config.max_associations {
-            tracing::info!(
-                max_associations = self.config.max_associations,
-                "connection refused: too many associations"
+    /// [`Self::open`] for a connection from `source`, which may hold at most
+    /// [`ServerConfig::max_per_source`] connections.
+    pub fn open_from(&mut self, now: Instant, source: IpAddr) -> Result<ConnectionId, OpenError> {
+        let r = self.open_now(now, Some(source));
+        self.log(now, || crate::record::Event::OpenFrom {
+            source: match source {
+                IpAddr::V4(a) => a.octets().to_vec(),
+                IpAddr::V6(a) => a.octets().to_vec(),
+            },
+            conn: r.ok().map(|id| id.0),
+        });
+        r
+    }
+
+    fn open_now(
+        &mut self,
+        now: Instant,
+        source: Option<IpAddr>,
+    ) -> Result<ConnectionId, OpenError> {
+        self.last_now = self.last_now.max(now);
+        if let Some(src) = source {
+            let limit = self.config.max_per_source;
+            if self.sources.get(&src).copied().unwrap_or(0) >= limit {
+                tracing::info!(%src, limit, "connection refused: too many from this source");
+                self.events
+                    .push_back(ServerEvent::Admission(AdmissionEvent::SourceLimit {
+                        source: src,
+                        limit,
+                    }));
+                return Err(OpenError::SourceLimit);
+            }
+        }
+        while self.pending.len() >= self.config.max_pending.max(1) {
+            let Some(old) = self.pending.pop_front() else {
+                break;
+            };
+            self.evict(
+                now,
+                old,
+                AdmissionEvent::PendingPoolFull {
+                    id: old,
+                    limit: self.config.max_pending,
+                },
             );
-            return Err(TooManyAssociations);
         }
         let id = ConnectionId(self.next_id);
         self.next_id += 1;
-        let assoc = Association::server(self.config.association.clone(), now);
+        let mut config = self.config.association.clone();
+        config.connect_timeout = config.connect_timeout.min(self.config.handshake_timeout);
+        let assoc = Association::server(config, now);
         assoc.set_trace_id(id.0);
         assoc
             .span()
@@ -407,9 +554,101 @@ impl<H: Hooks> Endpoint<H> {
                 defined: 0,
                 pending_writes: Vec::new(),
                 peer: None,
+                source,
+                pending: true,
+                established: false,
+                opened: now,
+                last_input: now,
+                backlog_since: None,
+                held: Vec::new(),
+                scheduled: None,
+                in_ready: false,
             },
         );
+        if let Some(src) = source {
+            *self.sources.entry(src).or_default() += 1;
+        }
+        self.pending.push_back(id);
+        self.touched(id);
         Ok(id)
+    }
+
+    /// Drop connection `id` for an admission rule: abort it, say why.
+    fn evict(&mut self, now: Instant, id: ConnectionId, why: AdmissionEvent) {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        let span = c.assoc.span().clone();
+        let _entered = span.enter();
+        tracing::info!(reason = %why, "connection dropped");
+        c.assoc.abort();
+        self.events.push_back(ServerEvent::Admission(why));
+        self.process(now, id);
+        self.touched(id);
+    }
+
+    /// Bookkeeping after anything happened to `id`: its place in the handshake pool and the
+    /// association count, its output backlog, its deadline and its place in the ready queue.
+    fn touched(&mut self, id: ConnectionId) {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        if c.pending && (c.assoc.is_established() || c.assoc.is_closed()) {
+            c.pending = false;
+            if let Some(i) = self.pending.iter().position(|&p| p == id) {
+                self.pending.remove(i);
+            }
+        }
+        if c.assoc.is_established() && !c.established {
+            c.established = true;
+            self.established += 1;
+        }
+        if c.assoc.is_closed() && c.established {
+            c.established = false;
+            self.established -= 1;
+        }
+        let queued = c.assoc.queued_output();
+        if queued > self.config.max_queued_output {
+            c.backlog_since.get_or_insert(self.last_now);
+        }
+        if (c.assoc.has_pending_transmit() || c.assoc.is_closed()) && !c.in_ready {
+            c.in_ready = true;
+            self.ready.push_back(id);
+        }
+        let d = c.deadline(&self.config);
+        if d != c.scheduled {
+            c.scheduled = d;
+            if let Some(t) = d {
+                self.timers.push(Reverse((t, id)));
+            }
+        }
+        // Stale entries are popped when due; should moving deadlines pile them up, rebuild.
+        if self.timers.len() > 2 * self.conns.len() + 64 {
+            self.timers = self
+                .conns
+                .iter()
+                .filter_map(|(&id, c)| c.scheduled.map(|t| Reverse((t, id))))
+                .collect();
+        }
+    }
+
+    /// Whether the driver should read more input for `id`: `false` while its queued output is
+    /// above [`ServerConfig::max_queued_output`] (back-pressure; input given anyway is held, up
+    /// to the same bound).
+    pub fn wants_input(&self, id: ConnectionId) -> bool {
+        self.conns
+            .get(&id)
+            .is_some_and(|c| c.backlog_since.is_none() && !c.assoc.is_closed())
+    }
+
+    /// Octets queued for `id` (not yet taken by [`Self::poll_transmit`]).
+    pub fn queued_output(&self, id: ConnectionId) -> usize {
+        self.conns.get(&id).map_or(0, |c| c.assoc.queued_output())
+    }
+
+    /// Connections in their handshake, and associations established.
+    pub fn connection_counts(&self) -> (usize, usize) {
+        (self.pending.len(), self.established)
     }
 
     /// Bytes arrived on connection `id`.
@@ -418,15 +657,30 @@ impl<H: Hooks> Endpoint<H> {
             conn: id.0,
             bytes: data.to_vec(),
         });
+        self.last_now = self.last_now.max(now);
         let Some(conn) = self.conns.get_mut(&id) else {
             return;
         };
+        conn.last_input = now;
+        if conn.backlog_since.is_some() {
+            // Back-pressure: the peer does not read what we send, so what it sends waits.
+            if conn.held.len() + data.len() > self.config.max_queued_output {
+                let limit = self.config.max_queued_output;
+                self.evict(now, id, AdmissionEvent::InputFlood { id, limit });
+                self.run_hooks_now(now);
+            } else {
+                conn.held.extend_from_slice(data);
+                self.touched(id);
+            }
+            return;
+        }
         let span = conn.assoc.span().clone();
         {
             let _entered = span.enter();
             conn.assoc.handle_input(now, data);
             self.process(now, id);
         }
+        self.touched(id);
         // Outside the span: the hooks may work for every association.
         self.run_hooks_now(now);
     }
@@ -442,19 +696,30 @@ impl<H: Hooks> Endpoint<H> {
             }
             self.process(now, id);
         }
+        self.touched(id);
         self.run_hooks_now(now);
     }
 
     /// Run timers that are due.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.log(now, || crate::record::Event::Timeout);
-        let due: Vec<ConnectionId> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| c.assoc.poll_timeout().is_some_and(|t| t <= now))
-            .map(|(&id, _)| id)
-            .collect();
-        for id in due {
+        self.last_now = self.last_now.max(now);
+        while let Some(&Reverse((t, id))) = self.timers.peek() {
+            if t > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(c) = self.conns.get_mut(&id) else {
+                continue;
+            };
+            if c.scheduled != Some(t) {
+                continue;
+            }
+            c.scheduled = None;
+            if let Some(why) = self.admission_due(now, id) {
+                self.evict(now, id, why);
+                continue;
+            }
             let Some(c) = self.conns.get_mut(&id) else {
                 continue;
             };
@@ -462,15 +727,44 @@ impl<H: Hooks> Endpoint<H> {
             let _entered = span.enter();
             c.assoc.handle_timeout(now);
             self.process(now, id);
+            self.touched(id);
         }
         self.run_hooks_now(now);
     }
 
+    /// The admission rule whose deadline passed for `id`, if one did.
+    fn admission_due(&self, now: Instant, id: ConnectionId) -> Option<AdmissionEvent> {
+        let c = self.conns.get(&id)?;
+        if c.admission_deadline(&self.config)? > now {
+            return None;
+        }
+        let cfg = &self.config;
+        if c.pending && c.opened + cfg.handshake_timeout <= now {
+            return Some(AdmissionEvent::HandshakeTimeout {
+                id,
+                after: cfg.handshake_timeout,
+            });
+        }
+        if let Some(since) = c.backlog_since.filter(|&s| s + cfg.stuck_timeout <= now) {
+            let _ = since;
+            return Some(AdmissionEvent::StuckReader {
+                id,
+                queued: c.assoc.queued_output(),
+                after: cfg.stuck_timeout,
+            });
+        }
+        cfg.idle_timeout
+            .map(|after| AdmissionEvent::Idle { id, after })
+    }
+
     /// The earliest deadline over all associations and the hooks.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.conns
-            .values()
-            .filter_map(|c| c.assoc.poll_timeout())
+        // The heap's top may be a stale entry (a deadline that moved): that costs one early
+        // wake-up, which `handle_timeout` skips.
+        self.timers
+            .peek()
+            .map(|Reverse((t, _))| *t)
+            .into_iter()
             .chain(self.hooks.poll_timeout())
             .min()
     }
@@ -489,27 +783,69 @@ impl<H: Hooks> Endpoint<H> {
             });
         }
         if closed {
-            let Some(c) = self.conns.get(&id) else {
+            self.touched(id);
+            let Some(c) = self.conns.remove(&id) else {
                 return n;
             };
             // Its last bytes are out: forget it.
             c.assoc
                 .span()
                 .in_scope(|| tracing::trace!("connection forgotten"));
-            self.conns.remove(&id);
+            if let Some(src) = c.source {
+                if let Some(k) = self.sources.get_mut(&src) {
+                    *k -= 1;
+                    if *k == 0 {
+                        self.sources.remove(&src);
+                    }
+                }
+            }
+            return n;
+        }
+        let cap = self.config.max_queued_output;
+        let unblocked = self
+            .conns
+            .get_mut(&id)
+            .filter(|c| c.backlog_since.is_some() && c.assoc.queued_output() <= cap)
+            .map(|c| {
+                c.backlog_since = None;
+                core::mem::take(&mut c.held)
+            });
+        if let Some(held) = unblocked {
+            // The reader caught up: what it sent meanwhile is read now, and the hooks send
+            // what they held back.
+            let now = self.last_now;
+            if !held.is_empty() {
+                if let Some(c) = self.conns.get_mut(&id) {
+                    let span = c.assoc.span().clone();
+                    let _entered = span.enter();
+                    c.assoc.handle_input(now, &held);
+                    self.process(now, id);
+                }
+            }
+            self.with_outbox_now(|h, out| h.writable(out, id));
+            self.touched(id);
+            self.run_hooks_now(now);
+        } else {
+            self.touched(id);
         }
         n
     }
 
     /// The next connection with bytes to send, after filling `buf` with them.
+    ///
+    /// Connections come in the order their output became ready (a queue, not a scan).
     pub fn poll_transmit_any(&mut self, buf: &mut Vec<u8>) -> Option<ConnectionId> {
-        let id = self
-            .conns
-            .iter()
-            .find(|(_, c)| c.assoc.is_closed() || c.assoc.has_pending_transmit())
-            .map(|(&id, _)| id)?;
-        self.poll_transmit(id, buf);
-        Some(id)
+        loop {
+            let id = self.ready.pop_front()?;
+            let Some(c) = self.conns.get_mut(&id) else {
+                continue;
+            };
+            c.in_ready = false;
+            if c.assoc.is_closed() || c.assoc.has_pending_transmit() {
+                self.poll_transmit(id, buf);
+                return Some(id);
+            }
+        }
     }
 
     /// The next event.
@@ -532,7 +868,9 @@ impl<H: Hooks> Endpoint<H> {
                 result: result.map_err(|e| e.0),
             })
         });
-        hooks::complete_write(&mut self.conns, &mut self.events, token, result)
+        let r = hooks::complete_write(&mut self.conns, &mut self.events, token, result);
+        self.touched(token.id);
+        r
     }
 
     /// Send an InformationReport to association `id`.
@@ -560,7 +898,9 @@ impl<H: Hooks> Endpoint<H> {
         service: UnconfirmedService,
     ) -> Result<(), ApiError> {
         let c = self.conns.get_mut(&id).ok_or(ApiError::InvalidState)?;
-        c.assoc.send_unconfirmed(service)
+        let r = c.assoc.send_unconfirmed(service);
+        self.touched(id);
+        r
     }
 
     /// Send an InformationReport of the named variable list `list` with the model's current values
@@ -620,6 +960,17 @@ impl<H: Hooks> Endpoint<H> {
             };
             match ev {
                 Event::AssociateIndication(req) => {
+                    if self.established >= self.config.max_associations {
+                        let limit = self.config.max_associations;
+                        tracing::info!(limit, "association refused: limit reached");
+                        let _ = conn.assoc.reject_transient(AssociateDiagnostic::User(
+                            crate::acse::user_diagnostic::NO_REASON,
+                        ));
+                        self.events.push_back(ServerEvent::Admission(
+                            AdmissionEvent::AssociationLimit { id, limit },
+                        ));
+                        continue;
+                    }
                     match (self.config.policy)(&req).and_then(|()| self.hooks.associate(id, &req)) {
                         Ok(()) => {
                             conn.peer = Some(req);

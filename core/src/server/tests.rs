@@ -608,15 +608,21 @@ fn a_handshake_that_stalls_times_out() {
     let mut server = Endpoint::new(ServerConfig::default(), Vmd::default());
     let id = server.open(now).unwrap();
     server.handle_input(now, id, &[3, 0, 0]);
-    assert_eq!(server.poll_timeout(), Some(now + Duration::from_secs(10)));
-    server.handle_timeout(now + Duration::from_secs(10));
+    // `ServerConfig::handshake_timeout` (5 s) bounds the association's own 10 s.
+    assert_eq!(server.poll_timeout(), Some(now + Duration::from_secs(5)));
+    server.handle_timeout(now + Duration::from_secs(5));
+    assert_eq!(
+        server.poll_event(),
+        Some(ServerEvent::Admission(AdmissionEvent::HandshakeTimeout {
+            id,
+            after: Duration::from_secs(5)
+        }))
+    );
     assert!(matches!(
         server.poll_event(),
-        Some(ServerEvent::Closed {
-            error: Some(AssocError::Timeout(_)),
-            ..
-        })
+        Some(ServerEvent::Closed { id: i, error: Some(_) }) if i == id
     ));
+    assert_eq!(server.connection_counts(), (0, 0));
 }
 
 #[test]

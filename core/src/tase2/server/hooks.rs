@@ -83,6 +83,16 @@ impl Hooks for Tase2 {
         }
     }
 
+    fn writable(&mut self, _out: &mut Outbox<'_, Tase2Event>, id: ConnectionId) {
+        for ts in &mut self.sets {
+            if ts.owner == Some(id) {
+                if let Some(run) = ts.run.as_mut() {
+                    run.blocked = false;
+                }
+            }
+        }
+    }
+
     fn domain_visible(&self, id: ConnectionId, domain: &str) -> bool {
         let Some(d) = self.conn_domain(id) else {
             return false;

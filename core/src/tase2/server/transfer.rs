@@ -86,6 +86,9 @@ pub(crate) struct Run {
     event_code: i16,
     /// A critical report sent and not yet acknowledged: its timestamp and deadline.
     awaiting: Option<(i32, Instant)>,
+    /// The owner's output is above the endpoint's cap: reports wait (changes are kept) and the
+    /// timers are silent until the endpoint says it drained (`Tase2::writable`).
+    pub(crate) blocked: bool,
 }
 
 impl Run {
@@ -231,6 +234,7 @@ pub(crate) fn start(
         due_since: None,
         event_code: 0,
         awaiting: None,
+        blocked: false,
     });
 }
 
@@ -292,6 +296,9 @@ pub(crate) fn raise(ts: &mut TransferSet, now: Instant, cond: DsConditions, code
 
 pub(crate) fn next_deadline(ts: &TransferSet) -> Option<Instant> {
     let run = ts.run.as_ref()?;
+    if run.blocked {
+        return None;
+    }
     let mut d = [
         run.next_interval,
         run.next_integrity,
@@ -395,6 +402,12 @@ pub(crate) fn run(h: &mut Tase2, out: &mut Outbox<'_, Tase2Event>, now: Instant)
                     name: ts.name.clone(),
                 });
             }
+            continue;
+        }
+        if out.is_blocked(owner) {
+            // A slow reader: keep what is due (RBE marks keep the latest value of each changed
+            // point) and report when its output drains.
+            run.blocked = true;
             continue;
         }
         let stamp = now.utc_seconds().clamp(0, i64::from(i32::MAX)) as i32;
