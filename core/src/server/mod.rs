@@ -622,7 +622,14 @@ impl<H: Hooks> Endpoint<H> {
                 self.timers.push(Reverse((t, id)));
             }
         }
-        // Stale entries are popped when due; should moving deadlines pile them up, rebuild.
+        // Stale entries on top would make `poll_timeout` report a deadline nobody has.
+        while let Some(&Reverse((t, top))) = self.timers.peek() {
+            if self.conns.get(&top).is_some_and(|c| c.scheduled == Some(t)) {
+                break;
+            }
+            self.timers.pop();
+        }
+        // Stale entries below are popped when due; should moving deadlines pile them up, rebuild.
         if self.timers.len() > 2 * self.conns.len() + 64 {
             self.timers = self
                 .conns

@@ -100,6 +100,7 @@ impl Tase2Builder {
             bound: Vec::new(),
             specs: Vec::new(),
             scratch: transfer::Scratch::default(),
+            schedule: transfer::Schedule::default(),
             devices: device::Devices::default(),
             info_buffers: info::Buffers::new(),
         };

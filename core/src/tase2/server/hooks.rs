@@ -67,9 +67,15 @@ impl Hooks for Tase2 {
     fn closed(&mut self, out: &mut Outbox<'_, Tase2Event>, id: ConnectionId) {
         self.conns.remove(&id);
         self.devices.closed(id);
-        let Tase2 { sets, points, .. } = self;
+        let Tase2 {
+            sets,
+            points,
+            schedule,
+            ..
+        } = self;
         for (i, ts) in sets.iter_mut().enumerate() {
             if ts.owner == Some(id) {
+                schedule.touch(ts, i as u32);
                 if ts.run.is_some() {
                     out.emit(Tase2Event::TransferSetStopped {
                         id,
@@ -84,10 +90,11 @@ impl Hooks for Tase2 {
     }
 
     fn writable(&mut self, _out: &mut Outbox<'_, Tase2Event>, id: ConnectionId) {
-        for ts in &mut self.sets {
+        for (i, ts) in self.sets.iter_mut().enumerate() {
             if ts.owner == Some(id) {
                 if let Some(run) = ts.run.as_mut() {
                     run.blocked = false;
+                    self.schedule.touch(ts, i as u32);
                 }
             }
         }
@@ -220,9 +227,9 @@ impl Hooks for Tase2 {
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
-        self.sets
-            .iter()
-            .filter_map(transfer::next_deadline)
+        self.schedule
+            .next()
+            .into_iter()
             .chain(self.devices.poll_timeout())
             .min()
     }

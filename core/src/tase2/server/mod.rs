@@ -178,6 +178,7 @@ pub struct Tase2 {
     specs: Vec<u8>,
     /// Reusable encoding buffers for reports.
     scratch: transfer::Scratch,
+    schedule: transfer::Schedule,
     devices: device::Devices,
     info_buffers: info::Buffers,
 }
@@ -267,13 +268,9 @@ impl Tase2 {
             return true;
         }
         for (ts, member) in p.subs.iter() {
-            transfer::note_change(
-                &mut self.sets[ts as usize],
-                &self.config,
-                now,
-                member,
-                &value,
-            );
+            let set = &mut self.sets[ts as usize];
+            transfer::note_change(set, &self.config, now, member, &value);
+            self.schedule.touch(set, ts);
         }
         true
     }
@@ -361,9 +358,10 @@ impl Endpoint<Tase2> {
             return;
         }
         let di = di.flatten();
-        for ts in &mut h.sets {
+        for (i, ts) in h.sets.iter_mut().enumerate() {
             if di.is_none_or(|d| d == ts.domain) {
                 transfer::raise(ts, now, condition, code);
+                h.schedule.touch(ts, i as u32);
             }
         }
         self.run_hooks_now(now);

@@ -108,6 +108,10 @@ pub(crate) struct TransferSet {
     pub(crate) owner: Option<ConnectionId>,
     pub(crate) value: DsTransferSetValue,
     pub(crate) run: Option<Run>,
+    /// Its deadline in `Tase2::set_timers`.
+    scheduled: Option<Instant>,
+    /// In `Tase2::dirty_sets`.
+    dirty: bool,
 }
 
 impl TransferSet {
@@ -118,6 +122,56 @@ impl TransferSet {
             owner: None,
             value: DsTransferSetValue::default(),
             run: None,
+            scheduled: None,
+            dirty: false,
+        }
+    }
+}
+
+/// Transfer sets with work to do now (changed, raised, started, stopped, unblocked, acked) and
+/// transfer sets waiting for a deadline: `run` visits only those, so an input or a timeout costs
+/// work for what is due, not for every transfer set of the server.
+#[derive(Default)]
+pub(crate) struct Schedule {
+    timers: alloc::collections::BinaryHeap<core::cmp::Reverse<(Instant, u32)>>,
+    dirty: Vec<u32>,
+    work: Vec<u32>,
+}
+
+impl Schedule {
+    /// Transfer set `i` changed: visit it at the next `run`.
+    pub(crate) fn touch(&mut self, ts: &mut TransferSet, i: u32) {
+        if !ts.dirty {
+            ts.dirty = true;
+            self.dirty.push(i);
+        }
+    }
+
+    /// The earliest deadline (possibly of an entry gone stale: one early wake-up).
+    pub(crate) fn next(&self) -> Option<Instant> {
+        self.timers.peek().map(|core::cmp::Reverse((t, _))| *t)
+    }
+
+    fn reschedule(&mut self, ts: &mut TransferSet, i: u32, now: Instant) {
+        // A deadline that is not in the future would only spin: whatever is due now waits for
+        // the change (an ack, the reader draining) that touches the set again.
+        let d = next_deadline(ts).filter(|&t| t > now);
+        if d != ts.scheduled {
+            ts.scheduled = d;
+            if let Some(t) = d {
+                self.timers.push(core::cmp::Reverse((t, i)));
+            }
+        }
+    }
+
+    /// Moving deadlines leave stale entries behind: keep the heap proportional to the sets.
+    fn compact(&mut self, sets: &[TransferSet]) {
+        if self.timers.len() > 2 * sets.len() + 64 {
+            self.timers = sets
+                .iter()
+                .enumerate()
+                .filter_map(|(i, ts)| ts.scheduled.map(|t| core::cmp::Reverse((t, i as u32))))
+                .collect();
         }
     }
 }
@@ -306,15 +360,19 @@ pub(crate) fn next_deadline(ts: &TransferSet) -> Option<Instant> {
         run.awaiting.map(|a| a.1),
         None,
     ];
-    if run.awaiting.is_some() && ts.value.tle > 0 {
-        d[4] = run.due_since.map(|s| s + secs(ts.value.tle));
+    if run.awaiting.is_some() {
+        // Due reports wait for the ack (or its deadline, above), at most TLE when one is set.
+        if ts.value.tle > 0 {
+            d[4] = run.due_since.map(|s| s + secs(ts.value.tle));
+        }
     } else if !run.due.is_empty() {
         d[4] = run.due_since;
     }
     d.into_iter().flatten().min()
 }
 
-/// Fire due timers and send due reports.
+/// Fire due timers and send due reports: only for the transfer sets that changed or whose
+/// deadline passed (see [`Schedule`]).
 pub(crate) fn run(h: &mut Tase2, out: &mut Outbox<'_, Tase2Event>, now: Instant) {
     let Tase2 {
         sets,
@@ -322,114 +380,155 @@ pub(crate) fn run(h: &mut Tase2, out: &mut Outbox<'_, Tase2Event>, now: Instant)
         specs,
         scratch,
         config,
+        schedule,
         ..
     } = h;
     let points = Points {
         entries: points,
         specs,
     };
-    for ts in sets.iter_mut() {
-        let Some(owner) = ts.owner else { continue };
-        let v = &ts.value;
-        let Some(run) = ts.run.as_mut() else { continue };
-        if let Some((stamp, deadline)) = run.awaiting {
-            if deadline <= now {
-                run.awaiting = None;
-                out.emit(Tase2Event::AckTimeout {
-                    id: owner,
-                    name: ts.name.clone(),
-                    timestamp: stamp,
-                });
+    let mut work = core::mem::take(&mut schedule.work);
+    work.clear();
+    work.append(&mut schedule.dirty);
+    while let Some(&core::cmp::Reverse((t, i))) = schedule.timers.peek() {
+        if t > now {
+            break;
+        }
+        schedule.timers.pop();
+        let ts = &mut sets[i as usize];
+        if ts.scheduled == Some(t) {
+            ts.scheduled = None;
+            if !ts.dirty {
+                ts.dirty = true;
+                work.push(i);
             }
         }
-        let fire = |next: &mut Option<Instant>,
-                    cond: DsConditions,
-                    period: i32,
-                    run_due: &mut (DsConditions, Option<Instant>)| {
-            if let Some(t) = *next {
-                if t <= now {
-                    run_due.0 = run_due.0 | cond;
-                    run_due.1.get_or_insert(t);
-                    let p = secs(period.max(1));
-                    let mut n = t + p;
-                    while n <= now {
-                        n = n + p;
-                    }
-                    *next = Some(n);
-                }
-            }
-        };
-        let mut due = (run.due, run.due_since);
-        fire(
-            &mut run.next_interval,
-            DsConditions::INTERVAL,
-            v.interval,
-            &mut due,
-        );
-        fire(
-            &mut run.next_integrity,
-            DsConditions::INTEGRITY,
-            v.integrity_check,
-            &mut due,
-        );
-        if run.buffer_deadline.is_some_and(|t| t <= now) {
-            run.buffer_deadline = None;
-            if !run.changed.is_empty() || !run.all_changes.is_empty() {
-                due.0 = due.0 | DsConditions::OBJECT_CHANGE;
-                due.1.get_or_insert(now);
-            }
+    }
+    for &i in &work {
+        let ts = &mut sets[i as usize];
+        ts.dirty = false;
+        run_one(ts, out, scratch, &points, config, now);
+        schedule.reschedule(ts, i, now);
+    }
+    schedule.compact(sets);
+    // Stale entries on top would make `poll_timeout` report a deadline nobody has.
+    while let Some(&core::cmp::Reverse((t, i))) = schedule.timers.peek() {
+        if sets[i as usize].scheduled == Some(t) {
+            break;
         }
-        (run.due, run.due_since) = due;
-        if run.dropped > 0 {
-            out.emit(Tase2Event::ChangesDropped {
+        schedule.timers.pop();
+    }
+    schedule.work = work;
+}
+
+fn run_one(
+    ts: &mut TransferSet,
+    out: &mut Outbox<'_, Tase2Event>,
+    scratch: &mut Scratch,
+    points: &Points<'_>,
+    config: &Tase2Config,
+    now: Instant,
+) {
+    let Some(owner) = ts.owner else { return };
+    let v = &ts.value;
+    let Some(run) = ts.run.as_mut() else { return };
+    if let Some((stamp, deadline)) = run.awaiting {
+        if deadline <= now {
+            run.awaiting = None;
+            out.emit(Tase2Event::AckTimeout {
                 id: owner,
                 name: ts.name.clone(),
-                count: core::mem::take(&mut run.dropped),
+                timestamp: stamp,
             });
         }
-        if run.due.is_empty() {
-            continue;
-        }
-        if run.awaiting.is_some() {
-            let expired = v.tle > 0
-                && run
-                    .due_since
-                    .is_some_and(|s| now.saturating_duration_since(s) >= secs(v.tle));
-            if expired {
-                clear(run);
-                out.emit(Tase2Event::ReportExpired {
-                    id: owner,
-                    name: ts.name.clone(),
-                });
+    }
+    let fire = |next: &mut Option<Instant>,
+                cond: DsConditions,
+                period: i32,
+                run_due: &mut (DsConditions, Option<Instant>)| {
+        if let Some(t) = *next {
+            if t <= now {
+                run_due.0 = run_due.0 | cond;
+                run_due.1.get_or_insert(t);
+                let p = secs(period.max(1));
+                let mut n = t + p;
+                while n <= now {
+                    n = n + p;
+                }
+                *next = Some(n);
             }
-            continue;
         }
-        if out.is_blocked(owner) {
-            // A slow reader: keep what is due (RBE marks keep the latest value of each changed
-            // point) and report when its output drains.
-            run.blocked = true;
-            continue;
+    };
+    let mut due = (run.due, run.due_since);
+    fire(
+        &mut run.next_interval,
+        DsConditions::INTERVAL,
+        v.interval,
+        &mut due,
+    );
+    fire(
+        &mut run.next_integrity,
+        DsConditions::INTEGRITY,
+        v.integrity_check,
+        &mut due,
+    );
+    if run.buffer_deadline.is_some_and(|t| t <= now) {
+        run.buffer_deadline = None;
+        if !run.changed.is_empty() || !run.all_changes.is_empty() {
+            due.0 = due.0 | DsConditions::OBJECT_CHANGE;
+            due.1.get_or_insert(now);
         }
-        let stamp = now.utc_seconds().clamp(0, i64::from(i32::MAX)) as i32;
-        let due = run.due;
-        let event_code = run.event_code;
-        let full_conditions = DsConditions(due.0 & !DsConditions::OBJECT_CHANGE.0);
-        let header = Header {
-            ts: &ts.name,
-            stamp,
-            event_code,
-        };
-        if due.contains(DsConditions::OBJECT_CHANGE) && v.rbe {
-            send_changes(out, owner, scratch, &points, run, &header);
+    }
+    (run.due, run.due_since) = due;
+    if run.dropped > 0 {
+        out.emit(Tase2Event::ChangesDropped {
+            id: owner,
+            name: ts.name.clone(),
+            count: core::mem::take(&mut run.dropped),
+        });
+    }
+    if run.due.is_empty() {
+        return;
+    }
+    if run.awaiting.is_some() {
+        let expired = v.tle > 0
+            && run
+                .due_since
+                .is_some_and(|s| now.saturating_duration_since(s) >= secs(v.tle));
+        if expired {
+            clear(run);
+            out.emit(Tase2Event::ReportExpired {
+                id: owner,
+                name: ts.name.clone(),
+            });
         }
-        if !full_conditions.is_empty() || (due.contains(DsConditions::OBJECT_CHANGE) && !v.rbe) {
-            let conditions = if v.rbe { full_conditions } else { due };
-            send_full(out, owner, scratch, &points, run, &header, conditions);
-        }
-        clear(run);
-        if v.critical {
-            run.awaiting = Some((stamp, now + config.ack_timeout));
-        }
+        return;
+    }
+    if out.is_blocked(owner) {
+        // A slow reader: keep what is due (RBE marks keep the latest value of each changed
+        // point) and report when its output drains.
+        run.blocked = true;
+        return;
+    }
+    let stamp = now.utc_seconds().clamp(0, i64::from(i32::MAX)) as i32;
+    let due = run.due;
+    let event_code = run.event_code;
+    let full_conditions = DsConditions(due.0 & !DsConditions::OBJECT_CHANGE.0);
+    let header = Header {
+        ts: &ts.name,
+        stamp,
+        event_code,
+    };
+    if due.contains(DsConditions::OBJECT_CHANGE) && v.rbe {
+        send_changes(out, owner, scratch, &points, run, &header);
+    }
+    if !full_conditions.is_empty() || (due.contains(DsConditions::OBJECT_CHANGE) && !v.rbe) {
+        let conditions = if v.rbe { full_conditions } else { due };
+        send_full(out, owner, scratch, &points, run, &header, conditions);
+    }
+    clear(run);
+    if v.critical {
+        run.awaiting = Some((stamp, now + config.ack_timeout));
     }
 }
 
@@ -713,14 +812,16 @@ pub(crate) fn acknowledgement(
             _ => None,
         });
     let id = ctx.id;
-    let Some(ts) = h
+    let Some(i) = h
         .sets
-        .iter_mut()
-        .find(|t| t.name == name && t.owner == Some(id))
+        .iter()
+        .position(|t| t.name == name && t.owner == Some(id))
     else {
         ctx.emit(Tase2Event::UnexpectedReport { id });
         return;
     };
+    let ts = &mut h.sets[i];
+    h.schedule.touch(ts, i as u32);
     let Some(run) = ts.run.as_mut() else {
         ctx.emit(Tase2Event::UnexpectedReport { id });
         return;

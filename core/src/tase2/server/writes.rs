@@ -100,8 +100,14 @@ impl Tase2 {
         } else {
             None
         };
-        let Tase2 { sets, points, .. } = self;
+        let Tase2 {
+            sets,
+            points,
+            schedule,
+            ..
+        } = self;
         let ts = &mut sets[t as usize];
+        schedule.touch(ts, t);
         ts.owner = Some(ctx.id);
         let was_running = ts.run.is_some();
         transfer::stop(ts, t, points);
