@@ -520,11 +520,11 @@ fn run_one(
         event_code,
     };
     if due.contains(DsConditions::OBJECT_CHANGE) && v.rbe {
-        send_changes(out, owner, scratch, &points, run, &header);
+        send_changes(out, owner, scratch, points, run, &header);
     }
     if !full_conditions.is_empty() || (due.contains(DsConditions::OBJECT_CHANGE) && !v.rbe) {
         let conditions = if v.rbe { full_conditions } else { due };
-        send_full(out, owner, scratch, &points, run, &header, conditions);
+        send_full(out, owner, scratch, points, run, &header, conditions);
     }
     clear(run);
     if v.critical {
