@@ -56,6 +56,7 @@ pub mod std_clock;
 pub mod tase2;
 pub mod time;
 pub mod tpkt;
+mod vec_map;
 
 pub use deviation::{Deviation, DeviationKind};
 pub use time::Instant;

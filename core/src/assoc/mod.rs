@@ -40,7 +40,7 @@ pub use event::{
     RefusalReason, RequestError,
 };
 
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
 use crate::ber::Writer;
@@ -54,6 +54,7 @@ use crate::presentation::{self, Pdv};
 use crate::session::{self, Spdu};
 use crate::time::Instant;
 use crate::tpkt;
+use crate::vec_map::{VecMap, VecSet};
 
 use tracing::{debug, info, trace};
 
@@ -99,9 +100,9 @@ pub struct Association {
     mms_ctx: i64,
     next_invoke_id: u32,
     /// Our confirmed requests awaiting an answer, with their deadlines.
-    outstanding: BTreeMap<u32, Instant>,
+    outstanding: VecMap<u32, Instant>,
     /// The peer's confirmed requests we have not answered yet.
-    incoming: BTreeSet<u32>,
+    incoming: VecSet<u32>,
     /// Handshake or release deadline.
     deadline: Option<(Instant, &'static str)>,
     error: Option<AssocError>,
@@ -138,8 +139,8 @@ impl Association {
             acse_ctx: presentation::ACSE_CONTEXT_ID,
             mms_ctx: presentation::MMS_CONTEXT_ID,
             next_invoke_id: 1,
-            outstanding: BTreeMap::new(),
-            incoming: BTreeSet::new(),
+            outstanding: VecMap::new(),
+            incoming: VecSet::new(),
             error: None,
             pending: None,
             span: tracing::debug_span!("association", ?role, id = tracing::field::Empty),
