@@ -162,7 +162,7 @@ pub enum ConfirmedRequest {
     /// `[13]` deleteNamedVariableList.
     DeleteNamedVariableList(DeleteNamedVariableListRequest),
     /// A service ISO 9506-2 defines (tag ≤ [`MAX_KNOWN_SERVICE_TAG`]) that this codec does not
-    /// decode; its argument is skipped. Answer with a Reject (unrecognized-service) or a
+    /// decode (without the crate feature `server`: any request); its argument is skipped. Answer with a Reject (unrecognized-service) or a
     /// ConfirmedError. Encodes as an empty primitive element with that tag, except
     /// getVariableAccessAttributes (`[6]`), which encodes in the address form with an empty address.
     Unsupported {
@@ -630,6 +630,13 @@ impl ConfirmedRequest {
         let t = svc.tag;
         if t.class != Class::Context || t.number > MAX_KNOWN_SERVICE_TAG {
             return Err(PduErrorKind::UnrecognizedService(t.number));
+        }
+        if !cfg!(feature = "server") {
+            // A client answers every request alike (it serves none), so it carries no request
+            // decoders; the argument is skipped as for any service not implemented.
+            return Ok(ConfirmedRequest::Unsupported {
+                service_tag: t.number,
+            });
         }
         Ok(match t.number {
             0 => ConfirmedRequest::Status {
