@@ -31,6 +31,12 @@
 //! Nothing a peer sends can make this crate panic: decoders read through bounds-checked cursors and
 //! return errors, and every peer mistake is answered the way its protocol expects (COTP ER, session
 //! abort, MMS Reject or ConfirmedError) and reported as an event. A panic is a bug; please report it.
+//!
+//! # Features
+//!
+//! `server` (default) decodes the MMS confirmed requests a server answers; a client-only build
+//! (the browser package) goes without and sees every request as [`mms::ConfirmedRequest::Unsupported`].
+//! `std` adds the system clock (module `std_clock`).
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -57,6 +63,7 @@ pub mod std_clock;
 pub mod tase2;
 pub mod time;
 pub mod tpkt;
+mod vec_map;
 
 pub use deviation::{Deviation, DeviationKind};
 pub use time::Instant;

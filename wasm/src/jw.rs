@@ -54,8 +54,8 @@ pub fn num(out: &mut String, v: impl Display) {
 
 /// Append a float as the shortest decimal that reads back as it (`231.5`, `1.0`); non-finite
 /// values as the strings `"NaN"`, `"Infinity"`, `"-Infinity"`.
-pub fn float(out: &mut String, v: impl Display + Into<f64> + Copy) {
-    let x: f64 = v.into();
+pub fn float<F: crate::float::Shortest>(out: &mut String, v: F) {
+    let x = v.wide();
     if x.is_nan() {
         out.push_str("\"NaN\"");
     } else if x.is_infinite() {
@@ -65,10 +65,10 @@ pub fn float(out: &mut String, v: impl Display + Into<f64> + Copy) {
             "\"-Infinity\""
         });
     } else {
-        // Rust's float Display is the shortest round-trip form without an exponent; a whole
-        // number gets `.0`, as serde_json writes it.
+        // The shortest round-trip form without an exponent, as Rust's float Display writes it;
+        // a whole number gets `.0`, as serde_json writes it.
         let start = out.len();
-        num(out, v);
+        crate::float::write(out, v);
         if !out[start..].contains('.') {
             out.push_str(".0");
         }

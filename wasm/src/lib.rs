@@ -185,6 +185,7 @@
 mod client;
 mod commands;
 pub mod events;
+mod float;
 #[cfg(feature = "mms-client")]
 mod json;
 pub mod jw;

@@ -67,7 +67,7 @@ impl Association {
     // ---- client ----
 
     pub(super) fn send_connect(&mut self) {
-        let initiate = MmsPdu::InitiateRequest(InitiateRequest {
+        let initiate = InitiateRequest {
             local_detail_calling: Some(self.config.max_pdu_size as i32),
             max_serv_outstanding_calling: self.config.max_serv_outstanding_calling as i16,
             max_serv_outstanding_called: self.config.max_serv_outstanding_called as i16,
@@ -75,7 +75,7 @@ impl Association {
             version_number: 1,
             parameter_cbb: our_parameter_cbb(),
             services_supported: our_services(),
-        });
+        };
         let mut mms = Vec::new();
         initiate.encode(&mut Writer::new(&mut mms));
         let aarq = Apdu::Aarq(Aarq {
@@ -393,7 +393,7 @@ impl Association {
             tpdu_size: self.negotiated.tpdu_size,
         };
         self.negotiated = n;
-        let resp = MmsPdu::InitiateResponse(InitiateResponse {
+        let resp = InitiateResponse {
             local_detail_called: Some(n.max_pdu_size as i32),
             max_serv_outstanding_calling: n.max_serv_outstanding_calling as i16,
             max_serv_outstanding_called: n.max_serv_outstanding_called as i16,
@@ -401,7 +401,7 @@ impl Association {
             version_number: n.version,
             parameter_cbb: intersect(&our_parameter_cbb(), &i.parameter_cbb),
             services_supported: our_services(),
-        });
+        };
         let mut mms = Vec::new();
         resp.encode(&mut Writer::new(&mut mms));
         let aare = Apdu::Aare(Aare {

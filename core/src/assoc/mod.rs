@@ -40,12 +40,13 @@ pub use event::{
     RefusalReason, RequestError,
 };
 
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
 use crate::ber::Writer;
 use crate::cotp::{self, ConnectParams, Reassembler, Tpdu, TpduSize};
 use crate::deviation::{Deviation, DeviationKind};
+use crate::mms::pdu;
 use crate::mms::{
     ConfirmedRequest, ConfirmedResponse, ErrorClass, MmsPdu, RejectPdu, RejectReason, ServiceError,
     UnconfirmedService,
@@ -54,6 +55,7 @@ use crate::presentation::{self, Pdv};
 use crate::session::{self, Spdu};
 use crate::time::Instant;
 use crate::tpkt;
+use crate::vec_map::{VecMap, VecSet};
 
 use tracing::{debug, info, trace};
 
@@ -99,9 +101,9 @@ pub struct Association {
     mms_ctx: i64,
     next_invoke_id: u32,
     /// Our confirmed requests awaiting an answer, with their deadlines.
-    outstanding: BTreeMap<u32, Instant>,
+    outstanding: VecMap<u32, Instant>,
     /// The peer's confirmed requests we have not answered yet.
-    incoming: BTreeSet<u32>,
+    incoming: VecSet<u32>,
     /// Handshake or release deadline.
     deadline: Option<(Instant, &'static str)>,
     error: Option<AssocError>,
@@ -138,8 +140,8 @@ impl Association {
             acse_ctx: presentation::ACSE_CONTEXT_ID,
             mms_ctx: presentation::MMS_CONTEXT_ID,
             next_invoke_id: 1,
-            outstanding: BTreeMap::new(),
-            incoming: BTreeSet::new(),
+            outstanding: VecMap::new(),
+            incoming: VecSet::new(),
             error: None,
             pending: None,
             span: tracing::debug_span!("association", ?role, id = tracing::field::Empty),
@@ -374,7 +376,7 @@ impl Association {
             invoke_id = invoke_id.wrapping_add(1);
         }
         self.next_invoke_id = invoke_id.wrapping_add(1);
-        self.send_mms(&MmsPdu::ConfirmedRequest { invoke_id, request })?;
+        self.send_mms_with(|w| pdu::encode_confirmed_request(w, invoke_id, &request))?;
         self.outstanding
             .insert(invoke_id, now + self.config.request_timeout);
         Ok(invoke_id)
@@ -385,7 +387,7 @@ impl Association {
         if self.state != State::Established {
             return Err(self.invalid_state());
         }
-        self.send_mms(&MmsPdu::Unconfirmed(service))
+        self.send_mms_with(|w| pdu::encode_unconfirmed(w, &service))
     }
 
     /// Send an MMS PDU whose encoding `f` writes into the writer positioned at the MMS PDU (used for
@@ -443,7 +445,7 @@ impl Association {
         if !self.incoming.contains(&invoke_id) {
             return Err(ApiError::UnknownInvokeId);
         }
-        self.send_mms(&pdu)?;
+        self.send_mms_with(|w| pdu.encode(w))?;
         self.incoming.remove(&invoke_id);
         Ok(())
     }
@@ -470,7 +472,7 @@ impl Association {
         {
             return Err(self.invalid_state());
         }
-        self.send_mms(&MmsPdu::ConcludeRequest)?;
+        self.send_mms_with(pdu::encode_conclude_request)?;
         self.state = State::ExpectConcludeResponse;
         self.deadline = Some((now + self.config.release_timeout, "release"));
         Ok(())
@@ -763,13 +765,12 @@ impl Association {
                 if self.role == Role::Server && self.state == State::Established =>
             {
                 if self.incoming.is_empty() {
-                    let _ = self.send_mms(&MmsPdu::ConcludeResponse);
+                    let _ = self.send_mms_with(pdu::encode_conclude_response);
                     self.state = State::ExpectReleaseRequest;
                 } else {
                     // ISO 9506-2 §8.4: conclude is refused while requests are being served.
-                    let _ = self.send_mms(&MmsPdu::ConcludeError(service_error(
-                        ErrorClass::CONCLUDE_FURTHER_COMMUNICATION_REQUIRED,
-                    )));
+                    let e = service_error(ErrorClass::CONCLUDE_FURTHER_COMMUNICATION_REQUIRED);
+                    let _ = self.send_mms_with(|w| pdu::encode_conclude_error(w, &e));
                 }
             }
             MmsPdu::ConcludeResponse if self.state == State::ExpectConcludeResponse => {
@@ -786,10 +787,8 @@ impl Association {
             }
             MmsPdu::CancelRequest(invoke_id) => {
                 // Requests are answered as they come, so there is never one left to cancel.
-                let _ = self.send_mms(&MmsPdu::CancelError {
-                    invoke_id,
-                    error: service_error(ErrorClass::CANCEL_NOT_POSSIBLE),
-                });
+                let e = service_error(ErrorClass::CANCEL_NOT_POSSIBLE);
+                let _ = self.send_mms_with(|w| pdu::encode_cancel_error(w, invoke_id, &e));
             }
             other => {
                 let (reason, what) = match other {
@@ -811,19 +810,26 @@ impl Association {
 
     fn send_reject(&mut self, original_invoke_id: Option<u32>, reason: RejectReason) {
         debug!(invoke_id = ?original_invoke_id, %reason, "MMS Reject sent");
-        let _ = self.send_mms(&MmsPdu::Reject(RejectPdu {
+        let r = RejectPdu {
             original_invoke_id,
             reason,
-        }));
-    }
-
-    fn send_mms(&mut self, pdu: &MmsPdu) -> Result<(), ApiError> {
-        self.send_mms_with(|w| pdu.encode(w))
+        };
+        let _ = self.send_mms_with(|w| r.encode(w));
     }
 
     /// Frame an MMS PDU as TPKT / COTP DT / session GT+DT / presentation user data, straight into the
     /// transmit buffer, checking the negotiated max PDU size.
     fn send_mms_with(&mut self, f: impl FnOnce(&mut Writer<'_>)) -> Result<(), ApiError> {
+        let mut f = Some(f);
+        self.send_mms_dyn(&mut |w| {
+            if let Some(f) = f.take() {
+                f(w)
+            }
+        })
+    }
+
+    /// [`Self::send_mms_with`] once for every PDU writer: the framing is not copied into each.
+    fn send_mms_dyn(&mut self, f: &mut dyn FnMut(&mut Writer<'_>)) -> Result<(), ApiError> {
         let start = self.out.len();
         let max_pdu = self.negotiated.max_pdu_size as usize;
         let ctx = self.mms_ctx;

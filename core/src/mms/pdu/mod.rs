@@ -162,7 +162,7 @@ pub enum ConfirmedRequest {
     /// `[13]` deleteNamedVariableList.
     DeleteNamedVariableList(DeleteNamedVariableListRequest),
     /// A service ISO 9506-2 defines (tag ≤ [`MAX_KNOWN_SERVICE_TAG`]) that this codec does not
-    /// decode; its argument is skipped. Answer with a Reject (unrecognized-service) or a
+    /// decode (without the crate feature `server`: any request); its argument is skipped. Answer with a Reject (unrecognized-service) or a
     /// ConfirmedError. Encodes as an empty primitive element with that tag, except
     /// getVariableAccessAttributes (`[6]`), which encodes in the address form with an empty address.
     Unsupported {
@@ -386,10 +386,7 @@ impl MmsPdu {
     pub fn encode(&self, w: &mut Writer<'_>) {
         match self {
             MmsPdu::ConfirmedRequest { invoke_id, request } => {
-                w.constructed(Tag::context_cons(0), |w| {
-                    w.unsigned(TAG_INVOKE_ID, u64::from(*invoke_id));
-                    request.encode(w);
-                })
+                encode_confirmed_request(w, *invoke_id, request)
             }
             MmsPdu::ConfirmedResponse {
                 invoke_id,
@@ -404,10 +401,7 @@ impl MmsPdu {
                     w.constructed(Tag::context_cons(2), |w| error.encode_content(w));
                 })
             }
-            MmsPdu::Unconfirmed(s) => w.constructed(Tag::context_cons(3), |w| match s {
-                UnconfirmedService::InformationReport(r) => r.encode(w),
-                UnconfirmedService::Other(t) => w.null(Tag::context(*t)),
-            }),
+            MmsPdu::Unconfirmed(s) => encode_unconfirmed(w, s),
             MmsPdu::Reject(r) => r.encode(w),
             MmsPdu::CancelRequest(id) => cancel::encode_request(w, *id),
             MmsPdu::CancelResponse(id) => cancel::encode_response(w, *id),
@@ -430,6 +424,31 @@ impl MmsPdu {
         out
     }
 }
+
+// The association writes its PDUs with these rather than [`MmsPdu::encode`], so a build that
+// never answers requests (the browser client) links no response encoders.
+
+/// Append a confirmed-RequestPDU.
+pub(crate) fn encode_confirmed_request(w: &mut Writer<'_>, invoke_id: u32, r: &ConfirmedRequest) {
+    w.constructed(Tag::context_cons(0), |w| {
+        w.unsigned(TAG_INVOKE_ID, u64::from(invoke_id));
+        r.encode(w);
+    })
+}
+
+/// Append an unconfirmed-PDU.
+pub(crate) fn encode_unconfirmed(w: &mut Writer<'_>, s: &UnconfirmedService) {
+    w.constructed(Tag::context_cons(3), |w| match s {
+        UnconfirmedService::InformationReport(r) => r.encode(w),
+        UnconfirmedService::Other(t) => w.null(Tag::context(*t)),
+    })
+}
+
+pub(crate) use cancel::encode_error as encode_cancel_error;
+pub(crate) use conclude::{
+    encode_error as encode_conclude_error, encode_request as encode_conclude_request,
+    encode_response as encode_conclude_response,
+};
 
 /// The reject reason for a failure inside PDU alternative `pdu` (ISO 9506-2 §7.3).
 fn reject_for(pdu: u32, kind: &PduErrorKind) -> RejectReason {
@@ -611,6 +630,13 @@ impl ConfirmedRequest {
         let t = svc.tag;
         if t.class != Class::Context || t.number > MAX_KNOWN_SERVICE_TAG {
             return Err(PduErrorKind::UnrecognizedService(t.number));
+        }
+        if !cfg!(feature = "server") {
+            // A client answers every request alike (it serves none), so it carries no request
+            // decoders; the argument is skipped as for any service not implemented.
+            return Ok(ConfirmedRequest::Unsupported {
+                service_tag: t.number,
+            });
         }
         Ok(match t.number {
             0 => ConfirmedRequest::Status {

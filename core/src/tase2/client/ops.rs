@@ -7,7 +7,7 @@
 //! `session.rs` routes answers back by invoke id.
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -23,6 +23,7 @@ use crate::tase2::transfer_set::parse_object_name;
 use crate::tase2::{
     names, ControlMode, ControlValue, DeviceKind, DsTransferSetValue, Edition, Tag, TagValue,
 };
+use crate::vec_map::{VecMap, VecSet};
 
 use super::session::{DeviceInfo, Discovery, DomainInfo, Outcome, SessionConfig, VariableInfo};
 use super::typing::{is_standard_object, type_point, Typed};
@@ -50,18 +51,18 @@ pub(crate) enum Step {
 #[derive(Debug, Default)]
 pub(crate) struct Known {
     pub edition: Edition,
-    pub types: BTreeMap<ObjectName, Typed>,
-    pub lists: BTreeMap<ObjectName, Vec<ObjectName>>,
+    pub types: VecMap<ObjectName, Typed>,
+    pub lists: VecMap<ObjectName, Vec<ObjectName>>,
     /// Data sets whose members could not be learnt: their reports are not looked up again.
-    pub failed_lists: BTreeSet<ObjectName>,
+    pub failed_lists: VecSet<ObjectName>,
     /// Member look-ups under way for held reports.
-    pub lookups: BTreeSet<ObjectName>,
-    pub running: BTreeMap<ObjectName, DsTransferSetValue>,
+    pub lookups: VecSet<ObjectName>,
+    pub running: VecMap<ObjectName, DsTransferSetValue>,
     /// Deviations to raise as events, in order.
     pub deviations: VecDeque<Deviation>,
     /// Deviations already raised: each (kind, object) once per session, so a deviating server
     /// does not flood the application with the same event on every report.
-    seen: BTreeSet<(DeviationKind, Option<ObjectName>)>,
+    seen: VecSet<(DeviationKind, Option<ObjectName>)>,
     pub config: SessionConfig,
 }
 
@@ -188,7 +189,7 @@ pub(crate) fn write(variable: VariableSpec, value: Data, k: K<()>) -> Step {
 /// [`DeviationKind::NameListNotAdvancing`] deviation. The total is also capped by
 /// [`SessionConfig::max_names`].
 pub(crate) fn name_list(class: ObjectClass, scope: ObjectScope, k: K<Vec<String>>) -> Step {
-    name_page(class, scope, None, Vec::new(), BTreeSet::new(), k)
+    name_page(class, scope, None, Vec::new(), VecSet::new(), k)
 }
 
 fn name_page(
@@ -196,7 +197,7 @@ fn name_page(
     scope: ObjectScope,
     after: Option<String>,
     mut acc: Vec<String>,
-    mut seen: BTreeSet<String>,
+    mut seen: VecSet<String>,
     k: K<Vec<String>>,
 ) -> Step {
     let req = ConfirmedRequest::GetNameList(GetNameListRequest {
@@ -254,7 +255,7 @@ pub(crate) fn learn_types(names: Vec<ObjectName>, k: K<()>) -> Step {
     Step::Send(
         Vec::new(),
         Box::new(move |kn, _| {
-            let mut set = BTreeSet::new();
+            let mut set = VecSet::new();
             for n in names {
                 if !kn.types.contains_key(&n)
                     && !is_standard_object(n.item())

@@ -1,7 +1,7 @@
 //! [`Session`]: the TASE.2 client as a sans-IO state machine.
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -23,6 +23,7 @@ use crate::tase2::{
     Features, InfoMessage, PointType, PointValue, Tag, TagValue,
 };
 use crate::time::Instant;
+use crate::vec_map::VecMap;
 
 use super::ops::{self, Cont, Known, Step, K};
 use super::typing::standard_type_name;
@@ -452,10 +453,10 @@ struct Batch {
 pub struct Session {
     client: Client,
     known: Known,
-    batches: BTreeMap<u64, Batch>,
+    batches: VecMap<u64, Batch>,
     next_batch: u64,
     next_op: u64,
-    invokes: BTreeMap<u32, (u64, usize)>,
+    invokes: VecMap<u32, (u64, usize)>,
     waiting: VecDeque<(u64, usize, ConfirmedRequest)>,
     held: VecDeque<InformationReport>,
     events: VecDeque<SessionEvent>,
@@ -500,10 +501,10 @@ impl Session {
         Session {
             client,
             known: Known::new(config),
-            batches: BTreeMap::new(),
+            batches: VecMap::new(),
             next_batch: 0,
             next_op: 0,
-            invokes: BTreeMap::new(),
+            invokes: VecMap::new(),
             waiting: VecDeque::new(),
             held: VecDeque::new(),
             events: VecDeque::new(),
