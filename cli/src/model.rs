@@ -822,7 +822,7 @@ pub fn build(src: &Source<'_>, file: &File, start: Timestamp) -> Result<Model, C
                 }
                 s.add(id, behaviour);
             }
-            (s.len() > 0).then_some(s)
+            (!s.is_empty()).then_some(s)
         }
     };
     let info_messages = match &file.simulation {

@@ -158,7 +158,8 @@ impl<H: Hooks + Send + 'static> Server<H> {
     /// the log. Every call the driver makes is recorded; the event hook and
     /// [`ServerHandle::command`] closures are recorded as long as they use the endpoint's
     /// recordable calls (not `model_mut`, `hooks_mut` or `with_outbox`). The recording is
-    /// flushed whenever the server has been idle for 100 ms, and when the server is dropped.
+    /// flushed at most 100 ms after activity, and when the server is dropped (`run`'s future
+    /// too: drop it to stop the server and complete the file).
     pub fn record(
         &mut self,
         start: Instant,
