@@ -1,12 +1,12 @@
 //! The `tase2` command-line tool: serve a model, or talk to a server as a client.
 
-mod config;
 mod control;
-mod model;
 mod serve;
 mod show;
-mod sim;
 mod watch;
+
+// The model loader is a library target, shared with the replay tests.
+use tase2_cli::{config, model, sim};
 
 use std::process::ExitCode;
 
@@ -16,7 +16,7 @@ use tase2_core::ber::ObjectIdentifier;
 use tase2_core::cotp::TpduSize;
 use tase2_core::mms::{AccessResult, ObjectName};
 use tase2_tokio::tase2::{Tase2Client, Tase2Options};
-use tase2_tokio::Client;
+use tase2_tokio::{Client, RecordFile};
 
 /// FreeTase2: an ICCP / TASE.2 (IEC 60870-6) server and client.
 #[derive(Parser)]
@@ -42,13 +42,20 @@ enum Command {
     ///
     /// TASE2_Version, Supported_Features, the domains the server shows this client with their
     /// Bilateral_Table_ID and data sets, and every variable with its TASE.2 type.
-    Browse(Remote),
+    Browse {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        record: Record,
+    },
     /// Read variables named `DOMAIN/NAME` (or `/NAME` for VMD scope).
     ///
     /// Points are shown typed: value, flags and timestamp as their type carries them.
     Read {
         #[command(flatten)]
         remote: Remote,
+        #[command(flatten)]
+        record: Record,
         /// Variables to read.
         #[arg(required = true)]
         names: Vec<String>,
@@ -82,6 +89,8 @@ enum Command {
         #[command(flatten)]
         remote: Remote,
         #[command(flatten)]
+        record: Record,
+        #[command(flatten)]
         args: watch::WatchArgs,
     },
     /// Operate a device (TASE.2 block 5): a command, a discrete or a real setpoint.
@@ -93,12 +102,16 @@ enum Command {
         #[command(flatten)]
         remote: Remote,
         #[command(flatten)]
+        record: Record,
+        #[command(flatten)]
         args: control::OperateArgs,
     },
     /// Show a device's tag, or set it with --set (and --reason).
     Tag {
         #[command(flatten)]
         remote: Remote,
+        #[command(flatten)]
+        record: Record,
         #[command(flatten)]
         args: control::TagArgs,
     },
@@ -142,6 +155,16 @@ struct Remote {
     tpdu_size: usize,
 }
 
+/// Recording the client session (the TASE.2 commands: browse, read, watch, operate, tag).
+#[derive(Args)]
+struct Record {
+    /// Record the client session into FILE (created or truncated): every octet, timer and
+    /// command, replayable octet for octet (`tase2_core::record::replay_session`). Keep it as
+    /// private as a capture: its header holds the association configuration.
+    #[arg(long, value_name = "FILE")]
+    record: Option<std::path::PathBuf>,
+}
+
 /// A TPDU size class 0 allows (X.224 §13.3.4 (b)).
 fn tpdu_size(s: &str) -> Result<usize, String> {
     let n: usize = s.parse().map_err(|_| format!("not a number: {s}"))?;
@@ -183,9 +206,13 @@ async fn connect(r: &Remote) -> Result<Client, String> {
 
 /// A TASE.2 client that does not insist on `TASE2_Version`: `browse` and `read` also work on plain
 /// MMS servers.
-async fn connect_tase2(r: &Remote) -> Result<Tase2Client, String> {
+async fn connect_tase2(r: &Remote, record: &Record, command: &str) -> Result<Tase2Client, String> {
     let options = Tase2Options {
         read_version: false,
+        record: record
+            .record
+            .as_ref()
+            .map(|p| RecordFile::new(p).producer(serve::producer(command))),
         ..Tase2Options::default()
     };
     Tase2Client::connect_with(&r.addr, association(r)?, options)
@@ -345,24 +372,32 @@ async fn run(cli: Cli) -> Result<(), String> {
             );
             c.conclude().await.map_err(|e| e.to_string())
         }
-        Command::Browse(r) => {
-            let mut c = connect_tase2(&r).await?;
+        Command::Browse { remote, record } => {
+            let mut c = connect_tase2(&remote, &record, "browse").await?;
             let result = browse(&mut c).await;
             c.conclude().await.map_err(|e| e.to_string())?;
             result
         }
-        Command::Read { remote, names } => {
+        Command::Read {
+            remote,
+            record,
+            names,
+        } => {
             let names = names
                 .iter()
                 .map(|n| parse_name(n))
                 .collect::<Result<Vec<_>, _>>()?;
-            let mut c = connect_tase2(&remote).await?;
+            let mut c = connect_tase2(&remote, &record, "read").await?;
             let result = read(&mut c, &names).await;
             c.conclude().await.map_err(|e| e.to_string())?;
             result
         }
-        Command::Watch { remote, args } => {
-            let mut c = connect_tase2(&remote).await?;
+        Command::Watch {
+            remote,
+            record,
+            args,
+        } => {
+            let mut c = connect_tase2(&remote, &record, "watch").await?;
             // The server's edition decides the transfer set layout.
             c.version()
                 .await
@@ -371,17 +406,25 @@ async fn run(cli: Cli) -> Result<(), String> {
             let concluded = c.conclude().await.map_err(|e| e.to_string());
             result.and(concluded)
         }
-        Command::Operate { remote, args } => {
+        Command::Operate {
+            remote,
+            record,
+            args,
+        } => {
             let device = parse_name(&args.device)?;
-            let c = connect_tase2(&remote).await?;
+            let c = connect_tase2(&remote, &record, "operate").await?;
             let result = control::operate(&c, &device, &args).await;
             c.conclude().await.map_err(|e| e.to_string())?;
             println!("{}", result?);
             Ok(())
         }
-        Command::Tag { remote, args } => {
+        Command::Tag {
+            remote,
+            record,
+            args,
+        } => {
             let device = parse_name(&args.device)?;
-            let c = connect_tase2(&remote).await?;
+            let c = connect_tase2(&remote, &record, "tag").await?;
             let result = control::tag(&c, &device, &args).await;
             c.conclude().await.map_err(|e| e.to_string())?;
             println!("{}", result?);

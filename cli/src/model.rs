@@ -18,7 +18,6 @@ use tase2_core::tase2::{
     Flags, Form, InfoScope, PointType, PointValue, Rights, StateValue, TagValue, Timestamp,
     Unlisted, Validity, Value,
 };
-use tase2_core::Instant;
 use toml::Spanned;
 
 use crate::config::{
@@ -823,7 +822,7 @@ pub fn build(src: &Source<'_>, file: &File, start: Timestamp) -> Result<Model, C
                 }
                 s.add(id, behaviour);
             }
-            (s.len() > 0).then_some(s)
+            (!s.is_empty()).then_some(s)
         }
     };
     let info_messages = match &file.simulation {
@@ -853,21 +852,22 @@ pub fn build(src: &Source<'_>, file: &File, start: Timestamp) -> Result<Model, C
         ..Default::default()
     };
     let Build {
-        b: builder,
+        b: mut builder,
         field_devices,
         local_tags,
         ..
     } = b;
-    let mut endpoint = builder
-        .build(server)
-        .map_err(|e| src.error(format!("model: {e}")))?;
-    // Nothing is armed yet: the instant only stamps the tag events.
-    let now = Instant::virtual_at(Duration::ZERO, start.seconds.into());
+    // Through the builder, not `Endpoint::set_tag` after the build: the tags are part of the
+    // built model, so `tase2 serve --record` can start recording the fresh endpoint and a replay
+    // loading the same TOML gets the same one.
     for (device, tag, reason) in local_tags {
-        endpoint
-            .set_tag(now, device, tag, &reason)
+        builder
+            .local_tag(device, tag, &reason)
             .map_err(|e| src.error(format!("local tag: {e}")))?;
     }
+    let endpoint = builder
+        .build(server)
+        .map_err(|e| src.error(format!("model: {e}")))?;
     Ok(Model {
         endpoint,
         listen: s.listen.clone(),
@@ -958,6 +958,7 @@ mod tests {
     use super::*;
     use tase2_core::mms::Float;
     use tase2_core::tase2::server::{valid_name, OperatePolicy};
+    use tase2_core::Instant;
 
     fn real(x: f32) -> Data {
         Data::Float(Float::F32(x))

@@ -42,10 +42,31 @@ pub struct ServeArgs {
     /// Only check the configuration: print a summary and exit.
     #[arg(long)]
     check: bool,
+    /// Record the server into FILE (created or truncated): every connection, octet, timer and
+    /// application call, with the model's TOML in the header, so a replay rebuilds the same
+    /// server and checks every octet it sent. Flushed 100 ms after activity and on Ctrl-C or
+    /// SIGTERM.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+}
+
+use tase2_cli::SERVE_SETUP_KIND as SETUP_KIND;
+
+/// The `producer` of logs this tool writes.
+pub fn producer(command: &str) -> String {
+    format!("tase2 {command} {} (tokio)", env!("CARGO_PKG_VERSION"))
+}
+
+/// What `load` read: the model, its origin, its TOML text and the instant it was built with.
+struct Loaded {
+    model: Model,
+    origin: String,
+    text: String,
+    start: tase2_core::Instant,
 }
 
 /// Read and build the configuration `args` name.
-fn load(args: &ServeArgs) -> Result<(Model, String), ConfigError> {
+fn load(args: &ServeArgs) -> Result<Loaded, ConfigError> {
     let (text, origin) = match &args.config {
         Some(path) => {
             let origin = path.display().to_string();
@@ -58,18 +79,36 @@ fn load(args: &ServeArgs) -> Result<(Model, String), ConfigError> {
         }
         None => (DEFAULT.to_string(), DEFAULT_ORIGIN.to_string()),
     };
-    let model = model::load(&text, &origin, start_time())?;
-    Ok((model, origin))
+    // One reading of the clock: the model's initial time stamps and a recording's start.
+    let start = clock::now();
+    let model = model::load(&text, &origin, timestamp(start))?;
+    Ok(Loaded {
+        model,
+        origin,
+        text,
+        start,
+    })
 }
 
-/// Now, as a TASE.2 timestamp: the initial timestamp of points that have none of their own.
+/// `at` as a TASE.2 timestamp: the initial timestamp of points that have none of their own.
+pub fn timestamp(at: tase2_core::Instant) -> Timestamp {
+    Timestamp::from_utc_micros(at.utc_micros())
+}
+
+/// Now, as a TASE.2 timestamp.
+#[cfg(test)]
 fn start_time() -> Timestamp {
-    Timestamp::from_utc_micros(clock::now().utc_micros())
+    timestamp(clock::now())
 }
 
 /// Run `tase2 serve`. A configuration error exits the process with [`EXIT_CONFIG`].
 pub async fn run(args: ServeArgs) -> Result<(), String> {
-    let (model, origin) = match load(&args) {
+    let Loaded {
+        model,
+        origin,
+        text,
+        start,
+    } = match load(&args) {
         Ok(m) => m,
         Err(e) => {
             eprintln!("tase2: {e}");
@@ -81,17 +120,44 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         return Ok(());
     }
     let listen = args.listen.clone().unwrap_or_else(|| model.listen.clone());
-    let serving = bind(model, &listen, |line| println!("{line}"))
+    let mut serving = bind(model, &listen, |line| println!("{line}"))
         .await
         .map_err(|e| format!("bind {listen}: {e}"))?;
+    if let Some(path) = &args.record {
+        let sink = tase2_tokio::record_file(path)
+            .map_err(|e| format!("--record {}: {e}", path.display()))?;
+        serving
+            .server
+            .record(
+                start,
+                SETUP_KIND,
+                text.into_bytes(),
+                &producer("serve"),
+                sink,
+            )
+            .map_err(|e| format!("--record {}: {e}", path.display()))?;
+    }
     println!(
         "tase2 serving {origin} on {} ({})",
         serving.addr, serving.summary
     );
+    // Returning drops the server, which flushes the recording: stop on Ctrl-C and on SIGTERM
+    // (what service managers and test harnesses send) alike.
     tokio::select! {
         r = serving.server.run() => r.map_err(|e| e.to_string()),
         _ = tokio::signal::ctrl_c() => Ok(()),
+        () = terminated() => Ok(()),
     }
+}
+
+/// SIGTERM (never, where there is none).
+async fn terminated() {
+    #[cfg(unix)]
+    if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        s.recv().await;
+        return;
+    }
+    std::future::pending::<()>().await;
 }
 
 /// A bound server with its event printer and simulation installed.
@@ -170,7 +236,8 @@ fn trigger_report(
         Some(Data::Integer(n)) => n + 1,
         _ => 1,
     };
-    ep.model_mut().set_value(&counter, Data::Integer(next));
+    // Recordable, unlike `model_mut().set_value`: a recording of `serve` replays past it.
+    ep.set_value(now, &counter, Data::Integer(next));
     if let Err(e) = ep.report_list(now, *id, &ObjectName::vmd(VCC_REPORT)) {
         eprintln!("association {}: report of {VCC_REPORT}: {e}", id.0);
     }

@@ -99,6 +99,11 @@ impl Simulation {
         self.points.len()
     }
 
+    /// Whether no point is simulated.
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
     /// The updates of one step, from the current values in `tase2`. Timestamps are left zero, so
     /// the server stamps them with the time of the update.
     pub fn step(&mut self, tase2: &Tase2) -> Vec<(PointId, PointValue)> {
@@ -181,6 +186,11 @@ impl FieldDevices {
     /// How many devices are simulated.
     pub fn len(&self) -> usize {
         self.devices.len()
+    }
+
+    /// Whether no device is simulated.
+    pub fn is_empty(&self) -> bool {
+        self.devices.is_empty()
     }
 
     /// The field device of `device`.

@@ -383,3 +383,49 @@ fn write_fuzz_seeds() {
     std::fs::write(format!("{dir}/client.log"), client_log).unwrap();
     std::fs::write(format!("{dir}/server.log"), server_log).unwrap();
 }
+
+#[test]
+fn a_local_tag_set_by_the_builder_is_part_of_the_fresh_model() {
+    use tase2_core::tase2::server::TagError;
+    use tase2_core::tase2::TagValue;
+
+    let build = |tag: Option<TagValue>| {
+        let mut b = Tase2Builder::new(Tase2Config::default());
+        b.domain("ICC1", 2).unwrap();
+        let tagged = b
+            .device(
+                Some("ICC1"),
+                "Cap1_Cmd",
+                DeviceSpec::new(DeviceKind::Command, ControlMode::Direct).tagged(),
+            )
+            .unwrap();
+        let plain = b
+            .device(
+                Some("ICC1"),
+                "Gen1_Start",
+                DeviceSpec::new(DeviceKind::Command, ControlMode::Direct),
+            )
+            .unwrap();
+        assert_eq!(
+            b.local_tag(plain, TagValue::CloseOnlyInhibit, "x"),
+            Err(TagError::NoTag)
+        );
+        assert_eq!(
+            b.local_tag(tagged, TagValue::Invalid, "x"),
+            Err(TagError::Invalid)
+        );
+        if let Some(t) = tag {
+            b.local_tag(tagged, t, "crew on site\u{7}").unwrap();
+        }
+        (b.build(ServerConfig::default()).unwrap(), tagged)
+    };
+    let (mut ep, dev) = build(Some(TagValue::CloseOnlyInhibit));
+    let tag = ep.tase2().device(t0(), dev).unwrap().tag;
+    assert_eq!(tag.value, TagValue::CloseOnlyInhibit);
+    assert_eq!(tag.reason, "crew on site", "a control character is dropped");
+    // Tagged at build time, the endpoint is still fresh: recording may start.
+    ep.record(t0(), "test", Vec::new(), "test", Box::new(Vec::<u8>::new()))
+        .unwrap();
+    // And the fingerprint tells a tagged model from an untagged one.
+    assert_ne!(ep.fingerprint(), build(None).0.fingerprint());
+}

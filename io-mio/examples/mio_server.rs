@@ -77,10 +77,12 @@ fn main() -> std::io::Result<()> {
             // A slow wave around 230 V; clients see it on their next read.
             let t = start.elapsed().as_secs_f32();
             let v = 230.0 + 5.0 * (t / 10.0).sin();
-            server
-                .endpoint_mut()
-                .model_mut()
-                .set_value(&voltage, Data::Float(Float::F32(v)));
+            // `set_value` rather than `model_mut().set_value`: the change is recordable.
+            server.endpoint_mut().set_value(
+                tase2_mio::clock::now(),
+                &voltage,
+                Data::Float(Float::F32(v)),
+            );
         }
     }
 }

@@ -140,11 +140,13 @@
 #![forbid(unsafe_code)]
 
 mod client;
+mod recording;
 mod server;
 mod session;
 mod tase2_client;
 
 pub use client::{ClientError, MioClient};
+pub use recording::record_file;
 pub use server::{MioEndpoint, MioServer, CLOSE_LINGER, MAX_UNSENT};
 pub use session::MioSession;
 pub use tase2_client::{MioTase2Client, Tase2ClientError};

@@ -9,9 +9,11 @@ use std::time::Duration;
 use mio::event::Event;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Registry, Token};
+use tase2_core::record::{RecordSink, RecordStartError};
 use tase2_core::server::{ConnectionId, Endpoint, Hooks, NoHooks, ServerConfig, ServerEvent, Vmd};
 use tase2_core::std_clock;
 
+use crate::recording::IdleFlush;
 use crate::{read_some, write_out, ReadOutcome, READ_BUFFER_SIZE};
 
 /// Output buffered for one socket beyond which the server stops reading from it until the peer
@@ -74,6 +76,7 @@ pub struct MioEndpoint<H: Hooks = NoHooks> {
     next_token: usize,
     buf: Vec<u8>,
     out: VecDeque<ServerEvent<H::Event>>,
+    idle_flush: IdleFlush,
 }
 
 impl MioEndpoint<NoHooks> {
@@ -97,7 +100,33 @@ impl<H: Hooks> MioEndpoint<H> {
             next_token: 1,
             buf: vec![0; READ_BUFFER_SIZE],
             out: VecDeque::new(),
+            idle_flush: IdleFlush::default(),
         })
+    }
+
+    /// Record the endpoint into `sink` (e.g. [`record_file`](crate::record_file); see
+    /// `tase2_core::record`): call it before the first socket is accepted. `start` is the clock
+    /// the model was built with (its initial time stamps), `setup_kind` and `setup` what a replay
+    /// needs to build the same endpoint, `producer` who wrote the log. Changes through
+    /// [`Self::endpoint_mut`] are recorded as long as they use the endpoint's recordable calls
+    /// (not `model_mut`, `hooks_mut` or `with_outbox`). The recording is flushed at most 100 ms
+    /// after each activity (from [`Self::handle_timeout`], which [`Self::timeout`] wakes for)
+    /// and when the endpoint is dropped.
+    pub fn record(
+        &mut self,
+        start: tase2_core::Instant,
+        setup_kind: &str,
+        setup: Vec<u8>,
+        producer: &str,
+        sink: Box<dyn RecordSink>,
+    ) -> Result<(), RecordStartError> {
+        self.endpoint
+            .record(start, setup_kind, setup, producer, sink)
+    }
+
+    /// Write out what the endpoint's recording buffers.
+    pub fn flush_recording(&mut self) {
+        self.endpoint.flush_recording();
     }
 
     /// Register the listener in `registry` under `first`; accepted sockets take the tokens above
@@ -153,7 +182,11 @@ impl<H: Hooks> MioEndpoint<H> {
             .filter_map(|c| c.closing)
             .min()
             .map(|t| (t + CLOSE_LINGER).saturating_duration_since(std::time::Instant::now()));
-        deadline.into_iter().chain(linger).min()
+        deadline
+            .into_iter()
+            .chain(linger)
+            .chain(self.idle_flush.timeout())
+            .min()
     }
 
     /// Handle one readiness event of ours (see [`Self::owns`]): accept on the listener, or read
@@ -171,7 +204,8 @@ impl<H: Hooks> MioEndpoint<H> {
                 event.is_writable(),
             );
         }
-        self.flush()
+        self.idle_flush.touch(self.endpoint.is_recording());
+        self.flush_now()
     }
 
     /// Run the endpoint's timers if their deadline passed, then flush (closing lingering sockets).
@@ -180,13 +214,26 @@ impl<H: Hooks> MioEndpoint<H> {
         let now = std_clock::now();
         if self.endpoint.poll_timeout().is_some_and(|d| d <= now) {
             self.endpoint.handle_timeout(now);
+            self.idle_flush.touch(self.endpoint.is_recording());
         }
-        self.flush()
+        if self.idle_flush.take_due() {
+            self.endpoint.flush_recording();
+        }
+        self.flush_now()
     }
 
     /// Collect the endpoint's events and transmits, write what the sockets take, and close the
     /// sockets whose associations ended. Call it after changing the endpoint from outside.
     pub fn flush(&mut self) -> io::Result<()> {
+        // Every change to the endpoint from outside is followed by a flush: what it recorded
+        // goes to the file soon.
+        self.idle_flush.touch(self.endpoint.is_recording());
+        self.flush_now()
+    }
+
+    /// [`Self::flush`] without scheduling a flush of the recording (a wakeup with nothing new
+    /// must not schedule the next one).
+    fn flush_now(&mut self) -> io::Result<()> {
         let now = std_clock::now();
         self.collect_events();
         let mut broken = Vec::new();
@@ -390,6 +437,23 @@ impl<H: Hooks> MioServer<H> {
     /// The address the listener is bound to.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.server.local_addr()
+    }
+
+    /// Record the endpoint; see [`MioEndpoint::record`].
+    pub fn record(
+        &mut self,
+        start: tase2_core::Instant,
+        setup_kind: &str,
+        setup: Vec<u8>,
+        producer: &str,
+        sink: Box<dyn RecordSink>,
+    ) -> Result<(), RecordStartError> {
+        self.server.record(start, setup_kind, setup, producer, sink)
+    }
+
+    /// Write out what the endpoint's recording buffers.
+    pub fn flush_recording(&mut self) {
+        self.server.flush_recording();
     }
 
     /// The endpoint: the model and the associations.

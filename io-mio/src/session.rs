@@ -10,10 +10,12 @@ use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use tase2_core::assoc::AssociationConfig;
 use tase2_core::mms::ConfirmedRequest;
+use tase2_core::record::{RecordSink, RecordStartError};
 use tase2_core::std_clock;
 use tase2_core::tase2::client::{Command, Error, OpId, Session, SessionConfig, SessionEvent};
 use tase2_core::Instant;
 
+use crate::recording::IdleFlush;
 use crate::{read_some, write_out, ReadOutcome, READ_BUFFER_SIZE};
 
 /// A TASE.2 client association on one non-blocking socket, for the caller's [`mio::Poll`] loop:
@@ -52,6 +54,8 @@ pub struct MioSession {
     interest: Interest,
     buf: Vec<u8>,
     io_error: Option<io::Error>,
+    recording: bool,
+    idle_flush: IdleFlush,
 }
 
 impl MioSession {
@@ -75,7 +79,31 @@ impl MioSession {
             interest: Interest::READABLE | Interest::WRITABLE,
             buf: vec![0; READ_BUFFER_SIZE],
             io_error: None,
+            recording: false,
+            idle_flush: IdleFlush::default(),
         })
+    }
+
+    /// Record the session into `sink` (e.g. [`record_file`](crate::record_file); see
+    /// `tase2_core::record`): call it right after [`Self::connect`], before the first
+    /// [`Self::handle_ready`] or command. The log replays with
+    /// `tase2_core::record::replay_session`; it is flushed at most 100 ms after each activity
+    /// (from [`Self::handle_timeout`], which [`Self::timeout`] wakes for) and when the session is
+    /// dropped. Changes through [`Self::session_mut`] are recorded too (every mutating call of the
+    /// session is).
+    pub fn record(
+        &mut self,
+        sink: Box<dyn RecordSink>,
+        producer: &str,
+    ) -> Result<(), RecordStartError> {
+        self.session.record(sink, producer)?;
+        self.recording = true;
+        Ok(())
+    }
+
+    /// Write out what the session's recording buffers.
+    pub fn flush_recording(&mut self) {
+        self.session.flush_recording();
     }
 
     /// Register the socket in `registry` under `token`.
@@ -145,8 +173,11 @@ impl MioSession {
 
     /// How long the loop may wait before [`Self::handle_timeout`] has work.
     pub fn timeout(&self) -> Option<Duration> {
-        let deadline = self.session.poll_timeout()?;
-        Some(std_clock::until(std_clock::now(), deadline))
+        let deadline = self
+            .session
+            .poll_timeout()
+            .map(|d| std_clock::until(std_clock::now(), d));
+        deadline.into_iter().chain(self.idle_flush.timeout()).min()
     }
 
     /// Handle a readiness event of its token: finish the connect, read what came, write what
@@ -172,6 +203,9 @@ impl MioSession {
         if self.session.poll_timeout().is_some_and(|d| d <= now) {
             self.session.handle_timeout(now);
             self.write(now);
+        }
+        if self.idle_flush.take_due() {
+            self.session.flush_recording();
         }
     }
 
@@ -216,6 +250,9 @@ impl MioSession {
     /// Write what the session has; WRITABLE interest while anything is left; shut the socket once
     /// the session has closed.
     fn write(&mut self, now: Instant) {
+        // Every call that gives the session input ends here: what it recorded goes to the file
+        // soon.
+        self.idle_flush.touch(self.recording);
         if self.shut {
             return;
         }

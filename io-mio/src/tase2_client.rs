@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use mio::{Events, Poll, Token};
 use tase2_core::assoc::AssociationConfig;
+use tase2_core::record::RecordSink;
 use tase2_core::tase2::client::{
     Command, Error, Outcome, Session, SessionConfig, SessionEvent, TypedReport,
 };
@@ -86,8 +87,28 @@ impl MioTase2Client {
         association: AssociationConfig,
         config: SessionConfig,
     ) -> Result<Self, Tase2ClientError> {
-        let poll = Poll::new()?;
+        Self::start(MioSession::connect(addr, association, config)?)
+    }
+
+    /// [`Self::connect_with`], recording the session into `sink` (e.g.
+    /// [`record_file`](crate::record_file)) from its first octet; see [`MioSession::record`].
+    pub fn connect_recording(
+        addr: SocketAddr,
+        association: AssociationConfig,
+        config: SessionConfig,
+        sink: Box<dyn RecordSink>,
+        producer: &str,
+    ) -> Result<Self, Tase2ClientError> {
         let mut session = MioSession::connect(addr, association, config)?;
+        session
+            .record(sink, producer)
+            .map_err(|e| Tase2ClientError::Io(io::Error::other(e)))?;
+        Self::start(session)
+    }
+
+    /// Register `session` on a poll of its own and wait for the association.
+    fn start(mut session: MioSession) -> Result<Self, Tase2ClientError> {
+        let poll = Poll::new()?;
         session.register(poll.registry(), SOCKET)?;
         let mut c = MioTase2Client {
             poll,
@@ -151,6 +172,12 @@ impl MioTase2Client {
         timeout: Duration,
     ) -> Result<Option<SessionEvent>, Tase2ClientError> {
         self.wait_for(|_| true, Some(timeout))
+    }
+
+    /// Write out what the session's recording buffers (it is also flushed while a call waits
+    /// and when the client is dropped).
+    pub fn flush_recording(&mut self) {
+        self.session.flush_recording();
     }
 
     /// Release the association in order and close the socket.

@@ -22,6 +22,7 @@
 //! ```
 
 mod client;
+mod recording;
 mod server;
 pub mod tase2;
 
@@ -31,5 +32,6 @@ pub mod clock {
 }
 
 pub use client::{Client, Error};
+pub use recording::{record_file, RecordFile};
 pub use server::{Command, EventHook, Server, ServerHandle};
 pub use tase2::Tase2Client;

@@ -12,9 +12,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
+use tase2_core::record::{RecordSink, RecordStartError};
 use tase2_core::server::{ConnectionId, Endpoint, Hooks, NoHooks, ServerConfig, ServerEvent, Vmd};
 use tase2_core::std_clock as clock;
 use tase2_core::Instant;
+
+use crate::recording::IdleFlush;
 
 /// Messages queued for the endpoint task (socket input from every connection, commands) before a
 /// sender waits for room.
@@ -148,6 +151,32 @@ impl<H: Hooks + Send + 'static> Server<H> {
         self.hook = Some(Box::new(hook));
     }
 
+    /// Record the endpoint into `sink` (e.g. [`record_file`](crate::record_file)) from now on;
+    /// call it before [`Self::run`]. `start` is the clock the model was built with (its initial
+    /// time stamps), `setup_kind` and `setup` what a replay needs to build the same endpoint
+    /// (the `tase2` tool writes `"tase2-serve-toml"` and the model's TOML), `producer` who wrote
+    /// the log. Every call the driver makes is recorded; the event hook and
+    /// [`ServerHandle::command`] closures are recorded as long as they use the endpoint's
+    /// recordable calls (not `model_mut`, `hooks_mut` or `with_outbox`). The recording is
+    /// flushed at most 100 ms after activity, and when the server is dropped (`run`'s future
+    /// too: drop it to stop the server and complete the file).
+    pub fn record(
+        &mut self,
+        start: Instant,
+        setup_kind: &str,
+        setup: Vec<u8>,
+        producer: &str,
+        sink: Box<dyn RecordSink>,
+    ) -> Result<(), RecordStartError> {
+        self.endpoint
+            .record(start, setup_kind, setup, producer, sink)
+    }
+
+    /// The endpoint, before it runs (e.g. to read its model or fingerprint).
+    pub fn endpoint(&self) -> &Endpoint<H> {
+        &self.endpoint
+    }
+
     /// A handle for sending commands once running.
     pub fn handle(&self) -> ServerHandle<H> {
         ServerHandle {
@@ -161,6 +190,7 @@ impl<H: Hooks + Send + 'static> Server<H> {
     pub async fn run(mut self) -> io::Result<()> {
         let mut writers: HashMap<ConnectionId, Writer> = HashMap::new();
         let mut accept_paused: Option<tokio::time::Instant> = None;
+        let mut idle_flush = IdleFlush::default();
         loop {
             let deadline = self.endpoint.poll_timeout();
             let sleep = async {
@@ -212,8 +242,14 @@ impl<H: Hooks + Send + 'static> Server<H> {
                     }
                 }
                 () = sleep => self.endpoint.handle_timeout(clock::now()),
+                () = idle_flush.wait() => {
+                    self.endpoint.flush_recording();
+                    idle_flush.done();
+                    continue;
+                }
             }
             self.flush(&mut writers);
+            idle_flush.touch(self.endpoint.is_recording());
         }
     }
 

@@ -292,6 +292,11 @@ pub struct Tase2Options {
     /// Diagnostics queued for [`Tase2Client::next_diagnostic`]; beyond it they are only logged.
     /// Default 256.
     pub diagnostic_queue: usize,
+    /// Record the session into a file (see `tase2_core::record`): every input, command and
+    /// output from the association's start, replayable with `tase2_core::record::replay_session`.
+    /// The file is flushed at most 100 ms after each activity and when the session ends.
+    /// Default: not recorded.
+    pub record: Option<crate::RecordFile>,
 }
 
 impl Default for Tase2Options {
@@ -302,6 +307,7 @@ impl Default for Tase2Options {
             command_queue: 64,
             report_queue: 1024,
             diagnostic_queue: 256,
+            record: None,
         }
     }
 }
@@ -345,7 +351,13 @@ impl Tase2Client {
     ) -> Result<Tase2Client, Error> {
         let stream = TcpStream::connect(addr).await?;
         let _ = stream.set_nodelay(true);
-        let session = Session::new(config, options.session, std_clock::now());
+        let mut session = Session::new(config, options.session, std_clock::now());
+        if let Some(r) = &options.record {
+            let sink = crate::record_file(&r.path)?;
+            session
+                .record(sink, &r.producer)
+                .map_err(|e| Error::Io(io::Error::other(e)))?;
+        }
         let (tx, commands) = mpsc::channel(options.command_queue.max(1));
         let (rtx, reports) = mpsc::channel(options.report_queue.max(1));
         let (dtx, diagnostics) = mpsc::channel(options.diagnostic_queue.max(1));
@@ -359,6 +371,7 @@ impl Tase2Client {
             reports: rtx,
             diagnostics: dtx,
             state: stx,
+            recording: options.record.is_some(),
         };
         tokio::spawn(driver::drive(stream, session, ends, ready_tx));
         let negotiated = ready.await.map_err(|_| t2::Error::Closed(None))??;

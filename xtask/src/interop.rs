@@ -7,6 +7,62 @@ use std::time::Instant;
 
 use crate::util::*;
 
+/// The `tase2` binary: `prebuilt`, else built (release unless `debug`).
+fn tase2_bin(root: &Path, debug: bool, prebuilt: Option<PathBuf>) -> Result<PathBuf, String> {
+    let bin = match prebuilt {
+        Some(p) => p,
+        None => {
+            let mut build = Command::new(cargo());
+            build.args(["build", "-p", "tase2-cli"]);
+            if !debug {
+                build.arg("--release");
+            }
+            run(&mut build)?;
+            target_dir(root)
+                .join(if debug { "debug" } else { "release" })
+                .join("tase2")
+        }
+    };
+    if !bin.exists() {
+        return Err(format!("tase2 binary not found at {}", bin.display()));
+    }
+    Ok(bin)
+}
+
+/// `cargo xtask fixtures [--debug] [--bin PATH]`: `tests/interop/record_fixtures.py`, which
+/// rewrites the recordings in `tests/data/recordings` (then `cargo test -p tase2-tests --test
+/// replay_fixtures` checks them).
+pub(crate) fn fixtures(root: &Path, args: &[String]) -> Res {
+    let mut debug = false;
+    let mut prebuilt: Option<PathBuf> = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--debug" => debug = true,
+            "--bin" => {
+                let p = it.next().ok_or("--bin needs a path")?;
+                prebuilt = Some(PathBuf::from(p));
+            }
+            s => return Err(format!("unknown fixtures option {s}")),
+        }
+    }
+    let py = venv_python(root);
+    if !py.exists() {
+        return Err("build/venv missing: run `cargo xtask setup`".into());
+    }
+    let bin = tase2_bin(root, debug, prebuilt)?;
+    let script = root
+        .join("tests")
+        .join("interop")
+        .join("record_fixtures.py");
+    let mut cmd = Command::new(&py);
+    cmd.arg(&script)
+        .arg("--tase2")
+        .arg(&bin)
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    run(&mut cmd)
+}
+
 /// `cargo xtask interop [--debug] [FILTER]`.
 pub(crate) fn interop(root: &Path, args: &[String]) -> Res {
     let mut debug = false;
@@ -28,24 +84,7 @@ pub(crate) fn interop(root: &Path, args: &[String]) -> Res {
     if !py.exists() {
         return Err("build/venv missing: run `cargo xtask setup`".into());
     }
-
-    let bin = match prebuilt {
-        Some(p) => p,
-        None => {
-            let mut build = Command::new(cargo());
-            build.args(["build", "-p", "tase2-cli"]);
-            if !debug {
-                build.arg("--release");
-            }
-            run(&mut build)?;
-            target_dir(root)
-                .join(if debug { "debug" } else { "release" })
-                .join("tase2")
-        }
-    };
-    if !bin.exists() {
-        return Err(format!("tase2 binary not found at {}", bin.display()));
-    }
+    let bin = tase2_bin(root, debug, prebuilt)?;
 
     let dir = root.join("tests").join("interop");
     let mut scripts: Vec<PathBuf> = fs::read_dir(&dir)

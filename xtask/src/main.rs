@@ -21,6 +21,8 @@
 //!   saturating run): point updates encoded per second and server CPU per update. `--fanout-only`
 //!   runs that alone.
 //! - `capture`: regenerates the libiec61850 byte vectors under `tests/data/libiec61850`.
+//! - `fixtures`: regenerates the recordings under `tests/data/recordings` (libiec61850's client
+//!   and `tase2 watch` against `tase2 serve --record`; `tests/interop/record_fixtures.py`).
 //!
 //! Standard library only.
 
@@ -64,6 +66,9 @@ commands:
                         changing, default 60, and N saturating rounds, default 10);
                         results in build/bench/results.txt
   capture               regenerate tests/data/libiec61850 from a real libiec61850 session
+  fixtures [--debug] [--bin PATH]
+                        regenerate the recordings in tests/data/recordings (libiec61850 and
+                        tase2 watch against tase2 serve --record); cargo test replays them
   fuzz [--seconds N] [TARGET...]
                         run the cargo-fuzz targets in fuzz/ one after another (nightly; installs
                         cargo-fuzz if missing), N seconds each (default 60)
@@ -97,6 +102,7 @@ fn main() -> ExitCode {
         "interop" => interop::interop(&root, rest),
         "bench" => bench::bench(&root, rest),
         "capture" => capture::capture(&root),
+        "fixtures" => interop::fixtures(&root, rest),
         "fuzz" => fuzz::fuzz(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");

@@ -49,6 +49,8 @@ pub(super) struct Ends {
     pub reports: mpsc::Sender<Received>,
     pub diagnostics: mpsc::Sender<Diagnostic>,
     pub state: watch::Sender<State>,
+    /// The session records: flush the recording when idle.
+    pub recording: bool,
 }
 
 struct Driver {
@@ -77,6 +79,7 @@ pub(super) async fn drive(
         reports,
         diagnostics,
         state,
+        recording,
     } = ends;
     let mut d = Driver {
         session,
@@ -92,6 +95,7 @@ pub(super) async fn drive(
     let mut out = Vec::new();
     let mut commands_open = true;
     let mut writable = true;
+    let mut idle_flush = crate::recording::IdleFlush::default();
     loop {
         while d.session.poll_transmit(&mut out) > 0 {}
         if !out.is_empty() {
@@ -153,7 +157,13 @@ pub(super) async fn drive(
                 Err(_) => d.outbox.clear(),
             },
             () = sleep => d.session.handle_timeout(std_clock::now()),
+            () = idle_flush.wait() => {
+                d.session.flush_recording();
+                idle_flush.done();
+                continue;
+            }
         }
+        idle_flush.touch(recording);
     }
     let _ = wr.shutdown().await;
 }

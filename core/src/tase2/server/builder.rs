@@ -282,6 +282,33 @@ impl Tase2Builder {
         Ok(id)
     }
 
+    /// Tag `device` locally from the start, as [`Endpoint::set_tag`] would right after the build:
+    /// part of the built model (a recording can start after it, and its fingerprint covers it).
+    ///
+    /// # Errors
+    /// [`TagError::NoTag`](super::TagError::NoTag) if the device has no tag,
+    /// [`TagError::Invalid`](super::TagError::Invalid) for
+    /// [`TagValue::Invalid`](crate::tase2::TagValue::Invalid).
+    pub fn local_tag(
+        &mut self,
+        device: DeviceId,
+        value: crate::tase2::TagValue,
+        reason: &str,
+    ) -> Result<(), super::TagError> {
+        let e = self
+            .tase2
+            .devices
+            .list
+            .get_mut(device.0 as usize)
+            .filter(|e| e.is_tagged())
+            .ok_or(super::TagError::NoTag)?;
+        if value == crate::tase2::TagValue::Invalid {
+            return Err(super::TagError::Invalid);
+        }
+        e.set_local_tag(value, reason);
+        Ok(())
+    }
+
     /// Add a device (block 5): `<name>`, plus `<name>_SBO` for select-before-operate and
     /// `<name>_TAG` if tagged; `domain` `None` for VCC scope. Who may operate it is the bilateral
     /// tables' write right on `name`.

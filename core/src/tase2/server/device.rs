@@ -228,6 +228,32 @@ impl DeviceEntry {
         }
     }
 
+    /// Tag it from the control center itself (see [`Endpoint::set_tag`]); the caller checked
+    /// that it is tagged, not armed, and the value valid.
+    pub(super) fn set_local_tag(&mut self, value: TagValue, reason: &str) {
+        self.tag = value;
+        // VisibleString: printable ASCII only.
+        self.reason = reason
+            .chars()
+            .filter(|c| c.is_ascii() && !c.is_ascii_control())
+            .take(crate::tase2::device::MAX_TAG_REASON)
+            .collect();
+        self.owner = match value {
+            TagValue::None => TagOwner::Nobody,
+            _ => TagOwner::Local,
+        };
+    }
+
+    /// Whether it has a tag at all.
+    pub(super) fn is_tagged(&self) -> bool {
+        self.spec.tagged
+    }
+
+    /// Its tag and reason, for the endpoint's digest.
+    pub(super) fn tag_state(&self) -> (TagValue, &str) {
+        (self.tag, &self.reason)
+    }
+
     fn armed_at(&self, now: Instant) -> Option<Armed> {
         self.armed.filter(|a| now < a.until)
     }
@@ -645,17 +671,7 @@ impl Endpoint<Tase2> {
         if e.armed_at(now).is_some() || e.pending.is_some() {
             return Err(TagError::Armed);
         }
-        e.tag = value;
-        // VisibleString: printable ASCII only.
-        e.reason = reason
-            .chars()
-            .filter(|c| c.is_ascii() && !c.is_ascii_control())
-            .take(crate::tase2::device::MAX_TAG_REASON)
-            .collect();
-        e.owner = match value {
-            TagValue::None => TagOwner::Nobody,
-            _ => TagOwner::Local,
-        };
+        e.set_local_tag(value, reason);
         let tag = e.tag_value(now);
         self.with_outbox_now(|_, out| {
             out.emit(Tase2Event::TagChanged {

@@ -30,6 +30,10 @@ impl Hooks for Tase2 {
         for (_, name, spec) in self.devices() {
             write!(out, "{name:?}{spec:?}")?;
         }
+        // Local tags set at build time are configuration too.
+        for e in &self.devices.list {
+            write!(out, "{:?}", e.tag_state())?;
+        }
         Ok(())
     }
 
