@@ -835,9 +835,7 @@ impl FieldDiff {
 }
 
 fn field_name(line: &str) -> String {
-    let end = line
-        .find([':', '(', '{', ',', ' '])
-        .unwrap_or(line.len());
+    let end = line.find([':', '(', '{', ',', ' ']).unwrap_or(line.len());
     String::from(&line[..end])
 }
 

@@ -31,6 +31,15 @@ pub struct Meaning {
     pub summary: String,
 }
 
+/// `1 point`, `2 points`.
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
 fn m(service: &str, summary: String) -> Meaning {
     Meaning {
         service: String::from(service),
@@ -367,17 +376,20 @@ impl Tase2View {
         if let ([name], [data]) = (vars.as_slice(), w.data.as_slice()) {
             let it = item(name);
             if it.starts_with(names::DS_TRANSFER_SET_PREFIX) {
-                let status = match DsTransferSetValue::from_data(data) {
-                    Ok(v) => Some((v.status, v.data_set)),
-                    Err(_) => None,
+                // A whole-structure write, or a component write of Status (a BOOLEAN alone:
+                // the alternate access names the component).
+                let status = match (DsTransferSetValue::from_data(data), data) {
+                    (Ok(v), _) => Some((v.status, format!("data set {}, Status", v.data_set))),
+                    (Err(_), Data::Boolean(on)) => Some((*on, String::from("Status component"))),
+                    _ => None,
                 };
                 return match status {
-                    Some((on, ds)) => (
+                    Some((on, how)) => (
                         Pending::StartStop((*name).clone(), on),
                         m(
                             "TransferSet",
                             format!(
-                                "{} transfer set {name} (data set {ds}, Status {on})",
+                                "{} transfer set {name} ({how} {on})",
                                 if on { "start" } else { "stop" }
                             ),
                         ),
@@ -484,9 +496,9 @@ impl Tase2View {
             (_, R::Read(rr)) => m(
                 "Read",
                 format!(
-                    "{} results, {} failures",
-                    rr.results.len(),
-                    failures(&rr.results)
+                    "{}, {}",
+                    count(rr.results.len(), "result"),
+                    count(failures(&rr.results), "failure")
                 ),
             ),
             (_, R::Write(res)) => {
@@ -494,7 +506,10 @@ impl Tase2View {
                     .iter()
                     .filter(|r| matches!(r, WriteResult::Failure(_)))
                     .count();
-                m("Write", format!("{} results, {bad} failures", res.len()))
+                m(
+                    "Write",
+                    format!("{}, {}", count(res.len(), "result"), count(bad, "failure")),
+                )
             }
             (_, R::GetNameList(g)) => {
                 let names: Vec<&str> = g.identifiers.iter().take(4).map(|s| s.as_str()).collect();
@@ -502,8 +517,8 @@ impl Tase2View {
                 m(
                     "GetNameList",
                     format!(
-                        "{} names: {}{more}{}",
-                        g.identifiers.len(),
+                        "{}: {}{more}{}",
+                        count(g.identifiers.len(), "name"),
                         names.join(", "),
                         if g.more_follows { " (more follow)" } else { "" }
                     ),
@@ -566,25 +581,21 @@ impl Tase2View {
                 return m(
                     "Report",
                     format!(
-                        "information report {}, {} values",
+                        "information report {}, {}",
                         super::variables(&r.variables),
-                        r.results.len()
+                        count(r.results.len(), "value")
                     ),
                 )
             }
         };
         let points = match &members {
-            Some(ms) => ms
-                .iter()
-                .filter(|n| !REPORT_HEADER.contains(&item(n)))
-                .count()
-                .to_string(),
-            None => format!("{} values (data set not seen)", r.results.len()),
-        };
-        let points = if members.is_some() {
-            format!("{points} points")
-        } else {
-            points
+            Some(ms) => count(
+                ms.iter()
+                    .filter(|n| !REPORT_HEADER.contains(&item(n)))
+                    .count(),
+                "point",
+            ),
+            None => format!("{} (data set not seen)", count(r.results.len(), "value")),
         };
         m(
             "Report",
