@@ -827,10 +827,25 @@ pub struct FieldDiff {
 }
 
 impl FieldDiff {
-    /// The name of the differing field: the text before `:` of the line, else its first word.
+    /// The name of the differing field: the text before `:` of the line; for a bare value (an
+    /// element of a tuple or list) the innermost named field enclosing it, else its first word.
     pub fn field(&self) -> String {
         let line = self.left.as_deref().or(self.right.as_deref()).unwrap_or("");
-        field_name(line.trim())
+        let line = line.trim();
+        let named = line
+            .find(':')
+            .is_some_and(|c| !line[..c].contains(['(', '{', '[', '"', ' ']));
+        if !named {
+            let field = self
+                .path
+                .iter()
+                .rev()
+                .find(|p| p.starts_with(|c: char| c.is_ascii_lowercase() || c == '_'));
+            if let Some(f) = field {
+                return f.clone();
+            }
+        }
+        field_name(line)
     }
 }
 
