@@ -1,6 +1,7 @@
 //! The `tase2` command-line tool: serve a model, or talk to a server as a client.
 
 mod control;
+mod replay;
 mod serve;
 mod show;
 mod watch;
@@ -115,6 +116,15 @@ enum Command {
         #[command(flatten)]
         args: control::TagArgs,
     },
+    /// Replay a recording into a fresh client session or server and check every octet.
+    ///
+    /// The recorded object is rebuilt from the file (a server from the model it embeds) and fed
+    /// the recorded inputs on the recorded clock. On success one line sums it up; where the
+    /// output differs the report names the time, connection and entry, decodes both PDUs layer by
+    /// layer with the first differing field, and shows both frames in hex. With --timeline the
+    /// recording is printed one line per PDU with its TASE.2 meaning instead. Exit code 1: the
+    /// replay diverged; 2: the file cannot be read or the object cannot be rebuilt.
+    Replay(replay::ReplayArgs),
 }
 
 /// What `tase2 list` does.
@@ -363,6 +373,10 @@ async fn list(
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
+        Command::Replay(args) => match replay::run(&args) {
+            0 => Ok(()),
+            code => std::process::exit(code),
+        },
         Command::Identify(r) => {
             let c = connect(&r).await?;
             let i = c.identify().await.map_err(|e| e.to_string())?;

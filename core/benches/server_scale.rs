@@ -17,7 +17,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use tase2_core::assoc::AssociationConfig;
 use tase2_core::mms::ObjectName;
 use tase2_core::record::{Event, Reader};
-use tase2_core::server::{ServerConfig, Endpoint};
+use tase2_core::server::{Endpoint, ServerConfig};
 use tase2_core::sim::Sim;
 use tase2_core::tase2::client::{Command, Outcome, SessionConfig};
 use tase2_core::tase2::server::{Tase2, Tase2Builder, Tase2Config};
@@ -92,8 +92,14 @@ fn association() -> AssociationConfig {
 /// What a client sends to associate: the inputs of a recorded handshake.
 fn handshake_inputs() -> Vec<Vec<u8>> {
     let mut ep = endpoint(1, ServerConfig::default());
-    ep.record(t0(), "bench", Vec::new(), "bench", Box::new(Vec::<u8>::new()))
-        .unwrap();
+    ep.record(
+        t0(),
+        "bench",
+        Vec::new(),
+        "bench",
+        Box::new(Vec::<u8>::new()),
+    )
+    .unwrap();
     let mut s: Sim<Tase2> = Sim::new(ep, t0());
     let c = s.connect(association(), SessionConfig::default());
     assert!(s.client(c).session.is_established());
@@ -110,11 +116,14 @@ fn handshake_inputs() -> Vec<Vec<u8>> {
 /// Live heap octets the endpoint holds per idle, established association.
 fn idle_association_octets(n: usize) -> f64 {
     let inputs = handshake_inputs();
-    let mut ep = endpoint(1, ServerConfig {
-        max_associations: n + 1,
-        max_pending: n + 1,
-        ..ServerConfig::default()
-    });
+    let mut ep = endpoint(
+        1,
+        ServerConfig {
+            max_associations: n + 1,
+            max_pending: n + 1,
+            ..ServerConfig::default()
+        },
+    );
     let mut out = Vec::with_capacity(4096);
     let before = LIVE.load(Ordering::Relaxed);
     for _ in 0..n {

@@ -50,6 +50,7 @@ pub mod ber;
 pub mod client;
 pub mod cotp;
 pub mod deviation;
+pub mod dissect;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod mms;
