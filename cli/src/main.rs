@@ -3,6 +3,7 @@
 mod config;
 mod control;
 mod model;
+mod pcap;
 mod serve;
 mod show;
 mod sim;
@@ -36,6 +37,12 @@ enum Command {
     /// Serve a TASE.2 model: the TOML file of --config, else the embedded default model (VCC
     /// objects, domains ICC1 and ICC2 with bilateral tables, simulated grid points).
     Serve(serve::ServeArgs),
+    /// Write a recording as a pcapng of synthesised Ethernet/IPv4/TCP frames (client 10.0.0.1,
+    /// server 10.0.0.2:102), for Wireshark or tshark to decode as TPKT / COTP / MMS.
+    ExportPcap(pcap::ExportPcapArgs),
+    /// Make a recording of one side of the TCP connections to a server port in a pcap or pcapng
+    /// capture; --check feeds a captured client's octets through our server.
+    ImportPcap(pcap::ImportPcapArgs),
     /// Identify a server.
     Identify(Remote),
     /// What a TASE.2 server offers: version, features, domains, typed variables.
@@ -336,6 +343,8 @@ async fn list(
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
+        Command::ExportPcap(args) => pcap::run_export(&args),
+        Command::ImportPcap(args) => pcap::run_import(&args),
         Command::Identify(r) => {
             let c = connect(&r).await?;
             let i = c.identify().await.map_err(|e| e.to_string())?;
