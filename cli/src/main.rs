@@ -498,4 +498,52 @@ mod tests {
             Cli::try_parse_from(["tase2", "identify", "h:102", "--tpdu-size", "8192"]).is_err()
         );
     }
+
+    #[test]
+    fn import_pcap_takes_a_side_and_a_connection_from_one() {
+        let cli = Cli::try_parse_from([
+            "tase2",
+            "import-pcap",
+            "c.pcapng",
+            "--server-port",
+            "102",
+            "--side",
+            "client",
+            "--connection",
+            "2",
+            "-o",
+            "c.rec",
+        ]);
+        assert!(matches!(cli.map(|c| c.command), Ok(Command::ImportPcap(_))));
+        let no_port = Cli::try_parse_from(["tase2", "import-pcap", "c.pcapng", "-o", "x"]);
+        assert!(no_port.is_err(), "the server port is required");
+        let zero = [
+            "tase2",
+            "import-pcap",
+            "c",
+            "--server-port",
+            "1",
+            "--connection",
+            "0",
+        ];
+        assert!(
+            Cli::try_parse_from(zero).is_err(),
+            "connections count from 1"
+        );
+        let bad_side = [
+            "tase2",
+            "import-pcap",
+            "c",
+            "--server-port",
+            "1",
+            "--side",
+            "both",
+        ];
+        assert!(Cli::try_parse_from(bad_side).is_err());
+        let export = Cli::try_parse_from(["tase2", "export-pcap", "a.rec", "b.pcapng"]);
+        assert!(matches!(
+            export.map(|c| c.command),
+            Ok(Command::ExportPcap(_))
+        ));
+    }
 }

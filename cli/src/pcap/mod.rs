@@ -9,12 +9,12 @@
 //!   closed. Times are the entries' UTC clock.
 //! - **Import** ([`import`]): a pcap or pcapng capture (Ethernet, Linux cooked v1/v2, loopback,
 //!   raw IP) becomes the recording of one side of the TCP connections to a server port, the
-//!   streams reassembled ([`import`] module docs say what is refused). A capture of a
+//!   streams reassembled (retransmissions and reordering handled, a lost segment refused). A capture of a
 //!   third-party peer can then be fed through our server, inputs only (`--check`).
 
 mod file;
-mod import;
 mod net;
+mod tcp;
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -25,7 +25,7 @@ use tase2_core::record::{
 use tase2_core::server::ServerEvent;
 use tase2_core::Instant;
 
-pub use import::Side;
+pub use tcp::Side;
 
 /// The `setup_kind` of a recording imported from a capture without a model.
 pub const PCAP_IMPORT: &str = "pcap-import";
@@ -307,14 +307,14 @@ impl Imported {
 /// Read the capture `data` and make one side's recording of it.
 pub fn import(data: &[u8], opts: &ImportOptions) -> Result<Imported, String> {
     let packets = file::read(data)?;
-    let conv = import::reassemble(&packets, opts.server_port)?;
+    let conv = tcp::reassemble(&packets, opts.server_port)?;
     if conv.clients.is_empty() {
         return Err(format!(
             "no TCP connection to port {} starts in the capture",
             opts.server_port
         ));
     }
-    let rec = import::entries(&conv, opts.side, opts.connection)?;
+    let rec = tcp::entries(&conv, opts.side, opts.connection)?;
     Ok(Imported {
         start: rec.start,
         entries: rec.entries,
@@ -373,22 +373,28 @@ pub struct ImportPcapArgs {
 /// Run `tase2 export-pcap`.
 pub fn run_export(args: &ExportPcapArgs) -> Result<(), String> {
     let log = std::fs::read(&args.file).map_err(|e| format!("{}: {e}", args.file.display()))?;
-    let stats = export(
+    write_pcapng(
         &log,
         &args.out,
         &ExportOptions {
             server_port: args.server_port,
         },
-    )?;
+    )
+}
+
+/// Export `log` to the pcapng `out` and say what was written on stdout (also the `--pcapng OUT`
+/// of `tase2 replay`).
+pub fn write_pcapng(log: &[u8], out: &Path, opts: &ExportOptions) -> Result<(), String> {
+    let stats = export(log, out, opts)?;
     println!(
         "{}: {} frames, {} connection(s), {} payload octets",
-        args.out.display(),
+        out.display(),
         stats.packets,
         stats.connections,
         stats.octets
     );
     if let Some(why) = stats.stopped {
-        println!("the recording could not be read to its end: {why}");
+        println!("the recording could not be read to its end (frames up to there written): {why}");
     }
     Ok(())
 }

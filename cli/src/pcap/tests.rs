@@ -237,8 +237,8 @@ fn an_exported_server_recording_decodes_in_tshark_and_imports_back() {
         .unwrap();
     let last_in_imported = entries
         .iter()
-        .filter(|e| matches!(e.event, Event::Input { .. }))
-        .last()
+        .rev()
+        .find(|e| matches!(e.event, Event::Input { .. }))
         .unwrap();
     assert_eq!(last_in.at.utc_micros(), last_in_imported.at.utc_micros());
 
