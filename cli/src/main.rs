@@ -1,6 +1,7 @@
 //! The `tase2` command-line tool: serve a model, or talk to a server as a client.
 
 mod control;
+mod pcap;
 mod replay;
 mod serve;
 mod show;
@@ -37,6 +38,12 @@ enum Command {
     /// Serve a TASE.2 model: the TOML file of --config, else the embedded default model (VCC
     /// objects, domains ICC1 and ICC2 with bilateral tables, simulated grid points).
     Serve(serve::ServeArgs),
+    /// Write a recording as a pcapng of synthesised Ethernet/IPv4/TCP frames (client 10.0.0.1,
+    /// server 10.0.0.2:102), for Wireshark or tshark to decode as TPKT / COTP / MMS.
+    ExportPcap(pcap::ExportPcapArgs),
+    /// Make a recording of one side of the TCP connections to a server port in a pcap or pcapng
+    /// capture; --check feeds a captured client's octets through our server.
+    ImportPcap(pcap::ImportPcapArgs),
     /// Identify a server.
     Identify(Remote),
     /// What a TASE.2 server offers: version, features, domains, typed variables.
@@ -377,6 +384,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             0 => Ok(()),
             code => std::process::exit(code),
         },
+        Command::ExportPcap(args) => pcap::run_export(&args),
+        Command::ImportPcap(args) => pcap::run_import(&args),
         Command::Identify(r) => {
             let c = connect(&r).await?;
             let i = c.identify().await.map_err(|e| e.to_string())?;
@@ -545,5 +554,53 @@ mod tests {
         assert!(
             Cli::try_parse_from(["tase2", "identify", "h:102", "--tpdu-size", "8192"]).is_err()
         );
+    }
+
+    #[test]
+    fn import_pcap_takes_a_side_and_a_connection_from_one() {
+        let cli = Cli::try_parse_from([
+            "tase2",
+            "import-pcap",
+            "c.pcapng",
+            "--server-port",
+            "102",
+            "--side",
+            "client",
+            "--connection",
+            "2",
+            "-o",
+            "c.rec",
+        ]);
+        assert!(matches!(cli.map(|c| c.command), Ok(Command::ImportPcap(_))));
+        let no_port = Cli::try_parse_from(["tase2", "import-pcap", "c.pcapng", "-o", "x"]);
+        assert!(no_port.is_err(), "the server port is required");
+        let zero = [
+            "tase2",
+            "import-pcap",
+            "c",
+            "--server-port",
+            "1",
+            "--connection",
+            "0",
+        ];
+        assert!(
+            Cli::try_parse_from(zero).is_err(),
+            "connections count from 1"
+        );
+        let bad_side = [
+            "tase2",
+            "import-pcap",
+            "c",
+            "--server-port",
+            "1",
+            "--side",
+            "both",
+        ];
+        assert!(Cli::try_parse_from(bad_side).is_err());
+        let export = Cli::try_parse_from(["tase2", "export-pcap", "a.rec", "b.pcapng"]);
+        assert!(matches!(
+            export.map(|c| c.command),
+            Ok(Command::ExportPcap(_))
+        ));
     }
 }

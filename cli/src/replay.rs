@@ -33,6 +33,10 @@ pub struct ReplayArgs {
     /// TASE.2 meaning), instead of replaying it.
     #[arg(long)]
     pub timeline: bool,
+    /// Also write the recorded conversation as a pcapng capture (synthesised TCP/IP frames on
+    /// port 102) that tshark and Wireshark decode as RFC 1006 / MMS.
+    #[arg(long, value_name = "OUT")]
+    pub pcapng: Option<PathBuf>,
 }
 
 /// Run `tase2 replay`; the process exit code.
@@ -45,6 +49,14 @@ pub fn run(args: &ReplayArgs) -> i32 {
             return EXIT_UNREADABLE;
         }
     };
+    if let Some(out) = &args.pcapng {
+        if let Err(e) =
+            crate::pcap::write_pcapng(&data, out, &crate::pcap::ExportOptions::default())
+        {
+            eprintln!("tase2 replay: {e}");
+            return EXIT_UNREADABLE;
+        }
+    }
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     let code = execute(

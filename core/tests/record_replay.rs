@@ -429,3 +429,65 @@ fn a_local_tag_set_by_the_builder_is_part_of_the_fresh_model() {
     // And the fingerprint tells a tagged model from an untagged one.
     assert_ne!(ep.fingerprint(), build(None).0.fingerprint());
 }
+
+#[test]
+fn inputs_only_replays_feed_a_foreign_log_and_show_its_events() {
+    let (_, server_log, _) = conversation();
+    let (mut h, mut e) = entries(&server_log);
+    // Another implementation's server: other output octets, no fingerprint.
+    for en in &mut e {
+        if let Event::Output { bytes, .. } = &mut en.event {
+            bytes.iter_mut().for_each(|b| *b ^= 0x5a);
+        }
+    }
+    h.fingerprint = 0;
+    let foreign = rebuild(&h, &e);
+    let mut fresh = server(0.0);
+    assert!(
+        matches!(
+            record::replay(&mut fresh, &foreign),
+            Err(ReplayError::Fingerprint { recorded: 0, .. })
+        ),
+        "outputs checked: the fingerprint is"
+    );
+    let opts = record::ReplayOptions {
+        check_outputs: false,
+    };
+    let mut fresh = server(0.0);
+    let mut associated = Vec::new();
+    let mut inputs = 0;
+    let stats = record::replay_with(&mut fresh, &foreign, &opts, &mut |ep, index, entry| {
+        assert!(!matches!(entry.event, Event::Output { .. }));
+        inputs += 1;
+        while let Some(ev) = ep.poll_event() {
+            if let tase2_core::server::ServerEvent::Associated { id, .. } = ev {
+                associated.push((index, id.0));
+            }
+        }
+    })
+    .unwrap();
+    assert_eq!(
+        associated.len(),
+        1,
+        "the association's event reached the caller"
+    );
+    assert_eq!(associated[0].1, 1);
+    assert_eq!(stats.inputs, inputs);
+    assert!(
+        stats.output_bytes > 1000,
+        "our server still answered: {stats:?}"
+    );
+    // The recorded state is reached all the same.
+    let p1 = fresh.tase2().point_id(&icc1("P1")).unwrap();
+    assert_eq!(
+        fresh.tase2().value(p1).unwrap().value,
+        PointValue::real(104.0).value
+    );
+    // A log that names a model is still held to it.
+    let (h, e) = entries(&server_log);
+    let mut other = server(1.0);
+    assert!(matches!(
+        record::replay_with(&mut other, &rebuild(&h, &e), &opts, &mut |_, _, _| {}),
+        Err(ReplayError::Fingerprint { .. })
+    ));
+}

@@ -55,8 +55,8 @@ pub use journal::IoSink;
 pub use journal::{Journal, RecordSink};
 pub use reader::{Reader, RecordError, DEFAULT_MAX_FRAME};
 pub use replay::{
-    replay, replay_reader, Divergence, DivergenceKind, Mismatch, ReplayError, ReplayStats,
-    Replayable,
+    replay, replay_reader, replay_reader_with, replay_with, Divergence, DivergenceKind, Mismatch,
+    ReplayError, ReplayOptions, ReplayStats, Replayable,
 };
 pub use targets::replay_session;
 
