@@ -549,6 +549,13 @@ impl<H: Hooks> Sim<H, Session> {
         self.connect_with(|now| Session::new(association, config, now))
     }
 
+    /// Replace client `i` by a new TASE.2 session on a new connection (see
+    /// [`Self::reconnect_with`]), typically after [`Self::restart_server`] or
+    /// [`Self::disconnect`].
+    pub fn reconnect(&mut self, i: usize, association: AssociationConfig, config: SessionConfig) {
+        self.reconnect_with(i, |now| Session::new(association, config, now))
+    }
+
     /// Start `command` on client `i`; returns its handle (see [`Self::wait`]).
     pub fn start(&mut self, i: usize, command: Command) -> OpId {
         let now = self.now;
