@@ -28,6 +28,8 @@ pub(crate) struct BenchOpts {
     no_load: bool,
     /// Skip the report fan-out.
     no_fanout: bool,
+    /// Skip the one-shot replay figures (an hour of a 1,000-point RBE link).
+    no_replay: bool,
     /// Simulated seconds of the fan-out's 10 % run.
     fanout_seconds: u32,
     /// Rounds over every point of the fan-out's saturating run.
@@ -38,7 +40,7 @@ pub(crate) struct BenchOpts {
 
 impl BenchOpts {
     /// Parses `[--depth N] [--seconds S] [--connections N] [--rounds N] [--pin MODE]
-    /// [--no-criterion] [--no-load] [--no-fanout | --fanout-only] [--fanout-seconds S]
+    /// [--no-criterion] [--no-load] [--no-fanout | --fanout-only] [--no-replay] [--fanout-seconds S]
     /// [--fanout-rounds N] [-- ARGS...]`.
     fn parse(args: &[String]) -> Result<BenchOpts, String> {
         let mut o = BenchOpts {
@@ -50,6 +52,7 @@ impl BenchOpts {
             no_criterion: false,
             no_load: false,
             no_fanout: false,
+            no_replay: false,
             fanout_seconds: 60,
             fanout_rounds: 10,
             criterion_args: Vec::new(),
@@ -93,10 +96,12 @@ impl BenchOpts {
                 "--no-criterion" => o.no_criterion = true,
                 "--no-load" => o.no_load = true,
                 "--no-fanout" => o.no_fanout = true,
+                "--no-replay" => o.no_replay = true,
                 "--fanout-only" => {
                     o.no_criterion = true;
                     o.no_load = true;
                     o.no_fanout = false;
+                    o.no_replay = true;
                 }
                 "--fanout-seconds" => {
                     o.fanout_seconds = positive(&value("--fanout-seconds")?, "--fanout-seconds")?
@@ -233,6 +238,13 @@ pub(crate) fn bench(root: &Path, args: &[String]) -> Res {
             report.push('\n');
         }
         report.push_str(&report_fanout(&opts)?);
+    }
+
+    if !opts.no_replay {
+        if !report.is_empty() {
+            report.push('\n');
+        }
+        report.push_str(&replay_hour()?);
     }
 
     let dir = root.join("build").join("bench");
@@ -772,6 +784,44 @@ pub(crate) fn report_fanout(opts: &BenchOpts) -> Result<String, String> {
             .collect::<Vec<_>>()
             .join(" ")
     );
+    Ok(text)
+}
+
+/// The replay figures of `cargo xtask bench`: an hour-long recording of a 1,000-point RBE link
+/// (made on the core's simulator), both sides replayed (`core/benches/replay_hour.rs`).
+pub(crate) fn replay_hour() -> Result<String, String> {
+    let mut cmd = Command::new(cargo());
+    cmd.args([
+        "bench",
+        "-p",
+        "tase2-core",
+        "--bench",
+        "replay_hour",
+        "--",
+        "--replay-report",
+    ]);
+    show(&cmd);
+    let out = cmd
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo bench: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    print!("{stdout}");
+    if !out.status.success() {
+        return Err(format!("the replay bench failed ({})", out.status));
+    }
+    let mut text = String::from(
+        "replay (tase2-core record::replay / replay_session of one simulated hour; target: well \
+         under 1 s per side):\n",
+    );
+    for side in ["setup", "server", "client"] {
+        let prefix = format!("replay {side}:");
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&prefix))
+            .ok_or_else(|| format!("the replay bench printed no `{prefix}` line"))?;
+        let _ = writeln!(text, "  {line}");
+    }
     Ok(text)
 }
 

@@ -877,7 +877,12 @@ fn traced(f: impl FnOnce()) -> String {
         .without_time()
         .with_writer(move || writer.clone())
         .finish();
-    tracing::subscriber::with_default(subscriber, f);
+    tracing::subscriber::with_default(subscriber, || {
+        // Other tests, running at the same time without a subscriber, may have had callsites
+        // cached as uninteresting before this subscriber existed: ask again.
+        tracing::callsite::rebuild_interest_cache();
+        f()
+    });
     let out = lines.0.lock().unwrap().clone();
     String::from_utf8(out).unwrap()
 }
