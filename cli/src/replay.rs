@@ -16,9 +16,6 @@ use tase2_core::record::{
 };
 use tase2_core::Instant;
 
-/// `Header::setup_kind` of a `tase2 serve --record` log: `setup` is the served model's TOML and
-/// the header's `start` the instant the model was loaded with.
-
 /// Exit code: the replay diverged from the recording.
 pub const EXIT_DIVERGED: i32 = 1;
 /// Exit code: the file cannot be read, or the recorded object cannot be rebuilt.
