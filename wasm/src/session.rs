@@ -58,6 +58,26 @@ impl WasmSession {
         self.clock.now(now_ms)
     }
 
+    // --- recording ---
+
+    /// Record this session in memory (see `tase2_core::record`): call it right after the
+    /// constructor, before the first input or `poll_transmit`. [`Self::recording`] then gives
+    /// the log, which `tase2 replay` replays and decodes (`--timeline`) outside the browser.
+    pub fn record(&mut self) -> Result<(), String> {
+        self.session
+            .record(
+                Box::new(Vec::<u8>::new()),
+                concat!("FreeTase2 browser viewer ", env!("CARGO_PKG_VERSION"), " (wasm)"),
+            )
+            .map_err(|e| e.to_string())
+    }
+
+    /// The log recorded so far (a whole log, ready to save as a file), or `undefined` when this
+    /// session is not recording.
+    pub fn recording(&self) -> Option<Vec<u8>> {
+        self.session.recording().map(<[u8]>::to_vec)
+    }
+
     // --- input ---
 
     /// Bytes received from the WebSocket, in any split.

@@ -86,6 +86,9 @@ function onState(st) {
   const busy = up || st.state === "connecting" || !!st.retry;
   $("connect").disabled = busy;
   $("disconnect").disabled = !busy;
+  let rec = null;
+  try { rec = conn.recording(); } catch (_) { /* before the connection object exists */ }
+  $("download-rec").disabled = !up && !rec;
   $("ts-apply").disabled = !up;
   for (const id of ["ctl-select", "ctl-operate", "ctl-tag-read", "ctl-tag-set"]) $(id).disabled = !up;
   if (up) deviceChanged();
@@ -560,12 +563,27 @@ function logInfoError(text) {
 
 let trends;
 
+/// Save the association's recording (see `tase2_core::record`; `tase2 replay FILE` replays it).
+function downloadRecording() {
+  const bytes = conn.recording();
+  if (!bytes) return;
+  const url = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = `freetase2-${new Date().toISOString().replace(/[:.]/g, "-")}.rec`;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
 async function main() {
   trends = new Trends($("trends"), $("trend-window"));
   apAe("local", "local-ap", "local-ae");
   apAe("remote", "remote-ap", "remote-ae");
   $("connect-form").addEventListener("submit", (ev) => { ev.preventDefault(); connect(); });
   $("disconnect").addEventListener("click", () => conn.disconnect());
+  $("download-rec").addEventListener("click", downloadRecording);
   $("ts-form").addEventListener("submit", (ev) => { ev.preventDefault(); applyTransferSet(); });
   $("ctl-device").addEventListener("change", deviceChanged);
   $("ctl-kind").addEventListener("change", () => {

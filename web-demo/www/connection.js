@@ -80,6 +80,8 @@ export class Connection {
       if (this.ws !== ws) return;
       try {
         this.s = new this.WasmSession(p.localAp, p.localAe, p.remoteAp, p.remoteAe, Date.now());
+        // Every association is recorded in memory, for the "Download recording" button.
+        this.s.record();
       } catch (e) {
         this.wanted = false;
         this.h.onState({ state: "closed", text: `closed: ${e}` });
@@ -106,8 +108,16 @@ export class Connection {
     };
   }
 
+  /// The log of the current (or the last) association, to save as a file; null before any.
+  recording() {
+    const now = this.s && this.s.recording();
+    if (now) this.lastRecording = now;
+    return this.lastRecording || null;
+  }
+
   /// The association (or the socket before it) ended.
   ended(text, refused) {
+    if (this.s) this.recording();
     clearTimeout(this.timer);
     for (const [, r] of this.ops) r.reject(new Error("association closed"));
     this.ops.clear();

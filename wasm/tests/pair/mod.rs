@@ -117,9 +117,15 @@ pub struct Pair {
 impl Pair {
     /// A pair whose association is up (its `established` event taken).
     pub fn connected() -> Pair {
+        Pair::connected_with(|_| {})
+    }
+
+    /// [`Pair::connected`], with `prepare` run on the fresh session (e.g. to start recording).
+    pub fn connected_with(prepare: impl FnOnce(&mut WasmSession)) -> Pair {
         let mut server = server();
         let conn = server.open(at(T0)).unwrap();
-        let session = WasmSession::new("1.1.1.999", 12, "1.1.1.998", 12, T0).unwrap();
+        let mut session = WasmSession::new("1.1.1.999", 12, "1.1.1.998", 12, T0).unwrap();
+        prepare(&mut session);
         let mut p = Pair {
             now_ms: T0,
             session,

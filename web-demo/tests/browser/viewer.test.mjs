@@ -15,6 +15,7 @@
 import { chromium } from "playwright-core";
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 
 const args = Object.fromEntries(
@@ -248,6 +249,22 @@ try {
   await check("an information message appears", async () => {
     await page.locator('[data-testid="info-message"]').first().waitFor({ timeout: 30_000 });
     return (await page.locator('[data-testid="info-message"]').first().textContent()).trim();
+  });
+
+  await check("the association downloads as a recording that tase2 replay replays", async () => {
+    const [dl] = await Promise.all([
+      page.waitForEvent("download"),
+      page.locator('[data-testid="download-rec"]').click(),
+    ]);
+    const file = join(out, "viewer-session.rec");
+    await dl.saveAs(file);
+    const tase2 = args.tase2 || "target/release/tase2";
+    const r = spawnSync(tase2, ["replay", file], { encoding: "utf8" });
+    assert(r.status === 0, `tase2 replay exit ${r.status}: ${r.stdout}${r.stderr}`);
+    const t = spawnSync(tase2, ["replay", file, "--timeline"], { encoding: "utf8" });
+    assert(t.status === 0 && /Initiate/.test(t.stdout) && /report of transfer set/.test(t.stdout),
+      `timeline: ${t.stdout.slice(0, 400)}${t.stderr}`);
+    return r.stdout.trim();
   });
 
   await check("after a server restart the page reassociates and values flow again", async () => {
