@@ -67,7 +67,11 @@ impl WasmSession {
         self.session
             .record(
                 Box::new(Vec::<u8>::new()),
-                concat!("FreeTase2 browser viewer ", env!("CARGO_PKG_VERSION"), " (wasm)"),
+                concat!(
+                    "FreeTase2 browser viewer ",
+                    env!("CARGO_PKG_VERSION"),
+                    " (wasm)"
+                ),
             )
             .map_err(|e| e.to_string())
     }
