@@ -16,9 +16,12 @@ use clap::{Args, Parser, Subcommand};
 use tase2_core::assoc::{AssociationConfig, InvalidTpduSize};
 use tase2_core::ber::ObjectIdentifier;
 use tase2_core::cotp::TpduSize;
-use tase2_core::mms::{AccessResult, ObjectName};
+use tase2_core::mms::{
+    AccessResult, ConfirmedRequest, ConfirmedResponse, ObjectName, ReadRequest,
+    VariableAccessSpecification,
+};
 use tase2_tokio::tase2::{Tase2Client, Tase2Options};
-use tase2_tokio::{Client, RecordFile};
+use tase2_tokio::RecordFile;
 
 /// FreeTase2: an ICCP / TASE.2 (IEC 60870-6) server and client.
 #[derive(Parser)]
@@ -45,7 +48,12 @@ enum Command {
     /// capture; --check feeds a captured client's octets through our server.
     ImportPcap(pcap::ImportPcapArgs),
     /// Identify a server.
-    Identify(Remote),
+    Identify {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        record: Record,
+    },
     /// What a TASE.2 server offers: version, features, domains, typed variables.
     ///
     /// TASE2_Version, Supported_Features, the domains the server shows this client with their
@@ -72,6 +80,8 @@ enum Command {
     Type {
         #[command(flatten)]
         remote: Remote,
+        #[command(flatten)]
+        record: Record,
         /// Variables, `DOMAIN/NAME` or `/NAME`.
         #[arg(required = true)]
         names: Vec<String>,
@@ -80,6 +90,8 @@ enum Command {
     List {
         #[command(flatten)]
         remote: Remote,
+        #[command(flatten)]
+        record: Record,
         /// What to do.
         #[arg(value_enum)]
         action: ListAction,
@@ -172,7 +184,8 @@ struct Remote {
     tpdu_size: usize,
 }
 
-/// Recording the client session (the TASE.2 commands: browse, read, watch, operate, tag).
+/// Recording the client session (every client command: identify, browse, read, type, list, watch,
+/// operate, tag).
 #[derive(Args)]
 struct Record {
     /// Record the client session into FILE (created or truncated): every octet, timer and
@@ -213,12 +226,6 @@ fn association(r: &Remote) -> Result<AssociationConfig, String> {
         .set_tpdu_size(r.tpdu_size)
         .map_err(|e| e.to_string())?;
     Ok(config)
-}
-
-async fn connect(r: &Remote) -> Result<Client, String> {
-    Client::connect(&r.addr, association(r)?)
-        .await
-        .map_err(|e| e.to_string())
 }
 
 /// A TASE.2 client that does not insist on `TASE2_Version`: `browse` and `read` also work on plain
@@ -331,15 +338,15 @@ fn show_results(names: &[ObjectName], results: Vec<AccessResult>) {
 }
 
 async fn list(
-    c: &Client,
+    c: &Tase2Client,
     action: ListAction,
     name: &ObjectName,
     members: &[ObjectName],
 ) -> Result<(), String> {
-    let e = |e: tase2_tokio::Error| e.to_string();
+    let e = |e: tase2_tokio::tase2::Error| e.to_string();
     match action {
         ListAction::Define => {
-            c.define_list(name, members).await.map_err(e)?;
+            c.define_data_set(name, members).await.map_err(e)?;
             println!(
                 "defined {} with {} members",
                 show::name(name),
@@ -347,16 +354,23 @@ async fn list(
             );
         }
         ListAction::Read => {
-            let m = c.list_members(name).await.map_err(e)?;
-            show_results(&m, c.read_list(name).await.map_err(e)?);
+            let m = c.data_set_members(name).await.map_err(e)?;
+            let read = ConfirmedRequest::Read(ReadRequest {
+                specification_with_result: false,
+                variables: VariableAccessSpecification::VariableListName(name.clone()),
+            });
+            match c.request(read).await.map_err(e)? {
+                ConfirmedResponse::Read(r) => show_results(&m, r.results),
+                _ => return Err("the server answered Read with another service".into()),
+            }
         }
         ListAction::Members => {
-            for m in c.list_members(name).await.map_err(e)? {
+            for m in c.data_set_members(name).await.map_err(e)? {
                 println!("{}", show::name(&m));
             }
         }
         ListAction::Delete => {
-            let deleted = c.delete_list(name).await.map_err(e)?;
+            let deleted = c.delete_data_set(name).await.map_err(e)?;
             println!(
                 "{} {}",
                 show::name(name),
@@ -386,14 +400,21 @@ async fn run(cli: Cli) -> Result<(), String> {
         },
         Command::ExportPcap(args) => pcap::run_export(&args),
         Command::ImportPcap(args) => pcap::run_import(&args),
-        Command::Identify(r) => {
-            let c = connect(&r).await?;
-            let i = c.identify().await.map_err(|e| e.to_string())?;
-            println!(
-                "vendor {}\nmodel {}\nrevision {}",
-                i.vendor_name, i.model_name, i.revision
-            );
-            c.conclude().await.map_err(|e| e.to_string())
+        Command::Identify { remote, record } => {
+            let c = connect_tase2(&remote, &record, "identify").await?;
+            let result = match c.request(ConfirmedRequest::Identify).await {
+                Ok(ConfirmedResponse::Identify(i)) => {
+                    println!(
+                        "vendor {}\nmodel {}\nrevision {}",
+                        i.vendor_name, i.model_name, i.revision
+                    );
+                    Ok(())
+                }
+                Ok(_) => Err("the server answered Identify with another service".to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            c.conclude().await.map_err(|e| e.to_string())?;
+            result
         }
         Command::Browse { remote, record } => {
             let mut c = connect_tase2(&remote, &record, "browse").await?;
@@ -453,20 +474,39 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("{}", result?);
             Ok(())
         }
-        Command::Type { remote, names } => {
+        Command::Type {
+            remote,
+            record,
+            names,
+        } => {
             let names = names
                 .iter()
                 .map(|n| parse_name(n))
                 .collect::<Result<Vec<_>, _>>()?;
-            let c = connect(&remote).await?;
+            let c = connect_tase2(&remote, &record, "type").await?;
+            let mut result = Ok(());
             for n in &names {
-                let t = c.get_type(n).await.map_err(|e| e.to_string())?;
-                println!("{}: {t:?}", show::name(n));
+                let request = ConfirmedRequest::GetVariableAccessAttributes(n.clone());
+                match c.request(request).await {
+                    Ok(ConfirmedResponse::GetVariableAccessAttributes(a)) => {
+                        println!("{}: {:?}", show::name(n), a.type_description)
+                    }
+                    Ok(_) => {
+                        result = Err("the server answered with another service".to_string());
+                        break;
+                    }
+                    Err(e) => {
+                        result = Err(e.to_string());
+                        break;
+                    }
+                }
             }
-            c.conclude().await.map_err(|e| e.to_string())
+            c.conclude().await.map_err(|e| e.to_string())?;
+            result
         }
         Command::List {
             remote,
+            record,
             action,
             list: name,
             members,
@@ -476,7 +516,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .iter()
                 .map(|n| parse_name(n))
                 .collect::<Result<Vec<_>, _>>()?;
-            let c = connect(&remote).await?;
+            let c = connect_tase2(&remote, &record, "list").await?;
             let r = list(&c, action, &name, &members).await;
             c.conclude().await.map_err(|e| e.to_string())?;
             r
@@ -541,7 +581,7 @@ mod tests {
         let cli = Cli::try_parse_from(["tase2", "-vv", "identify", "h:102", "--tpdu-size", "1024"])
             .unwrap();
         assert_eq!(cli.verbose, 2);
-        let Command::Identify(r) = cli.command else {
+        let Command::Identify { remote: r, .. } = cli.command else {
             panic!()
         };
         assert_eq!(r.tpdu_size, 1024);
