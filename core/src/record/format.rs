@@ -53,6 +53,7 @@ pub struct Header {
     /// `tase2` tool writes `"tase2-serve-toml"` with the model's TOML).
     pub setup_kind: String,
     /// Everything needed to build the same core object again.
+    #[serde(with = "octets")]
     pub setup: Vec<u8>,
     /// A digest of the core object as it was when recording started (configuration and model);
     /// a replay checks the object it built against it before feeding any input.
@@ -98,6 +99,7 @@ pub enum Event {
         /// The connection.
         conn: u64,
         /// The bytes as they came.
+        #[serde(with = "octets")]
         bytes: Vec<u8>,
     },
     /// Bytes the core gave out for a connection, one `poll_transmit` each.
@@ -105,6 +107,7 @@ pub enum Event {
         /// The connection.
         conn: u64,
         /// The bytes.
+        #[serde(with = "octets")]
         bytes: Vec<u8>,
     },
     /// `handle_timeout`.
@@ -128,6 +131,7 @@ pub enum Event {
     /// and the id it got (`None`: refused).
     OpenFrom {
         /// The source address.
+        #[serde(with = "octets")]
         source: Vec<u8>,
         /// The connection id, if accepted.
         conn: Option<u64>,
@@ -148,6 +152,7 @@ pub enum SessionInput {
     /// `request`: the MMS confirmed request as a whole PDU (invoke id 0), with the id returned.
     Request {
         /// BER of the `confirmed-RequestPDU`.
+        #[serde(with = "octets")]
         pdu: Vec<u8>,
         /// The id returned.
         op: u64,
@@ -222,6 +227,7 @@ pub enum ServerInput {
         /// The header.
         header: InfoHeader,
         /// The message.
+        #[serde(with = "octets")]
         data: Vec<u8>,
     },
     /// `complete_write`; the error as its DataAccessError code.
@@ -236,6 +242,7 @@ pub enum ServerInput {
         /// The association.
         conn: u64,
         /// BER of the `unconfirmed-PDU`.
+        #[serde(with = "octets")]
         pdu: Vec<u8>,
     },
     /// `report_list`.
@@ -255,6 +262,7 @@ pub enum ServerInput {
         /// The variable.
         name: ObjectName,
         /// BER of the value.
+        #[serde(with = "octets")]
         data: Vec<u8>,
     },
 }
@@ -316,5 +324,43 @@ impl core::fmt::Write for Fingerprint {
             self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
         }
         Ok(())
+    }
+}
+
+/// `Vec<u8>` fields as one run of octets: postcard writes `serialize_bytes` exactly as it writes
+/// a sequence of `u8` (a varint length, then the octets), so the format is unchanged, but a reader
+/// copies the run at once instead of visiting every octet.
+mod octets {
+    use alloc::vec::Vec;
+    use core::fmt;
+    use serde::{de, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(v)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        struct Octets;
+        impl<'de> de::Visitor<'de> for Octets {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("octets")
+            }
+            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+                Ok(v.to_vec())
+            }
+            fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+                Ok(v)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut a: A) -> Result<Vec<u8>, A::Error> {
+                // Bounded: the hint comes from the file.
+                let mut v = Vec::with_capacity(a.size_hint().unwrap_or(0).min(64 * 1024));
+                while let Some(b) = a.next_element()? {
+                    v.push(b);
+                }
+                Ok(v)
+            }
+        }
+        d.deserialize_byte_buf(Octets)
     }
 }
