@@ -26,9 +26,13 @@ fn icc1(item: &str) -> ObjectName {
 }
 
 fn server(config: ServerConfig) -> Sim<Tase2> {
+    server_with(config, Tase2Config::default())
+}
+
+fn server_with(config: ServerConfig, tase2: Tase2Config) -> Sim<Tase2> {
     let mut b = Tase2Builder::new(Tase2Config {
         local_ap_title: Some("1.1.1.998".parse().unwrap()),
-        ..Tase2Config::default()
+        ..tase2
     });
     b.domain("ICC1", 8).unwrap();
     for n in 0..POINTS {
@@ -219,6 +223,10 @@ fn pump(s: &mut Sim<Tase2>, stalled: Option<usize>) {
 }
 
 fn start_rbe(s: &mut Sim<Tase2>, c: usize) {
+    start(s, c, false);
+}
+
+fn start(s: &mut Sim<Tase2>, c: usize, all_changes_reported: bool) {
     let ds = icc1(&format!("DS_{c}"));
     let mut members: Vec<ObjectName> = [
         "Transfer_Set_Name",
@@ -248,6 +256,7 @@ fn start_rbe(s: &mut Sim<Tase2>, c: usize) {
                     data_set: ds,
                     conditions: DsConditions::OBJECT_CHANGE,
                     rbe: true,
+                    all_changes_reported,
                     ..Default::default()
                 },
             },
@@ -349,6 +358,84 @@ fn a_reader_stuck_past_its_time_is_disconnected() {
         e,
         AdmissionEvent::StuckReader { id, after, .. } if *id == conn && *after == Duration::from_secs(20)
     )));
+    assert!(s
+        .server_events
+        .iter()
+        .any(|e| matches!(e, ServerEvent::Closed { id, .. } if *id == conn)));
+}
+
+/// Blocked for `rounds` seconds with every point changing each second.
+fn change_while_blocked(s: &mut Sim<Tase2>, c: usize, rounds: usize) {
+    for k in 1..=rounds {
+        let now = s.now;
+        let updates: Vec<_> = (0..POINTS)
+            .map(|n| {
+                let p = s.server.tase2().point_id(&icc1(&format!("P{n}"))).unwrap();
+                (p, PointValue::real((k * 100 + n) as f32))
+            })
+            .collect();
+        s.server.update_many(now, updates);
+        pump(s, Some(c));
+        s.now = s.now + Duration::from_secs(1);
+        s.server.handle_timeout(s.now);
+        pump(s, Some(c));
+    }
+}
+
+#[test]
+fn all_changes_reported_under_back_pressure_is_bounded_and_its_overflow_reported() {
+    let mut s = server_with(
+        ServerConfig {
+            max_queued_output: 2_000,
+            ..ServerConfig::default()
+        },
+        Tase2Config {
+            max_buffered_changes: 100,
+            ..Tase2Config::default()
+        },
+    );
+    let c = s.connect(association(), SessionConfig::default());
+    start(&mut s, c, true);
+    change_while_blocked(&mut s, c, 10);
+    let dropped: usize = s
+        .server_events
+        .iter()
+        .filter_map(|e| match e {
+            ServerEvent::Extension(tase2_core::tase2::server::Tase2Event::ChangesDropped {
+                count,
+                ..
+            }) => Some(*count),
+            _ => None,
+        })
+        .sum();
+    // 400 changes, a buffer of 100, and whatever left before the cap was reached: never silent.
+    assert!(dropped >= 200, "dropped {dropped}");
+    pump(&mut s, None);
+    // What was kept arrives; the newest change of every point is among it.
+    let want: Vec<_> = (0..POINTS).map(|n| Some((1000 + n) as f32)).collect();
+    assert_eq!(latest(&s, c), want);
+}
+
+#[test]
+fn a_peer_that_floods_input_while_its_output_is_held_is_dropped() {
+    let mut s = server(ServerConfig {
+        max_queued_output: 2_000,
+        ..ServerConfig::default()
+    });
+    let c = s.connect(association(), SessionConfig::default());
+    start_rbe(&mut s, c);
+    change_while_blocked(&mut s, c, 5);
+    let conn = s.clients[c].conn;
+    assert!(!s.server.wants_input(conn));
+    // Input beyond the held-input bound: the association goes, with the reason.
+    let now = s.now;
+    s.server.handle_input(now, conn, &[0u8; 1500]);
+    s.server.handle_input(now, conn, &[0u8; 1500]);
+    pump(&mut s, Some(c));
+    assert!(admissions(&s).contains(&AdmissionEvent::InputFlood {
+        id: conn,
+        limit: 2_000
+    }));
     assert!(s
         .server_events
         .iter()
