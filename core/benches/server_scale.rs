@@ -113,8 +113,17 @@ fn handshake_inputs() -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Live heap octets the endpoint holds per idle, established association.
-fn idle_association_octets(n: usize) -> f64 {
+/// Resident set size of this process in octets (Linux `/proc/self/statm`; 0 elsewhere).
+fn rss() -> usize {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<usize>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+/// Live heap octets the endpoint holds per idle, established association, and the process RSS
+/// growth per association.
+fn idle_association_octets(n: usize) -> (f64, f64) {
     let inputs = handshake_inputs();
     let mut ep = endpoint(
         1,
@@ -125,6 +134,7 @@ fn idle_association_octets(n: usize) -> f64 {
         },
     );
     let mut out = Vec::with_capacity(4096);
+    let rss_before = rss();
     let before = LIVE.load(Ordering::Relaxed);
     for _ in 0..n {
         let id = ep.open(t0()).unwrap();
@@ -137,7 +147,11 @@ fn idle_association_octets(n: usize) -> f64 {
     while ep.poll_event().is_some() {}
     assert_eq!(ep.connection_counts(), (0, n));
     let after = LIVE.load(Ordering::Relaxed);
-    (after - before) as f64 / n as f64
+    let rss_after = rss();
+    (
+        (after - before) as f64 / n as f64,
+        rss_after.saturating_sub(rss_before) as f64 / n as f64,
+    )
 }
 
 /// A simulator with one association that started `n` transfer sets (interval one hour: no
@@ -178,9 +192,10 @@ fn with_transfer_sets(n: usize) -> (Sim<Tase2>, usize) {
 
 fn scale(c: &mut Criterion) {
     let n = 1000;
-    let octets = idle_association_octets(n);
+    let (octets, rss) = idle_association_octets(n);
     println!(
-        "server_scale: idle association: {octets:.0} octets of core heap each ({n} associations)"
+        "server_scale: idle association: {octets:.0} octets of core heap each, process RSS \
+         +{rss:.0} octets each ({n} associations)"
     );
     let mut g = c.benchmark_group("one_read_with_transfer_sets");
     for sets in [100usize, 1_000, 10_000] {
