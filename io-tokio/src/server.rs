@@ -1,16 +1,24 @@
-//! An MMS / TASE.2 server over tokio: one task owns the core [`Endpoint`]; per-socket tasks only move
-//! bytes to and from it.
+//! An MMS / TASE.2 server over tokio.
+//!
+//! The endpoint and every socket live on one thread of their own (a current-thread runtime with
+//! a `LocalSet`, started by [`Server::run`]): each connection's task reads its socket straight
+//! into the endpoint and writes what the endpoint has for it, so a pipelined request costs no
+//! channel hop, no copy of its octets and no cross-thread wake-up. Other tasks reach the server
+//! only through [`ServerHandle::command`].
+//!
+//! Back-pressure per connection: a task reads only while [`Endpoint::wants_input`] says so, and
+//! takes output from the endpoint only when its socket took the previous batch, so a slow reader's
+//! output waits in the core (bounded by `ServerConfig::max_queued_output`) and never in the driver.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::rc::Rc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot, Notify};
 
 use tase2_core::record::{RecordSink, RecordStartError};
 use tase2_core::server::{ConnectionId, Endpoint, Hooks, NoHooks, ServerConfig, ServerEvent, Vmd};
@@ -19,15 +27,13 @@ use tase2_core::Instant;
 
 use crate::recording::IdleFlush;
 
-/// Messages queued for the endpoint task (socket input from every connection, commands) before a
-/// sender waits for room.
+/// Commands queued for the server before [`ServerHandle::command`] waits for room.
 const INBOX: usize = 256;
-/// Chunks of output queued per connection for its writer task. When full, the endpoint keeps the
-/// connection's further output in the core and its socket is not read until the writer drains.
-const OUTBOX: usize = 32;
 /// How long accepting pauses after an accept error (e.g. EMFILE: out of file descriptors), so a
 /// persistent error does not spin.
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
+/// Octets read from a socket at a time.
+const READ_CHUNK: usize = 16 * 1024;
 
 /// Called inside the endpoint task for every event, with the endpoint to act on (change the model,
 /// send a report). Keep it quick: the whole server waits for it.
@@ -38,10 +44,6 @@ pub type EventHook<H = NoHooks> =
 pub type Command<H = NoHooks> = Box<dyn FnOnce(&mut Endpoint<H>, Instant) + Send>;
 
 enum Msg<H: Hooks> {
-    Input(ConnectionId, Vec<u8>),
-    TransportClosed(ConnectionId),
-    /// The writer of a connection whose output stalled took a chunk: there is room again.
-    Drained(ConnectionId),
     Command(Command<H>),
 }
 
@@ -78,37 +80,6 @@ impl<H: Hooks> ServerHandle<H> {
     }
 }
 
-/// The endpoint task's side of one connection's writer.
-struct Writer {
-    tx: mpsc::Sender<Vec<u8>>,
-    /// Output taken from the core that did not fit the writer's queue.
-    stalled: Option<Vec<u8>>,
-    /// Set while `stalled` waits: the writer then sends [`Msg::Drained`] when it takes a chunk.
-    wanted: Arc<AtomicBool>,
-}
-
-impl Writer {
-    /// Queue `bytes`; false (and `bytes` kept in `stalled`) when the queue is full.
-    fn offer(&mut self, bytes: Vec<u8>) -> bool {
-        let bytes = match self.tx.try_send(bytes) {
-            Ok(()) => return true,
-            Err(mpsc::error::TrySendError::Full(b)) => b,
-            // The socket is gone: its output has nowhere to go.
-            Err(mpsc::error::TrySendError::Closed(_)) => return true,
-        };
-        // Ask for a wake-up, then try once more: the writer may have taken a chunk between the
-        // first try and the flag (a spurious Drained is harmless).
-        self.wanted.store(true, Ordering::SeqCst);
-        match self.tx.try_send(bytes) {
-            Err(mpsc::error::TrySendError::Full(b)) => {
-                self.stalled = Some(b);
-                false
-            }
-            _ => true,
-        }
-    }
-}
-
 impl Server<NoHooks> {
     /// Bind `addr` and prepare to serve `model` (plain MMS).
     pub async fn bind(
@@ -120,7 +91,10 @@ impl Server<NoHooks> {
     }
 }
 
-impl<H: Hooks + Send + 'static> Server<H> {
+impl<H: Hooks + Send + 'static> Server<H>
+where
+    H::Event: Send,
+{
     /// Bind `addr` and prepare to serve `endpoint` (e.g. a TASE.2 server from
     /// `tase2_core::tase2::server::Tase2Builder`).
     pub async fn with_endpoint(
@@ -184,78 +158,59 @@ impl<H: Hooks + Send + 'static> Server<H> {
         }
     }
 
-    /// Serve until the task is dropped. An accept error (e.g. EMFILE, out of file descriptors) is
-    /// transient: it is logged (`tracing`) and accepting resumes after a short pause, while the
-    /// connections already open are served on.
-    pub async fn run(mut self) -> io::Result<()> {
-        let mut writers: HashMap<ConnectionId, Writer> = HashMap::new();
-        let mut accept_paused: Option<tokio::time::Instant> = None;
-        let mut idle_flush = IdleFlush::default();
-        loop {
-            let deadline = self.endpoint.poll_timeout();
-            let sleep = async {
-                match deadline {
-                    Some(d) => {
-                        tokio::time::sleep_until(tokio::time::Instant::from_std(clock::to_std(d)))
-                            .await
-                    }
-                    None => std::future::pending().await,
-                }
-            };
-            let resume = async {
-                match accept_paused {
-                    Some(t) => tokio::time::sleep_until(t).await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                accepted = self.listener.accept(), if accept_paused.is_none() => match accepted {
-                    Ok((stream, peer)) => {
-                        let _ = stream.set_nodelay(true);
-                        match self.endpoint.open_from(clock::now(), peer.ip()) {
-                            Ok(id) => {
-                                writers.insert(id, spawn_socket(id, stream, self.tx.clone()));
-                            }
-                            // Its source holds too many connections: close at once.
-                            Err(_) => drop(stream),
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!("accept failed (retrying in {ACCEPT_PAUSE:?}): {e}");
-                        accept_paused = Some(tokio::time::Instant::now() + ACCEPT_PAUSE);
-                    }
-                },
-                () = resume => accept_paused = None,
-                Some(msg) = self.rx.recv() => {
-                    let now = clock::now();
-                    match msg {
-                        Msg::Input(id, bytes) => self.endpoint.handle_input(now, id, &bytes),
-                        Msg::TransportClosed(id) => self.endpoint.handle_transport_closed(now, id),
-                        Msg::Drained(id) => {
-                            if let Some(w) = writers.get_mut(&id) {
-                                if let Some(b) = w.stalled.take() {
-                                    w.offer(b);
-                                }
-                            }
-                        }
-                        Msg::Command(f) => f(&mut self.endpoint, now),
-                    }
-                }
-                () = sleep => self.endpoint.handle_timeout(clock::now()),
-                () = idle_flush.wait() => {
-                    self.endpoint.flush_recording();
-                    idle_flush.done();
-                    continue;
-                }
-            }
-            self.flush(&mut writers);
-            idle_flush.touch(self.endpoint.is_recording());
-        }
+    /// Serve until this future is dropped (which stops the server, completing a recording) or
+    /// the server thread fails. The endpoint and the sockets run on a thread of their own (see
+    /// the [module docs](self)); the future only waits for it, so it may be spawned on any
+    /// runtime. An accept error (e.g. EMFILE, out of file descriptors) is transient: it is
+    /// logged (`tracing`) and accepting resumes after a short pause, while the connections
+    /// already open are served on.
+    pub async fn run(self) -> io::Result<()> {
+        let Server {
+            listener,
+            endpoint,
+            hook,
+            tx,
+            rx,
+        } = self;
+        // The handles keep their own senders; this one must not keep the inbox open forever.
+        drop(tx);
+        let listener = listener.into_std()?;
+        let (done_tx, done_rx) = oneshot::channel::<io::Result<()>>();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("tase2-server".into())
+            .spawn(move || {
+                let r = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .and_then(|rt| {
+                        let local = tokio::task::LocalSet::new();
+                        local.block_on(&rt, serve(listener, endpoint, hook, rx, stop_rx))
+                    });
+                let _ = done_tx.send(r);
+            })?;
+        // Dropped with this future: the server thread sees it and stops.
+        let _stop = stop_tx;
+        done_rx
+            .await
+            .unwrap_or_else(|_| Err(io::Error::other("the server thread ended unexpectedly")))
     }
+}
 
-    /// Drain events (through the hook) and transmits until both are empty; a connection whose
-    /// writer queue is full keeps its output in the core until the writer drains.
-    fn flush(&mut self, writers: &mut HashMap<ConnectionId, Writer>) {
+/// What the server thread shares between its tasks (one thread: `Rc` and `RefCell`, never held
+/// across an await).
+struct Core<H: Hooks> {
+    endpoint: Endpoint<H>,
+    hook: Option<EventHook<H>>,
+    /// Each connection task's wake-up: output is waiting for it.
+    conns: HashMap<ConnectionId, Rc<Notify>>,
+    /// Something may have been recorded since the last flush.
+    activity: bool,
+}
+
+impl<H: Hooks> Core<H> {
+    /// Drain events (through the hook) and wake the connections that have output, until quiet.
+    fn settle(&mut self) {
         loop {
             let mut progressed = false;
             while let Some(ev) = self.endpoint.poll_event() {
@@ -264,18 +219,14 @@ impl<H: Hooks + Send + 'static> Server<H> {
                     hook(&mut self.endpoint, clock::now(), &ev);
                 }
             }
-            let ids: Vec<ConnectionId> = self.endpoint.connections().collect();
-            for id in ids {
-                let mut w = writers.get_mut(&id);
-                while w.as_ref().is_none_or(|w| w.stalled.is_none()) {
-                    let mut buf = Vec::new();
-                    if self.endpoint.poll_transmit(id, &mut buf) == 0 {
-                        break;
-                    }
-                    progressed = true;
-                    // Without a writer (cannot happen) the bytes have nowhere to go.
-                    if let Some(w) = w.as_mut() {
-                        w.offer(buf);
+            while let Some(id) = self.endpoint.poll_ready() {
+                progressed = true;
+                match self.conns.get(&id) {
+                    Some(n) => n.notify_one(),
+                    // No task (cannot happen): the octets have nowhere to go.
+                    None => {
+                        let mut sink = Vec::new();
+                        self.endpoint.poll_transmit(id, &mut sink);
                     }
                 }
             }
@@ -283,64 +234,197 @@ impl<H: Hooks + Send + 'static> Server<H> {
                 break;
             }
         }
-        // Connections the endpoint has forgotten: dropping the sender lets the writer close the socket
-        // after its last bytes.
-        if writers.len() != self.endpoint.connections().count() {
-            let live: std::collections::HashSet<ConnectionId> =
-                self.endpoint.connections().collect();
-            writers.retain(|id, _| live.contains(id));
+        self.activity = true;
+    }
+}
+
+type Shared<H> = Rc<(RefCell<Core<H>>, Notify)>;
+
+/// The server thread: accept, commands, timers; the connection tasks do their own I/O.
+async fn serve<H: Hooks + 'static>(
+    listener: std::net::TcpListener,
+    endpoint: Endpoint<H>,
+    hook: Option<EventHook<H>>,
+    mut rx: mpsc::Receiver<Msg<H>>,
+    mut stop: oneshot::Receiver<()>,
+) -> io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let listener = TcpListener::from_std(listener)?;
+    // The Notify beside the core: a connection task moved a deadline or recorded something.
+    let shared: Shared<H> = Rc::new((
+        RefCell::new(Core {
+            endpoint,
+            hook,
+            conns: HashMap::new(),
+            activity: false,
+        }),
+        Notify::new(),
+    ));
+    let mut accept_paused: Option<tokio::time::Instant> = None;
+    let mut inbox_open = true;
+    let mut idle_flush = IdleFlush::default();
+    loop {
+        let deadline = shared.0.borrow().endpoint.poll_timeout();
+        let sleep = async {
+            match deadline {
+                Some(d) => {
+                    tokio::time::sleep_until(tokio::time::Instant::from_std(clock::to_std(d))).await
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let resume = async {
+            match accept_paused {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = &mut stop => return Ok(()),
+            accepted = listener.accept(), if accept_paused.is_none() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    let opened = shared.0.borrow_mut().endpoint.open_from(clock::now(), peer.ip());
+                    match opened {
+                        Ok(id) => {
+                            let wake = Rc::new(Notify::new());
+                            shared.0.borrow_mut().conns.insert(id, Rc::clone(&wake));
+                            tokio::task::spawn_local(connection(Rc::clone(&shared), id, stream, wake));
+                        }
+                        // Its source holds too many connections: close at once.
+                        Err(_) => drop(stream),
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!("accept failed (retrying in {ACCEPT_PAUSE:?}): {e}");
+                    accept_paused = Some(tokio::time::Instant::now() + ACCEPT_PAUSE);
+                }
+            },
+            () = resume => accept_paused = None,
+            msg = rx.recv(), if inbox_open => match msg {
+                Some(Msg::Command(f)) => {
+                    let mut core = shared.0.borrow_mut();
+                    f(&mut core.endpoint, clock::now());
+                }
+                None => inbox_open = false,
+            },
+            () = sleep => shared.0.borrow_mut().endpoint.handle_timeout(clock::now()),
+            // A connection task moved a deadline (or recorded something): look again.
+            () = shared.1.notified() => {}
+            () = idle_flush.wait() => {
+                shared.0.borrow_mut().endpoint.flush_recording();
+                idle_flush.done();
+                continue;
+            }
+        }
+        let mut core = shared.0.borrow_mut();
+        core.settle();
+        let recording = core.activity && core.endpoint.is_recording();
+        core.activity = false;
+        drop(core);
+        idle_flush.touch(recording);
+    }
+}
+
+/// One connection: read into the endpoint while it wants input, write what it has for us when
+/// the socket can take it, close once the endpoint has forgotten the connection.
+async fn connection<H: Hooks + 'static>(
+    shared: Shared<H>,
+    id: ConnectionId,
+    stream: TcpStream,
+    wake: Rc<Notify>,
+) {
+    let mut input = vec![0u8; READ_CHUNK];
+    let mut out: Vec<u8> = Vec::new();
+    let mut sent = 0;
+    let mut read_open = true;
+    loop {
+        // Take the next batch only once the socket took the last one.
+        if sent == out.len() {
+            out.clear();
+            sent = 0;
+            let open = {
+                let mut core = shared.0.borrow_mut();
+                let n = core.endpoint.poll_transmit(id, &mut out);
+                let open = core.endpoint.is_open(id);
+                if n > 0 {
+                    core.settle();
+                }
+                if !open {
+                    core.conns.remove(&id);
+                }
+                open
+            };
+            if !open {
+                shared.1.notify_one();
+                finish(stream, &out).await;
+                return;
+            }
+        }
+        while sent < out.len() {
+            match stream.try_write(&out[sent..]) {
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(_) => {
+                    transport_closed(&shared, id);
+                    out.clear();
+                    sent = 0;
+                    read_open = false;
+                    break;
+                }
+            }
+        }
+        if sent == out.len() && !out.is_empty() {
+            // All written: perhaps more is waiting.
+            continue;
+        }
+        let want_write = sent < out.len();
+        let want_read = read_open && shared.0.borrow().endpoint.wants_input(id);
+        tokio::select! {
+            r = stream.readable(), if want_read => {
+                if r.is_err() {
+                    read_open = false;
+                    transport_closed(&shared, id);
+                    continue;
+                }
+                match stream.try_read(&mut input) {
+                    Ok(0) => {
+                        read_open = false;
+                        transport_closed(&shared, id);
+                    }
+                    Ok(n) => {
+                        let mut core = shared.0.borrow_mut();
+                        core.endpoint.handle_input(clock::now(), id, &input[..n]);
+                        core.settle();
+                        drop(core);
+                        shared.1.notify_one();
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(_) => {
+                        read_open = false;
+                        transport_closed(&shared, id);
+                    }
+                }
+            }
+            _ = stream.writable(), if want_write => {}
+            () = wake.notified() => {}
         }
     }
 }
 
-/// Split the socket into a reader task feeding the endpoint and a writer task fed by it. The
-/// reader does not read while the writer's queue is full (back-pressure per connection).
-fn spawn_socket<H: Hooks + Send + 'static>(
-    id: ConnectionId,
-    stream: TcpStream,
-    inbox: mpsc::Sender<Msg<H>>,
-) -> Writer {
-    let (mut rd, mut wr) = stream.into_split();
-    let (wtx, mut wrx) = mpsc::channel::<Vec<u8>>(OUTBOX);
-    let wanted = Arc::new(AtomicBool::new(false));
-    // Weak, so that the writer ends (closing the socket) once the endpoint drops its sender.
-    let room = wtx.downgrade();
-    let tx = inbox.clone();
-    tokio::spawn(async move {
-        let mut buf = vec![0u8; 16 * 1024];
-        loop {
-            if let Some(w) = room.upgrade() {
-                // Wait for room in the output queue; the permit is given back at once.
-                let _ = w.reserve().await;
-            }
-            match rd.read(&mut buf).await {
-                Ok(0) | Err(_) => {
-                    let _ = tx.send(Msg::TransportClosed(id)).await;
-                    return;
-                }
-                Ok(n) => {
-                    if tx.send(Msg::Input(id, buf[..n].to_vec())).await.is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    });
-    let flag = Arc::clone(&wanted);
-    tokio::spawn(async move {
-        while let Some(bytes) = wrx.recv().await {
-            if flag.swap(false, Ordering::SeqCst) && inbox.send(Msg::Drained(id)).await.is_err() {
-                return;
-            }
-            if wr.write_all(&bytes).await.is_err() {
-                return;
-            }
-        }
-        let _ = wr.shutdown().await;
-    });
-    Writer {
-        tx: wtx,
-        stalled: None,
-        wanted,
+fn transport_closed<H: Hooks>(shared: &Shared<H>, id: ConnectionId) {
+    let mut core = shared.0.borrow_mut();
+    core.endpoint.handle_transport_closed(clock::now(), id);
+    core.settle();
+    drop(core);
+    shared.1.notify_one();
+}
+
+/// The last octets of a connection the endpoint has forgotten, then an orderly shutdown (FIN);
+/// the socket closes when the stream drops.
+async fn finish(mut stream: TcpStream, bytes: &[u8]) {
+    use tokio::io::AsyncWriteExt;
+    if stream.write_all(bytes).await.is_ok() {
+        let _ = stream.shutdown().await;
     }
 }

@@ -51,6 +51,15 @@ fn child() {
             .unwrap();
         let addr = server.local_addr().unwrap();
         let running = tokio::spawn(server.run());
+        let config = AssociationConfig::with_ap_titles(
+            ("1.1.1.999".parse().unwrap(), 12),
+            ("1.1.1.998".parse().unwrap(), 12),
+        );
+        // The server runs on a thread of its own, whose runtime needs descriptors of its own
+        // (epoll, eventfd): let it start, and serve once, before the table is filled.
+        let first = Client::connect(addr, config.clone()).await.unwrap();
+        first.identify().await.unwrap();
+        first.conclude().await.unwrap();
 
         // Fill the descriptor table, then free one for the client's socket: the server then has
         // none left to accept it with.
@@ -63,10 +72,6 @@ fn child() {
             }
         }
         files.pop();
-        let config = AssociationConfig::with_ap_titles(
-            ("1.1.1.999".parse().unwrap(), 12),
-            ("1.1.1.998".parse().unwrap(), 12),
-        );
         let client = tokio::spawn(Client::connect(addr, config));
         // The server meets EMFILE on every try meanwhile.
         tokio::time::sleep(Duration::from_millis(350)).await;

@@ -473,6 +473,29 @@ impl<H: Hooks> Endpoint<H> {
         self.conns.keys().copied()
     }
 
+    /// Whether connection `id` is still known (once its association ended and its last
+    /// octets were taken by [`Self::poll_transmit`], it is forgotten: close its transport).
+    pub fn is_open(&self, id: ConnectionId) -> bool {
+        self.conns.contains_key(&id)
+    }
+
+    /// The next connection with output waiting (or closed, to be forgotten), in the order it got
+    /// it, without taking the output: for a driver whose sockets take output at their own pace
+    /// (it wakes that socket, which calls [`Self::poll_transmit`] when it can write). A
+    /// connection comes back once it has new output after being returned.
+    pub fn poll_ready(&mut self) -> Option<ConnectionId> {
+        loop {
+            let id = self.ready.pop_front()?;
+            let Some(c) = self.conns.get_mut(&id) else {
+                continue;
+            };
+            c.in_ready = false;
+            if c.assoc.is_closed() || c.assoc.has_pending_transmit() {
+                return Some(id);
+            }
+        }
+    }
+
     /// The peer of an established association.
     pub fn peer(&self, id: ConnectionId) -> Option<&AssociateRequest> {
         self.conns.get(&id)?.peer.as_deref()
