@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use tase2_core::record::{RecordSink, RecordStartError};
 use tase2_core::server::{ConnectionId, Endpoint, Hooks, NoHooks, ServerConfig, ServerEvent, Vmd};
@@ -28,6 +28,19 @@ const OUTBOX: usize = 32;
 /// How long accepting pauses after an accept error (e.g. EMFILE: out of file descriptors), so a
 /// persistent error does not spin.
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
+/// Messages the endpoint task handles before it flushes: under load one walk over the
+/// connections serves a batch of inputs instead of each one.
+const BATCH: usize = 64;
+
+/// Default idle time before TCP keepalive probes start on an accepted socket
+/// ([`Server::set_keepalive`]).
+pub const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
+/// Time between TCP keepalive probes once they started (where the platform lets us set it).
+pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+/// Unanswered keepalive probes after which the kernel declares the peer dead (where the platform
+/// lets us set it): with the defaults a dead peer is found 60 + 3 × 10 = 90 s after it went
+/// silent.
+pub const KEEPALIVE_RETRIES: u32 = 3;
 
 /// Called inside the endpoint task for every event, with the endpoint to act on (change the model,
 /// send a report). Keep it quick: the whole server waits for it.
@@ -52,6 +65,7 @@ pub struct Server<H: Hooks = NoHooks> {
     hook: Option<EventHook<H>>,
     tx: mpsc::Sender<Msg<H>>,
     rx: mpsc::Receiver<Msg<H>>,
+    keepalive: Option<Duration>,
 }
 
 /// Sends commands to a running [`Server`] from anywhere.
@@ -85,6 +99,8 @@ struct Writer {
     stalled: Option<Vec<u8>>,
     /// Set while `stalled` waits: the writer then sends [`Msg::Drained`] when it takes a chunk.
     wanted: Arc<AtomicBool>,
+    /// Whether the reader may read: [`Endpoint::wants_input`] as of the last flush.
+    gate: watch::Sender<bool>,
 }
 
 impl Writer {
@@ -135,7 +151,18 @@ impl<H: Hooks + Send + 'static> Server<H> {
             hook: None,
             tx,
             rx,
+            keepalive: Some(KEEPALIVE_IDLE),
         })
+    }
+
+    /// TCP keepalive on every socket accepted from now on: probes start after `idle` without
+    /// traffic, then every [`KEEPALIVE_INTERVAL`], and after [`KEEPALIVE_RETRIES`] unanswered ones
+    /// the kernel reports the connection broken (the reader sees an error and the association
+    /// ends). This is how a peer that vanished without a FIN (power loss, a cable, a NAT that
+    /// forgot us) is noticed by an association that only sends reports rarely or only receives.
+    /// `None` turns it off. Default: [`KEEPALIVE_IDLE`] (60 s).
+    pub fn set_keepalive(&mut self, idle: Option<Duration>) {
+        self.keepalive = idle;
     }
 
     /// The address actually bound (useful with port 0).
@@ -212,6 +239,12 @@ impl<H: Hooks + Send + 'static> Server<H> {
                 accepted = self.listener.accept(), if accept_paused.is_none() => match accepted {
                     Ok((stream, peer)) => {
                         let _ = stream.set_nodelay(true);
+                        if let Some(idle) = self.keepalive {
+                            // Best effort: a socket without keepalive is still served.
+                            if let Err(e) = set_keepalive(&stream, idle) {
+                                tracing::debug!("TCP keepalive not set on {peer}: {e}");
+                            }
+                        }
                         match self.endpoint.open_from(clock::now(), peer.ip()) {
                             Ok(id) => {
                                 writers.insert(id, spawn_socket(id, stream, self.tx.clone()));
@@ -227,18 +260,13 @@ impl<H: Hooks + Send + 'static> Server<H> {
                 },
                 () = resume => accept_paused = None,
                 Some(msg) = self.rx.recv() => {
-                    let now = clock::now();
-                    match msg {
-                        Msg::Input(id, bytes) => self.endpoint.handle_input(now, id, &bytes),
-                        Msg::TransportClosed(id) => self.endpoint.handle_transport_closed(now, id),
-                        Msg::Drained(id) => {
-                            if let Some(w) = writers.get_mut(&id) {
-                                if let Some(b) = w.stalled.take() {
-                                    w.offer(b);
-                                }
-                            }
+                    self.handle_msg(&mut writers, msg);
+                    // Whatever else is queued already, before one flush for all of it.
+                    for _ in 1..BATCH {
+                        match self.rx.try_recv() {
+                            Ok(msg) => self.handle_msg(&mut writers, msg),
+                            Err(_) => break,
                         }
-                        Msg::Command(f) => f(&mut self.endpoint, now),
                     }
                 }
                 () = sleep => self.endpoint.handle_timeout(clock::now()),
@@ -253,8 +281,31 @@ impl<H: Hooks + Send + 'static> Server<H> {
         }
     }
 
+    fn handle_msg(&mut self, writers: &mut HashMap<ConnectionId, Writer>, msg: Msg<H>) {
+        let now = clock::now();
+        match msg {
+            Msg::Input(id, bytes) => self.endpoint.handle_input(now, id, &bytes),
+            Msg::TransportClosed(id) => self.endpoint.handle_transport_closed(now, id),
+            Msg::Drained(id) => {
+                if let Some(w) = writers.get_mut(&id) {
+                    if let Some(b) = w.stalled.take() {
+                        w.offer(b);
+                    }
+                }
+            }
+            Msg::Command(f) => f(&mut self.endpoint, now),
+        }
+    }
+
     /// Drain events (through the hook) and transmits until both are empty; a connection whose
-    /// writer queue is full keeps its output in the core until the writer drains.
+    /// writer queue is full keeps its output in the core until the writer drains. Then open or
+    /// close each reader's gate as the endpoint wants input.
+    ///
+    /// This walks every connection rather than popping the endpoint's ready queue
+    /// (`poll_transmit_any`): a connection whose writer is stalled must keep its output *in the
+    /// core*, which is what makes the core hold its input and its reports back, and the ready
+    /// queue cannot skip an entry without taking its bytes. Batching messages ([`BATCH`]) keeps
+    /// the walk's cost per input small under load.
     fn flush(&mut self, writers: &mut HashMap<ConnectionId, Writer>) {
         loop {
             let mut progressed = false;
@@ -283,6 +334,10 @@ impl<H: Hooks + Send + 'static> Server<H> {
                 break;
             }
         }
+        for (&id, w) in writers.iter() {
+            let want = self.endpoint.wants_input(id);
+            w.gate.send_if_modified(|open| std::mem::replace(open, want) != want);
+        }
         // Connections the endpoint has forgotten: dropping the sender lets the writer close the socket
         // after its last bytes.
         if writers.len() != self.endpoint.connections().count() {
@@ -293,8 +348,38 @@ impl<H: Hooks + Send + 'static> Server<H> {
     }
 }
 
+/// Turn on TCP keepalive on `stream`: probes after `idle`, then every [`KEEPALIVE_INTERVAL`],
+/// [`KEEPALIVE_RETRIES`] of them (the interval and count where the platform has them).
+fn set_keepalive(stream: &TcpStream, idle: Duration) -> io::Result<()> {
+    let ka = socket2::TcpKeepalive::new().with_time(idle);
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "windows"
+    ))]
+    let ka = ka.with_interval(KEEPALIVE_INTERVAL);
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "netbsd"
+    ))]
+    let ka = ka.with_retries(KEEPALIVE_RETRIES);
+    socket2::SockRef::from(stream).set_tcp_keepalive(&ka)
+}
+
 /// Split the socket into a reader task feeding the endpoint and a writer task fed by it. The
-/// reader does not read while the writer's queue is full (back-pressure per connection).
+/// reader does not read while the writer's queue is full, nor while the endpoint holds the
+/// connection's input because its output is backed up (its gate is closed): back-pressure per
+/// connection, so a peer that does not read its answers has its requests wait in its own socket.
+/// What the reader read before the gate closed (one read per message in the endpoint's queue at
+/// most) is held by the endpoint, up to the same cap.
 fn spawn_socket<H: Hooks + Send + 'static>(
     id: ConnectionId,
     stream: TcpStream,
@@ -303,12 +388,17 @@ fn spawn_socket<H: Hooks + Send + 'static>(
     let (mut rd, mut wr) = stream.into_split();
     let (wtx, mut wrx) = mpsc::channel::<Vec<u8>>(OUTBOX);
     let wanted = Arc::new(AtomicBool::new(false));
+    let (gate, mut open) = watch::channel(true);
     // Weak, so that the writer ends (closing the socket) once the endpoint drops its sender.
     let room = wtx.downgrade();
     let tx = inbox.clone();
     tokio::spawn(async move {
         let mut buf = vec![0u8; 16 * 1024];
         loop {
+            // The endpoint dropped the connection (and this gate with it): nothing to read for.
+            if open.wait_for(|open| *open).await.is_err() {
+                return;
+            }
             if let Some(w) = room.upgrade() {
                 // Wait for room in the output queue; the permit is given back at once.
                 let _ = w.reserve().await;
@@ -342,5 +432,6 @@ fn spawn_socket<H: Hooks + Send + 'static>(
         tx: wtx,
         stalled: None,
         wanted,
+        gate,
     }
 }
