@@ -473,6 +473,12 @@ impl<H: Hooks> Endpoint<H> {
         self.conns.keys().copied()
     }
 
+    /// Whether the endpoint still knows connection `id`: from [`Self::open`] until a closed
+    /// connection's last bytes were taken by [`Self::poll_transmit`].
+    pub fn is_open(&self, id: ConnectionId) -> bool {
+        self.conns.contains_key(&id)
+    }
+
     /// The peer of an established association.
     pub fn peer(&self, id: ConnectionId) -> Option<&AssociateRequest> {
         self.conns.get(&id)?.peer.as_deref()
@@ -855,6 +861,24 @@ impl<H: Hooks> Endpoint<H> {
         }
     }
 
+    /// The next connection whose output became ready (or that closed), without taking its
+    /// bytes: for a driver that cannot take them now (its socket's queue is full) and leaves them
+    /// here, where they count toward [`ServerConfig::max_queued_output`]. Such a connection is
+    /// not returned again until it has new output: the driver takes what waits with
+    /// [`Self::poll_transmit`] once its socket has room.
+    pub fn poll_ready(&mut self) -> Option<ConnectionId> {
+        loop {
+            let id = self.ready.pop_front()?;
+            let Some(c) = self.conns.get_mut(&id) else {
+                continue;
+            };
+            c.in_ready = false;
+            if c.assoc.is_closed() || c.assoc.has_pending_transmit() {
+                return Some(id);
+            }
+        }
+    }
+
     /// The next event.
     pub fn poll_event(&mut self) -> Option<ServerEvent<H::Event>> {
         self.events.pop_front()
@@ -953,6 +977,8 @@ impl<H: Hooks> Endpoint<H> {
             }
             self.process(now, id);
         }
+        // Into the ready queue: its ABORT goes out and a driver forgets it.
+        self.touched(id);
         self.run_hooks_now(now);
     }
 
