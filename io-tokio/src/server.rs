@@ -28,8 +28,8 @@ const OUTBOX: usize = 32;
 /// How long accepting pauses after an accept error (e.g. EMFILE: out of file descriptors), so a
 /// persistent error does not spin.
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
-/// Messages the endpoint task handles before it flushes: under load one walk over the
-/// connections serves a batch of inputs instead of each one.
+/// Messages the endpoint task handles before it flushes: under load one flush (and one turn of
+/// the task's `select!`) serves a batch of inputs.
 const BATCH: usize = 64;
 
 /// Default idle time before TCP keepalive probes start on an accepted socket
@@ -144,15 +144,21 @@ impl<H: Hooks + Send + 'static> Server<H> {
         endpoint: Endpoint<H>,
     ) -> io::Result<Server<H>> {
         let listener = TcpListener::bind(addr).await?;
+        Ok(Server::with_listener(listener, endpoint))
+    }
+
+    /// Serve `endpoint` on a listener the caller set up, e.g. with socket options that accepted
+    /// sockets inherit (buffer sizes) through [`tokio::net::TcpSocket`].
+    pub fn with_listener(listener: TcpListener, endpoint: Endpoint<H>) -> Server<H> {
         let (tx, rx) = mpsc::channel(INBOX);
-        Ok(Server {
+        Server {
             listener,
             endpoint,
             hook: None,
             tx,
             rx,
             keepalive: Some(KEEPALIVE_IDLE),
-        })
+        }
     }
 
     /// TCP keepalive on every socket accepted from now on: probes start after `idle` without
@@ -289,7 +295,10 @@ impl<H: Hooks + Send + 'static> Server<H> {
             Msg::Drained(id) => {
                 if let Some(w) = writers.get_mut(&id) {
                     if let Some(b) = w.stalled.take() {
-                        w.offer(b);
+                        if w.offer(b) {
+                            // What it left in the endpoint meanwhile is not in the ready queue.
+                            self.transmit(writers, id);
+                        }
                     }
                 }
             }
@@ -297,15 +306,9 @@ impl<H: Hooks + Send + 'static> Server<H> {
         }
     }
 
-    /// Drain events (through the hook) and transmits until both are empty; a connection whose
-    /// writer queue is full keeps its output in the core until the writer drains. Then open or
-    /// close each reader's gate as the endpoint wants input.
-    ///
-    /// This walks every connection rather than popping the endpoint's ready queue
-    /// (`poll_transmit_any`): a connection whose writer is stalled must keep its output *in the
-    /// core*, which is what makes the core hold its input and its reports back, and the ready
-    /// queue cannot skip an entry without taking its bytes. Batching messages ([`BATCH`]) keeps
-    /// the walk's cost per input small under load.
+    /// Drain events (through the hook) and transmits until both are empty. Only connections
+    /// with output (or that closed) are visited, in the order the endpoint queued them
+    /// ([`Endpoint::poll_ready`]), so the cost of a flush does not grow with idle connections.
     fn flush(&mut self, writers: &mut HashMap<ConnectionId, Writer>) {
         loop {
             let mut progressed = false;
@@ -315,36 +318,47 @@ impl<H: Hooks + Send + 'static> Server<H> {
                     hook(&mut self.endpoint, clock::now(), &ev);
                 }
             }
-            let ids: Vec<ConnectionId> = self.endpoint.connections().collect();
-            for id in ids {
-                let mut w = writers.get_mut(&id);
-                while w.as_ref().is_none_or(|w| w.stalled.is_none()) {
-                    let mut buf = Vec::new();
-                    if self.endpoint.poll_transmit(id, &mut buf) == 0 {
-                        break;
-                    }
-                    progressed = true;
-                    // Without a writer (cannot happen) the bytes have nowhere to go.
-                    if let Some(w) = w.as_mut() {
-                        w.offer(buf);
-                    }
-                }
+            while let Some(id) = self.endpoint.poll_ready() {
+                progressed = true;
+                self.transmit(writers, id);
             }
             if !progressed {
                 break;
             }
         }
-        for (&id, w) in writers.iter() {
-            let want = self.endpoint.wants_input(id);
-            w.gate.send_if_modified(|open| std::mem::replace(open, want) != want);
+    }
+
+    /// Move `id`'s output from the endpoint to its writer until the writer's queue is full; what
+    /// does not fit stays in the endpoint (which counts it toward the output cap and holds the
+    /// connection's input and reports back beyond it) until the writer drains
+    /// ([`Msg::Drained`]). Then open or close the reader's gate as the endpoint wants input,
+    /// and drop the writer of a connection the endpoint has forgotten: that lets it close the
+    /// socket after its last bytes.
+    fn transmit(&mut self, writers: &mut HashMap<ConnectionId, Writer>, id: ConnectionId) {
+        let Some(w) = writers.get_mut(&id) else {
+            // Without a writer (cannot happen) the bytes have nowhere to go: take them, so that
+            // a closed connection is forgotten.
+            while self.endpoint.poll_transmit(id, &mut Vec::new()) > 0 {}
+            return;
+        };
+        if w.tx.is_closed() {
+            // The writer is gone (its socket failed): nothing it held will be sent.
+            w.stalled = None;
         }
-        // Connections the endpoint has forgotten: dropping the sender lets the writer close the socket
-        // after its last bytes.
-        if writers.len() != self.endpoint.connections().count() {
-            let live: std::collections::HashSet<ConnectionId> =
-                self.endpoint.connections().collect();
-            writers.retain(|id, _| live.contains(id));
+        while w.stalled.is_none() {
+            let mut buf = Vec::new();
+            if self.endpoint.poll_transmit(id, &mut buf) == 0 {
+                break;
+            }
+            w.offer(buf);
         }
+        if !self.endpoint.is_open(id) {
+            writers.remove(&id);
+            return;
+        }
+        let want = self.endpoint.wants_input(id);
+        w.gate
+            .send_if_modified(|open| std::mem::replace(open, want) != want);
     }
 }
 
@@ -423,6 +437,8 @@ fn spawn_socket<H: Hooks + Send + 'static>(
                 return;
             }
             if wr.write_all(&bytes).await.is_err() {
+                // The reader may be gated and never see the failure: tell the endpoint.
+                let _ = inbox.send(Msg::TransportClosed(id)).await;
                 return;
             }
         }
