@@ -441,3 +441,31 @@ fn a_peer_that_floods_input_while_its_output_is_held_is_dropped() {
         .iter()
         .any(|e| matches!(e, ServerEvent::Closed { id, .. } if *id == conn)));
 }
+
+#[test]
+fn poll_ready_names_a_connection_with_output_and_leaves_its_bytes() {
+    let mut s = server(ServerConfig::default());
+    let c = s.connect(association(), SessionConfig::default());
+    start_rbe(&mut s, c);
+    let conn = s.clients[c].conn;
+    assert_eq!(s.server.poll_ready(), None, "nothing waits");
+    let p = s.server.tase2().point_id(&icc1("P0")).unwrap();
+    s.server.update(s.now, p, PointValue::real(1.0));
+    assert_eq!(s.server.poll_ready(), Some(conn));
+    assert_eq!(s.server.poll_ready(), None, "named once");
+    let queued = s.server.queued_output(conn);
+    assert!(queued > 0, "its report stays in the endpoint");
+    // A driver that could not take the bytes hears of the connection again on new output.
+    s.server.update(s.now, p, PointValue::real(2.0));
+    assert_eq!(s.server.poll_ready(), Some(conn));
+    assert!(s.server.queued_output(conn) > queued);
+    let mut buf = Vec::new();
+    assert!(s.server.poll_transmit(conn, &mut buf) > 0);
+    // A closed connection is named too, and known until its last bytes are taken.
+    s.server.abort(s.now, conn);
+    assert!(s.server.is_open(conn));
+    assert_eq!(s.server.poll_ready(), Some(conn));
+    s.server.poll_transmit(conn, &mut buf);
+    assert!(!s.server.is_open(conn));
+    assert_eq!(s.server.poll_ready(), None);
+}

@@ -26,6 +26,16 @@ pub const MAX_UNSENT: usize = 1 << 20;
 /// before the socket is closed anyway.
 pub const CLOSE_LINGER: Duration = Duration::from_secs(5);
 
+/// Default idle time before TCP keepalive probes start on an accepted socket
+/// ([`MioEndpoint::set_keepalive`]).
+pub const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
+/// Time between TCP keepalive probes once they started (where the platform lets us set it).
+pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+/// Unanswered keepalive probes after which the kernel declares the peer dead (where the platform
+/// lets us set it): with the defaults a dead peer is found 60 + 3 × 10 = 90 s after it went
+/// silent.
+pub const KEEPALIVE_RETRIES: u32 = 3;
+
 /// One accepted socket.
 struct Conn {
     socket: TcpStream,
@@ -77,6 +87,7 @@ pub struct MioEndpoint<H: Hooks = NoHooks> {
     buf: Vec<u8>,
     out: VecDeque<ServerEvent<H::Event>>,
     idle_flush: IdleFlush,
+    keepalive: Option<Duration>,
 }
 
 impl MioEndpoint<NoHooks> {
@@ -101,7 +112,18 @@ impl<H: Hooks> MioEndpoint<H> {
             buf: vec![0; READ_BUFFER_SIZE],
             out: VecDeque::new(),
             idle_flush: IdleFlush::default(),
+            keepalive: Some(KEEPALIVE_IDLE),
         })
+    }
+
+    /// TCP keepalive on every socket accepted from now on: probes start after `idle` without
+    /// traffic, then every [`KEEPALIVE_INTERVAL`], and after [`KEEPALIVE_RETRIES`] unanswered ones
+    /// the kernel reports the connection broken (the socket errors and the association ends).
+    /// This is how a peer that vanished without a FIN (power loss, a cable, a NAT that forgot
+    /// us) is noticed by an association that only sends reports rarely or only receives. `None`
+    /// turns it off. Default: [`KEEPALIVE_IDLE`] (60 s).
+    pub fn set_keepalive(&mut self, idle: Option<Duration>) {
+        self.keepalive = idle;
     }
 
     /// Record the endpoint into `sink` (e.g. [`record_file`](crate::record_file); see
@@ -338,6 +360,10 @@ impl<H: Hooks> MioEndpoint<H> {
             };
             // Requests and responses are small and latency-bound.
             let _ = socket.set_nodelay(true);
+            // Best effort: a socket without keepalive is still served.
+            if let Some(idle) = self.keepalive {
+                let _ = set_keepalive(&socket, idle);
+            }
             let token = Token(self.next_token);
             self.next_token += 1;
             registry.register(&mut socket, token, Interest::READABLE)?;
@@ -393,6 +419,32 @@ impl<H: Hooks> MioEndpoint<H> {
             }
         }
     }
+}
+
+/// Turn on TCP keepalive on `socket`: probes after `idle`, then every [`KEEPALIVE_INTERVAL`],
+/// [`KEEPALIVE_RETRIES`] of them (the interval and count where the platform has them).
+fn set_keepalive(socket: &TcpStream, idle: Duration) -> io::Result<()> {
+    let ka = socket2::TcpKeepalive::new().with_time(idle);
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "windows"
+    ))]
+    let ka = ka.with_interval(KEEPALIVE_INTERVAL);
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "netbsd"
+    ))]
+    let ka = ka.with_retries(KEEPALIVE_RETRIES);
+    socket2::SockRef::from(socket).set_tcp_keepalive(&ka)
 }
 
 impl<H: Hooks> std::fmt::Debug for MioEndpoint<H> {
@@ -454,6 +506,11 @@ impl<H: Hooks> MioServer<H> {
     /// Write out what the endpoint's recording buffers.
     pub fn flush_recording(&mut self) {
         self.server.flush_recording();
+    }
+
+    /// TCP keepalive on the sockets accepted from now on; see [`MioEndpoint::set_keepalive`].
+    pub fn set_keepalive(&mut self, idle: Option<Duration>) {
+        self.server.set_keepalive(idle);
     }
 
     /// The endpoint: the model and the associations.

@@ -33,5 +33,7 @@ pub mod clock {
 
 pub use client::{Client, Error};
 pub use recording::{record_file, RecordFile};
-pub use server::{Command, EventHook, Server, ServerHandle};
+pub use server::{
+    Command, EventHook, Server, ServerHandle, KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_RETRIES,
+};
 pub use tase2::Tase2Client;

@@ -35,6 +35,17 @@ const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 /// Octets read from a socket at a time.
 const READ_CHUNK: usize = 16 * 1024;
 
+/// Default idle time before TCP keepalive probes start on an accepted socket
+/// ([`Server::set_keepalive`]).
+pub const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
+/// Time between TCP keepalive probes once they started (where the platform lets us set it).
+pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+/// Unanswered keepalive probes after which the kernel declares the peer dead (where the platform
+/// lets us set it): with the defaults a dead peer is found 60 + 3 × 10 = 90 s after it went
+/// silent.
+pub const KEEPALIVE_RETRIES: u32 = 3;
+
+
 /// Called inside the endpoint task for every event, with the endpoint to act on (change the model,
 /// send a report). Keep it quick: the whole server waits for it.
 pub type EventHook<H = NoHooks> =
@@ -54,6 +65,7 @@ pub struct Server<H: Hooks = NoHooks> {
     hook: Option<EventHook<H>>,
     tx: mpsc::Sender<Msg<H>>,
     rx: mpsc::Receiver<Msg<H>>,
+    keepalive: Option<Duration>,
 }
 
 /// Sends commands to a running [`Server`] from anywhere.
@@ -102,15 +114,33 @@ where
         endpoint: Endpoint<H>,
     ) -> io::Result<Server<H>> {
         let listener = TcpListener::bind(addr).await?;
+        Ok(Server::with_listener(listener, endpoint))
+    }
+
+    /// Serve `endpoint` on a listener the caller set up, e.g. with socket options that accepted
+    /// sockets inherit (buffer sizes) through [`tokio::net::TcpSocket`].
+    pub fn with_listener(listener: TcpListener, endpoint: Endpoint<H>) -> Server<H> {
         let (tx, rx) = mpsc::channel(INBOX);
-        Ok(Server {
+        Server {
             listener,
             endpoint,
             hook: None,
             tx,
             rx,
-        })
+            keepalive: Some(KEEPALIVE_IDLE),
+        }
     }
+
+    /// TCP keepalive on every socket accepted from now on: probes start after `idle` without
+    /// traffic, then every [`KEEPALIVE_INTERVAL`], and after [`KEEPALIVE_RETRIES`] unanswered ones
+    /// the kernel reports the connection broken (the reader sees an error and the association
+    /// ends). This is how a peer that vanished without a FIN (power loss, a cable, a NAT that
+    /// forgot us) is noticed by an association that only sends reports rarely or only receives.
+    /// `None` turns it off. Default: [`KEEPALIVE_IDLE`] (60 s).
+    pub fn set_keepalive(&mut self, idle: Option<Duration>) {
+        self.keepalive = idle;
+    }
+
 
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -171,6 +201,7 @@ where
             hook,
             tx,
             rx,
+            keepalive,
         } = self;
         // The handles keep their own senders; this one must not keep the inbox open forever.
         drop(tx);
@@ -185,7 +216,10 @@ where
                     .build()
                     .and_then(|rt| {
                         let local = tokio::task::LocalSet::new();
-                        local.block_on(&rt, serve(listener, endpoint, hook, rx, stop_rx))
+                        local.block_on(
+                            &rt,
+                            serve(listener, endpoint, hook, rx, stop_rx, keepalive),
+                        )
                     });
                 let _ = done_tx.send(r);
             })?;
@@ -247,6 +281,7 @@ async fn serve<H: Hooks + 'static>(
     hook: Option<EventHook<H>>,
     mut rx: mpsc::Receiver<Msg<H>>,
     mut stop: oneshot::Receiver<()>,
+    keepalive: Option<Duration>,
 ) -> io::Result<()> {
     listener.set_nonblocking(true)?;
     let listener = TcpListener::from_std(listener)?;
@@ -284,6 +319,12 @@ async fn serve<H: Hooks + 'static>(
             accepted = listener.accept(), if accept_paused.is_none() => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
+                    if let Some(idle) = keepalive {
+                        // Best effort: a socket without keepalive is still served.
+                        if let Err(e) = set_keepalive(&stream, idle) {
+                            tracing::debug!("TCP keepalive not set on {peer}: {e}");
+                        }
+                    }
                     let opened = shared.0.borrow_mut().endpoint.open_from(clock::now(), peer.ip());
                     match opened {
                         Ok(id) => {
@@ -427,4 +468,30 @@ async fn finish(mut stream: TcpStream, bytes: &[u8]) {
     if stream.write_all(bytes).await.is_ok() {
         let _ = stream.shutdown().await;
     }
+}
+
+/// Turn on TCP keepalive on `stream`: probes after `idle`, then every [`KEEPALIVE_INTERVAL`],
+/// [`KEEPALIVE_RETRIES`] of them (the interval and count where the platform has them).
+fn set_keepalive(stream: &TcpStream, idle: Duration) -> io::Result<()> {
+    let ka = socket2::TcpKeepalive::new().with_time(idle);
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "windows"
+    ))]
+    let ka = ka.with_interval(KEEPALIVE_INTERVAL);
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "netbsd"
+    ))]
+    let ka = ka.with_retries(KEEPALIVE_RETRIES);
+    socket2::SockRef::from(stream).set_tcp_keepalive(&ka)
 }

@@ -350,6 +350,17 @@ impl Tase2Client {
         options: Tase2Options,
     ) -> Result<Tase2Client, Error> {
         let stream = TcpStream::connect(addr).await?;
+        Tase2Client::connect_stream(stream, config, options).await
+    }
+
+    /// Associate over a TCP connection the caller opened, e.g. from a socket bound to a chosen
+    /// source address or with its own buffer sizes ([`tokio::net::TcpSocket`]). Nagle is turned
+    /// off; otherwise as [`Self::connect_with`].
+    pub async fn connect_stream(
+        stream: TcpStream,
+        config: AssociationConfig,
+        options: Tase2Options,
+    ) -> Result<Tase2Client, Error> {
         let _ = stream.set_nodelay(true);
         let mut session = Session::new(config, options.session, std_clock::now());
         if let Some(r) = &options.record {

@@ -167,3 +167,32 @@ async fn requests_after_the_server_hung_up_name_the_cause() {
     );
     assert_eq!(err.to_string(), "association closed: transport closed");
 }
+
+/// An association the server application aborts (`Endpoint::abort` in a command) ends at once on
+/// the client's side: the server sends its ABORT and closes the socket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abort_from_the_server_application_reaches_the_client() {
+    let mut server = Server::bind("127.0.0.1:0", ServerConfig::default(), model())
+        .await
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    let (tx, mut associated) = tokio::sync::mpsc::unbounded_channel();
+    server.on_event(move |_, _, ev| {
+        if let ServerEvent::Associated { id, .. } = ev {
+            let _ = tx.send(*id);
+        }
+    });
+    let handle = server.handle();
+    tokio::spawn(server.run());
+    let mut client = Client::connect(addr, config()).await.unwrap();
+    let id = associated.recv().await.unwrap();
+    assert!(handle.command(move |ep, now| ep.abort(now, id)).await);
+    // The client sends nothing (one that only receives reports): the server's ABORT alone must
+    // end it.
+    let report = tokio::time::timeout(std::time::Duration::from_secs(5), client.next_report())
+        .await
+        .expect("the client did not hear of the abort");
+    assert!(report.is_none(), "{report:?}");
+    let read = client.read(&ObjectName::domain("ICC1", "P001")).await;
+    assert!(read.is_err(), "{read:?}");
+}

@@ -976,6 +976,8 @@ impl<H: Hooks> Endpoint<H> {
             }
             self.process(now, id);
         }
+        // Into the ready queue: its ABORT goes out and a driver forgets it.
+        self.touched(id);
         self.run_hooks_now(now);
     }
 
