@@ -45,7 +45,6 @@ pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
 /// silent.
 pub const KEEPALIVE_RETRIES: u32 = 3;
 
-
 /// Called inside the endpoint task for every event, with the endpoint to act on (change the model,
 /// send a report). Keep it quick: the whole server waits for it.
 pub type EventHook<H = NoHooks> =
@@ -141,7 +140,6 @@ where
         self.keepalive = idle;
     }
 
-
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.listener.local_addr()
@@ -216,10 +214,7 @@ where
                     .build()
                     .and_then(|rt| {
                         let local = tokio::task::LocalSet::new();
-                        local.block_on(
-                            &rt,
-                            serve(listener, endpoint, hook, rx, stop_rx, keepalive),
-                        )
+                        local.block_on(&rt, serve(listener, endpoint, hook, rx, stop_rx, keepalive))
                     });
                 let _ = done_tx.send(r);
             })?;
