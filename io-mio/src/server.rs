@@ -47,7 +47,8 @@ struct Conn {
     /// The endpoint reported the association closed: close once `unsent` is flushed (or after
     /// [`CLOSE_LINGER`] from this moment).
     closing: Option<std::time::Instant>,
-    /// Reading stopped early because `unsent` reached [`MAX_UNSENT`]; re-arm READABLE once it drains.
+    /// Reading stopped early because `unsent` reached [`MAX_UNSENT`] or the endpoint held the
+    /// input; re-arm READABLE once both clear.
     read_paused: bool,
     /// Reads or writes failed: the socket is useless.
     broken: bool,
@@ -71,8 +72,10 @@ struct Conn {
 ///
 /// `handle_ready` and `handle_timeout` flush themselves. A socket is closed once its association
 /// reported [`ServerEvent::Closed`] and its last bytes are out (or after [`CLOSE_LINGER`]); while
-/// more than [`MAX_UNSENT`] bytes wait for a socket it is not read: a peer that does not read its
-/// answers is not served more requests. Beyond the endpoint's association limit a new socket is
+/// more than [`MAX_UNSENT`] bytes wait for a socket, or while the endpoint holds its input
+/// (`Endpoint::wants_input`), it is not read: a peer that does not read its answers is not served
+/// more requests. Output beyond [`MAX_UNSENT`] stays in the endpoint, bounded by
+/// `ServerConfig::max_queued_output` (its transfer sets hold back reports and keep the changes). Beyond the endpoint's association limit a new socket is
 /// closed at once.
 pub struct MioEndpoint<H: Hooks = NoHooks> {
     listener: TcpListener,
@@ -263,7 +266,11 @@ impl<H: Hooks> MioEndpoint<H> {
             return Ok(());
         };
         for (token, conn) in &mut self.conns {
-            self.endpoint.poll_transmit(conn.id, &mut conn.unsent);
+            // Beyond MAX_UNSENT the output stays in the endpoint, where it counts toward
+            // `ServerConfig::max_queued_output` (transfer sets then hold back and keep changes).
+            if conn.unsent.len() < MAX_UNSENT {
+                self.endpoint.poll_transmit(conn.id, &mut conn.unsent);
+            }
             if conn.broken {
                 conn.unsent.clear();
             } else if write_out(&mut conn.socket, &mut conn.unsent).is_err() {
@@ -273,7 +280,7 @@ impl<H: Hooks> MioEndpoint<H> {
             if conn.broken && conn.closing.is_none() {
                 broken.push(conn.id);
             }
-            let over = conn.unsent.len() >= MAX_UNSENT;
+            let over = conn.unsent.len() >= MAX_UNSENT || !self.endpoint.wants_input(conn.id);
             let want = if over {
                 Interest::WRITABLE
             } else if conn.unsent.is_empty() {
@@ -405,8 +412,11 @@ impl<H: Hooks> MioEndpoint<H> {
             match read_some(&mut conn.socket, &mut self.buf) {
                 ReadOutcome::Data(n) => {
                     self.endpoint.handle_input(now, conn.id, &self.buf[..n]);
-                    self.endpoint.poll_transmit(conn.id, &mut conn.unsent);
-                    if conn.unsent.len() >= MAX_UNSENT {
+                    if conn.unsent.len() < MAX_UNSENT {
+                        self.endpoint.poll_transmit(conn.id, &mut conn.unsent);
+                    }
+                    // The endpoint holds input while its output for this peer is backed up.
+                    if conn.unsent.len() >= MAX_UNSENT || !self.endpoint.wants_input(conn.id) {
                         conn.read_paused = true;
                         break;
                     }

@@ -187,9 +187,10 @@ where
     }
 
     /// Serve until this future is dropped (which stops the server, completing a recording) or
-    /// the server thread fails. The endpoint and the sockets run on a thread of their own (see
-    /// the [module docs](self)); the future only waits for it, so it may be spawned on any
-    /// runtime. An accept error (e.g. EMFILE, out of file descriptors) is transient: it is
+    /// the server thread fails. The endpoint and the sockets run on a thread of their own (a
+    /// current-thread runtime: each connection's task reads straight into the endpoint and writes
+    /// what it has for it, reading only while the endpoint wants input); the future only waits
+    /// for it, so it may be spawned on any runtime. An accept error (e.g. EMFILE, out of file descriptors) is transient: it is
     /// logged (`tracing`) and accepting resumes after a short pause, while the connections
     /// already open are served on.
     pub async fn run(self) -> io::Result<()> {
