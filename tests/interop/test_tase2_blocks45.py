@@ -587,18 +587,27 @@ def capture_checks(res: harness.Results, pcap: Path, port: int, facts: dict) -> 
         c.check(len(info) >= 4, "tshark sees the information reports (listOfVariable)", len(info))
         by_stream: dict = {}
         bad_bytes = []
+        texts = {"ICC1": "ICC1 operations log entry {n}", "ICC2": "ICC2 notice {n}", "VCC": "FreeTase2 VCC bulletin {n}"}
+        refs_of = {"ICC1": [10, 1], "ICC2": [20, 0], "VCC": [1, 0]}
         for r in info:
             _, stream, domains, items, vmd, ints, octs = r
             dom = set(d for d in domains.split(";") if d)
             by_stream.setdefault(stream, set()).update(dom or {"VCC"})
             ints = [int(x) for x in ints.split(";") if x]
-            data = bytes.fromhex(octs.replace(":", "").split(";")[0]) if octs else b""
-            names = (items.split(";") if dom else vmd.split(";"))
-            text = {"ICC1": "ICC1 operations log entry {n}", "ICC2": "ICC2 notice {n}"}.get(
-                next(iter(dom)) if dom else "VCC", "FreeTase2 VCC bulletin {n}")
-            refs = {"ICC1": [10, 1], "ICC2": [20, 0]}.get(next(iter(dom)) if dom else "VCC", [1, 0])
-            if len(ints) != 4 or ints[:2] != refs or data != text.format(n=ints[2]).encode() or ints[3] != len(data) \
-                    or names[0] != "Info_Mess_Header" or not names[1].startswith("Info_Buff_") or len(dom) > 1:
+            datas = [bytes.fromhex(o.replace(":", "")) for o in octs.split(";")] if octs else []
+            # A frame may carry several reports (TCP coalesces what the server queued together, e.g.
+            # a VCC bulletin and an ICC message): four header integers and one octet string each, in
+            # frame order; the names, two per report, in the domain-specific then the VMD list.
+            names = [x for x in items.split(";") + vmd.split(";") if x]
+            n = len(datas)
+            ok = n >= 1 and len(ints) == 4 * n and len(names) == 2 * n and len(dom) <= 1
+            scopes = sorted(dom) + ["VCC"]
+            for k in range(n if ok else 0):
+                hdr, data = ints[4 * k:4 * k + 4], datas[k]
+                ok = ok and any(hdr[:2] == refs_of[sc] and data == texts[sc].format(n=hdr[2]).encode()
+                                and hdr[3] == len(data) for sc in scopes)
+                ok = ok and names[2 * k] == "Info_Mess_Header" and names[2 * k + 1].startswith("Info_Buff_")
+            if not ok:
                 bad_bytes.append(r)
         c.check(info and not bad_bytes, "every information report carries {InfoReference, LocalReference, MessageId, "
                                         "Size} and exactly Size octets of its text (tshark)", bad_bytes[:3])
