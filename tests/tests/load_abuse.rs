@@ -122,7 +122,7 @@ async fn serve(config: ServerConfig, points: usize, transfer_sets: usize) -> Ser
 
 /// Which driver runs the server.
 #[derive(Clone, Copy, Debug)]
-enum Driver {
+pub enum Driver {
     /// `tase2_tokio::Server` on the test's runtime.
     Tokio,
     /// `tase2_mio::MioServer` on a thread of its own.
@@ -466,9 +466,26 @@ fn five_thousand_stalled_sockets_do_not_lock_a_real_client_out() {
 
 #[test]
 fn a_thousand_associations_each_get_every_report() {
-    const POINTS: usize = 10;
-    const ROUNDS: usize = 5;
     let _one = one_at_a_time();
+    let figures = thousand_associations(Driver::Tokio, 5);
+    println!("{}", figures.line);
+}
+
+/// What [`thousand_associations`] measured.
+pub struct Figures {
+    /// Associations served at once.
+    pub associations: usize,
+    /// Report latencies (update to report decoded by its client), sorted.
+    pub latencies: Vec<Duration>,
+    /// The summary line.
+    pub line: String,
+}
+
+/// 1,000 associations (fewer if the descriptor limit is lower) served by `driver`, each with an
+/// RBE transfer set over 10 points; `rounds` rounds of changes to all points, every report
+/// received, decoded and checked. Panics on a missing, partial or repeated report.
+pub fn thousand_associations(driver: Driver, rounds: usize) -> Figures {
+    const POINTS: usize = 10;
     let limit = raise_nofile();
     // Two descriptors per association in this process (client and server ends).
     let n = 1000.min(limit.saturating_sub(200) as usize / 2);
@@ -485,7 +502,8 @@ fn a_thousand_associations_each_get_every_report() {
     };
     let rt = runtime();
     rt.block_on(async {
-        let s = serve(config, POINTS, n + 10).await;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let s = serve_with(driver, listener, config, POINTS, n + 10);
         let t0 = StdInstant::now();
         let (ready_tx, mut ready_rx) = mpsc::channel::<Result<(), String>>(n);
         let (got_tx, mut got_rx) = mpsc::unbounded_channel::<(usize, usize, StdInstant)>();
@@ -510,7 +528,7 @@ fn a_thousand_associations_each_get_every_report() {
                 let _ = ready_tx.send(Ok(())).await;
                 // Every report must be a whole round: all points with that round's values.
                 let (mut reports, mut last_round) = (0, 0);
-                while last_round < ROUNDS {
+                while last_round < rounds {
                     let Some(r) = c.next_report().await else {
                         break;
                     };
@@ -554,9 +572,9 @@ fn a_thousand_associations_each_get_every_report() {
         };
         assert_eq!(established, n);
 
-        let mut latencies = Vec::with_capacity(n * ROUNDS);
+        let mut latencies = Vec::with_capacity(n * rounds);
         let mut round_times = Vec::new();
-        for k in 1..=ROUNDS {
+        for k in 1..=rounds {
             let updates = s
                 .points
                 .iter()
@@ -587,18 +605,18 @@ fn a_thousand_associations_each_get_every_report() {
             let (reports, last) = t.await.unwrap();
             assert_eq!(
                 (reports, last),
-                (ROUNDS, ROUNDS),
+                (rounds, rounds),
                 "client {i}: reports and last round"
             );
             total += reports;
         }
-        assert_eq!(total, n * ROUNDS);
+        assert_eq!(total, n * rounds);
         let p50 = quantile(&mut latencies, 0.5);
         let p99 = quantile(&mut latencies, 0.99);
         let max = quantile(&mut latencies, 1.0);
-        println!(
-            "{n} associations with an RBE transfer set each: set up (associate, version, define \
-             the data set, reserve and start the transfer set) in {:.2} s; {ROUNDS} rounds of \
+        let line = format!(
+            "{driver:?}: {n} associations with an RBE transfer set each: set up (associate, version, define \
+             the data set, reserve and start the transfer set) in {:.2} s; {rounds} rounds of \
              {POINTS} point changes, {total} reports received and decoded; report latency p50 \
              {:.1} ms, p99 {:.1} ms, max {:.1} ms; last report of a round after {} ms",
             setup.as_secs_f64(),
@@ -617,7 +635,12 @@ fn a_thousand_associations_each_get_every_report() {
         );
         assert!(max < Duration::from_secs(10), "max latency {max:?}");
         assert!(s.log.lock().unwrap().admissions.is_empty());
-    });
+        Figures {
+            associations: n,
+            latencies,
+            line,
+        }
+    })
 }
 
 // --- a slow reader ---

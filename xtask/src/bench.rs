@@ -30,6 +30,8 @@ pub(crate) struct BenchOpts {
     no_fanout: bool,
     /// Skip the one-shot replay figures (an hour of a 1,000-point RBE link).
     no_replay: bool,
+    /// Skip the 1,000-association report latency.
+    no_latency: bool,
     /// Simulated seconds of the fan-out's 10 % run.
     fanout_seconds: u32,
     /// Rounds over every point of the fan-out's saturating run.
@@ -40,8 +42,8 @@ pub(crate) struct BenchOpts {
 
 impl BenchOpts {
     /// Parses `[--depth N] [--seconds S] [--connections N] [--rounds N] [--pin MODE]
-    /// [--no-criterion] [--no-load] [--no-fanout | --fanout-only] [--no-replay] [--fanout-seconds S]
-    /// [--fanout-rounds N] [-- ARGS...]`.
+    /// [--no-criterion] [--no-load] [--no-fanout | --fanout-only] [--no-replay] [--no-latency]
+    /// [--fanout-seconds S] [--fanout-rounds N] [-- ARGS...]`.
     fn parse(args: &[String]) -> Result<BenchOpts, String> {
         let mut o = BenchOpts {
             depth: 10,
@@ -53,6 +55,7 @@ impl BenchOpts {
             no_load: false,
             no_fanout: false,
             no_replay: false,
+            no_latency: false,
             fanout_seconds: 60,
             fanout_rounds: 10,
             criterion_args: Vec::new(),
@@ -97,11 +100,13 @@ impl BenchOpts {
                 "--no-load" => o.no_load = true,
                 "--no-fanout" => o.no_fanout = true,
                 "--no-replay" => o.no_replay = true,
+                "--no-latency" => o.no_latency = true,
                 "--fanout-only" => {
                     o.no_criterion = true;
                     o.no_load = true;
                     o.no_fanout = false;
                     o.no_replay = true;
+                    o.no_latency = true;
                 }
                 "--fanout-seconds" => {
                     o.fanout_seconds = positive(&value("--fanout-seconds")?, "--fanout-seconds")?
@@ -245,6 +250,13 @@ pub(crate) fn bench(root: &Path, args: &[String]) -> Res {
             report.push('\n');
         }
         report.push_str(&replay_hour()?);
+    }
+
+    if !opts.no_latency {
+        if !report.is_empty() {
+            report.push('\n');
+        }
+        report.push_str(&association_latency()?);
     }
 
     let dir = root.join("build").join("bench");
@@ -820,6 +832,50 @@ pub(crate) fn replay_hour() -> Result<String, String> {
             .lines()
             .find(|l| l.starts_with(&prefix))
             .ok_or_else(|| format!("the replay bench printed no `{prefix}` line"))?;
+        let _ = writeln!(text, "  {line}");
+    }
+    Ok(text)
+}
+
+/// The report latency of 1,000 associations, each with an RBE transfer set, under the tokio and
+/// the mio driver (`tests/benches/association_latency.rs`: the load test's scenario, optimised
+/// and with more rounds).
+pub(crate) fn association_latency() -> Result<String, String> {
+    let mut cmd = Command::new(cargo());
+    cmd.args([
+        "bench",
+        "-p",
+        "tase2-tests",
+        "--bench",
+        "association_latency",
+        "--",
+        "20",
+    ]);
+    show(&cmd);
+    let out = cmd
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo bench: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    print!("{stdout}");
+    if !out.status.success() {
+        return Err(format!(
+            "the association latency bench failed ({})",
+            out.status
+        ));
+    }
+    let mut text = String::from(
+        "report latency (1,000 associations, one RBE transfer set of 10 points each, 20 rounds \
+         of changes; update to report decoded, clients in the same process):\n",
+    );
+    let lines: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("latency "))
+        .collect();
+    if lines.is_empty() {
+        return Err("the association latency bench printed no `latency` line".into());
+    }
+    for line in lines {
         let _ = writeln!(text, "  {line}");
     }
     Ok(text)
