@@ -20,15 +20,7 @@ use crate::{read_some, write_out, ReadOutcome, READ_BUFFER_SIZE};
 /// before the socket is closed anyway.
 pub const CLOSE_LINGER: Duration = Duration::from_secs(5);
 
-/// Default idle time before TCP keepalive probes start on an accepted socket
-/// ([`MioEndpoint::set_keepalive`]).
-pub const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
-/// Time between TCP keepalive probes once they started (where the platform lets us set it).
-pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
-/// Unanswered keepalive probes after which the kernel declares the peer dead (where the platform
-/// lets us set it): with the defaults a dead peer is found 60 + 3 × 10 = 90 s after it went
-/// silent.
-pub const KEEPALIVE_RETRIES: u32 = 3;
+pub use tase2_driver_util::{KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_RETRIES};
 
 /// One accepted socket.
 struct Conn {
@@ -405,7 +397,7 @@ impl<H: Hooks> MioEndpoint<H> {
             let _ = socket.set_nodelay(true);
             // Best effort: a socket without keepalive is still served.
             if let Some(idle) = self.keepalive {
-                let _ = set_keepalive(&socket, idle);
+                let _ = tase2_driver_util::set_keepalive(socket2::SockRef::from(&socket), idle);
             }
             let token = Token(self.next_token);
             self.next_token += 1;
@@ -464,32 +456,6 @@ impl<H: Hooks> MioEndpoint<H> {
             }
         }
     }
-}
-
-/// Turn on TCP keepalive on `socket`: probes after `idle`, then every [`KEEPALIVE_INTERVAL`],
-/// [`KEEPALIVE_RETRIES`] of them (the interval and count where the platform has them).
-fn set_keepalive(socket: &TcpStream, idle: Duration) -> io::Result<()> {
-    let ka = socket2::TcpKeepalive::new().with_time(idle);
-    #[cfg(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "freebsd",
-        target_os = "netbsd",
-        target_os = "windows"
-    ))]
-    let ka = ka.with_interval(KEEPALIVE_INTERVAL);
-    #[cfg(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "freebsd",
-        target_os = "netbsd"
-    ))]
-    let ka = ka.with_retries(KEEPALIVE_RETRIES);
-    socket2::SockRef::from(socket).set_tcp_keepalive(&ka)
 }
 
 impl<H: Hooks> std::fmt::Debug for MioEndpoint<H> {
