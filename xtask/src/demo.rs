@@ -93,8 +93,8 @@ pub(crate) fn wasm_pkg(root: &Path, out: &Path) -> Res {
     ];
     if nightly_with_rust_src() {
         // The standard library rebuilt for size with panics that abort at once: no panic
-        // message formatting, no locations, std's own size-over-speed choices (about 12 KB of
-        // the gzipped package). Nightly only; `cargo xtask setup` installs its rust-src.
+        // message formatting, no source locations, std's own size-over-speed choices (about
+        // 12 KB of the gzipped package). Nightly only; `cargo xtask setup` installs its rust-src.
         run(Command::new("rustup")
             .args(["run", NIGHTLY, "cargo"])
             .args(args)
@@ -104,7 +104,10 @@ pub(crate) fn wasm_pkg(root: &Path, out: &Path) -> Res {
             ])
             // Cargo's own RUSTC (set when xtask runs under cargo) would be the stable compiler.
             .env_remove("RUSTC")
-            .env("RUSTFLAGS", "-Zunstable-options -Cpanic=immediate-abort"))?;
+            .env(
+                "RUSTFLAGS",
+                "-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none",
+            ))?;
     } else {
         println!(
             "demo: no {NIGHTLY} toolchain with rust-src (`cargo xtask setup` installs it); \
