@@ -427,8 +427,11 @@ impl Reader<'_> {
                 return self.err("invalid number");
             }
         }
-        // ASCII only, so the slice is valid UTF-8.
-        let text = String::from_utf8_lossy(&self.s[start..self.at]).into_owned();
+        // ASCII only: each octet is its char.
+        let text = self.s[start..self.at]
+            .iter()
+            .map(|&b| char::from(b))
+            .collect();
         Ok(J::Num(text))
     }
 
