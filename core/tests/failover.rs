@@ -104,13 +104,17 @@ struct Net {
 
 impl Net {
     fn new(config: FailoverConfig, servers: Vec<Option<Endpoint<Tase2>>>) -> Net {
+        Net::with(Failover::new(config, t0()), servers)
+    }
+
+    fn with(fo: Failover, servers: Vec<Option<Endpoint<Tase2>>>) -> Net {
         let n = servers.len();
         let mut net = Net {
             now: t0(),
             servers,
             silent: vec![false; n],
             flapping: vec![false; n],
-            fo: Failover::new(config, t0()),
+            fo,
             conn: None,
             events: Vec::new(),
             connects: Vec::new(),
@@ -868,4 +872,48 @@ fn the_server_reclaims_the_transfer_sets_and_selects_of_a_dead_association() {
         sim.run(c, Command::Select { device: brk }),
         Ok(Outcome::CheckBackId(7))
     );
+}
+
+/// A recording sink the test can read after the session is gone.
+struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl tase2_core::record::RecordSink for Shared {
+    fn write(&mut self, _at: Instant, frame: &[u8]) {
+        self.0.lock().unwrap().extend_from_slice(frame);
+    }
+}
+
+#[test]
+fn each_association_of_a_failover_records_itself_and_replays() {
+    type Logs =
+        std::sync::Arc<std::sync::Mutex<Vec<(usize, std::sync::Arc<std::sync::Mutex<Vec<u8>>>)>>>;
+    let logs: Logs = Default::default();
+    let mut fo = Failover::new(config(2), t0());
+    let l2 = logs.clone();
+    fo.set_recorder(Box::new(move |endpoint| {
+        let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        l2.lock().unwrap().push((endpoint, buf.clone()));
+        Some(Box::new(Shared(buf)))
+    }));
+    let mut net = Net::with(fo, vec![Some(server(0.0)), Some(server(100.0))]);
+    net.until(Duration::from_secs(1), |e| {
+        matches!(e, FailoverEvent::Up { endpoint: 0 })
+    });
+    set_up(&mut net);
+    net.update(0, "P1", 2.0);
+    net.advance(Duration::from_secs(20));
+    net.kill(0);
+    net.until(Duration::from_secs(5), |e| {
+        matches!(e, FailoverEvent::Restored { endpoint: 1, .. })
+    });
+    net.update(1, "P2", 3.0);
+    net.advance(Duration::from_secs(20));
+    let logs = logs.lock().unwrap();
+    assert_eq!(logs.iter().map(|l| l.0).collect::<Vec<_>>(), [0, 1]);
+    for (endpoint, log) in logs.iter() {
+        let log = log.lock().unwrap();
+        let stats = tase2_core::record::replay_session(&log)
+            .unwrap_or_else(|e| panic!("endpoint {endpoint}: {e}"));
+        assert!(stats.inputs > 5 && stats.output_bytes > 0, "{stats:?}");
+    }
 }

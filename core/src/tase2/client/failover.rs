@@ -1,77 +1,5 @@
-//! [`Failover`]: a TASE.2 client that rides through its partner's failover without an operator.
-//!
-//! A control center's client must survive the loss of its association: the partner's primary
-//! server restarts or fails over to a backup, a firewall resets the connection, a link goes
-//! silent. [`Failover`] owns the current [`Session`] and, when it is lost, connects again on its
-//! own, to an ordered list of server endpoints (primary first, then backups), with a backoff drawn
-//! from a seed; on every new association it restores what the application had set up (data sets,
-//! transfer sets with the same conditions, information messages), refreshes every value once, and
-//! says what happened ([`FailoverEvent::Lost`], [`FailoverEvent::Restored`] with the gap).
-//!
-//! It is sans-IO like the session: it never opens a socket, it asks the driver to through
-//! [`Failover::poll_action`] ([`FailoverAction::Connect`], [`FailoverAction::Disconnect`],
-//! [`FailoverAction::Probe`]) and hears back through [`Failover::handle_connected`],
-//! [`Failover::handle_connect_failed`] and [`Failover::handle_probe`]. So tokio, mio and wasm
-//! drivers get the same policy, and the pair tests run it on a virtual clock.
-//!
-//! # The policy
-//!
-//! - **Rounds.** A round tries every endpoint once, in list order, without waiting between them.
-//!   The first round after the loss of an association that had been stable (up for
-//!   [`FailoverConfig::stable_after`]) starts at the endpoint after the lost one; later rounds
-//!   start at the primary (endpoint 0). An association lost before it was stable counts as a
-//!   failed attempt of the round it belongs to, so a server that accepts and drops at once
-//!   (flapping) is retried no faster than the backoff allows.
-//! - **Backoff.** After a round in which every attempt failed the link waits
-//!   `min · factor^(round − 1)`, at most `max`, minus a jitter of up to
-//!   [`Backoff::jitter_percent`] percent drawn from [`FailoverConfig::seed`] (SplitMix64: the same
-//!   seed gives the same waits). It goes back to round 0 once an association is stable.
-//! - **Dead links.** With [`FailoverConfig::keepalive`], every `interval` the link reads
-//!   `TASE2_Version`; no answer within `timeout` aborts the association
-//!   ([`LossCause::NoAnswer`]). A transport connect that does not finish within
-//!   [`FailoverConfig::connect_timeout`] is abandoned.
-//! - **Fail-back.** With [`FailoverConfig::fail_back`], while on a backup the link asks the driver
-//!   to probe the primary every interval; when it answers, the link stops its transfer sets and
-//!   deletes its data sets on the backup (so nothing is left behind there), concludes, and
-//!   connects to the primary.
-//! - **Restoration.** The link remembers the setup commands that succeeded: [`Command::Version`],
-//!   [`Command::DefineDataSet`] (forgotten by [`Command::DeleteDataSet`]),
-//!   [`Command::StartTransferSet`] and [`Command::ReserveAndStart`] (forgotten by
-//!   [`Command::StopTransferSet`]) and [`Command::InfoMessages`]. On a new association after a
-//!   loss it issues them again, pipelined: each data set is deleted (a server keeps a client's
-//!   domain data set after its association died) and defined again, each transfer set is
-//!   reserved anew in its domain and started with the same configuration, information messages
-//!   are enabled; then every restored transfer set's points are read once
-//!   ([`FailoverEvent::Refreshed`]). The server may hand out another transfer set than before: the
-//!   link maps the name the application knows to the new one in the commands it passes on
-//!   ([`Failover::current_transfer_set`]), and [`FailoverEvent::Restored`] lists the mapping.
-//!   What is remembered is bounded ([`FailoverConfig::max_remembered`]).
-//! - **Commands while down.** A command issued while no association is up waits (at most
-//!   [`FailoverConfig::max_queued`] of them, each at most [`FailoverConfig::queue_timeout`]) and
-//!   goes out on the next association, after the restoration. Operations in flight when an
-//!   association is lost fail with [`Error::Closed`], as on a plain session.
-//!
-//! # Method families
-//!
-//! - input: [`Self::handle_connected`], [`Self::handle_connect_failed`], [`Self::handle_probe`],
-//!   [`Self::handle_input`], [`Self::handle_timeout`], [`Self::handle_transport_closed`];
-//! - output, drained until empty after every input and command: [`Self::poll_action`],
-//!   [`Self::poll_transmit`], [`Self::poll_event`], [`Self::poll_timeout`];
-//! - commands: [`Self::command`], [`Self::conclude`], [`Self::abort`];
-//! - getters: [`Self::session`], [`Self::endpoint`], [`Self::is_up`],
-//!   [`Self::current_transfer_set`], [`Self::remembered_data_sets`],
-//!   [`Self::remembered_transfer_sets`].
-//!
-//! **The driver holds at most one transport** (plus short-lived probes): after
-//! [`FailoverAction::Disconnect`] it closes the current one and feeds nothing more from it; bytes
-//! from [`Self::poll_transmit`] always belong to the transport of the last
-//! [`Self::handle_connected`].
-//!
-//! # Recording
-//!
-//! Each association's [`Session`] records itself like any session (see [`Self::set_recorder`]):
-//! one log per association, each replayable on its own. The link's own inputs (which endpoint
-//! connected, which failed, when) are not journaled; they only decide when a new session starts.
+//! [`Failover`]: the TASE.2 client session that reconnects, fails over, fails back and restores
+//! its setup (see its docs).
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -448,8 +376,80 @@ enum Phase {
 /// Where each new session's recording goes: given the endpoint, a sink (or `None`: not recorded).
 pub type Recorder = Box<dyn FnMut(usize) -> Option<Box<dyn RecordSink>> + Send>;
 
-/// A TASE.2 client session that reconnects, fails over, fails back and restores its setup. See
-/// the [module docs](self).
+/// A TASE.2 client that rides through its partner's failover without an operator.
+///
+/// A control center's client must survive the loss of its association: the partner's primary
+/// server restarts or fails over to a backup, a firewall resets the connection, a link goes
+/// silent. [`Failover`] owns the current [`Session`] and, when it is lost, connects again on its
+/// own, to an ordered list of server endpoints (primary first, then backups), with a backoff drawn
+/// from a seed; on every new association it restores what the application had set up (data sets,
+/// transfer sets with the same conditions, information messages), refreshes every value once, and
+/// says what happened ([`FailoverEvent::Lost`], [`FailoverEvent::Restored`] with the gap).
+///
+/// It is sans-IO like the session: it never opens a socket, it asks the driver to through
+/// [`Failover::poll_action`] ([`FailoverAction::Connect`], [`FailoverAction::Disconnect`],
+/// [`FailoverAction::Probe`]) and hears back through [`Failover::handle_connected`],
+/// [`Failover::handle_connect_failed`] and [`Failover::handle_probe`]. So tokio, mio and wasm
+/// drivers get the same policy, and the pair tests run it on a virtual clock.
+///
+/// # The policy
+///
+/// - **Rounds.** A round tries every endpoint once, in list order, without waiting between them.
+///   The first round after the loss of an association that had been stable (up for
+///   [`FailoverConfig::stable_after`]) starts at the endpoint after the lost one; later rounds
+///   start at the primary (endpoint 0). An association lost before it was stable counts as a
+///   failed attempt of the round it belongs to, so a server that accepts and drops at once
+///   (flapping) is retried no faster than the backoff allows.
+/// - **Backoff.** After a round in which every attempt failed the link waits
+///   `min · factor^(round − 1)`, at most `max`, minus a jitter of up to
+///   [`Backoff::jitter_percent`] percent drawn from [`FailoverConfig::seed`] (SplitMix64: the same
+///   seed gives the same waits). It goes back to round 0 once an association is stable.
+/// - **Dead links.** With [`FailoverConfig::keepalive`], every `interval` the link reads
+///   `TASE2_Version`; no answer within `timeout` aborts the association
+///   ([`LossCause::NoAnswer`]). A transport connect that does not finish within
+///   [`FailoverConfig::connect_timeout`] is abandoned.
+/// - **Fail-back.** With [`FailoverConfig::fail_back`], while on a backup the link asks the driver
+///   to probe the primary every interval; when it answers, the link stops its transfer sets and
+///   deletes its data sets on the backup (so nothing is left behind there), concludes, and
+///   connects to the primary.
+/// - **Restoration.** The link remembers the setup commands that succeeded: [`Command::Version`],
+///   [`Command::DefineDataSet`] (forgotten by [`Command::DeleteDataSet`]),
+///   [`Command::StartTransferSet`] and [`Command::ReserveAndStart`] (forgotten by
+///   [`Command::StopTransferSet`]) and [`Command::InfoMessages`]. On a new association after a
+///   loss it issues them again, pipelined: each data set is deleted (a server keeps a client's
+///   domain data set after its association died) and defined again, each transfer set is
+///   reserved anew in its domain and started with the same configuration, information messages
+///   are enabled; then every restored transfer set's points are read once
+///   ([`FailoverEvent::Refreshed`]). The server may hand out another transfer set than before: the
+///   link maps the name the application knows to the new one in the commands it passes on
+///   ([`Failover::current_transfer_set`]), and [`FailoverEvent::Restored`] lists the mapping.
+///   What is remembered is bounded ([`FailoverConfig::max_remembered`]).
+/// - **Commands while down.** A command issued while no association is up waits (at most
+///   [`FailoverConfig::max_queued`] of them, each at most [`FailoverConfig::queue_timeout`]) and
+///   goes out on the next association, after the restoration. Operations in flight when an
+///   association is lost fail with [`Error::Closed`], as on a plain session.
+///
+/// # Method families
+///
+/// - input: [`Self::handle_connected`], [`Self::handle_connect_failed`], [`Self::handle_probe`],
+///   [`Self::handle_input`], [`Self::handle_timeout`], [`Self::handle_transport_closed`];
+/// - output, drained until empty after every input and command: [`Self::poll_action`],
+///   [`Self::poll_transmit`], [`Self::poll_event`], [`Self::poll_timeout`];
+/// - commands: [`Self::command`], [`Self::conclude`], [`Self::abort`];
+/// - getters: [`Self::session`], [`Self::endpoint`], [`Self::is_up`],
+///   [`Self::current_transfer_set`], [`Self::remembered_data_sets`],
+///   [`Self::remembered_transfer_sets`].
+///
+/// **The driver holds at most one transport** (plus short-lived probes): after
+/// [`FailoverAction::Disconnect`] it closes the current one and feeds nothing more from it; bytes
+/// from [`Self::poll_transmit`] always belong to the transport of the last
+/// [`Self::handle_connected`].
+///
+/// # Recording
+///
+/// Each association's [`Session`] records itself like any session (see [`Self::set_recorder`]):
+/// one log per association, each replayable on its own. The link's own inputs (which endpoint
+/// connected, which failed, when) are not journaled; they only decide when a new session starts.
 ///
 /// **`now` must never go backwards.**
 pub struct Failover {
@@ -792,7 +792,7 @@ impl Failover {
     // --- commands ---
 
     /// Start `command` on the current association, or on the next one if none is up (see the
-    /// [module docs](self)); its result arrives as [`SessionEvent::Done`] with the returned id.
+    /// [`Failover`] docs); its result arrives as [`SessionEvent::Done`] with the returned id.
     pub fn command(&mut self, now: Instant, command: Command) -> OpId {
         let id = OpId(self.next_op);
         self.next_op += 1;
