@@ -447,7 +447,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     "--record is not supported with --backup (record each server instead)".into(),
                 );
             }
-            watch_failover::watch(&remote.addr, association(&remote)?, &args).await
+            watch_failover::watch(&remote.addr, association(&remote)?, &args, false).await
         }
         Command::Watch {
             remote,

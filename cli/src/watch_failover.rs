@@ -25,11 +25,14 @@ fn unexpected(what: &str, o: Outcome) -> String {
 }
 
 /// Watch through a failover link to `primary` and the backups of `a`; cleans up what it set up
-/// (on the server it is on at the end) on Ctrl-C or after `--duration`.
+/// (on the server it is on at the end) on Ctrl-C or after `--duration`. With `patient`, the
+/// set-up waits for a server to come up however long it takes (the dual role's partner);
+/// otherwise a command waits at most the default 30 s.
 pub async fn watch(
     primary: &str,
     association: AssociationConfig,
     a: &WatchArgs,
+    patient: bool,
 ) -> Result<(), String> {
     let mut addrs = vec![primary.to_string()];
     addrs.extend(a.backup.iter().cloned());
@@ -46,6 +49,9 @@ pub async fn watch(
         timeout: k,
     });
     config.seed = u64::from(std::process::id());
+    if patient {
+        config.queue_timeout = Duration::from_secs(365 * 24 * 3600);
+    }
     let mut c = FailoverClient::start(config);
     let result = run(&mut c, a, &addrs).await;
     c.conclude().await;
@@ -119,10 +125,24 @@ async fn run(c: &mut FailoverClient, a: &WatchArgs, addrs: &[String]) -> Result<
     .await
     .map_err(|e| format!("define data set {}: {e}", show::name(&ds)))?;
     let result = watch_reports(c, a, addrs, &domain, &ds, &points).await;
-    let deleted = c.command(Command::DeleteDataSet { name: ds.clone() }).await;
+    let deleted = cleanup(c, Command::DeleteDataSet { name: ds.clone() }).await;
     result?;
     deleted.map_err(|e| format!("delete data set {}: {e}", show::name(&ds)))?;
     Ok(())
+}
+
+/// Most time a clean-up command may wait: with no server up it would wait for one, and the
+/// operator who pressed Ctrl-C wants to leave (the server reclaims the transfer set anyway).
+const CLEANUP_TIMEOUT: Duration = Duration::from_secs(5);
+
+async fn cleanup(c: &FailoverClient, command: Command) -> Result<Outcome, String> {
+    match tokio::time::timeout(CLEANUP_TIMEOUT, c.command(command)).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err(format!(
+            "no server up within {} s",
+            CLEANUP_TIMEOUT.as_secs()
+        )),
+    }
 }
 
 async fn watch_reports(
@@ -161,14 +181,17 @@ async fn watch_reports(
         o => return Err(unexpected("reserve", o)),
     };
     println!(
-        "watching {} points of {domain} through {} (data set {}; {conditions}; {}{}); \
-         failover to {}{}",
+        "watching {} points of {domain} through {} (data set {}; {conditions}; {}{}); {}{}",
         points.len(),
         show::name(&ts),
         ds.item(),
         if value.rbe { "RBE" } else { "full reports" },
         if value.critical { ", critical" } else { "" },
-        addrs[1..].join(", "),
+        if addrs.len() > 1 {
+            format!("failover to {}", addrs[1..].join(", "))
+        } else {
+            "reconnecting if lost".to_string()
+        },
         if a.fail_back.is_some() {
             ", fail-back to the primary"
         } else {
@@ -312,9 +335,12 @@ async fn watch_reports(
             () = &mut stop_at => break,
         }
     }
-    c.command(Command::StopTransferSet {
-        transfer_set: ts.clone(),
-    })
+    cleanup(
+        c,
+        Command::StopTransferSet {
+            transfer_set: ts.clone(),
+        },
+    )
     .await
     .map_err(|e| format!("stop {}: {e}", show::name(&ts)))?;
     println!(

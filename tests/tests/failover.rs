@@ -7,6 +7,10 @@
 //! of theirs (checked by a third client reading the backup's data sets and every transfer set's
 //! Status). At the end nothing is left on the primary either.
 //!
+//! Dual role: two `tase2 serve --peer` processes, each serving its model and watching the other's
+//! points over an association of its own, as bilateral ICCP links run; one restarts and both
+//! links come back.
+//!
 //! Wall-clock bounds are generous (shared CI machines); the figure printed is the one to read.
 
 #![cfg(unix)]
@@ -60,9 +64,14 @@ impl Drop for Proc {
 }
 
 fn serve(bin: &PathBuf, addr: &str) -> Proc {
+    serve_with(bin, addr, &[], Stdio::null())
+}
+
+fn serve_with(bin: &PathBuf, addr: &str, more: &[&str], stdout: Stdio) -> Proc {
     let child = Process::new(bin)
         .args(["serve", "--listen", addr])
-        .stdout(Stdio::null())
+        .args(more)
+        .stdout(stdout)
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -354,4 +363,56 @@ fn a_watch_rides_through_the_primarys_death_and_fails_back_leaving_nothing_behin
         assert!(running.is_empty(), "{running:?}");
         assert!(lists.is_empty(), "{lists:?}");
     });
+}
+
+#[test]
+fn two_servers_peer_with_each_other_in_both_directions_and_ride_through_a_restart() {
+    let bin = tase2_bin();
+    let (pa, pb) = (free_port(), free_port());
+    let (a, b) = (format!("127.0.0.1:{pa}"), format!("127.0.0.1:{pb}"));
+    let mut seen_a = Vec::new();
+    let mut seen_b = Vec::new();
+    // A starts first: its partner is not there yet, its link waits for it.
+    let mut pa_proc = serve_with(&bin, &a, &["--peer", &b], Stdio::piped());
+    let out_a = lines(&mut pa_proc.0);
+    let mut pb_proc = serve_with(&bin, &b, &["--peer", &a], Stdio::piped());
+    let out_b = lines(&mut pb_proc.0);
+    let limit = Duration::from_secs(30);
+    for (out, seen) in [(&out_a, &mut seen_a), (&out_b, &mut seen_b)] {
+        // The partner's client reached our server, and our client gets the partner's reports
+        // (in either order).
+        let mut client_in = false;
+        let mut reports = false;
+        while !(client_in && reports) {
+            let l = wait_line(out, limit, "", seen);
+            client_in |= l.contains("bilateral table BLT_ICC1") && l.contains("1.1.1.999/12");
+            reports |= l.contains("change (rbe") || l.contains("integrity (");
+        }
+    }
+    // B dies and comes back: A's link is lost, then restored on B; B's own link comes up again.
+    let _ = pb_proc.0.kill();
+    let _ = pb_proc.0.wait();
+    wait_line(&out_a, limit, &format!("LOST {b}"), &mut seen_a);
+    let mut pb_proc = serve_with(&bin, &b, &["--peer", &a], Stdio::piped());
+    let out_b = lines(&mut pb_proc.0);
+    let mut seen_b = Vec::new();
+    let restored = wait_line(&out_a, limit, &format!("RESTORED on {b}"), &mut seen_a);
+    println!("dual role: {restored}");
+    // A's server took back the transfer set B's dead client held (B never stopped it).
+    assert!(
+        seen_a
+            .iter()
+            .any(|l| l.contains(": stopped ICC1/DSTransfer_Set_")),
+        "{seen_a:#?}"
+    );
+    wait_line(&out_a, limit, "change (rbe", &mut seen_a);
+    wait_line(&out_b, limit, "change (rbe", &mut seen_b);
+    // Ctrl-C on A: its client cleans up at B before A stops.
+    // SAFETY: a signal to our own child process.
+    unsafe { libc::kill(pa_proc.0.id() as i32, libc::SIGINT) };
+    wait_line(&out_b, limit, "deleted 1 data set(s)", &mut seen_b);
+    assert!(pa_proc.0.wait().unwrap().success(), "{seen_a:#?}");
+    // SAFETY: as above.
+    unsafe { libc::kill(pb_proc.0.id() as i32, libc::SIGINT) };
+    let _ = pb_proc.0.wait();
 }
