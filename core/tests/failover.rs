@@ -917,3 +917,49 @@ fn each_association_of_a_failover_records_itself_and_replays() {
         assert!(stats.inputs > 5 && stats.output_bytes > 0, "{stats:?}");
     }
 }
+
+#[test]
+fn a_whole_failover_run_records_and_replays_octet_for_octet() {
+    let mut c = config(2);
+    c.fail_back = Some(Duration::from_secs(2));
+    let mut fo = Failover::new(c, t0());
+    fo.record(Box::new(Vec::<u8>::new()), "failover test")
+        .unwrap();
+    let mut net = Net::with(fo, vec![Some(server(0.0)), Some(server(100.0))]);
+    net.until(Duration::from_secs(1), |e| {
+        matches!(e, FailoverEvent::Up { endpoint: 0 })
+    });
+    let ts = set_up(&mut net);
+    net.update(0, "P1", 2.0);
+    net.advance(Duration::from_secs(20));
+    net.kill(0);
+    net.until(Duration::from_secs(5), |e| {
+        matches!(e, FailoverEvent::Restored { endpoint: 1, .. })
+    });
+    net.update(1, "P2", 3.0);
+    net.advance(Duration::from_secs(5));
+    net.start(0, server(0.0));
+    net.until(Duration::from_secs(5), |e| {
+        matches!(e, FailoverEvent::Restored { endpoint: 0, .. })
+    });
+    net.run(Command::StopTransferSet { transfer_set: ts })
+        .unwrap();
+    net.fo.conclude(net.now);
+    net.advance(Duration::from_secs(1));
+    assert!(net.fo.is_closed());
+    let log = net.fo.recording().unwrap().to_vec();
+    let stats = tase2_core::record::replay_failover(&log).unwrap();
+    // Three associations: primary, backup, primary again; every octet of each checked.
+    assert_eq!(stats.connections, 3, "{stats:?}");
+    assert!(stats.output_bytes > 1000, "{stats:?}");
+    // A recording of something else is refused, not misread.
+    let mut s =
+        tase2_core::tase2::client::Session::new(association(), SessionConfig::default(), t0());
+    s.record(Box::new(Vec::<u8>::new()), "a session").unwrap();
+    let other = s.recording().unwrap().to_vec();
+    assert!(tase2_core::record::replay_failover(&other).is_err());
+    // Recording must start on a fresh link.
+    let mut late = Failover::new(config(1), t0());
+    late.handle_connect_failed(t0(), 0);
+    assert!(late.record(Box::new(Vec::<u8>::new()), "late").is_err());
+}

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::assoc::{AssocError, AssociationConfig, RequestError};
 use crate::mms::ObjectName;
-use crate::record::RecordSink;
+use crate::record::{self, FailoverInput, RecordSink};
 use crate::sim::SimRng;
 use crate::tase2::{names, DsTransferSetValue};
 use crate::time::Instant;
@@ -447,9 +447,12 @@ pub type Recorder = Box<dyn FnMut(usize) -> Option<Box<dyn RecordSink>> + Send>;
 ///
 /// # Recording
 ///
-/// Each association's [`Session`] records itself like any session (see [`Self::set_recorder`]):
-/// one log per association, each replayable on its own. The link's own inputs (which endpoint
-/// connected, which failed, when) are not journaled; they only decide when a new session starts.
+/// [`Self::record`] journals the link as a whole: every call (the driver's connects, failures
+/// and probes, bytes, timers, closes, commands) and every octet given out, each association's
+/// as its own connection (numbered from 0). [`crate::record::replay_failover`] rebuilds the link
+/// from the log's header and checks every octet, across failovers. Each association's
+/// [`Session`] can also record itself on its own ([`Self::set_recorder`]): one log per
+/// association, each replayable like any session's.
 ///
 /// **`now` must never go backwards.**
 pub struct Failover {
@@ -484,6 +487,13 @@ pub struct Failover {
     actions: VecDeque<FailoverAction>,
     events: VecDeque<FailoverEvent>,
     recorder: Option<Recorder>,
+    /// Sessions made so far; the current one is connection `sessions - 1` in a recording.
+    sessions: u64,
+    /// When it was built.
+    start: Instant,
+    /// No input taken, no output given yet: recording may start.
+    fresh: bool,
+    journal: Option<Box<record::Journal>>,
 }
 
 impl core::fmt::Debug for Failover {
@@ -536,6 +546,10 @@ impl Failover {
             actions: VecDeque::new(),
             events: VecDeque::new(),
             recorder: None,
+            sessions: 0,
+            start: now,
+            fresh: true,
+            journal: None,
         };
         if !f.config.endpoints.is_empty() {
             f.connect_next(now);
@@ -544,9 +558,74 @@ impl Failover {
     }
 
     /// Record every session from now on: `recorder` gives a sink for each new association (given
-    /// its endpoint). Each log replays on its own ([`crate::record`]).
+    /// its endpoint). Each log replays on its own ([`crate::record`]). This changes nothing the
+    /// link does, so the link's own recording ([`Self::record`]) does not log it.
     pub fn set_recorder(&mut self, recorder: Recorder) {
         self.recorder = Some(recorder);
+    }
+
+    /// Record the link into `sink` (see [`crate::record`]): call it right after [`Self::new`],
+    /// before any input, command or output. The header holds the configuration (including any
+    /// password the association configurations carry: keep recordings as private as captures).
+    pub fn record(
+        &mut self,
+        sink: Box<dyn RecordSink>,
+        producer: &str,
+    ) -> Result<(), record::RecordStartError> {
+        if self.journal.is_some() {
+            return Err(record::RecordStartError::AlreadyRecording);
+        }
+        if !self.fresh {
+            return Err(record::RecordStartError::NotFresh);
+        }
+        let setup = record::FailoverSetup {
+            config: self.config.clone(),
+        };
+        let header = record::Header {
+            version: record::FORMAT_VERSION,
+            role: record::Role::Failover,
+            setup_kind: String::from(record::FAILOVER_SETUP),
+            setup: postcard::to_allocvec(&setup).unwrap_or_default(),
+            fingerprint: self.fingerprint(),
+            producer: String::from(producer),
+            start: self.start,
+        };
+        self.journal = Some(Box::new(record::Journal::new(&header, sink)));
+        Ok(())
+    }
+
+    /// The recording so far, if it goes to an in-memory sink (`Vec<u8>`).
+    pub fn recording(&self) -> Option<&[u8]> {
+        self.journal.as_ref()?.contents()
+    }
+
+    /// Write out what the recording sink buffers.
+    pub fn flush_recording(&mut self) {
+        if let Some(j) = &mut self.journal {
+            j.flush();
+        }
+    }
+
+    /// A digest of the configuration (a recording's fingerprint).
+    pub fn fingerprint(&self) -> u64 {
+        let mut fp = record::format::Fingerprint::new();
+        let _ = core::fmt::write(&mut fp, format_args!("{:?}", self.config));
+        fp.0
+    }
+
+    /// The connection number of the current session in a recording (`None` before the first).
+    pub fn current_conn(&self) -> Option<u64> {
+        self.session
+            .as_ref()
+            .map(|_| self.sessions.saturating_sub(1))
+    }
+
+    fn log(&mut self, now: Instant, event: impl FnOnce(u64) -> record::Event) {
+        self.fresh = false;
+        let conn = self.sessions.saturating_sub(1);
+        if let Some(j) = &mut self.journal {
+            j.log(now, event(conn));
+        }
     }
 
     // --- getters ---
@@ -607,6 +686,11 @@ impl Failover {
     /// The transport asked for by [`FailoverAction::Connect`] is open: a new session starts (its
     /// first bytes are ready in [`Self::poll_transmit`]).
     pub fn handle_connected(&mut self, now: Instant, endpoint: usize) {
+        self.log(now, |_| {
+            record::Event::Failover(FailoverInput::Connected {
+                endpoint: endpoint as u64,
+            })
+        });
         let Phase::ExpectTransport { endpoint: e, .. } = self.phase else {
             return;
         };
@@ -623,6 +707,7 @@ impl Failover {
             }
         }
         self.session = Some(s);
+        self.sessions += 1;
         self.endpoint = endpoint;
         self.ops = VecMap::new();
         self.phase = Phase::ExpectAssociation;
@@ -631,6 +716,11 @@ impl Failover {
 
     /// The transport asked for by [`FailoverAction::Connect`] could not be opened.
     pub fn handle_connect_failed(&mut self, now: Instant, endpoint: usize) {
+        self.log(now, |_| {
+            record::Event::Failover(FailoverInput::ConnectFailed {
+                endpoint: endpoint as u64,
+            })
+        });
         if let Phase::ExpectTransport { endpoint: e, .. } = self.phase {
             if e == endpoint {
                 self.events.push_back(FailoverEvent::AttemptFailed {
@@ -644,6 +734,16 @@ impl Failover {
 
     /// The answer to [`FailoverAction::Probe`]: whether `endpoint` accepted a connection.
     pub fn handle_probe(&mut self, now: Instant, endpoint: usize, up: bool) {
+        self.log(now, |_| {
+            record::Event::Failover(FailoverInput::Probe {
+                endpoint: endpoint as u64,
+                up,
+            })
+        });
+        self.probe(now, endpoint, up);
+    }
+
+    fn probe(&mut self, now: Instant, endpoint: usize, up: bool) {
         if self.probe_deadline.take().is_none() {
             return;
         }
@@ -657,6 +757,10 @@ impl Failover {
 
     /// Bytes from the current transport.
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        self.log(now, |conn| record::Event::Input {
+            conn,
+            bytes: data.to_vec(),
+        });
         if let Some(s) = &mut self.session {
             s.handle_input(now, data);
             self.drain_session(now);
@@ -665,6 +769,7 @@ impl Failover {
 
     /// The current transport closed.
     pub fn handle_transport_closed(&mut self, now: Instant) {
+        self.log(now, |conn| record::Event::TransportClosed { conn });
         if let Some(s) = &mut self.session {
             s.handle_transport_closed(now);
             self.drain_session(now);
@@ -673,6 +778,7 @@ impl Failover {
 
     /// The deadline from [`Self::poll_timeout`] passed.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.log(now, |_| record::Event::Timeout);
         if let Some(s) = &mut self.session {
             if s.poll_timeout().is_some_and(|t| t <= now) {
                 s.handle_timeout(now);
@@ -731,7 +837,7 @@ impl Failover {
             }
         }
         if self.probe_deadline.is_some_and(|t| t <= now) {
-            self.handle_probe(now, 0, false);
+            self.probe(now, 0, false);
         }
         if self.next_probe.is_some_and(|t| t <= now) && self.probe_deadline.is_none() {
             self.next_probe = None;
@@ -751,10 +857,21 @@ impl Failover {
 
     /// Bytes for the current transport, appended to `buf`; returns how many.
     pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> usize {
-        match &mut self.session {
+        let n = match &mut self.session {
             Some(s) => s.poll_transmit(buf),
             None => 0,
+        };
+        if n > 0 {
+            self.fresh = false;
+            let conn = self.sessions.saturating_sub(1);
+            if let Some(j) = &mut self.journal {
+                j.log_last(record::Event::Output {
+                    conn,
+                    bytes: buf[buf.len() - n..].to_vec(),
+                });
+            }
         }
+        n
     }
 
     /// The next event.
@@ -795,6 +912,16 @@ impl Failover {
     /// [`Failover`] docs); its result arrives as [`SessionEvent::Done`] with the returned id.
     pub fn command(&mut self, now: Instant, command: Command) -> OpId {
         let id = OpId(self.next_op);
+        if self.journal.is_some() {
+            let c = command.clone();
+            self.log(now, |_| {
+                record::Event::Failover(FailoverInput::Command {
+                    command: c,
+                    op: id.0,
+                })
+            });
+        }
+        self.fresh = false;
         self.next_op += 1;
         if matches!(self.phase, Phase::Closing | Phase::Closed) {
             self.done(id, Err(Error::Closed(None)));
@@ -817,11 +944,13 @@ impl Failover {
     /// transfer sets and delete its data sets first) and connect no more.
     /// [`SessionEvent::Closed`] confirms it.
     pub fn conclude(&mut self, now: Instant) {
+        self.log(now, |_| record::Event::Failover(FailoverInput::Conclude));
         self.end(now, false);
     }
 
     /// End the link at once: abort the current association and connect no more.
     pub fn abort(&mut self, now: Instant) {
+        self.log(now, |_| record::Event::Failover(FailoverInput::Abort));
         self.end(now, true);
     }
 
