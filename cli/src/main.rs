@@ -442,12 +442,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             record,
             args,
         } if !args.backup.is_empty() => {
-            if record.record.is_some() {
-                return Err(
-                    "--record is not supported with --backup (record each server instead)".into(),
-                );
-            }
-            watch_failover::watch(&remote.addr, association(&remote)?, &args, false).await
+            let record = record
+                .record
+                .as_ref()
+                .map(|p| RecordFile::new(p).producer(serve::producer("watch")));
+            watch_failover::watch(&remote.addr, association(&remote)?, &args, false, record).await
         }
         Command::Watch {
             remote,

@@ -207,7 +207,7 @@ async fn peer(args: &ServeArgs) -> Result<(), String> {
         keepalive: 2.0,
     };
     // A partner that is not up yet (or goes away) is waited for: the link retries on its own.
-    crate::watch_failover::watch(&args.peer[0], association, &watch, true)
+    crate::watch_failover::watch(&args.peer[0], association, &watch, true, None)
         .await
         .map_err(|e| format!("peer: {e}"))
 }

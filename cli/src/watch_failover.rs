@@ -33,6 +33,7 @@ pub async fn watch(
     association: AssociationConfig,
     a: &WatchArgs,
     patient: bool,
+    record: Option<tase2_tokio::RecordFile>,
 ) -> Result<(), String> {
     let mut addrs = vec![primary.to_string()];
     addrs.extend(a.backup.iter().cloned());
@@ -52,7 +53,13 @@ pub async fn watch(
     if patient {
         config.queue_timeout = Duration::from_secs(365 * 24 * 3600);
     }
-    let mut c = FailoverClient::start(config);
+    let path = record.as_ref().map(|r| r.path.display().to_string());
+    let options = tase2_tokio::FailoverOptions {
+        record,
+        ..Default::default()
+    };
+    let mut c = FailoverClient::start_with(config, options)
+        .map_err(|e| format!("--record {}: {e}", path.unwrap_or_default()))?;
     let result = run(&mut c, a, &addrs).await;
     c.conclude().await;
     result

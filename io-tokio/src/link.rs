@@ -65,6 +65,10 @@ pub struct FailoverOptions {
     /// Events queued for [`FailoverClient::next_event`]; when full, the socket is not read until
     /// it drains. Default 1,024.
     pub event_queue: usize,
+    /// Record the link into a file (see `tase2_core::record`): every connect, octet, timer and
+    /// command across all its associations, replayable with
+    /// `tase2_core::record::replay_failover`. Default: not recorded.
+    pub record: Option<crate::RecordFile>,
 }
 
 impl Default for FailoverOptions {
@@ -72,6 +76,7 @@ impl Default for FailoverOptions {
         FailoverOptions {
             command_queue: 64,
             event_queue: 1024,
+            record: None,
         }
     }
 }
@@ -87,17 +92,30 @@ pub struct FailoverClient {
 impl FailoverClient {
     /// Start the client task with default options; it connects to the primary at once.
     pub fn start(config: FailoverConfig) -> FailoverClient {
-        FailoverClient::start_with(config, FailoverOptions::default())
+        let (tx, rx) = mpsc::channel(64);
+        let (etx, events) = mpsc::channel(1024);
+        let addrs = config.endpoints.iter().map(|e| e.address.clone()).collect();
+        let fo = Failover::new(config, std_clock::now());
+        tokio::spawn(drive(fo, addrs, rx, etx, false));
+        FailoverClient { tx, events }
     }
 
-    /// Start the client task.
-    pub fn start_with(config: FailoverConfig, options: FailoverOptions) -> FailoverClient {
+    /// Start the client task; fails only when the recording file cannot be created.
+    pub fn start_with(
+        config: FailoverConfig,
+        options: FailoverOptions,
+    ) -> io::Result<FailoverClient> {
         let (tx, rx) = mpsc::channel(options.command_queue.max(1));
         let (etx, events) = mpsc::channel(options.event_queue.max(1));
         let addrs = config.endpoints.iter().map(|e| e.address.clone()).collect();
-        let fo = Failover::new(config, std_clock::now());
-        tokio::spawn(drive(fo, addrs, rx, etx));
-        FailoverClient { tx, events }
+        let mut fo = Failover::new(config, std_clock::now());
+        if let Some(r) = &options.record {
+            let sink = crate::record_file(&r.path)?;
+            fo.record(sink, &r.producer)
+                .map_err(|e| io::Error::other(e.to_string()))?;
+        }
+        tokio::spawn(drive(fo, addrs, rx, etx, options.record.is_some()));
+        Ok(FailoverClient { tx, events })
     }
 
     /// Run `command` (on the current association, or the next one if none is up: see
@@ -173,6 +191,7 @@ async fn drive(
     addrs: Vec<String>,
     mut commands: mpsc::Receiver<Msg>,
     events: mpsc::Sender<FailoverEvent>,
+    recording: bool,
 ) {
     let mut d = Driver {
         fo,
@@ -188,6 +207,7 @@ async fn drive(
     let mut inbuf = vec![0u8; 16 * 1024];
     let mut out = Vec::new();
     let mut commands_open = true;
+    let mut idle_flush = crate::recording::IdleFlush::default();
     loop {
         d.actions();
         while d.fo.poll_transmit(&mut out) > 0 {}
@@ -274,8 +294,15 @@ async fn drive(
                 Err(_) => d.outbox.clear(),
             },
             () = sleep => d.fo.handle_timeout(std_clock::now()),
+            () = idle_flush.wait() => {
+                d.fo.flush_recording();
+                idle_flush.done();
+                continue;
+            }
         }
+        idle_flush.touch(recording);
     }
+    d.fo.flush_recording();
     if let Some(mut wr) = d.wr.take() {
         let _ = wr.shutdown().await;
     }
