@@ -3,7 +3,9 @@
 //! step within its jitter bounds, both endpoints down and one coming back, flapping without
 //! unbounded growth, a dead link found by the keepalive, restoration of data sets, transfer sets
 //! and information messages with a refresh of every value, fail-back to the primary with nothing
-//! left behind on the backup, and the server reclaiming what a dead association held.
+//! left behind on the backup, the server reclaiming what a dead association held, the bound on
+//! what is remembered, a critical transfer set restored on a server of the other edition, and
+//! recordings (each association's, and the whole link's) that replay octet for octet.
 
 use core::time::Duration;
 
@@ -17,8 +19,8 @@ use tase2_core::tase2::client::{
 };
 use tase2_core::tase2::server::{DeviceSpec, Tase2, Tase2Builder, Tase2Config};
 use tase2_core::tase2::{
-    BilateralTable, ClientMatch, ControlMode, DeviceKind, DsConditions, DsTransferSetValue, Family,
-    Form, InfoScope, PointType, PointValue, Rights, Value,
+    BilateralTable, ClientMatch, ControlMode, DeviceKind, DsConditions, DsTransferSetValue,
+    Edition, Family, Form, InfoScope, PointType, PointValue, Rights, Value,
 };
 use tase2_core::Instant;
 
@@ -32,8 +34,13 @@ fn icc1(item: &str) -> ObjectName {
 /// ICC1 with P1..P3 (valued `base + n`), `transfer_sets` DS transfer sets and an SBO device,
 /// open to the client 1.1.1.999.
 fn server_with(base: f32, transfer_sets: usize) -> Endpoint<Tase2> {
+    server_of(base, transfer_sets, Edition::V2000_08)
+}
+
+fn server_of(base: f32, transfer_sets: usize, edition: Edition) -> Endpoint<Tase2> {
     let mut b = Tase2Builder::new(Tase2Config {
         local_ap_title: Some("1.1.1.998".parse().unwrap()),
+        edition,
         ..Tase2Config::default()
     });
     b.domain("ICC1", transfer_sets).unwrap();
@@ -962,4 +969,90 @@ fn a_whole_failover_run_records_and_replays_octet_for_octet() {
     let mut late = Failover::new(config(1), t0());
     late.handle_connect_failed(t0(), 0);
     assert!(late.record(Box::new(Vec::<u8>::new()), "late").is_err());
+}
+
+#[test]
+fn setup_beyond_the_bound_runs_but_is_not_remembered() {
+    let mut c = config(1);
+    c.max_remembered = 1;
+    let mut net = Net::new(c, vec![Some(server(0.0))]);
+    net.run(Command::DefineDataSet {
+        name: icc1("DS_Watch"),
+        members: members(),
+    })
+    .unwrap();
+    net.run(Command::DefineDataSet {
+        name: icc1("DS_Two"),
+        members: vec![icc1("P1")],
+    })
+    .unwrap();
+    let not = net.take(|e| matches!(e, FailoverEvent::NotRemembered(_)));
+    assert_eq!(not.len(), 1);
+    assert_eq!(not[0].1, FailoverEvent::NotRemembered(icc1("DS_Two")));
+    assert_eq!(
+        net.fo.remembered_data_sets().collect::<Vec<_>>(),
+        [&icc1("DS_Watch")]
+    );
+    // Redefining a remembered one is not a new entry.
+    net.run(Command::DeleteDataSet {
+        name: icc1("DS_Watch"),
+    })
+    .unwrap();
+    assert_eq!(net.fo.remembered_data_sets().count(), 0);
+}
+
+#[test]
+fn a_critical_transfer_set_on_a_1996_backup_is_restored_and_its_reports_acknowledged() {
+    let mut net = Net::new(
+        config(2),
+        vec![
+            Some(server(0.0)),
+            Some(server_of(100.0, 2, Edition::V1996_08)),
+        ],
+    );
+    assert_eq!(
+        net.run(Command::Version),
+        Ok(Outcome::Version(Edition::V2000_08))
+    );
+    net.run(Command::DefineDataSet {
+        name: icc1("DS_Watch"),
+        members: members(),
+    })
+    .unwrap();
+    let value = DsTransferSetValue {
+        critical: true,
+        all_changes_reported: true,
+        ..rbe()
+    };
+    net.run(Command::ReserveAndStart {
+        domain: "ICC1".into(),
+        value,
+    })
+    .unwrap();
+    net.advance(Duration::from_secs(20));
+    net.kill(0);
+    let r = net.until(Duration::from_secs(5), |e| {
+        matches!(e, FailoverEvent::Restored { .. })
+    });
+    assert!(
+        matches!(r, FailoverEvent::Restored { endpoint: 1, ref failed, .. } if failed.is_empty()),
+        "{r:?}"
+    );
+    // The edition was read again: the 12-component structure of 1996.08 went out.
+    assert_eq!(net.fo.session().unwrap().edition(), Edition::V1996_08);
+    net.update(1, "P1", 5.0);
+    net.advance(Duration::from_millis(10));
+    let reports: Vec<_> = net
+        .take(|e| matches!(e, FailoverEvent::Session(SessionEvent::Report(_))))
+        .into_iter()
+        .map(|(_, e)| match e {
+            FailoverEvent::Session(SessionEvent::Report(r)) => r,
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(reports.len(), 1);
+    assert!(
+        reports[0].acknowledged,
+        "a critical report of the restored transfer set is acknowledged"
+    );
 }
