@@ -50,6 +50,9 @@ use tase2_core::tase2::client::{
 };
 
 type Reply = oneshot::Sender<Result<Outcome, t2::Error>>;
+
+/// How long recorded frames may wait in the sink while the link is quiet.
+const IDLE_FLUSH: std::time::Duration = std::time::Duration::from_millis(100);
 type Connecting = Pin<Box<dyn Future<Output = io::Result<TcpStream>> + Send>>;
 
 enum Msg {
@@ -207,7 +210,9 @@ async fn drive(
     let mut inbuf = vec![0u8; 16 * 1024];
     let mut out = Vec::new();
     let mut commands_open = true;
-    let mut idle_flush = crate::recording::IdleFlush::default();
+    // The recording sink flushes when a later frame comes; after a quiet spell of 100 ms the
+    // driver flushes it, so the file is never more than that behind.
+    let mut flush_at: Option<tokio::time::Instant> = None;
     loop {
         d.actions();
         while d.fo.poll_transmit(&mut out) > 0 {}
@@ -294,13 +299,20 @@ async fn drive(
                 Err(_) => d.outbox.clear(),
             },
             () = sleep => d.fo.handle_timeout(std_clock::now()),
-            () = idle_flush.wait() => {
+            () = async {
+                match flush_at {
+                    Some(t) => tokio::time::sleep_until(t).await,
+                    None => std::future::pending().await,
+                }
+            } => {
                 d.fo.flush_recording();
-                idle_flush.done();
+                flush_at = None;
                 continue;
             }
         }
-        idle_flush.touch(recording);
+        if recording && flush_at.is_none() {
+            flush_at = Some(tokio::time::Instant::now() + IDLE_FLUSH);
+        }
     }
     d.fo.flush_recording();
     if let Some(mut wr) = d.wr.take() {
