@@ -6,6 +6,7 @@ mod replay;
 mod serve;
 mod show;
 mod watch;
+mod watch_failover;
 
 // The model loader is a library target, shared with the replay tests.
 use tase2_cli::{config, model, sim};
@@ -440,7 +441,21 @@ async fn run(cli: Cli) -> Result<(), String> {
             remote,
             record,
             args,
+        } if !args.backup.is_empty() => {
+            let record = record
+                .record
+                .as_ref()
+                .map(|p| RecordFile::new(p).producer(serve::producer("watch")));
+            watch_failover::watch(&remote.addr, association(&remote)?, &args, false, record).await
+        }
+        Command::Watch {
+            remote,
+            record,
+            args,
         } => {
+            if args.fail_back.is_some() {
+                return Err("--fail-back needs --backup".into());
+            }
             let mut c = connect_tase2(&remote, &record, "watch").await?;
             // The server's edition decides the transfer set layout.
             c.version()

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant as WallClock};
 use tase2_core::dissect::tase2::Tase2View;
 use tase2_core::dissect::{self, diff_fields, Dissector, Pdu};
 use tase2_core::record::{
-    self, Divergence, DivergenceKind, Event, Header, Reader, ReplayError, ReplayStats, Role,
-    ServerInput, SessionInput,
+    self, Divergence, DivergenceKind, Event, FailoverInput, Header, Reader, ReplayError,
+    ReplayStats, Role, ServerInput, SessionInput,
 };
 use tase2_core::Instant;
 
@@ -129,6 +129,7 @@ fn replay(name: &str, data: &[u8], out: &mut dyn Write) -> Result<(), Failure> {
     let started = WallClock::now();
     let result = match header.role {
         Role::Client => record::replay_session(data),
+        Role::Failover => record::replay_failover(data),
         Role::Server => {
             let mut model = tase2_cli::server_from_header(&header)
                 .map_err(|e| Failure::Unreadable(format!("{name}: {e}")))?;
@@ -476,6 +477,26 @@ impl Timeline<'_> {
             Event::Server(input) => {
                 let (conn, text) = server_input(input);
                 self.line(at, "·", conn, "application", &text);
+            }
+            Event::Failover(input) => {
+                let text = match input {
+                    FailoverInput::Connected { endpoint } => {
+                        format!("transport to endpoint {endpoint} open")
+                    }
+                    FailoverInput::ConnectFailed { endpoint } => {
+                        format!("transport to endpoint {endpoint} failed")
+                    }
+                    FailoverInput::Probe { endpoint, up } => format!(
+                        "probe of endpoint {endpoint}: {}",
+                        if *up { "up" } else { "down" }
+                    ),
+                    FailoverInput::Command { command, op } => {
+                        format!("command {} (operation {op})", variant(command))
+                    }
+                    FailoverInput::Conclude => "conclude".into(),
+                    FailoverInput::Abort => "abort".into(),
+                };
+                self.line(at, "·", None, "application", &text);
             }
             Event::Unrecordable { what } => self.line(
                 at,

@@ -48,6 +48,26 @@ pub struct ServeArgs {
     /// SIGTERM.
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
+    /// Dual role, as bilateral ICCP links run: also be a client of the partner at ADDR (repeat
+    /// for the partner's backups, in order), watching its points with the reconnect and failover
+    /// policy of `tase2 watch --backup` (restored after every loss, failing back to the first
+    /// ADDR); its reports are printed among this server's lines.
+    #[arg(long, value_name = "ADDR")]
+    peer: Vec<String>,
+    /// The partner's points to watch (as `watch --points`).
+    #[arg(
+        long,
+        value_name = "P1,P2",
+        default_value = "Gen1_MW,Freq_Hz",
+        value_delimiter = ','
+    )]
+    peer_points: Vec<String>,
+    /// Our AP-title as the partner's client.
+    #[arg(long, default_value = "1.1.1.999")]
+    peer_local_ap_title: String,
+    /// The partner's AP-title.
+    #[arg(long, default_value = "1.1.1.998")]
+    peer_remote_ap_title: String,
 }
 
 use tase2_cli::SERVE_SETUP_KIND as SETUP_KIND;
@@ -141,13 +161,55 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         "tase2 serving {origin} on {} ({})",
         serving.addr, serving.summary
     );
+    let peering = !args.peer.is_empty();
+    let peer = async {
+        if peering {
+            peer(&args).await
+        } else {
+            std::future::pending().await
+        }
+    };
     // Returning drops the server, which flushes the recording: stop on Ctrl-C and on SIGTERM
-    // (what service managers and test harnesses send) alike.
+    // (what service managers and test harnesses send) alike. With a peer, Ctrl-C first lets the
+    // client side clean up at the partner (stop, delete, conclude).
     tokio::select! {
         r = serving.server.run() => r.map_err(|e| e.to_string()),
-        _ = tokio::signal::ctrl_c() => Ok(()),
+        r = peer => r,
+        _ = tokio::signal::ctrl_c(), if !peering => Ok(()),
         () = terminated() => Ok(()),
     }
+}
+
+/// The client side of the dual role: a failover watch of the partner.
+async fn peer(args: &ServeArgs) -> Result<(), String> {
+    let oid = |s: &str| {
+        s.parse()
+            .map_err(|_| format!("{s}: not an AP-title (an OID such as 1.1.1.999)"))
+    };
+    let association = tase2_core::assoc::AssociationConfig::with_ap_titles(
+        (oid(&args.peer_local_ap_title)?, 12),
+        (oid(&args.peer_remote_ap_title)?, 12),
+    );
+    let watch = crate::watch::WatchArgs {
+        domain: None,
+        points: args.peer_points.clone(),
+        interval: 0,
+        integrity: 10,
+        buffer: 0,
+        rbe: true,
+        no_rbe: false,
+        critical: false,
+        duration: None,
+        data_set: Some(format!("DS_Peer_{}", std::process::id())),
+        no_info: true,
+        backup: args.peer[1..].to_vec(),
+        fail_back: (args.peer.len() > 1).then_some(2.0),
+        keepalive: 2.0,
+    };
+    // A partner that is not up yet (or goes away) is waited for: the link retries on its own.
+    crate::watch_failover::watch(&args.peer[0], association, &watch, true, None)
+        .await
+        .map_err(|e| format!("peer: {e}"))
 }
 
 /// SIGTERM (never, where there is none).

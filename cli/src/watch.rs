@@ -50,17 +50,30 @@ pub struct WatchArgs {
     /// received is printed).
     #[arg(long)]
     pub no_info: bool,
+    /// A backup server (host:port; repeat for more, in order of preference): when the
+    /// association is lost the watch reconnects on its own, to the primary or a backup, restores
+    /// its data set, transfer set and information messages there, and prints the gap.
+    #[arg(long, value_name = "ADDR")]
+    pub backup: Vec<String>,
+    /// With --backup: go back to the primary once it accepts connections again, probing it
+    /// every S seconds (default 2).
+    #[arg(long, value_name = "S", num_args = 0..=1, default_missing_value = "2")]
+    pub fail_back: Option<f64>,
+    /// With --backup: read TASE2_Version every S seconds and count the link as dead when no
+    /// answer comes within S seconds (default 2).
+    #[arg(long, value_name = "S", default_value_t = 2.0)]
+    pub keepalive: f64,
 }
 
 /// Report and value rates over a sliding window (or since the start, while that is shorter).
-struct Rates {
+pub(crate) struct Rates {
     start: Instant,
     window: Duration,
     seen: VecDeque<(Instant, usize)>,
 }
 
 impl Rates {
-    fn new(start: Instant, window: Duration) -> Self {
+    pub(crate) fn new(start: Instant, window: Duration) -> Self {
         Rates {
             start,
             window,
@@ -69,7 +82,7 @@ impl Rates {
     }
 
     /// Note a report of `values` values; returns (reports/s, values/s) over the window.
-    fn note(&mut self, now: Instant, values: usize) -> (f64, f64) {
+    pub(crate) fn note(&mut self, now: Instant, values: usize) -> (f64, f64) {
         self.seen.push_back((now, values));
         while self
             .seen
@@ -89,7 +102,7 @@ impl Rates {
     }
 }
 
-fn print_report(r: &TypedReport, rates: (f64, f64), width: usize) {
+pub(crate) fn print_report(r: &TypedReport, rates: (f64, f64), width: usize) {
     let when = r
         .timestamp
         .map(|t| show::time_of_day(i64::from(t)))
@@ -128,7 +141,7 @@ const HEX_SHOWN: usize = 64;
 
 /// One information message: when it arrived, scope, header, size, then the text (quoted) or
 /// the octets in hex.
-fn info_line(m: &InfoMessage, arrived: &str) -> String {
+pub(crate) fn info_line(m: &InfoMessage, arrived: &str) -> String {
     let scope = match (m.scope, &m.domain) {
         (InfoScope::Icc, Some(d)) => format!("ICC {d}"),
         (InfoScope::Icc, None) => "ICC".into(),
@@ -157,14 +170,14 @@ fn info_line(m: &InfoMessage, arrived: &str) -> String {
     )
 }
 
-fn now_of_day() -> String {
+pub(crate) fn now_of_day() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     show::time_of_day(secs)
 }
 
-fn point_name(domain: &str, p: &str) -> ObjectName {
+pub(crate) fn point_name(domain: &str, p: &str) -> ObjectName {
     match p.split_once('/') {
         Some(("", item)) => ObjectName::vmd(item),
         Some((d, item)) => ObjectName::domain(d, item),

@@ -808,6 +808,177 @@ pub fn tase2_client(data: &[u8]) {
     );
 }
 
+/// The reconnect and failover policy under any ordering of what its driver and its servers do:
+/// each input octet is one step (the requested transport opens or fails, a probe answers, the
+/// transport drops, time passes, the server answers the oldest request with an error, the
+/// application issues a setup command, the link is concluded or aborted), with a scripted server
+/// association behind every transport. No sequence may panic the link; at the end it is aborted,
+/// and then every command issued must have finished.
+pub fn failover(data: &[u8]) {
+    use crate::assoc::AssociationConfig;
+    use crate::tase2::client::{
+        Command, EndpointSpec, Failover, FailoverAction, FailoverConfig, FailoverEvent,
+        SessionEvent,
+    };
+    use crate::tase2::{DsConditions, DsTransferSetValue};
+    use core::time::Duration;
+
+    let mut now = Instant::virtual_at(Duration::ZERO, 1_700_000_000);
+    let mut config = FailoverConfig::new(alloc::vec![
+        EndpointSpec::new("a", AssociationConfig::default()),
+        EndpointSpec::new("b", AssociationConfig::default()),
+    ]);
+    config.fail_back = Some(Duration::from_secs(1));
+    config.max_queued = 4;
+    config.max_remembered = 3;
+    let mut fo = Failover::new(config, now);
+    let mut server: Option<Association> = None;
+    let mut asked: Option<usize> = None;
+    let mut pending: alloc::collections::VecDeque<u32> = alloc::collections::VecDeque::new();
+    let (mut issued, mut done) = (0usize, 0usize);
+    let icc = |i: &str| ObjectName::domain("ICC1", i);
+    let step = |fo: &mut Failover,
+                server: &mut Option<Association>,
+                asked: &mut Option<usize>,
+                pending: &mut alloc::collections::VecDeque<u32>,
+                done: &mut usize,
+                now: Instant| {
+        for _ in 0..256 {
+            let mut moved = false;
+            while let Some(a) = fo.poll_action() {
+                moved = true;
+                match a {
+                    FailoverAction::Connect { endpoint } => *asked = Some(endpoint),
+                    FailoverAction::Disconnect => {
+                        *server = None;
+                        pending.clear();
+                    }
+                    FailoverAction::Probe { .. } => {}
+                }
+            }
+            let mut buf = Vec::new();
+            if fo.poll_transmit(&mut buf) > 0 {
+                moved = true;
+                if let Some(s) = server.as_mut() {
+                    s.handle_input(now, &buf);
+                }
+            }
+            if let Some(s) = server.as_mut() {
+                while let Some(e) = s.poll_event() {
+                    match e {
+                        Event::AssociateIndication(_) => {
+                            let _ = s.accept();
+                        }
+                        Event::Request { invoke_id, .. } => pending.push_back(invoke_id),
+                        _ => {}
+                    }
+                }
+                buf.clear();
+                if s.poll_transmit(&mut buf) > 0 {
+                    moved = true;
+                    fo.handle_input(now, &buf);
+                }
+            }
+            while let Some(e) = fo.poll_event() {
+                moved = true;
+                if matches!(e, FailoverEvent::Session(SessionEvent::Done { .. })) {
+                    *done += 1;
+                }
+            }
+            if !moved {
+                return;
+            }
+        }
+    };
+    for &b in data {
+        let arg = b >> 3;
+        match b & 7 {
+            0 => {
+                if let Some(e) = asked.take() {
+                    server = Some(Association::server(AssociationConfig::default(), now));
+                    pending.clear();
+                    fo.handle_connected(now, e);
+                }
+            }
+            1 => {
+                let e = asked.take().unwrap_or(usize::from(arg) % 3);
+                fo.handle_connect_failed(now, e);
+            }
+            2 => fo.handle_probe(now, usize::from(arg) % 2, arg & 1 == 1),
+            3 => {
+                server = None;
+                pending.clear();
+                fo.handle_transport_closed(now);
+            }
+            4 => {
+                now = now + Duration::from_millis(50 * u64::from(arg) + 1);
+                if let Some(s) = server.as_mut() {
+                    s.handle_timeout(now);
+                }
+                fo.handle_timeout(now);
+            }
+            5 => {
+                if let (Some(s), Some(id)) = (server.as_mut(), pending.pop_front()) {
+                    let _ = s.send_error(id, ErrorClass::ACCESS_OBJECT_NON_EXISTENT.into());
+                }
+            }
+            6 => {
+                issued += 1;
+                let value = DsTransferSetValue {
+                    data_set: icc("DS1"),
+                    conditions: DsConditions::OBJECT_CHANGE,
+                    ..DsTransferSetValue::default()
+                };
+                let c = match arg % 6 {
+                    0 => Command::DefineDataSet {
+                        name: icc("DS1"),
+                        members: alloc::vec![icc("P1")],
+                    },
+                    1 => Command::ReserveAndStart {
+                        domain: "ICC1".into(),
+                        value,
+                    },
+                    2 => Command::StartTransferSet {
+                        transfer_set: icc("TS1"),
+                        value,
+                    },
+                    3 => Command::StopTransferSet {
+                        transfer_set: icc("TS1"),
+                    },
+                    4 => Command::InfoMessages { enable: true },
+                    _ => Command::DeleteDataSet { name: icc("DS1") },
+                };
+                fo.command(now, c);
+            }
+            _ if arg == 0 => fo.conclude(now),
+            _ if arg == 1 => fo.abort(now),
+            _ => {}
+        }
+        step(
+            &mut fo,
+            &mut server,
+            &mut asked,
+            &mut pending,
+            &mut done,
+            now,
+        );
+    }
+    fo.abort(now);
+    step(
+        &mut fo,
+        &mut server,
+        &mut asked,
+        &mut pending,
+        &mut done,
+        now,
+    );
+    assert!(fo.is_closed(), "an aborted link is closed");
+    assert_eq!(
+        done, issued,
+        "every command finishes once the link is aborted"
+    );
+}
+
 /// The session log reader and replay under hostile files: any octets are read as a log (every
 /// entry until the first error, which must be a [`RecordError`](crate::record::RecordError),
 /// never a panic or an unbounded allocation), and a readable client-session log is replayed
@@ -817,11 +988,13 @@ pub fn record(data: &[u8]) {
     let Ok(reader) = Reader::with_max_frame(data, 1 << 20) else {
         return;
     };
-    let client = reader.header().role == Role::Client;
+    let role = reader.header().role;
     // Each frame takes at least its 8-octet prefix, so this ends within data.len() / 8 steps.
     let entries = reader.take_while(Result::is_ok).count();
     assert!(entries <= data.len() / 8);
-    if client {
-        let _ = replay_session(data);
+    match role {
+        Role::Client => drop(replay_session(data)),
+        Role::Failover => drop(crate::record::replay_failover(data)),
+        Role::Server => {}
     }
 }

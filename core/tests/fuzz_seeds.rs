@@ -26,6 +26,7 @@ const LAYERS: &[(&str, Body)] = &[
     ("tase2", fuzzing::tase2),
     ("tase2_client", fuzzing::tase2_client),
     ("record", fuzzing::record),
+    ("failover", fuzzing::failover),
 ];
 
 /// xorshift64: deterministic and good enough to pick mutations.

@@ -22,6 +22,7 @@
 //! ```
 
 mod client;
+mod link;
 mod recording;
 mod server;
 pub mod tase2;
@@ -32,6 +33,7 @@ pub mod clock {
 }
 
 pub use client::{Client, Error};
+pub use link::{FailoverClient, FailoverOptions};
 pub use recording::{record_file, RecordFile};
 pub use server::{
     Command, EventHook, Server, ServerHandle, KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_RETRIES,

@@ -38,6 +38,7 @@ fn replay(log: &[u8]) -> Result<ReplayStats, ReplayError> {
             record::replay(&mut m.endpoint, log)
         }
         Role::Client => record::replay_session(log),
+        Role::Failover => record::replay_failover(log),
     }
 }
 

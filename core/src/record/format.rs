@@ -39,6 +39,9 @@ pub enum Role {
     Client,
     /// A server [`Endpoint`](crate::server::Endpoint): any number of connections.
     Server,
+    /// A reconnecting client [`Failover`](crate::tase2::client::Failover): one connection per
+    /// association, numbered from 0 in the order they were made.
+    Failover,
 }
 
 /// The first frame: what was recorded and how to rebuild it.
@@ -72,6 +75,17 @@ pub struct SessionSetup {
     pub association: crate::assoc::AssociationConfig,
     /// The session configuration.
     pub config: crate::tase2::client::SessionConfig,
+}
+
+/// [`Header::setup_kind`] of a failover client's log.
+pub const FAILOVER_SETUP: &str = "failover";
+
+/// How to rebuild a failover client: the arguments of
+/// [`Failover::new`](crate::tase2::client::Failover::new).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FailoverSetup {
+    /// The configuration (endpoints with their association configuration, policy, seed).
+    pub config: crate::tase2::client::FailoverConfig,
 }
 
 /// One thing that happened to the core object, at a time.
@@ -136,6 +150,44 @@ pub enum Event {
         /// The connection id, if accepted.
         conn: Option<u64>,
     },
+    /// A call on a failover client that is not bytes, a timer or a close.
+    Failover(FailoverInput),
+}
+
+/// Calls on a failover client [`Failover`](crate::tase2::client::Failover) (its bytes, timers
+/// and closes are [`Event::Input`], [`Event::Timeout`], [`Event::TransportClosed`], and its output
+/// [`Event::Output`], with the association's number as the connection). Variants are only ever
+/// appended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum FailoverInput {
+    /// `handle_connected`.
+    Connected {
+        /// The endpoint.
+        endpoint: u64,
+    },
+    /// `handle_connect_failed`.
+    ConnectFailed {
+        /// The endpoint.
+        endpoint: u64,
+    },
+    /// `handle_probe`.
+    Probe {
+        /// The endpoint.
+        endpoint: u64,
+        /// Whether it accepted a connection.
+        up: bool,
+    },
+    /// `command`, with the operation id it returned.
+    Command {
+        /// The command.
+        command: Command,
+        /// The id returned.
+        op: u64,
+    },
+    /// `conclude`.
+    Conclude,
+    /// `abort`.
+    Abort,
 }
 
 /// Application calls on a client [`Session`](crate::tase2::client::Session). Variants are only

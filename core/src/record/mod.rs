@@ -48,7 +48,8 @@ mod replay;
 mod targets;
 
 pub use format::{
-    Entry, Event, Header, Role, ServerInput, SessionInput, SessionSetup, FORMAT_VERSION, MAGIC,
+    Entry, Event, FailoverInput, FailoverSetup, Header, Role, ServerInput, SessionInput,
+    SessionSetup, FAILOVER_SETUP, FORMAT_VERSION, MAGIC,
 };
 #[cfg(feature = "std")]
 pub use journal::IoSink;
@@ -58,7 +59,7 @@ pub use replay::{
     replay, replay_reader, replay_reader_with, replay_with, Divergence, DivergenceKind, Mismatch,
     ReplayError, ReplayOptions, ReplayStats, Replayable,
 };
-pub use targets::replay_session;
+pub use targets::{replay_failover, replay_session};
 
 /// Why recording could not start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

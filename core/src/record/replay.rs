@@ -39,6 +39,12 @@ pub trait Replayable {
 
     /// Discard pending events (the application's reactions are in the log as inputs); how many.
     fn drain_events(&mut self) -> usize;
+
+    /// The connection whose output is pending now, for objects whose connections come and go on
+    /// their own (a failover client's current association); `None` by default.
+    fn current_conn(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// An input the fresh object did not take as the original did.
@@ -418,6 +424,8 @@ pub fn replay_reader_with<T: Replayable>(
                     let conns: Vec<u64> = match T::ROLE {
                         Role::Client => alloc::vec![0],
                         Role::Server => streams.keys().copied().collect(),
+                        // Only the current association has output; it may not have a stream yet.
+                        Role::Failover => core.current_conn().into_iter().collect(),
                     };
                     let mut sink = Vec::new();
                     for conn in conns {
@@ -437,12 +445,13 @@ pub fn replay_reader_with<T: Replayable>(
         return Ok(stats);
     }
     // Whatever the fresh object still has to say was never recorded.
-    let conns: Vec<u64> = streams.keys().copied().collect();
-    let conns = if T::ROLE == Role::Client && conns.is_empty() {
-        alloc::vec![0]
-    } else {
-        conns
-    };
+    let mut conns: Vec<u64> = streams.keys().copied().collect();
+    if T::ROLE == Role::Client && conns.is_empty() {
+        conns.push(0);
+    }
+    if let Some(c) = core.current_conn().filter(|c| !conns.contains(c)) {
+        conns.push(c);
+    }
     for conn in conns {
         let s = streams.entry(conn).or_default();
         while core.transmit(conn, &mut s.produced) > 0 {}

@@ -3,12 +3,15 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::format::{Event, Role, ServerInput, SessionInput, SessionSetup, SESSION_SETUP};
+use super::format::{
+    Event, FailoverInput, FailoverSetup, Role, ServerInput, SessionInput, SessionSetup,
+    FAILOVER_SETUP, SESSION_SETUP,
+};
 use super::reader::Reader;
 use super::replay::{replay_reader, Mismatch, ReplayError, ReplayStats, Replayable};
 use crate::mms::{DataAccessError, MmsPdu, UnconfirmedService};
 use crate::server::{ConnectionId, Endpoint};
-use crate::tase2::client::Session;
+use crate::tase2::client::{Failover, Session};
 use crate::tase2::server::{DeviceId, OperateId, PointId, Tase2};
 use crate::time::Instant;
 
@@ -64,6 +67,7 @@ impl Replayable for Session {
             | Event::OpenRefused
             | Event::OpenFrom { .. }
             | Event::Server(_)
+            | Event::Failover(_)
             | Event::Output { .. } => return Err(Mismatch::WrongRole),
         }
         Ok(())
@@ -184,7 +188,9 @@ impl Replayable for Endpoint<Tase2> {
                 }
             },
             Event::Unrecordable { what } => return Err(Mismatch::Unrecordable(what.clone())),
-            Event::Session(_) | Event::Output { .. } => return Err(Mismatch::WrongRole),
+            Event::Session(_) | Event::Failover(_) | Event::Output { .. } => {
+                return Err(Mismatch::WrongRole)
+            }
         }
         Ok(())
     }
@@ -196,6 +202,83 @@ impl Replayable for Endpoint<Tase2> {
     fn drain_events(&mut self) -> usize {
         core::iter::from_fn(|| self.poll_event()).count()
     }
+}
+
+impl Replayable for Failover {
+    const ROLE: Role = Role::Failover;
+
+    fn fingerprint(&self) -> u64 {
+        Failover::fingerprint(self)
+    }
+
+    fn apply(&mut self, at: Instant, event: &Event) -> Result<(), Mismatch> {
+        let endpoint = |e: &u64| usize::try_from(*e).unwrap_or(usize::MAX);
+        match event {
+            Event::Input { bytes, .. } => self.handle_input(at, bytes),
+            Event::Timeout => self.handle_timeout(at),
+            Event::TransportClosed { .. } => self.handle_transport_closed(at),
+            Event::Failover(input) => match input {
+                FailoverInput::Connected { endpoint: e } => self.handle_connected(at, endpoint(e)),
+                FailoverInput::ConnectFailed { endpoint: e } => {
+                    self.handle_connect_failed(at, endpoint(e))
+                }
+                FailoverInput::Probe { endpoint: e, up } => self.handle_probe(at, endpoint(e), *up),
+                FailoverInput::Command { command, op } => {
+                    let got = self.command(at, command.clone()).0;
+                    if got != *op {
+                        return Err(Mismatch::OpId { expected: *op, got });
+                    }
+                }
+                FailoverInput::Conclude => self.conclude(at),
+                FailoverInput::Abort => self.abort(at),
+            },
+            Event::Unrecordable { what } => return Err(Mismatch::Unrecordable(what.clone())),
+            Event::Open { .. }
+            | Event::OpenRefused
+            | Event::OpenFrom { .. }
+            | Event::Server(_)
+            | Event::Session(_)
+            | Event::Output { .. } => return Err(Mismatch::WrongRole),
+        }
+        Ok(())
+    }
+
+    fn transmit(&mut self, conn: u64, buf: &mut Vec<u8>) -> usize {
+        if self.current_conn() == Some(conn) {
+            self.poll_transmit(buf)
+        } else {
+            0
+        }
+    }
+
+    fn drain_events(&mut self) -> usize {
+        // The driver's actions are outputs as well; what the driver did about them is logged.
+        let actions = core::iter::from_fn(|| self.poll_action()).count();
+        actions + core::iter::from_fn(|| self.poll_event()).count()
+    }
+
+    fn current_conn(&self) -> Option<u64> {
+        Failover::current_conn(self)
+    }
+}
+
+/// Replay a failover client's log: the client is rebuilt from the header by itself.
+pub fn replay_failover(data: &[u8]) -> Result<ReplayStats, ReplayError> {
+    let mut reader = Reader::new(data)?;
+    let h = reader.header();
+    if h.role != Role::Failover {
+        return Err(ReplayError::WrongRole { recorded: h.role });
+    }
+    if h.setup_kind != FAILOVER_SETUP {
+        return Err(ReplayError::Setup(alloc::format!(
+            "setup of kind {:?}, expected {FAILOVER_SETUP:?}",
+            h.setup_kind
+        )));
+    }
+    let setup: FailoverSetup = postcard::from_bytes(&h.setup)
+        .map_err(|e| ReplayError::Setup(alloc::format!("failover setup: {e}")))?;
+    let mut failover = Failover::new(setup.config, h.start);
+    replay_reader(&mut failover, &mut reader)
 }
 
 /// Replay a client session's log: the session is rebuilt from the header by itself.

@@ -8,11 +8,16 @@
 //! client as a sans-IO state machine, the one every driver (tokio, mio, wasm) wraps.
 
 mod error;
+mod failover;
 mod ops;
 mod session;
 mod typing;
 
 pub use error::Error;
+pub use failover::{
+    AttemptError, Backoff, EndpointSpec, Failover, FailoverAction, FailoverConfig, FailoverEvent,
+    Keepalive, LossCause, Recorder,
+};
 pub use session::{
     Command, DeviceInfo, Discovery, DomainInfo, OpId, Outcome, Reported, Session, SessionConfig,
     SessionEvent, TypedReport, UndecodedReport, VariableInfo,

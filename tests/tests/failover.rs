@@ -1,0 +1,418 @@
+//! Failover over TCP (issue 13): two `tase2 serve` processes on the default model, a primary and
+//! a backup. Two clients watch points on the primary: the library's `FailoverClient` (in this
+//! process, so every event can be checked) and `tase2 watch --backup --fail-back` (a process,
+//! as an operator would run it). The primary is killed: both are on the backup and reports flow
+//! again; the gap from the detected loss to the first report there is measured and printed. The
+//! primary comes back: both fail back, and the backup is left with no data set or transfer set
+//! of theirs (checked by a third client reading the backup's data sets and every transfer set's
+//! Status). At the end nothing is left on the primary either.
+//!
+//! Dual role: two `tase2 serve --peer` processes, each serving its model and watching the other's
+//! points over an association of its own, as bilateral ICCP links run; one restarts and both
+//! links come back.
+//!
+//! Wall-clock bounds are generous (shared CI machines); the figure printed is the one to read.
+
+#![cfg(unix)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command as Process, Stdio};
+use std::sync::mpsc as std_mpsc;
+use std::time::{Duration, Instant};
+
+use tase2_core::assoc::AssociationConfig;
+use tase2_core::mms::ObjectName;
+use tase2_core::tase2::client::{
+    Command, EndpointSpec, Error, FailoverConfig, FailoverEvent, Keepalive, LossCause, Outcome,
+    SessionEvent,
+};
+use tase2_core::tase2::{DsConditions, DsTransferSetValue};
+use tase2_tokio::tase2::{report_variables, Tase2Client, Tase2Options};
+use tase2_tokio::FailoverClient;
+
+/// The `tase2` binary of this build (built now if needed: it belongs to another package).
+fn tase2_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+    let release = dir.file_name().is_some_and(|n| n == "release");
+    let mut build = Process::new(env!("CARGO"));
+    build.args(["build", "-q", "-p", "tase2-cli", "--bin", "tase2"]);
+    if release {
+        build.arg("--release");
+    }
+    let status = build.status().expect("cargo runs");
+    assert!(status.success(), "building the tase2 binary failed");
+    dir.join("tase2")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(bin: &PathBuf, addr: &str) -> Proc {
+    serve_with(bin, addr, &[], Stdio::null())
+}
+
+fn serve_with(bin: &PathBuf, addr: &str, more: &[&str], stdout: Stdio) -> Proc {
+    let child = Process::new(bin)
+        .args(["serve", "--listen", addr])
+        .args(more)
+        .stdout(stdout)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(
+            Instant::now() < until,
+            "tase2 serve on {addr} did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Proc(child)
+}
+
+fn association() -> AssociationConfig {
+    AssociationConfig::with_ap_titles(
+        ("1.1.1.999".parse().unwrap(), 12),
+        ("1.1.1.998".parse().unwrap(), 12),
+    )
+}
+
+fn icc1(item: &str) -> ObjectName {
+    ObjectName::domain("ICC1", item)
+}
+
+/// What another client sees on `addr`: the data sets of ICC1 and the transfer sets running or held
+/// by another association.
+async fn leftovers(addr: &str) -> (Vec<String>, Vec<String>) {
+    let options = Tase2Options {
+        read_version: false,
+        ..Tase2Options::default()
+    };
+    let c = Tase2Client::connect_with(addr, association(), options)
+        .await
+        .unwrap();
+    let mut lists = c.data_sets(Some("ICC1")).await.unwrap();
+    lists.retain(|l| l != "DS_Grid" && l != "DS_Predefined");
+    let mut running = Vec::new();
+    for n in 1..=8 {
+        let ts = icc1(&format!("DSTransfer_Set_{n}"));
+        // A transfer set held by another association is not ours to read: object-access-denied.
+        match c.read_transfer_set(&ts).await {
+            Ok(v) if !v.status => {}
+            Ok(_) | Err(tase2_tokio::tase2::Error::Tase2(Error::Access(_))) => {
+                running.push(ts.item().to_string())
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    c.conclude().await.unwrap();
+    (lists, running)
+}
+
+/// The next event `f` selects within `limit` (others are dropped, reports counted).
+async fn until(
+    c: &mut FailoverClient,
+    limit: Duration,
+    mut f: impl FnMut(&FailoverEvent) -> bool,
+) -> FailoverEvent {
+    let end = tokio::time::Instant::now() + limit;
+    loop {
+        match tokio::time::timeout_at(end, c.next_event()).await {
+            Ok(Some(e)) if f(&e) => return e,
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("the client ended"),
+            Err(_) => panic!("no such event within {limit:?}"),
+        }
+    }
+}
+
+fn is_report(e: &FailoverEvent) -> bool {
+    matches!(e, FailoverEvent::Session(SessionEvent::Report(_)))
+}
+
+/// Lines of a child's stdout, as they come.
+fn lines(child: &mut Child) -> std_mpsc::Receiver<String> {
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std_mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn wait_line(
+    rx: &std_mpsc::Receiver<String>,
+    limit: Duration,
+    pat: &str,
+    seen: &mut Vec<String>,
+) -> String {
+    let end = Instant::now() + limit;
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) => {
+                seen.push(l.clone());
+                if l.contains(pat) {
+                    return l;
+                }
+            }
+            Err(_) => panic!("no line with {pat:?} within {limit:?}: {seen:#?}"),
+        }
+    }
+}
+
+#[test]
+fn a_watch_rides_through_the_primarys_death_and_fails_back_leaving_nothing_behind() {
+    let bin = tase2_bin();
+    let (p, b) = (free_port(), free_port());
+    let (primary, backup) = (format!("127.0.0.1:{p}"), format!("127.0.0.1:{b}"));
+    let mut primary_proc = Some(serve(&bin, &primary));
+    let _backup_proc = serve(&bin, &backup);
+
+    // The operator's watch, a process.
+    let mut watch = Proc(
+        Process::new(&bin)
+            .args([
+                "watch",
+                &primary,
+                "--backup",
+                &backup,
+                "--fail-back",
+                "1",
+                "--points",
+                "Gen1_MW,Freq_Hz,Brk1",
+                "--data-set",
+                "DS_Cli",
+                "--no-info",
+                "--duration",
+                "40",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let watch_out = lines(&mut watch.0);
+    let mut seen = Vec::new();
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut config = FailoverConfig::new(vec![
+            EndpointSpec::new(primary.as_str(), association()),
+            EndpointSpec::new(backup.as_str(), association()),
+        ]);
+        config.fail_back = Some(Duration::from_secs(1));
+        config.keepalive = Some(Keepalive {
+            interval: Duration::from_secs(2),
+            timeout: Duration::from_secs(2),
+        });
+        let mut c = FailoverClient::start(config);
+        c.command(Command::Version).await.unwrap();
+        let ds = icc1("DS_Lib");
+        let mut members = report_variables("ICC1").to_vec();
+        members.extend(["Gen1_MW", "Gen2_MW", "Freq_Hz"].map(icc1));
+        c.command(Command::DefineDataSet {
+            name: ds.clone(),
+            members,
+        })
+        .await
+        .unwrap();
+        let Outcome::TransferSet(ts) = c
+            .command(Command::ReserveAndStart {
+                domain: "ICC1".into(),
+                value: DsTransferSetValue {
+                    data_set: ds.clone(),
+                    integrity_check: 30,
+                    conditions: DsConditions::INTEGRITY | DsConditions::OBJECT_CHANGE,
+                    rbe: true,
+                    ..Default::default()
+                },
+            })
+            .await
+            .unwrap()
+        else {
+            panic!()
+        };
+        c.command(Command::InfoMessages { enable: true })
+            .await
+            .unwrap();
+        // The default model's grid points change every second.
+        until(&mut c, Duration::from_secs(10), is_report).await;
+        wait_line(&watch_out, Duration::from_secs(20), "change (rbe", &mut seen);
+
+        // The primary dies.
+        drop(primary_proc.take());
+        let lost = until(&mut c, Duration::from_secs(10), |e| {
+            matches!(e, FailoverEvent::Lost { .. })
+        })
+        .await;
+        let detected = Instant::now();
+        assert!(
+            matches!(
+                lost,
+                FailoverEvent::Lost {
+                    endpoint: 0,
+                    cause: LossCause::Closed(_)
+                }
+            ),
+            "{lost:?}"
+        );
+        // Until restoration is complete: the first values (refresh or report) and the refresh.
+        let (mut first, mut refreshed) = (None, None);
+        let restored = until(&mut c, Duration::from_secs(10), |e| {
+            if is_report(e) || matches!(e, FailoverEvent::Refreshed(_)) {
+                first.get_or_insert_with(|| detected.elapsed());
+            }
+            if let FailoverEvent::Refreshed(r) = e {
+                refreshed = Some(r.values.len());
+            }
+            matches!(e, FailoverEvent::Restored { .. })
+        })
+        .await;
+        let gap = first.expect("values before the end of restoration");
+        assert_eq!(refreshed, Some(3), "every point of the data set read again");
+        let FailoverEvent::Restored {
+            endpoint,
+            gap: restore_gap,
+            failed,
+            transfer_sets,
+            ..
+        } = restored
+        else {
+            unreachable!()
+        };
+        assert_eq!(endpoint, 1);
+        assert!(failed.is_empty(), "{failed:?}");
+        assert_eq!(transfer_sets[0].0, ts);
+        // Change reports flow on the backup.
+        until(&mut c, Duration::from_secs(10), is_report).await;
+        println!(
+            "failover: first values on the backup {:.1} ms after the loss was detected \
+             (restoration {:.1} ms)",
+            gap.as_secs_f64() * 1e3,
+            restore_gap.as_secs_f64() * 1e3
+        );
+        assert!(gap < Duration::from_secs(10), "{gap:?}");
+        let again = wait_line(&watch_out, Duration::from_secs(20), "REPORTS AGAIN", &mut seen);
+        println!("tase2 watch: {again}");
+        wait_line(&watch_out, Duration::from_secs(10), "RESTORED on", &mut seen);
+
+        // The primary returns: both fail back, and leave nothing on the backup.
+        primary_proc = Some(serve(&bin, &primary));
+        let fb = until(&mut c, Duration::from_secs(10), |e| {
+            matches!(e, FailoverEvent::FailingBack { .. })
+        })
+        .await;
+        assert_eq!(fb, FailoverEvent::FailingBack { from: 1, to: 0 });
+        let r = until(&mut c, Duration::from_secs(10), |e| {
+            matches!(e, FailoverEvent::Restored { .. })
+        })
+        .await;
+        assert!(
+            matches!(r, FailoverEvent::Restored { endpoint: 0, ref failed, .. } if failed.is_empty()),
+            "{r:?}"
+        );
+        until(&mut c, Duration::from_secs(10), is_report).await;
+        wait_line(&watch_out, Duration::from_secs(20), "FAILING BACK", &mut seen);
+        wait_line(&watch_out, Duration::from_secs(10), "RESTORED on", &mut seen);
+        let (lists, running) = leftovers(&backup).await;
+        assert!(lists.is_empty(), "data sets left on the backup: {lists:?}");
+        assert!(running.is_empty(), "transfer sets left on the backup: {running:?}");
+        let (lists, running) = leftovers(&primary).await;
+        let mut lists = lists;
+        lists.sort();
+        assert_eq!(lists, ["DS_Cli", "DS_Lib"]);
+        assert_eq!(running.len(), 2);
+
+        // The application cleans up by the names it knows; nothing is left on the primary.
+        c.command(Command::StopTransferSet { transfer_set: ts })
+            .await
+            .unwrap();
+        c.command(Command::DeleteDataSet { name: ds }).await.unwrap();
+        c.conclude().await;
+        // The watch stops as on Ctrl-C: it stops its transfer set and deletes its data set.
+        // SAFETY: a signal to our own child process.
+        unsafe { libc::kill(watch.0.id() as i32, libc::SIGINT) };
+        wait_line(&watch_out, Duration::from_secs(20), "stopped ICC1/", &mut seen);
+        assert!(watch.0.wait().unwrap().success());
+        let (lists, running) = leftovers(&primary).await;
+        assert!(running.is_empty(), "{running:?}");
+        assert!(lists.is_empty(), "{lists:?}");
+    });
+}
+
+#[test]
+fn two_servers_peer_with_each_other_in_both_directions_and_ride_through_a_restart() {
+    let bin = tase2_bin();
+    let (pa, pb) = (free_port(), free_port());
+    let (a, b) = (format!("127.0.0.1:{pa}"), format!("127.0.0.1:{pb}"));
+    let mut seen_a = Vec::new();
+    let mut seen_b = Vec::new();
+    // A starts first: its partner is not there yet, its link waits for it.
+    let mut pa_proc = serve_with(&bin, &a, &["--peer", &b], Stdio::piped());
+    let out_a = lines(&mut pa_proc.0);
+    let mut pb_proc = serve_with(&bin, &b, &["--peer", &a], Stdio::piped());
+    let out_b = lines(&mut pb_proc.0);
+    let limit = Duration::from_secs(30);
+    for (out, seen) in [(&out_a, &mut seen_a), (&out_b, &mut seen_b)] {
+        // The partner's client reached our server, and our client gets the partner's reports
+        // (in either order).
+        let mut client_in = false;
+        let mut reports = false;
+        while !(client_in && reports) {
+            let l = wait_line(out, limit, "", seen);
+            client_in |= l.contains("bilateral table BLT_ICC1") && l.contains("1.1.1.999/12");
+            reports |= l.contains("change (rbe") || l.contains("integrity (");
+        }
+    }
+    // B dies and comes back: A's link is lost, then restored on B; B's own link comes up again.
+    let _ = pb_proc.0.kill();
+    let _ = pb_proc.0.wait();
+    wait_line(&out_a, limit, &format!("LOST {b}"), &mut seen_a);
+    let mut pb_proc = serve_with(&bin, &b, &["--peer", &a], Stdio::piped());
+    let out_b = lines(&mut pb_proc.0);
+    let mut seen_b = Vec::new();
+    let restored = wait_line(&out_a, limit, &format!("RESTORED on {b}"), &mut seen_a);
+    println!("dual role: {restored}");
+    // A's server took back the transfer set B's dead client held (B never stopped it).
+    assert!(
+        seen_a
+            .iter()
+            .any(|l| l.contains(": stopped ICC1/DSTransfer_Set_")),
+        "{seen_a:#?}"
+    );
+    wait_line(&out_a, limit, "change (rbe", &mut seen_a);
+    wait_line(&out_b, limit, "change (rbe", &mut seen_b);
+    // Ctrl-C on A: its client cleans up at B before A stops.
+    // SAFETY: a signal to our own child process.
+    unsafe { libc::kill(pa_proc.0.id() as i32, libc::SIGINT) };
+    wait_line(&out_b, limit, "deleted 1 data set(s)", &mut seen_b);
+    assert!(pa_proc.0.wait().unwrap().success(), "{seen_a:#?}");
+    // SAFETY: as above.
+    unsafe { libc::kill(pb_proc.0.id() as i32, libc::SIGINT) };
+    let _ = pb_proc.0.wait();
+}
