@@ -38,6 +38,7 @@ use core::time::Duration;
 use crate::acse::AssociateDiagnostic;
 use crate::assoc::{
     ApiError, AssocError, AssociateRequest, Association, AssociationConfig, Event, PeerError,
+    Queued,
 };
 use crate::deviation::Deviation;
 use crate::mms::{
@@ -254,6 +255,8 @@ pub struct Endpoint<H: Hooks = NoHooks> {
     last_now: Instant,
     /// Connections the hooks wrote to (reused buffer).
     scratch_touched: Vec<ConnectionId>,
+    /// The name of the variable an inline Read is reading (reused: no allocation per read).
+    scratch_name: ObjectName,
     /// No connection opened and no application call yet: recording may start.
     fresh: bool,
     journal: Option<Box<crate::record::Journal>>,
@@ -284,6 +287,7 @@ impl<H: Hooks> Endpoint<H> {
             ready: VecDeque::new(),
             last_now: Instant::ZERO,
             scratch_touched: Vec::new(),
+            scratch_name: ObjectName::domain("", ""),
             fresh: true,
             journal: None,
         }
@@ -987,8 +991,13 @@ impl<H: Hooks> Endpoint<H> {
             let Some(conn) = self.conns.get_mut(&id) else {
                 return;
             };
-            let Some(ev) = conn.assoc.poll_event() else {
-                return;
+            let ev = match conn.assoc.poll_queued() {
+                None => return,
+                Some(Queued::Event(ev)) => ev,
+                Some(Queued::Read(read)) => {
+                    services::read_inline(self, now, id, &read);
+                    continue;
+                }
             };
             match ev {
                 Event::AssociateIndication(req) => {
