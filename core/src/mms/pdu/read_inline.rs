@@ -55,7 +55,8 @@ pub(crate) enum NameRef<'a> {
 /// `s` becomes the ASCII `v`.
 fn set(s: &mut String, v: &[u8]) {
     s.clear();
-    s.extend(v.iter().map(|&b| char::from(b)));
+    // Checked to be ASCII already: never empty for a non-empty `v`.
+    s.push_str(core::str::from_utf8(v).unwrap_or_default());
 }
 
 fn string(v: &[u8]) -> String {
