@@ -56,9 +56,11 @@ fn write_value<H: Hooks>(
     name: &ObjectName,
     w: &mut Writer<'_>,
 ) {
-    let v = match lookup(ctx.model, hooks, ctx.id, name) {
-        Ok(_) if !hooks.may_read(ctx.id, name) => Err(DataAccessError::OBJECT_ACCESS_DENIED),
-        other => other,
+    // The model first, then visibility and the read right in one hook call: all three are
+    // pure, and a hidden or missing variable answers object-non-existent either way.
+    let v = match ctx.model.variable(name) {
+        Some(v) => hooks.read_access(ctx.id, name).map(|()| v),
+        None => Err(DataAccessError::OBJECT_NON_EXISTENT),
     };
     let r = match v {
         Ok(v) => match v.slot {
