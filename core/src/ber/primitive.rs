@@ -104,7 +104,14 @@ mod tests {
         let mut values = alloc::vec![0i64, 1, -1, i64::MAX, i64::MIN];
         for shift in 0..64 {
             let p = 1i64 << shift;
-            values.extend([p, p - 1, p + 1, -p, -p - 1, -p + 1]);
+            values.extend([
+                p,
+                p.wrapping_sub(1),
+                p.wrapping_add(1),
+                p.wrapping_neg(),
+                p.wrapping_neg().wrapping_sub(1),
+                p.wrapping_neg().wrapping_add(1),
+            ]);
         }
         for v in values {
             let (b, n) = encode_i64(v);
