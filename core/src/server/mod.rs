@@ -217,14 +217,22 @@ impl Conn {
             .filter(|_| self.established)
             .map(|d| self.last_input + d);
         let stuck = self.backlog_since.map(|t| t + config.stuck_timeout);
-        [handshake, idle, stuck].into_iter().flatten().min()
+        earliest(earliest(handshake, idle), stuck)
     }
 
     fn deadline(&self, config: &ServerConfig) -> Option<Instant> {
-        [self.assoc.poll_timeout(), self.admission_deadline(config)]
-            .into_iter()
-            .flatten()
-            .min()
+        earliest(self.assoc.poll_timeout(), self.admission_deadline(config))
+    }
+}
+
+/// The earlier of two optional deadlines (the first of equal ones), without an iterator: this
+/// runs twice per input.
+#[inline]
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
     }
 }
 
