@@ -228,11 +228,21 @@ struct Core<H: Hooks> {
     conns: HashMap<ConnectionId, Rc<Notify>>,
     /// Something may have been recorded since the last flush.
     activity: bool,
+    /// The deadline the server thread sleeps until: a connection task wakes it only when the
+    /// endpoint's next deadline comes earlier (or while recording, for the idle flush).
+    armed: Option<Instant>,
 }
 
 impl<H: Hooks> Core<H> {
     /// Drain events (through the hook) and wake the connections that have output, until quiet.
     fn settle(&mut self) {
+        self.settle_for(None);
+    }
+
+    /// [`Self::settle`] from the task of connection `me`, which polls its own output next
+    /// instead of being woken: whether `me` has output waiting.
+    fn settle_for(&mut self, me: Option<ConnectionId>) -> bool {
+        let mut mine = false;
         loop {
             let mut progressed = false;
             while let Some(ev) = self.endpoint.poll_event() {
@@ -243,6 +253,10 @@ impl<H: Hooks> Core<H> {
             }
             while let Some(id) = self.endpoint.poll_ready() {
                 progressed = true;
+                if Some(id) == me {
+                    mine = true;
+                    continue;
+                }
                 match self.conns.get(&id) {
                     Some(n) => n.notify_one(),
                     // No task (cannot happen): the octets have nowhere to go.
@@ -257,6 +271,21 @@ impl<H: Hooks> Core<H> {
             }
         }
         self.activity = true;
+        mine
+    }
+
+    /// Whether the server thread must look again after a connection task's input: the
+    /// endpoint's next deadline is earlier than the one it sleeps until, or a recording may
+    /// need its idle flush. (A later deadline only makes it wake once for nothing.)
+    fn server_must_look(&self) -> bool {
+        if self.endpoint.is_recording() {
+            return true;
+        }
+        match (self.endpoint.poll_timeout(), self.armed) {
+            (Some(next), Some(armed)) => next < armed,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
     }
 }
 
@@ -280,6 +309,7 @@ async fn serve<H: Hooks + 'static>(
             hook,
             conns: HashMap::new(),
             activity: false,
+            armed: None,
         }),
         Notify::new(),
     ));
@@ -287,7 +317,11 @@ async fn serve<H: Hooks + 'static>(
     let mut inbox_open = true;
     let mut idle_flush = IdleFlush::default();
     loop {
-        let deadline = shared.0.borrow().endpoint.poll_timeout();
+        let deadline = {
+            let mut core = shared.0.borrow_mut();
+            core.armed = core.endpoint.poll_timeout();
+            core.armed
+        };
         let sleep = async {
             match deadline {
                 Some(d) => {
@@ -367,17 +401,21 @@ async fn connection<H: Hooks + 'static>(
     let mut out: Vec<u8> = Vec::new();
     let mut sent = 0;
     let mut read_open = true;
+    // Whether to look for output: after every wake-up, and while `settle_for` says there is
+    // more for us (no self-notification round trip, no empty poll after each batch).
+    let mut poll = true;
     loop {
         // Take the next batch only once the socket took the last one.
-        if sent == out.len() {
+        if sent == out.len() && poll {
             out.clear();
             sent = 0;
+            poll = false;
             let open = {
                 let mut core = shared.0.borrow_mut();
                 let n = core.endpoint.poll_transmit(id, &mut out);
                 let open = core.endpoint.is_open(id);
                 if n > 0 {
-                    core.settle();
+                    poll = core.settle_for(Some(id));
                 }
                 if !open {
                     core.conns.remove(&id);
@@ -403,12 +441,14 @@ async fn connection<H: Hooks + 'static>(
                 }
             }
         }
-        if sent == out.len() && !out.is_empty() {
-            // All written: perhaps more is waiting.
+        if sent == out.len() && poll {
+            // All written, and more is waiting.
             continue;
         }
         let want_write = sent < out.len();
         let want_read = read_open && shared.0.borrow().endpoint.wants_input(id);
+        // Whatever wakes us, look for output next.
+        poll = true;
         tokio::select! {
             r = stream.readable(), if want_read => {
                 if r.is_err() {
@@ -424,9 +464,12 @@ async fn connection<H: Hooks + 'static>(
                     Ok(n) => {
                         let mut core = shared.0.borrow_mut();
                         core.endpoint.handle_input(clock::now(), id, &input[..n]);
-                        core.settle();
+                        core.settle_for(Some(id));
+                        let look = core.server_must_look();
                         drop(core);
-                        shared.1.notify_one();
+                        if look {
+                            shared.1.notify_one();
+                        }
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                     Err(_) => {

@@ -46,7 +46,7 @@ use alloc::vec::Vec;
 use crate::ber::Writer;
 use crate::cotp::{self, ConnectParams, Reassembler, Tpdu, TpduSize};
 use crate::deviation::Deviation;
-use crate::mms::pdu;
+use crate::mms::pdu::{self, InlineRead};
 use crate::mms::{
     ConfirmedRequest, ConfirmedResponse, ErrorClass, MmsPdu, RejectPdu, RejectReason, ServiceError,
     UnconfirmedService,
@@ -93,7 +93,7 @@ pub struct Association {
     reassembly: Reassembler,
     out: Vec<u8>,
     scratch: Vec<u8>,
-    events: VecDeque<Event>,
+    events: EventQueue,
     negotiated: Negotiated,
     local_ref: u16,
     remote_ref: u16,
@@ -133,7 +133,7 @@ impl Association {
             reassembly: Reassembler::default(),
             out: Vec::new(),
             scratch: Vec::new(),
-            events: VecDeque::new(),
+            events: EventQueue::default(),
             negotiated,
             local_ref: 1,
             remote_ref: 0,
@@ -341,7 +341,16 @@ impl Association {
 
     /// The next event, if any.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        Some(match self.events.0.pop_front()? {
+            Queued::Event(e) => e,
+            Queued::Read(r) => r.into_event(),
+        })
+    }
+
+    /// The next event for the server's endpoint, which serves a plain Read without the owned
+    /// request [`Self::poll_event`] would build.
+    pub(crate) fn poll_queued(&mut self) -> Option<Queued> {
+        self.events.0.pop_front()
     }
 
     /// The one next deadline: call [`Self::handle_timeout`] when it passes.
@@ -688,6 +697,18 @@ impl Association {
                 .push_back(Event::PeerError(PeerError::PduTooLarge(pdv.data.len())));
             return;
         }
+        if cfg!(feature = "server") && self.role == Role::Server && self.state == State::Established
+        {
+            // Hot path: a plain Read of named variables, kept inline (no allocation). What it
+            // does not recognize, including every malformed PDU, takes the general decoder.
+            if let Some(read) = InlineRead::recognize(pdv.data, &self.config.limits) {
+                let invoke_id = read.invoke_id;
+                if self.admit_request(invoke_id) {
+                    self.events.0.push_back(Queued::Read(read));
+                }
+                return;
+            }
+        }
         let mut noted = Vec::new();
         let pdu = match MmsPdu::decode_with_deviations(pdv.data, &self.config.limits, &mut noted) {
             Ok(p) => p,
@@ -709,22 +730,7 @@ impl Association {
     fn handle_mms(&mut self, _now: Instant, pdu: MmsPdu) {
         match pdu {
             MmsPdu::ConfirmedRequest { invoke_id, request } if self.state == State::Established => {
-                let limit = match self.role {
-                    Role::Server => self.negotiated.max_serv_outstanding_calling,
-                    Role::Client => self.negotiated.max_serv_outstanding_called,
-                };
-                if self.incoming.contains(&invoke_id) {
-                    self.send_reject(Some(invoke_id), RejectReason::INVALID_INVOKE_ID);
-                    self.events
-                        .push_back(Event::PeerError(PeerError::DuplicateInvokeId(invoke_id)));
-                } else if self.incoming.len() >= usize::from(limit) {
-                    self.send_reject(Some(invoke_id), RejectReason::MAX_SERV_OUTSTANDING_EXCEEDED);
-                    self.events
-                        .push_back(Event::PeerError(PeerError::TooManyOutstanding {
-                            invoke_id,
-                        }));
-                } else {
-                    self.incoming.insert(invoke_id);
+                if self.admit_request(invoke_id) {
                     self.events.push_back(Event::Request { invoke_id, request });
                 }
             }
@@ -819,6 +825,31 @@ impl Association {
         }
     }
 
+    /// A confirmed request arrived while established: `true` if it is to be served (now
+    /// outstanding); otherwise it was rejected (a duplicate invoke id, or one too many).
+    fn admit_request(&mut self, invoke_id: u32) -> bool {
+        let limit = match self.role {
+            Role::Server => self.negotiated.max_serv_outstanding_calling,
+            Role::Client => self.negotiated.max_serv_outstanding_called,
+        };
+        if self.incoming.contains(&invoke_id) {
+            self.send_reject(Some(invoke_id), RejectReason::INVALID_INVOKE_ID);
+            self.events
+                .push_back(Event::PeerError(PeerError::DuplicateInvokeId(invoke_id)));
+            false
+        } else if self.incoming.len() >= usize::from(limit) {
+            self.send_reject(Some(invoke_id), RejectReason::MAX_SERV_OUTSTANDING_EXCEEDED);
+            self.events
+                .push_back(Event::PeerError(PeerError::TooManyOutstanding {
+                    invoke_id,
+                }));
+            false
+        } else {
+            self.incoming.insert(invoke_id);
+            true
+        }
+    }
+
     fn send_reject(&mut self, original_invoke_id: Option<u32>, reason: RejectReason) {
         debug!(invoke_id = ?original_invoke_id, %reason, "MMS Reject sent");
         let r = RejectPdu {
@@ -909,6 +940,33 @@ impl Association {
 
     fn refused(&mut self, reason: RefusalReason) {
         self.close(Some(AssocError::Refused(reason)));
+    }
+}
+
+/// What an association queues for `poll_event`: an event, or a recognized plain Read that
+/// becomes [`Event::Request`] only if someone polls it as an event.
+#[derive(Debug)]
+pub(crate) enum Queued {
+    Event(Event),
+    Read(InlineRead),
+}
+
+impl InlineRead {
+    fn into_event(self) -> Event {
+        Event::Request {
+            invoke_id: self.invoke_id,
+            request: ConfirmedRequest::Read(self.to_request()),
+        }
+    }
+}
+
+/// The association's event queue; `push_back` queues an [`Event`].
+#[derive(Debug, Default)]
+struct EventQueue(VecDeque<Queued>);
+
+impl EventQueue {
+    fn push_back(&mut self, e: Event) {
+        self.0.push_back(Queued::Event(e));
     }
 }
 

@@ -64,18 +64,10 @@ pub fn decode_bit_string(content: &[u8]) -> Result<(&[u8], usize), Error> {
 /// Minimal two's-complement octets of `v`: the value sits in the last `n` of the 8 returned octets.
 #[inline]
 pub fn encode_i64(v: i64) -> ([u8; 8], usize) {
-    let bytes = v.to_be_bytes();
-    let mut n = 8;
-    while n > 1 {
-        let lead = bytes[8 - n];
-        let next = bytes[9 - n];
-        if (lead == 0 && next & 0x80 == 0) || (lead == 0xff && next & 0x80 != 0) {
-            n -= 1;
-        } else {
-            break;
-        }
-    }
-    (bytes, n)
+    // The significant bits of the magnitude, plus one for the sign, in whole octets.
+    let magnitude = if v < 0 { !v } else { v } as u64;
+    let n = (64 - magnitude.leading_zeros() as usize) / 8 + 1;
+    (v.to_be_bytes(), n)
 }
 
 /// Minimal non-negative INTEGER octets of `v`: the value sits in the last `n` of the 9 returned octets.
@@ -83,16 +75,52 @@ pub fn encode_i64(v: i64) -> ([u8; 8], usize) {
 pub fn encode_u64(v: u64) -> ([u8; 9], usize) {
     let mut out = [0u8; 9];
     out[1..].copy_from_slice(&v.to_be_bytes());
-    let mut n = 9;
-    while n > 1 && out[9 - n] == 0 && out[10 - n] & 0x80 == 0 {
-        n -= 1;
-    }
+    // The significant bits, plus a zero sign bit, in whole octets.
+    let n = (64 - v.leading_zeros() as usize) / 8 + 1;
     (out, n)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The octet-trimming definition of minimal: drop a leading octet while the next one
+    /// carries the same sign.
+    fn minimal_by_trimming(bytes: &[u8]) -> usize {
+        let mut n = bytes.len();
+        while n > 1 {
+            let (lead, next) = (bytes[bytes.len() - n], bytes[bytes.len() - n + 1]);
+            if (lead == 0 && next & 0x80 == 0) || (lead == 0xff && next & 0x80 != 0) {
+                n -= 1;
+            } else {
+                break;
+            }
+        }
+        n
+    }
+
+    #[test]
+    fn integer_lengths_match_the_trimming_definition() {
+        let mut values = alloc::vec![0i64, 1, -1, i64::MAX, i64::MIN];
+        for shift in 0..64 {
+            let p = 1i64 << shift;
+            values.extend([
+                p,
+                p.wrapping_sub(1),
+                p.wrapping_add(1),
+                p.wrapping_neg(),
+                p.wrapping_neg().wrapping_sub(1),
+                p.wrapping_neg().wrapping_add(1),
+            ]);
+        }
+        for v in values {
+            let (b, n) = encode_i64(v);
+            assert_eq!(n, minimal_by_trimming(&b), "{v}");
+            let u = v as u64;
+            let (b, n) = encode_u64(u);
+            assert_eq!(n, minimal_by_trimming(&b), "{u}");
+        }
+    }
 
     #[test]
     fn integers_encode_minimally_and_decode_back() {

@@ -184,6 +184,30 @@ pub fn decode_user_data(b: &[u8]) -> Result<Vec<Pdv<'_>>, Error> {
 /// Decode P-DATA user data that must hold exactly one PDV, without allocating. This is what every
 /// known ICCP peer sends for MMS traffic.
 pub fn decode_single_pdv(b: &[u8]) -> Result<Pdv<'_>, Error> {
+    match single_pdv_fast(b) {
+        Some(pdv) => Ok(pdv),
+        None => single_pdv_general(b),
+    }
+}
+
+/// The data phase's usual shape, short lengths throughout: `61 L 30 L 02 01 <context> a0 L <one
+/// element>`. `None` for anything else; what it accepts, [`single_pdv_general`] decodes the same.
+#[inline]
+fn single_pdv_fast(b: &[u8]) -> Option<Pdv<'_>> {
+    let [0x61, l1, 0x30, l2, 0x02, 0x01, ctx, 0xa0, l3, data @ ..] = b else {
+        return None;
+    };
+    let (l1, l2, l3) = (usize::from(*l1), usize::from(*l2), usize::from(*l3));
+    let one_element =
+        matches!(data, [t, l, ..] if t & 0x1f != 0x1f && *l < 0x80 && usize::from(*l) + 2 == l3);
+    (l1 < 0x80 && l1 + 2 == b.len() && l2 + 2 == l1 && l3 + 5 == l2 && *ctx < 0x80 && one_element)
+        .then_some(Pdv {
+            context_id: i64::from(*ctx),
+            data,
+        })
+}
+
+fn single_pdv_general(b: &[u8]) -> Result<Pdv<'_>, Error> {
     let t = only_element(b)?;
     if t.tag != FULLY_ENCODED {
         // Reuse the general path for its precise error.
@@ -576,6 +600,32 @@ impl<'a> AbortPpdu<'a> {
                     }
                 });
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::presentation::vectors::{self, ppdu};
+
+    #[test]
+    fn single_pdv_fast_path_agrees_with_the_general_decoder() {
+        let b = ppdu(vectors::DT_IDENTIFY_REQ).to_vec();
+        assert!(single_pdv_fast(&b).is_some());
+        for i in 0..b.len() {
+            for v in [
+                0x00, 0x01, 0x02, 0x05, 0x1f, 0x30, 0x61, 0x7f, 0x80, 0x81, 0xa0, 0xff,
+            ] {
+                let mut m = b.clone();
+                m[i] = v;
+                if let Some(fast) = single_pdv_fast(&m) {
+                    assert_eq!(single_pdv_general(&m), Ok(fast), "{m:02x?}");
+                }
+            }
+        }
+        for cut in 0..b.len() {
+            assert_eq!(single_pdv_fast(&b[..cut]), None);
         }
     }
 }

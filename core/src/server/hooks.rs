@@ -267,6 +267,26 @@ pub trait Hooks {
         true
     }
 
+    /// What a Read asks of each existing variable, in one call: `Err(OBJECT_NON_EXISTENT)` if
+    /// [`Self::domain_visible`] (for a domain-specific name) or [`Self::visible`] says no,
+    /// `Err(OBJECT_ACCESS_DENIED)` if [`Self::may_read`] does, `Ok` otherwise. Override it only to
+    /// answer all three with one look-up; it must agree with them.
+    fn read_access(&self, id: ConnectionId, name: &ObjectName) -> Result<(), DataAccessError> {
+        let visible = match name {
+            ObjectName::DomainSpecific { domain, .. } => {
+                self.domain_visible(id, domain) && self.visible(id, name)
+            }
+            _ => self.visible(id, name),
+        };
+        if !visible {
+            Err(DataAccessError::OBJECT_NON_EXISTENT)
+        } else if !self.may_read(id, name) {
+            Err(DataAccessError::OBJECT_ACCESS_DENIED)
+        } else {
+            Ok(())
+        }
+    }
+
     /// Whether `id` may write `name` (a visible object; `Variable::writable` is checked too for
     /// variables without a slot).
     fn may_write(&self, _id: ConnectionId, _name: &ObjectName) -> bool {

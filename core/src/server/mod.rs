@@ -38,6 +38,7 @@ use core::time::Duration;
 use crate::acse::AssociateDiagnostic;
 use crate::assoc::{
     ApiError, AssocError, AssociateRequest, Association, AssociationConfig, Event, PeerError,
+    Queued,
 };
 use crate::deviation::Deviation;
 use crate::mms::{
@@ -216,14 +217,22 @@ impl Conn {
             .filter(|_| self.established)
             .map(|d| self.last_input + d);
         let stuck = self.backlog_since.map(|t| t + config.stuck_timeout);
-        [handshake, idle, stuck].into_iter().flatten().min()
+        earliest(earliest(handshake, idle), stuck)
     }
 
     fn deadline(&self, config: &ServerConfig) -> Option<Instant> {
-        [self.assoc.poll_timeout(), self.admission_deadline(config)]
-            .into_iter()
-            .flatten()
-            .min()
+        earliest(self.assoc.poll_timeout(), self.admission_deadline(config))
+    }
+}
+
+/// The earlier of two optional deadlines (the first of equal ones), without an iterator: this
+/// runs twice per input.
+#[inline]
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
     }
 }
 
@@ -254,6 +263,8 @@ pub struct Endpoint<H: Hooks = NoHooks> {
     last_now: Instant,
     /// Connections the hooks wrote to (reused buffer).
     scratch_touched: Vec<ConnectionId>,
+    /// The name of the variable an inline Read is reading (reused: no allocation per read).
+    scratch_name: ObjectName,
     /// No connection opened and no application call yet: recording may start.
     fresh: bool,
     journal: Option<Box<crate::record::Journal>>,
@@ -284,6 +295,7 @@ impl<H: Hooks> Endpoint<H> {
             ready: VecDeque::new(),
             last_now: Instant::ZERO,
             scratch_touched: Vec::new(),
+            scratch_name: ObjectName::domain("", ""),
             fresh: true,
             journal: None,
         }
@@ -987,8 +999,13 @@ impl<H: Hooks> Endpoint<H> {
             let Some(conn) = self.conns.get_mut(&id) else {
                 return;
             };
-            let Some(ev) = conn.assoc.poll_event() else {
-                return;
+            let ev = match conn.assoc.poll_queued() {
+                None => return,
+                Some(Queued::Event(ev)) => ev,
+                Some(Queued::Read(read)) => {
+                    services::read_inline(self, now, id, &read);
+                    continue;
+                }
             };
             match ev {
                 Event::AssociateIndication(req) => {

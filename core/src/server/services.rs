@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 use super::{Ctx, Endpoint, Hooks, NamedVariableList, ServerEvent, Variable, Vmd};
 use crate::assoc::ApiError;
 use crate::ber::Writer;
+use crate::mms::pdu::InlineRead;
 use crate::mms::{write_access_failure, write_access_success, write_read_response};
 use crate::mms::{
     AccessResult, ConfirmedRequest, ConfirmedResponse, DataAccessError,
@@ -55,9 +56,11 @@ fn write_value<H: Hooks>(
     name: &ObjectName,
     w: &mut Writer<'_>,
 ) {
-    let v = match lookup(ctx.model, hooks, ctx.id, name) {
-        Ok(_) if !hooks.may_read(ctx.id, name) => Err(DataAccessError::OBJECT_ACCESS_DENIED),
-        other => other,
+    // The model first, then visibility and the read right in one hook call: all three are
+    // pure, and a hidden or missing variable answers object-non-existent either way.
+    let v = match ctx.model.variable(name) {
+        Some(v) => hooks.read_access(ctx.id, name).map(|()| v),
+        None => Err(DataAccessError::OBJECT_NON_EXISTENT),
     };
     let r = match v {
         Ok(v) => match v.slot {
@@ -322,6 +325,41 @@ fn read_streamed<H: Hooks>(
                     // An unknown list name has no member to fail individually; one failure says it.
                     None => write_access_failure(w, DataAccessError::OBJECT_NON_EXISTENT),
                 }
+            }
+        })
+    });
+    if sent == Err(ApiError::PduTooLarge) {
+        // The answer does not fit the negotiated PDU size: say so rather than cut it.
+        let _ = assoc.send_error(invoke_id, err(ErrorClass::RESOURCE_CAPABILITY_UNAVAILABLE));
+    }
+}
+
+/// ISO 9506-1 §14.6 Read of a plain list of named variables ([`InlineRead`]): as
+/// [`read_streamed`], each name borrowed from the request into one reused [`ObjectName`].
+pub(super) fn read_inline<H: Hooks>(
+    ep: &mut Endpoint<H>,
+    now: Instant,
+    id: ConnectionId,
+    read: &InlineRead,
+) {
+    let Endpoint {
+        model,
+        conns,
+        hooks,
+        events,
+        scratch_name,
+        ..
+    } = ep;
+    let Some(super::Conn { assoc, .. }) = conns.get_mut(&id) else {
+        return;
+    };
+    let mut ctx = Ctx::new(now, id, model, events);
+    let invoke_id = read.invoke_id;
+    let sent = assoc.send_raw_mms(Some(invoke_id), |w| {
+        write_read_response(w, invoke_id, |w| {
+            for name in read.names() {
+                name.fill(scratch_name);
+                write_value(&mut ctx, hooks, scratch_name, w);
             }
         })
     });

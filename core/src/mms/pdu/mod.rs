@@ -23,6 +23,7 @@ mod information_report;
 mod initiate;
 mod named_variable_list;
 mod read;
+mod read_inline;
 mod reject;
 mod status;
 mod variable_access_attributes;
@@ -42,6 +43,7 @@ pub use named_variable_list::{
     GetNamedVariableListAttributesResponse,
 };
 pub use read::{ReadRequest, ReadResponse};
+pub(crate) use read_inline::InlineRead;
 pub use reject::{RejectPdu, RejectReason};
 pub use status::StatusResponse;
 pub use variable_access_attributes::GetVariableAccessAttributesResponse;

@@ -127,6 +127,33 @@ impl Hooks for Tase2 {
         self.rights(id, name).read || self.is_transfer_object(name)
     }
 
+    fn read_access(&self, id: ConnectionId, name: &ObjectName) -> Result<(), DataAccessError> {
+        // `visible` and `may_read` with the table's rights looked up once.
+        if let ObjectName::DomainSpecific { domain, .. } = name {
+            if !self.domain_visible(id, domain) {
+                return Err(DataAccessError::OBJECT_NON_EXISTENT);
+            }
+        }
+        let r = self.rights(id, name);
+        let visible = r.read
+            || r.write
+            || matches!(name, ObjectName::AaSpecific(_))
+            || self.is_transfer_object(name);
+        if !visible {
+            return Err(DataAccessError::OBJECT_NON_EXISTENT);
+        }
+        let readable = if self.is_select(name) {
+            r.write
+        } else {
+            r.read || self.is_transfer_object(name)
+        };
+        if readable {
+            Ok(())
+        } else {
+            Err(DataAccessError::OBJECT_ACCESS_DENIED)
+        }
+    }
+
     fn may_write(&self, id: ConnectionId, name: &ObjectName) -> bool {
         // Transfer sets are the owner's to write; the write hook checks that.
         self.is_transfer_object(name) || self.rights(id, name).write
