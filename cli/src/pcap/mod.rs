@@ -243,7 +243,11 @@ pub fn export_bytes(log: &[u8], opts: &ExportOptions) -> Result<(Vec<u8>, Export
             Event::Input { conn, bytes } => x.data(t, conn, client_sent_input, &bytes),
             Event::Output { conn, bytes } => x.data(t, conn, !client_sent_input, &bytes),
             Event::TransportClosed { conn } => x.close(t, conn),
-            Event::Timeout | Event::Session(_) | Event::Server(_) | Event::Unrecordable { .. } => {}
+            Event::Timeout
+            | Event::Session(_)
+            | Event::Server(_)
+            | Event::Unrecordable { .. }
+            | Event::Authenticated { .. } => {}
         }
     }
     Ok((x.w.finish(), x.stats))

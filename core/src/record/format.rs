@@ -136,6 +136,13 @@ pub enum Event {
         /// The connection id, if accepted.
         conn: Option<u64>,
     },
+    /// `Endpoint::authenticate`: the transport (TLS) verified the peer's certificate.
+    Authenticated {
+        /// The connection.
+        conn: u64,
+        /// Who the certificate says the peer is.
+        identity: crate::server::PeerIdentity,
+    },
 }
 
 /// Application calls on a client [`Session`](crate::tase2::client::Session). Variants are only

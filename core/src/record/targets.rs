@@ -57,6 +57,7 @@ impl Replayable for Session {
             Event::Open { .. }
             | Event::OpenRefused
             | Event::OpenFrom { .. }
+            | Event::Authenticated { .. }
             | Event::Server(_)
             | Event::Output { .. } => return Err(Mismatch::WrongRole),
         }
@@ -116,6 +117,9 @@ impl Replayable for Endpoint<Tase2> {
                 }
             }
             Event::Input { conn, bytes } => self.handle_input(at, ConnectionId(*conn), bytes),
+            Event::Authenticated { conn, identity } => {
+                self.authenticate(at, ConnectionId(*conn), identity.clone())
+            }
             Event::Timeout => self.handle_timeout(at),
             Event::TransportClosed { conn } => {
                 self.handle_transport_closed(at, ConnectionId(*conn))
