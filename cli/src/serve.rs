@@ -48,6 +48,8 @@ pub struct ServeArgs {
     /// SIGTERM.
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
+    #[command(flatten)]
+    tls: crate::tls::TlsArgs,
 }
 
 use tase2_cli::SERVE_SETUP_KIND as SETUP_KIND;
@@ -120,9 +122,25 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         return Ok(());
     }
     let listen = args.listen.clone().unwrap_or_else(|| model.listen.clone());
+    let base = args
+        .config
+        .as_deref()
+        .and_then(|p| p.parent())
+        .unwrap_or(std::path::Path::new("."));
+    let tls = match args.tls.server(model.tls.as_ref(), base)? {
+        Some(settings) => Some(
+            tase2_tokio::tls::ServerTls::from_settings(&settings)
+                .map_err(|e| format!("TLS: {e}"))?,
+        ),
+        None => None,
+    };
+    let secure = tls.is_some();
     let mut serving = bind(model, &listen, |line| println!("{line}"))
         .await
         .map_err(|e| format!("bind {listen}: {e}"))?;
+    if let Some(tls) = tls {
+        serving.server.set_tls(tls);
+    }
     if let Some(path) = &args.record {
         let sink = tase2_tokio::record_file(path)
             .map_err(|e| format!("--record {}: {e}", path.display()))?;
@@ -138,8 +156,10 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             .map_err(|e| format!("--record {}: {e}", path.display()))?;
     }
     println!(
-        "tase2 serving {origin} on {} ({})",
-        serving.addr, serving.summary
+        "tase2 serving {origin} on {}{} ({})",
+        serving.addr,
+        if secure { " over TLS" } else { "" },
+        serving.summary
     );
     // Returning drops the server, which flushes the recording: stop on Ctrl-C and on SIGTERM
     // (what service managers and test harnesses send) alike.

@@ -175,7 +175,10 @@ impl KeyUpdateTimer {
         }
         conn.refresh_traffic_keys()?;
         self.renewed(now);
-        tracing::debug!(updates = self.updates, "TLS 1.3 traffic keys renewed (KeyUpdate)");
+        tracing::debug!(
+            updates = self.updates,
+            "TLS 1.3 traffic keys renewed (KeyUpdate)"
+        );
         Ok(true)
     }
 }
@@ -415,9 +418,11 @@ pub fn server_config(settings: &TlsSettings) -> Result<Arc<rustls::ServerConfig>
     let (chain, key) = own(settings)?.ok_or_else(|| {
         TlsError::Config("a TLS server needs a certificate and key (--tls-cert, --tls-key)".into())
     })?;
-    let mut builder =
-        rustls::server::WebPkiClientVerifier::builder_with_provider(roots(settings)?, provider.clone())
-            .with_crls(crls(settings)?);
+    let mut builder = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        roots(settings)?,
+        provider.clone(),
+    )
+    .with_crls(crls(settings)?);
     if settings.optional_client_auth {
         builder = builder.allow_unauthenticated();
     }
@@ -439,11 +444,13 @@ pub fn server_config(settings: &TlsSettings) -> Result<Arc<rustls::ServerConfig>
 /// chain and key sent when the server asks, if given.
 pub fn client_config(settings: &TlsSettings) -> Result<Arc<rustls::ClientConfig>, TlsError> {
     let provider = provider(&settings.suites)?;
-    let webpki =
-        rustls::client::WebPkiServerVerifier::builder_with_provider(roots(settings)?, provider.clone())
-            .with_crls(crls(settings)?)
-            .build()
-            .map_err(|e| TlsError::Config(format!("server verifier: {e}")))?;
+    let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        roots(settings)?,
+        provider.clone(),
+    )
+    .with_crls(crls(settings)?)
+    .build()
+    .map_err(|e| TlsError::Config(format!("server verifier: {e}")))?;
     let verifier = verify::PinnedServer::new(webpki, settings.pinned.clone());
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&versions(settings.versions))
@@ -539,9 +546,16 @@ pub fn describe_error(e: &rustls::Error) -> String {
     use rustls::Error as E;
     match e {
         E::InvalidCertificate(c) => format!("peer certificate refused: {}", describe_cert(c)),
-        E::NoCertificatesPresented => "the peer presented no certificate (mutual authentication is required)".into(),
-        E::AlertReceived(a) => format!("the peer refused the handshake: alert {a:?}{}", alert_hint(*a)),
-        E::PeerIncompatible(p) => format!("no common TLS version or cipher suite with the peer: {p:?}"),
+        E::NoCertificatesPresented => {
+            "the peer presented no certificate (mutual authentication is required)".into()
+        }
+        E::AlertReceived(a) => format!(
+            "the peer refused the handshake: alert {a:?}{}",
+            alert_hint(*a)
+        ),
+        E::PeerIncompatible(p) => {
+            format!("no common TLS version or cipher suite with the peer: {p:?}")
+        }
         E::InvalidMessage(m) => format!("the peer sent no valid TLS: {m:?}"),
         other => format!("TLS failed: {other}"),
     }

@@ -79,7 +79,10 @@ mod tests {
         let shown = alloc::format!("{}", id.fingerprint_hex());
         assert_eq!(&shown[..8], "00:07:0E");
         assert_eq!(parse_fingerprint(&shown), Some(id.fingerprint));
-        assert_eq!(parse_fingerprint(&shown.replace(':', "")), Some(id.fingerprint));
+        assert_eq!(
+            parse_fingerprint(&shown.replace(':', "")),
+            Some(id.fingerprint)
+        );
         assert_eq!(parse_fingerprint("00:07"), None);
         assert_eq!(parse_fingerprint(&alloc::format!("{shown}:00")), None);
     }

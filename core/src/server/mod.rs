@@ -545,9 +545,9 @@ impl<H: Hooks> Endpoint<H> {
             identity: identity.clone(),
         });
         if let Some(c) = self.conns.get_mut(&id) {
-            c.assoc.span().in_scope(|| {
-                tracing::debug!(peer = %identity, "transport authenticated the peer")
-            });
+            c.assoc
+                .span()
+                .in_scope(|| tracing::debug!(peer = %identity, "transport authenticated the peer"));
             c.identity = Some(Box::new(identity));
         }
     }

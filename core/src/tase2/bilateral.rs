@@ -119,9 +119,10 @@ pub struct CertificateBinding {
 impl CertificateBinding {
     /// Whether `identity` is one of the certificates this binding admits.
     pub fn matches(&self, identity: &PeerIdentity) -> bool {
-        let subject = self.subject.as_deref().is_none_or(|s| {
-            s == identity.subject || Some(s) == identity.common_name.as_deref()
-        });
+        let subject = self
+            .subject
+            .as_deref()
+            .is_none_or(|s| s == identity.subject || Some(s) == identity.common_name.as_deref());
         let fingerprint =
             self.fingerprints.is_empty() || self.fingerprints.contains(&identity.fingerprint);
         subject && fingerprint
