@@ -14,6 +14,7 @@ use tase2_core::server::{ConnectionId, Endpoint, Hooks, NoHooks, ServerConfig, S
 use tase2_core::std_clock;
 
 use crate::recording::IdleFlush;
+use crate::socket::Socket;
 use crate::{read_some, write_out, ReadOutcome, READ_BUFFER_SIZE};
 
 /// Output buffered for one socket beyond which the server stops reading from it until the peer
@@ -38,7 +39,7 @@ pub const KEEPALIVE_RETRIES: u32 = 3;
 
 /// One accepted socket.
 struct Conn {
-    socket: TcpStream,
+    socket: Socket,
     id: ConnectionId,
     /// Bytes the endpoint gave us that the socket has not taken yet.
     unsent: Vec<u8>,
@@ -91,6 +92,8 @@ pub struct MioEndpoint<H: Hooks = NoHooks> {
     out: VecDeque<ServerEvent<H::Event>>,
     idle_flush: IdleFlush,
     keepalive: Option<Duration>,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::ServerTls>,
 }
 
 impl MioEndpoint<NoHooks> {
@@ -116,7 +119,16 @@ impl<H: Hooks> MioEndpoint<H> {
             out: VecDeque::new(),
             idle_flush: IdleFlush::default(),
             keepalive: Some(KEEPALIVE_IDLE),
+            #[cfg(feature = "tls")]
+            tls: None,
         })
+    }
+
+    /// Serve secure ICCP (IEC 62351-4) from now on: every socket accepted runs a TLS handshake
+    /// first (see [`crate::tls`]).
+    #[cfg(feature = "tls")]
+    pub fn set_tls(&mut self, tls: crate::tls::ServerTls) {
+        self.tls = Some(tls);
     }
 
     /// TCP keepalive on every socket accepted from now on: probes start after `idle` without
@@ -283,7 +295,7 @@ impl<H: Hooks> MioEndpoint<H> {
             let over = conn.unsent.len() >= MAX_UNSENT || !self.endpoint.wants_input(conn.id);
             let want = if over {
                 Interest::WRITABLE
-            } else if conn.unsent.is_empty() {
+            } else if conn.unsent.is_empty() && !conn.socket.tls_pending() {
                 Interest::READABLE
             } else {
                 Interest::READABLE | Interest::WRITABLE
@@ -305,7 +317,9 @@ impl<H: Hooks> MioEndpoint<H> {
             .iter()
             .filter(|(_, c)| {
                 c.closing.is_some_and(|since| {
-                    c.unsent.is_empty() || c.broken || since.elapsed() >= CLOSE_LINGER
+                    (c.unsent.is_empty() && !c.socket.tls_pending())
+                        || c.broken
+                        || since.elapsed() >= CLOSE_LINGER
                 })
             })
             .map(|(&t, _)| t)
@@ -341,7 +355,7 @@ impl<H: Hooks> MioEndpoint<H> {
             return Ok(());
         };
         loop {
-            let (mut socket, _peer) = match self.listener.accept() {
+            let (socket, _peer) = match self.listener.accept() {
                 Ok(s) => s,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e)
@@ -371,6 +385,22 @@ impl<H: Hooks> MioEndpoint<H> {
             if let Some(idle) = self.keepalive {
                 let _ = set_keepalive(&socket, idle);
             }
+            #[cfg(feature = "tls")]
+            let mut socket = match &self.tls {
+                Some(tls) => {
+                    let who = format!("connection {} from {}", id.0, _peer);
+                    match crate::tls::TlsSocket::server(socket, tls, who) {
+                        Ok(t) => Socket::Tls(Box::new(t)),
+                        Err(_) => {
+                            self.endpoint.handle_transport_closed(now, id);
+                            continue;
+                        }
+                    }
+                }
+                None => Socket::Plain(socket),
+            };
+            #[cfg(not(feature = "tls"))]
+            let mut socket = Socket::Plain(socket);
             let token = Token(self.next_token);
             self.next_token += 1;
             registry.register(&mut socket, token, Interest::READABLE)?;
@@ -411,6 +441,9 @@ impl<H: Hooks> MioEndpoint<H> {
         loop {
             match read_some(&mut conn.socket, &mut self.buf) {
                 ReadOutcome::Data(n) => {
+                    if let Some(identity) = conn.socket.take_identity() {
+                        self.endpoint.authenticate(now, conn.id, identity);
+                    }
                     self.endpoint.handle_input(now, conn.id, &self.buf[..n]);
                     if conn.unsent.len() < MAX_UNSENT {
                         self.endpoint.poll_transmit(conn.id, &mut conn.unsent);
@@ -521,6 +554,12 @@ impl<H: Hooks> MioServer<H> {
     /// TCP keepalive on the sockets accepted from now on; see [`MioEndpoint::set_keepalive`].
     pub fn set_keepalive(&mut self, idle: Option<Duration>) {
         self.server.set_keepalive(idle);
+    }
+
+    /// Serve TLS from now on; see [`MioEndpoint::set_tls`].
+    #[cfg(feature = "tls")]
+    pub fn set_tls(&mut self, tls: crate::tls::ServerTls) {
+        self.server.set_tls(tls);
     }
 
     /// The endpoint: the model and the associations.

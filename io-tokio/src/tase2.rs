@@ -379,7 +379,7 @@ impl Tase2Client {
     ) -> Result<Tase2Client, Error> {
         let stream = TcpStream::connect(addr).await?;
         let _ = stream.set_nodelay(true);
-        let tls = tls.handshake(stream, addr).await?;
+        let tls = crate::tls::handshake(tls, stream, addr).await?;
         let (rd, wr) = tokio::io::split(tls);
         Tase2Client::connect_halves(rd, wr, config, options).await
     }

@@ -9,7 +9,8 @@
 //!   handshake included. Once the handshake is done the client certificate's identity goes to
 //!   `Endpoint::authenticate` before the first octet, for the bilateral tables.
 //! - Client: [`ClientTls`] and
-//!   [`Tase2Client::connect_tls`](crate::Tase2Client::connect_tls) (tokio-rustls underneath).
+//!   [`Tase2Client::connect_tls`](crate::Tase2Client::connect_tls), or [`handshake`] for a
+//!   stream of your own (tokio-rustls underneath).
 //!
 //! A refused handshake (unknown CA, expired, revoked, not pinned, no certificate, a plain-TCP
 //! client on the TLS port, a handshake that did not finish in time) is logged at warn level on
@@ -30,7 +31,7 @@ use tokio::sync::Notify;
 use tase2_core::server::{ConnectionId, Hooks};
 use tase2_core::std_clock as clock;
 use tase2_tls::rustls::{self, pki_types::ServerName, ServerConnection};
-use tase2_tls::{KeyUpdatePolicy, KeyUpdateTimer, TlsError, TlsSettings};
+use tase2_tls::{KeyUpdatePolicy, KeyUpdateTimer};
 
 use crate::server::{transport_closed, Shared};
 
@@ -39,70 +40,25 @@ pub use tase2_tls;
 /// Octets read from a socket at a time.
 const READ_CHUNK: usize = 16 * 1024;
 
-/// A TLS server's configuration: the rustls config and the TLS 1.3 key renewal policy.
-#[derive(Clone)]
-pub struct ServerTls {
-    /// The rustls configuration ([`tase2_tls::server_config`]).
-    pub config: Arc<rustls::ServerConfig>,
-    /// When TLS 1.3 connections renew their keys.
-    pub key_update: KeyUpdatePolicy,
-}
+pub use tase2_tls::{ClientTls, ServerTls};
 
-impl ServerTls {
-    /// Build from settings (PEM files and options).
-    pub fn from_settings(settings: &TlsSettings) -> Result<ServerTls, TlsError> {
-        Ok(ServerTls {
-            config: tase2_tls::server_config(settings)?,
-            key_update: settings.key_update,
-        })
-    }
-}
-
-/// A TLS client's configuration.
-#[derive(Clone)]
-pub struct ClientTls {
-    /// The rustls configuration ([`tase2_tls::client_config`]).
-    pub config: Arc<rustls::ClientConfig>,
-    /// The name the server's certificate must carry; `None`: the host connected to.
-    pub server_name: Option<String>,
-    /// When the connection renews its keys (TLS 1.3; checked at each write).
-    pub key_update: KeyUpdatePolicy,
-}
-
-impl ClientTls {
-    /// Build from settings (PEM files and options).
-    pub fn from_settings(settings: &TlsSettings) -> Result<ClientTls, TlsError> {
-        Ok(ClientTls {
-            config: tase2_tls::client_config(settings)?,
-            server_name: settings.server_name.clone(),
-            key_update: settings.key_update,
-        })
-    }
-
-    /// Run the TLS handshake on `stream`, connected to `addr` (`host:port`: the host is the
-    /// server name unless [`Self::server_name`] is set). A refusal is an
-    /// [`io::ErrorKind::PermissionDenied`] error saying why in words.
-    pub async fn handshake(&self, stream: TcpStream, addr: &str) -> io::Result<TlsStream> {
-        let name: ServerName<'static> = tase2_tls::server_name(
-            &TlsSettings {
-                server_name: self.server_name.clone(),
-                ..TlsSettings::default()
-            },
-            addr,
-        )?;
-        let connector = tokio_rustls::TlsConnector::from(Arc::clone(&self.config));
-        let inner = connector.connect(name, stream).await.map_err(explain_io)?;
-        let (_, conn) = inner.get_ref();
-        tracing::debug!(
-            target: "tase2_tokio::tls",
-            session = %tase2_tls::describe_session(conn),
-            "TLS session with the server established"
-        );
-        Ok(TlsStream {
-            inner,
-            timer: KeyUpdateTimer::new(self.key_update, std::time::Instant::now()),
-        })
-    }
+/// Run the TLS handshake of `tls` on `stream`, connected to `addr` (`host:port`: the host is the
+/// server name unless [`ClientTls::server_name`] is set). A refusal is an
+/// [`io::ErrorKind::PermissionDenied`] error saying why in words.
+pub async fn handshake(tls: &ClientTls, stream: TcpStream, addr: &str) -> io::Result<TlsStream> {
+    let name: ServerName<'static> = tls.server_name_for(addr)?;
+    let connector = tokio_rustls::TlsConnector::from(Arc::clone(&tls.config));
+    let inner = connector.connect(name, stream).await.map_err(explain_io)?;
+    let (_, conn) = inner.get_ref();
+    tracing::debug!(
+        target: "tase2_tokio::tls",
+        session = %tase2_tls::describe_session(conn),
+        "TLS session with the server established"
+    );
+    Ok(TlsStream {
+        inner,
+        timer: KeyUpdateTimer::new(tls.key_update, std::time::Instant::now()),
+    })
 }
 
 /// An io error from a TLS handshake, with the rustls reason in words.

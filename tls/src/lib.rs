@@ -163,6 +163,24 @@ impl KeyUpdateTimer {
         self.updates
     }
 
+    /// [`Self::maybe_update`] for a connection of either role.
+    pub fn maybe_update_any(
+        &mut self,
+        now: Instant,
+        conn: &mut rustls::Connection,
+    ) -> Result<bool, rustls::Error> {
+        if !self.due(now) || conn.protocol_version() != Some(rustls::ProtocolVersion::TLSv1_3) {
+            return Ok(false);
+        }
+        conn.refresh_traffic_keys()?;
+        self.renewed(now);
+        tracing::debug!(
+            updates = self.updates,
+            "TLS 1.3 traffic keys renewed (KeyUpdate)"
+        );
+        Ok(true)
+    }
+
     /// Renew `conn`'s keys if they are due and it runs TLS 1.3 (rustls queues the KeyUpdate
     /// message; the driver writes it out with its next `write_tls`). Returns whether it did.
     pub fn maybe_update<D>(
@@ -180,6 +198,58 @@ impl KeyUpdateTimer {
             "TLS 1.3 traffic keys renewed (KeyUpdate)"
         );
         Ok(true)
+    }
+}
+
+/// A TLS server's configuration as a driver takes it: the rustls config and the TLS 1.3 key
+/// renewal policy.
+#[derive(Clone, Debug)]
+pub struct ServerTls {
+    /// The rustls configuration ([`server_config`]).
+    pub config: Arc<rustls::ServerConfig>,
+    /// When TLS 1.3 connections renew their keys.
+    pub key_update: KeyUpdatePolicy,
+}
+
+impl ServerTls {
+    /// Build from settings (PEM files and options).
+    pub fn from_settings(settings: &TlsSettings) -> Result<ServerTls, TlsError> {
+        Ok(ServerTls {
+            config: server_config(settings)?,
+            key_update: settings.key_update,
+        })
+    }
+}
+
+/// A TLS client's configuration as a driver takes it.
+#[derive(Clone, Debug)]
+pub struct ClientTls {
+    /// The rustls configuration ([`client_config`]).
+    pub config: Arc<rustls::ClientConfig>,
+    /// The name the server's certificate must carry; `None`: the host connected to.
+    pub server_name: Option<String>,
+    /// When the connection renews its keys (TLS 1.3).
+    pub key_update: KeyUpdatePolicy,
+}
+
+impl ClientTls {
+    /// Build from settings (PEM files and options).
+    pub fn from_settings(settings: &TlsSettings) -> Result<ClientTls, TlsError> {
+        Ok(ClientTls {
+            config: client_config(settings)?,
+            server_name: settings.server_name.clone(),
+            key_update: settings.key_update,
+        })
+    }
+
+    /// The server name to verify for a connection to `addr` (`host:port`).
+    pub fn server_name_for(&self, addr: &str) -> Result<ServerName<'static>, TlsError> {
+        let host = match &self.server_name {
+            Some(n) => n.as_str(),
+            None => host_of(addr),
+        };
+        ServerName::try_from(host.to_owned())
+            .map_err(|e| TlsError::Config(format!("server name {host:?}: {e}")))
     }
 }
 
@@ -465,17 +535,6 @@ pub fn client_config(settings: &TlsSettings) -> Result<Arc<rustls::ClientConfig>
     };
     config.key_log = key_log(settings);
     Ok(Arc::new(config))
-}
-
-/// The name to check the server's certificate against: [`TlsSettings::server_name`], else the
-/// host of `addr` (`host:port`, `[v6]:port` or a bare host).
-pub fn server_name(settings: &TlsSettings, addr: &str) -> Result<ServerName<'static>, TlsError> {
-    let host = match &settings.server_name {
-        Some(n) => n.as_str(),
-        None => host_of(addr),
-    };
-    ServerName::try_from(host.to_owned())
-        .map_err(|e| TlsError::Config(format!("server name {host:?}: {e}")))
 }
 
 fn host_of(addr: &str) -> &str {
