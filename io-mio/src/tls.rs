@@ -179,7 +179,7 @@ impl TlsSocket {
                     // The client's own identity is not the endpoint's business.
                     self.identity = None;
                 }
-                self.timer.renewed(Instant::now());
+                self.timer.restart(Instant::now());
             }
             // Handshake answers, and plaintext buffered during the handshake.
             self.write_tls()?;

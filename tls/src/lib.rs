@@ -36,6 +36,7 @@ mod verify;
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -104,6 +105,14 @@ impl Versions {
     }
 }
 
+static KEY_UPDATES: AtomicU64 = AtomicU64::new(0);
+
+/// TLS 1.3 key renewals this process started ([`KeyUpdateTimer`]), across connections: a
+/// figure for diagnostics and tests.
+pub fn key_updates_total() -> u64 {
+    KEY_UPDATES.load(Ordering::Relaxed)
+}
+
 /// When a TLS 1.3 connection renews its traffic keys (KeyUpdate, RFC 8446 §4.6.3), the TLS 1.3
 /// stand-in for the renegotiation IEC 62351-3 asks for. A TLS 1.2 connection cannot renew its
 /// keys with rustls (no renegotiation); the policy does nothing there.
@@ -156,6 +165,13 @@ impl KeyUpdateTimer {
         self.since = now;
         self.sent = 0;
         self.updates += 1;
+        KEY_UPDATES.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Start counting again at `now` (the end of the handshake), without counting an update.
+    pub fn restart(&mut self, now: Instant) {
+        self.since = now;
+        self.sent = 0;
     }
 
     /// How many times the keys were renewed.
