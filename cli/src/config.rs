@@ -172,6 +172,9 @@ pub struct TlsSection {
     pub key_update_s: Option<u64>,
     /// Renew TLS 1.3 keys after this many octets sent.
     pub key_update_bytes: Option<u64>,
+    /// TLS 1.3 session tickets sent per handshake (default 2; 0 for libiec61850 clients, which
+    /// drop the connection on a NewSessionTicket, at the price of TLS 1.3 resumption).
+    pub tls13_tickets: Option<usize>,
 }
 
 impl Default for ServerSection {

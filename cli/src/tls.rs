@@ -44,6 +44,11 @@ pub struct TlsArgs {
     /// Renew TLS 1.3 keys after this many octets sent.
     #[arg(long, value_name = "OCTETS")]
     pub tls_key_update_bytes: Option<u64>,
+    /// Server: TLS 1.3 session tickets per handshake (default 2). 0 lets libiec61850 1.6
+    /// clients in over TLS 1.3 (they drop the connection on a ticket), without TLS 1.3
+    /// resumption.
+    #[arg(long, value_name = "N")]
+    pub tls13_tickets: Option<usize>,
 }
 
 impl TlsArgs {
@@ -86,6 +91,7 @@ impl TlsArgs {
                 after: f.key_update_s.map(Duration::from_secs),
                 after_bytes: f.key_update_bytes,
             };
+            s.tls13_tickets = f.tls13_tickets;
         }
         self.settings(s).map(Some)
     }
@@ -124,6 +130,9 @@ impl TlsArgs {
         }
         if let Some(b) = self.tls_key_update_bytes {
             s.key_update.after_bytes = Some(b);
+        }
+        if self.tls13_tickets.is_some() {
+            s.tls13_tickets = self.tls13_tickets;
         }
         Ok(s)
     }

@@ -39,6 +39,8 @@ pub use tase2_tls;
 
 /// Octets read from a socket at a time.
 const READ_CHUNK: usize = 16 * 1024;
+/// How long a closed TLS connection waits for the peer's close_notify and FIN.
+const CLOSE_LINGER: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub use tase2_tls::{ClientTls, ServerTls};
 
@@ -206,6 +208,18 @@ pub(crate) async fn connection<H: Hooks + 'static>(
                 }
             }
             let _ = stream.shutdown().await;
+            // The peer answers with its own close_notify and FIN: read them, so that closing
+            // with its octets unread does not reset the connection (RST).
+            let mut sink = [0u8; 512];
+            let _ = tokio::time::timeout(CLOSE_LINGER, async {
+                loop {
+                    match tokio::io::AsyncReadExt::read(&mut stream, &mut sink).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => {}
+                    }
+                }
+            })
+            .await;
         }
         End::Closed => {
             // Whatever TLS still has (an alert saying why we refused) goes out if it can.

@@ -260,12 +260,14 @@ fn tokio_refuses_unknown_expired_revoked_unbound_pinned_and_plain_clients() {
         .await
         .unwrap();
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let seen = seen.lock().unwrap();
-        assert_eq!(seen.associated, 1);
-        assert_eq!(
-            seen.refused, 2,
-            "client2 over 1.2 and 1.3: authentication-failure"
-        );
+        {
+            let seen = seen.lock().unwrap();
+            assert_eq!(seen.associated, 1);
+            assert_eq!(
+                seen.refused, 2,
+                "client2 over 1.2 and 1.3: authentication-failure"
+            );
+        }
         running.abort();
 
         // Pinning: the server admits only client2's certificate.

@@ -299,6 +299,11 @@ pub struct TlsSettings {
     pub no_key_log: bool,
     /// TLS 1.3 key renewal.
     pub key_update: KeyUpdatePolicy,
+    /// Server: TLS 1.3 session tickets sent after a handshake (`None`: rustls's 2). They are
+    /// how a TLS 1.3 client resumes; 0 turns TLS 1.3 resumption off, for clients that fail on
+    /// a post-handshake NewSessionTicket (libiec61850 1.6 over mbedtls 3 does: its read returns
+    /// MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET and it drops the connection).
+    pub tls13_tickets: Option<usize>,
 }
 
 /// Why a TLS configuration could not be built, or a handshake failed.
@@ -523,6 +528,9 @@ pub fn server_config(settings: &TlsSettings) -> Result<Arc<rustls::ServerConfig>
         .with_single_cert(chain, key)
         .map_err(TlsError::Rustls)?;
     config.key_log = key_log(settings);
+    if let Some(n) = settings.tls13_tickets {
+        config.send_tls13_tickets = n;
+    }
     Ok(Arc::new(config))
 }
 
