@@ -350,9 +350,13 @@ fn tokio_sessions_resume() {
     });
 }
 
+/// The key update tests read one process-wide counter: one at a time.
+static KEY_UPDATE_TESTS: Mutex<()> = Mutex::new(());
+
 /// Key updates by octet count on both ends: the association goes on across many of them.
 #[test]
 fn tokio_tls13_keys_are_renewed_by_octet_count() {
+    let _one_at_a_time = KEY_UPDATE_TESTS.lock().unwrap_or_else(|e| e.into_inner());
     runtime().block_on(async {
         let mut s = server_settings("server");
         s.key_update.after_bytes = Some(200);
@@ -371,6 +375,33 @@ fn tokio_tls13_keys_are_renewed_by_octet_count() {
         t2.conclude().await.unwrap();
         let updates = tase2_tls::key_updates_total() - before;
         assert!(updates >= 10, "{updates} key updates");
+        running.abort();
+    });
+}
+
+/// Key updates by time: the server renews its TLS 1.3 keys every 50 ms, even while it only
+/// answers.
+#[test]
+fn tokio_tls13_keys_are_renewed_by_time() {
+    let _one_at_a_time = KEY_UPDATE_TESTS.lock().unwrap_or_else(|e| e.into_inner());
+    runtime().block_on(async {
+        let mut s = server_settings("server");
+        s.key_update.after = Some(Duration::from_millis(50));
+        let (addr, _, running) = tokio_server(ServerTls::from_settings(&s).unwrap()).await;
+        let mut c = client_settings("client");
+        c.versions = Versions::parse("1.3").unwrap();
+        let client = ClientTls::from_settings(&c).unwrap();
+        let before = tase2_tls::key_updates_total();
+        let t2 = Tase2Client::connect_tls(&addr, &client, association(), options())
+            .await
+            .unwrap();
+        for _ in 0..8 {
+            tokio::time::sleep(Duration::from_millis(60)).await;
+            t2.read_point(&gen1()).await.unwrap();
+        }
+        t2.conclude().await.unwrap();
+        let updates = tase2_tls::key_updates_total() - before;
+        assert!(updates >= 4, "{updates} key updates");
         running.abort();
     });
 }
