@@ -146,3 +146,46 @@ fn pins(list: &[String]) -> Result<Vec<[u8; 32]>, String> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_gives_its_tls_settings_and_options_override_them() {
+        let text = include_str!("../../examples/tls/serve-tls.toml");
+        let m = tase2_cli::model::load(text, "serve-tls.toml", Default::default()).unwrap();
+        let section = m.tls.as_ref().expect("[server.tls]");
+        let base = Path::new("examples/tls");
+        let s = TlsArgs::default()
+            .server(Some(section), base)
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.cert, Some(base.join("../../build/tls-certs/server.pem")));
+        assert_eq!(s.ca, [base.join("../../build/tls-certs/ca.pem")]);
+        assert_eq!(s.crls.len(), 1);
+        assert_eq!(s.versions, Versions::default());
+        assert_eq!(s.key_update.after, Some(Duration::from_secs(3600)));
+        assert_eq!(s.key_update.after_bytes, Some(1 << 30));
+        assert!(!s.optional_client_auth);
+        let args = TlsArgs {
+            tls_cert: Some("mine.pem".into()),
+            tls_versions: Some("1.3".into()),
+            tls13_tickets: Some(0),
+            ..TlsArgs::default()
+        };
+        let s = args.server(Some(section), base).unwrap().unwrap();
+        assert_eq!(s.cert, Some(PathBuf::from("mine.pem")));
+        assert!(!s.versions.tls12 && s.versions.tls13);
+        assert_eq!(s.tls13_tickets, Some(0));
+        // No section and no option: plain TCP.
+        assert!(TlsArgs::default().server(None, base).unwrap().is_none());
+        assert!(TlsArgs::default().client().unwrap().is_none());
+        let pins = TlsArgs {
+            tls_ca: vec!["ca.pem".into()],
+            tls_pin: vec!["zz".into()],
+            ..TlsArgs::default()
+        };
+        assert!(pins.client().unwrap_err().contains("fingerprint"));
+    }
+}
