@@ -312,7 +312,8 @@ fn tokio_a_stalled_tls_handshake_is_dropped_at_the_handshake_deadline() {
 }
 
 /// A second connection with the same client configuration resumes the TLS session (1.2 and
-/// 1.3), and still carries the client's identity to the bilateral table.
+/// 1.3), and still carries the client's identity to the bilateral table. The plain MMS client
+/// (`tase2_tokio::Client`) over TLS.
 #[test]
 fn tokio_sessions_resume() {
     runtime().block_on(async {
@@ -344,8 +345,15 @@ fn tokio_sessions_resume() {
             );
             read_over_tls(&addr, &client).await.unwrap();
         }
+        // The plain MMS client over TLS too.
+        let client = ClientTls::from_settings(&client_settings("client")).unwrap();
+        let mms = tase2_tokio::Client::connect_tls(&addr, &client, association())
+            .await
+            .unwrap();
+        mms.read(&gen1()).await.unwrap();
+        mms.conclude().await.unwrap();
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert_eq!(seen.lock().unwrap().associated, 2);
+        assert_eq!(seen.lock().unwrap().associated, 3);
         running.abort();
     });
 }
