@@ -175,6 +175,8 @@ pub struct TlsSection {
     /// TLS 1.3 session tickets sent per handshake (default 2; 0 for libiec61850 clients, which
     /// drop the connection on a NewSessionTicket, at the price of TLS 1.3 resumption).
     pub tls13_tickets: Option<usize>,
+    /// Seconds between looks at the CRL files (default 60; 0: never): a change reloads them.
+    pub crl_check_s: Option<u64>,
 }
 
 impl Default for ServerSection {

@@ -7,6 +7,49 @@ use clap::Args;
 use tase2_cli::config::TlsSection;
 use tase2_tls::{KeyUpdatePolicy, TlsSettings, Versions};
 
+/// Seconds between looks at the CRL files of `tase2 serve` (by default).
+pub const CRL_CHECK_S: u64 = 60;
+
+/// `tase2 serve`: look at the CRL files every `every`; when one changed (time or size), build
+/// the configuration again and reload it: new handshakes check the new CRLs, live connections
+/// are checked again (closed if revoked) and renew their TLS 1.3 keys.
+pub async fn watch_crls(
+    settings: TlsSettings,
+    reload: tase2_tokio::tls::TlsReload,
+    every: Duration,
+) {
+    let stamp = |s: &TlsSettings| -> Vec<Option<(std::time::SystemTime, u64)>> {
+        s.crls
+            .iter()
+            .map(|p| {
+                std::fs::metadata(p)
+                    .ok()
+                    .and_then(|m| Some((m.modified().ok()?, m.len())))
+            })
+            .collect()
+    };
+    let mut last = stamp(&settings);
+    loop {
+        tokio::time::sleep(every).await;
+        let now = stamp(&settings);
+        if now == last {
+            continue;
+        }
+        last = now;
+        match tase2_tokio::tls::ServerTls::from_settings(&settings) {
+            Ok(tls) => {
+                println!("TLS: the CRLs changed: reloaded; live connections checked again and their TLS 1.3 keys renewed");
+                if !reload.reload(tls) {
+                    return;
+                }
+            }
+            Err(e) => eprintln!(
+                "tase2: TLS: the CRLs changed but cannot be used, keeping the old ones: {e}"
+            ),
+        }
+    }
+}
+
 /// TLS options. Any of `--tls-cert`, `--tls-key`, `--tls-ca` turns TLS on.
 #[derive(Args, Clone, Debug, Default)]
 pub struct TlsArgs {
@@ -49,6 +92,10 @@ pub struct TlsArgs {
     /// resumption.
     #[arg(long, value_name = "N")]
     pub tls13_tickets: Option<usize>,
+    /// Server: seconds between looks at the CRL files (default 60; 0: never); a change reloads
+    /// them, checks live connections again and renews their TLS 1.3 keys.
+    #[arg(long, value_name = "S")]
+    pub tls_crl_check_s: Option<u64>,
 }
 
 impl TlsArgs {

@@ -66,7 +66,7 @@ pub struct Server<H: Hooks = NoHooks> {
     rx: mpsc::Receiver<Msg<H>>,
     keepalive: Option<Duration>,
     #[cfg(feature = "tls")]
-    tls: Option<crate::tls::ServerTls>,
+    tls: Option<tokio::sync::watch::Receiver<crate::tls::ServerTls>>,
 }
 
 /// Sends commands to a running [`Server`] from anywhere.
@@ -137,9 +137,12 @@ where
     /// Serve secure ICCP (IEC 62351-4): every accepted connection runs a TLS handshake first
     /// (see [`crate::tls`]). The connection counts as in its handshake from the accept on, so
     /// the endpoint's handshake deadline and pending pool cover a TLS handshake that stalls.
+    /// The handle returned replaces the configuration while the server runs (new CRLs).
     #[cfg(feature = "tls")]
-    pub fn set_tls(&mut self, tls: crate::tls::ServerTls) {
-        self.tls = Some(tls);
+    pub fn set_tls(&mut self, tls: crate::tls::ServerTls) -> crate::tls::TlsReload {
+        let (tx, rx) = tokio::sync::watch::channel(tls);
+        self.tls = Some(rx);
+        crate::tls::TlsReload::new(tx)
     }
 
     /// TCP keepalive on every socket accepted from now on: probes start after `idle` without
@@ -304,7 +307,7 @@ async fn serve<H: Hooks + 'static>(
     mut rx: mpsc::Receiver<Msg<H>>,
     mut stop: oneshot::Receiver<()>,
     keepalive: Option<Duration>,
-    #[cfg(feature = "tls")] tls: Option<crate::tls::ServerTls>,
+    #[cfg(feature = "tls")] tls: Option<tokio::sync::watch::Receiver<crate::tls::ServerTls>>,
 ) -> io::Result<()> {
     listener.set_nonblocking(true)?;
     let listener = TcpListener::from_std(listener)?;

@@ -44,6 +44,26 @@ const CLOSE_LINGER: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub use tase2_tls::{ClientTls, ServerTls};
 
+/// Replaces a running [`Server`](crate::Server)'s TLS configuration
+/// ([`Server::set_tls`](crate::Server::set_tls) returns it), e.g. after its CRLs changed: new
+/// connections use the new one at once; every live connection checks its client certificate
+/// against it again, closes if it no longer passes (revoked by the new CRL, say: logged at warn
+/// level), and otherwise renews its TLS 1.3 traffic keys (KeyUpdate; a TLS 1.2 connection cannot
+/// renew them, rustls having no renegotiation).
+#[derive(Clone)]
+pub struct TlsReload(Arc<tokio::sync::watch::Sender<ServerTls>>);
+
+impl TlsReload {
+    pub(crate) fn new(tx: tokio::sync::watch::Sender<ServerTls>) -> Self {
+        TlsReload(Arc::new(tx))
+    }
+
+    /// Use `tls` from now on. Returns false when the server has stopped.
+    pub fn reload(&self, tls: ServerTls) -> bool {
+        self.0.send(tls).is_ok()
+    }
+}
+
 /// Run the TLS handshake of `tls` on `stream`, connected to `addr` (`host:port`: the host is the
 /// server name unless [`ClientTls::server_name`] is set). A refusal is an
 /// [`io::ErrorKind::PermissionDenied`] error saying why in words.
@@ -183,8 +203,9 @@ pub(crate) async fn connection<H: Hooks + 'static>(
     mut stream: TcpStream,
     peer: SocketAddr,
     wake: Rc<Notify>,
-    tls: ServerTls,
+    mut updates: tokio::sync::watch::Receiver<ServerTls>,
 ) {
+    let tls = updates.borrow_and_update().clone();
     let mut conn = match ServerConnection::new(Arc::clone(&tls.config)) {
         Ok(c) => c,
         Err(e) => {
@@ -193,7 +214,17 @@ pub(crate) async fn connection<H: Hooks + 'static>(
             return;
         }
     };
-    let end = run(&shared, id, &stream, peer, &wake, &mut conn, tls.key_update).await;
+    let end = run(
+        &shared,
+        id,
+        &stream,
+        peer,
+        &wake,
+        &mut conn,
+        tls.key_update,
+        &mut updates,
+    )
+    .await;
     match end {
         End::Forgotten => {
             conn.send_close_notify();
@@ -248,6 +279,7 @@ fn drain_forgotten<H: Hooks>(shared: &Shared<H>, id: ConnectionId) {
     shared.1.notify_one();
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run<H: Hooks + 'static>(
     shared: &Shared<H>,
     id: ConnectionId,
@@ -256,7 +288,9 @@ async fn run<H: Hooks + 'static>(
     wake: &Notify,
     conn: &mut ServerConnection,
     policy: KeyUpdatePolicy,
+    updates: &mut tokio::sync::watch::Receiver<ServerTls>,
 ) -> End {
+    let mut watching = true;
     let who = format!("connection {} from {peer}", id.0);
     // Octets read from the socket that TLS did not take yet (it takes them as the endpoint
     // takes plaintext: back-pressure reaches the socket).
@@ -428,6 +462,37 @@ async fn run<H: Hooks + 'static>(
             _ = stream.writable(), if want_write => {}
             () = wake.notified() => {}
             () = renew => {}
+            changed = updates.changed(), if watching => {
+                if changed.is_err() {
+                    watching = false;
+                    continue;
+                }
+                let new = updates.borrow_and_update().clone();
+                if handshaking {
+                    // It finishes under the configuration it started with.
+                    continue;
+                }
+                if let Err(e) = new.recheck(conn.peer_certificates()) {
+                    tracing::warn!(
+                        target: "tase2_tokio::tls",
+                        "{who}: closed: its certificate fails the new TLS configuration: {}",
+                        tase2_tls::describe_error(&e)
+                    );
+                    close(shared, id);
+                    return End::Closed;
+                }
+                if conn.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3) {
+                    match conn.refresh_traffic_keys() {
+                        Ok(()) => {
+                            if let Some(t) = timer.as_mut() {
+                                t.renewed(std::time::Instant::now());
+                            }
+                            tracing::info!(target: "tase2_tokio::tls", "{who}: TLS configuration reloaded: certificate still valid, keys renewed");
+                        }
+                        Err(e) => tracing::warn!(target: "tase2_tokio::tls", "{who}: key update failed: {e}"),
+                    }
+                }
+            }
         }
     }
 }

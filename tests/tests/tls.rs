@@ -414,6 +414,83 @@ fn tokio_tls13_keys_are_renewed_by_time() {
     });
 }
 
+/// A new CRL while the server runs (`TlsReload`): the live connection whose certificate it
+/// revokes is closed, the other renews its TLS 1.3 keys, and the revoked certificate cannot
+/// come back.
+#[test]
+fn tokio_a_new_crl_closes_revoked_connections_and_renews_the_others_keys() {
+    let _one_at_a_time = KEY_UPDATE_TESTS.lock().unwrap_or_else(|e| e.into_inner());
+    // A copy of the certificates, whose CA database this test changes.
+    let dir = std::env::temp_dir().join(format!("freetase2-tls-crl-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(std::process::Command::new("cp")
+        .arg("-r")
+        .arg(certs())
+        .arg(&dir)
+        .status()
+        .unwrap()
+        .success());
+    let mut settings = server_settings("server");
+    settings.crls = vec![dir.join("crl.pem")];
+    runtime().block_on(async {
+        let m = model_of(tase2_cli::config::DEFAULT);
+        let mut server = Server::with_endpoint("127.0.0.1:0", m.endpoint)
+            .await
+            .unwrap();
+        let reload = server.set_tls(ServerTls::from_settings(&settings).unwrap());
+        let addr = server.local_addr().unwrap().to_string();
+        let running = tokio::spawn(server.run());
+        let tls13 = |cert: &str| {
+            let mut s = client_settings(cert);
+            s.versions = Versions::parse("1.3").unwrap();
+            ClientTls::from_settings(&s).unwrap()
+        };
+        let victim = Tase2Client::connect_tls(&addr, &tls13("client"), association(), options())
+            .await
+            .unwrap();
+        let other = AssociationConfig::with_ap_titles(
+            ("1.1.1.997".parse().unwrap(), 12),
+            ("1.1.1.998".parse().unwrap(), 12),
+        );
+        let survivor = Tase2Client::connect_tls(&addr, &tls13("client2"), other, options())
+            .await
+            .unwrap();
+        victim.read_point(&gen1()).await.unwrap();
+        let icc2 = ObjectName::domain("ICC2", "Gen1_MW");
+        survivor.read_point(&icc2).await.unwrap();
+        let ca = |args: &[&str]| {
+            let st = std::process::Command::new("openssl")
+                .args(["ca", "-batch", "-config", "openssl.cnf", "-name", "test_ca"])
+                .args(["-cert", "ca.pem", "-keyfile", "ca.key"])
+                .args(args)
+                .current_dir(&dir)
+                .output()
+                .unwrap();
+            assert!(
+                st.status.success(),
+                "{}",
+                String::from_utf8_lossy(&st.stderr)
+            );
+        };
+        ca(&["-revoke", "client.pem"]);
+        ca(&["-gencrl", "-out", "crl.pem"]);
+        let before = tase2_tls::key_updates_total();
+        assert!(reload.reload(ServerTls::from_settings(&settings).unwrap()));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(victim.read_point(&gen1()).await.is_err(), "revoked: closed");
+        survivor.read_point(&icc2).await.unwrap();
+        assert!(
+            tase2_tls::key_updates_total() > before,
+            "the survivor renewed its keys"
+        );
+        survivor.conclude().await.unwrap();
+        let e = read_over_tls(&addr, &tls13("client")).await;
+        assert!(e.is_err(), "the revoked certificate stays out");
+        running.abort();
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A TLS session recorded by the tokio server replays on the pure core: the peer identity is in
 /// the log, and the certificate binding decides the same way.
 #[test]

@@ -225,15 +225,41 @@ pub struct ServerTls {
     pub config: Arc<rustls::ServerConfig>,
     /// When TLS 1.3 connections renew their keys.
     pub key_update: KeyUpdatePolicy,
+    /// The client certificate verifier inside `config` (CAs, CRLs, pins), to check a live
+    /// connection's certificate again when the CRLs change ([`Self::recheck`]).
+    pub verifier: Arc<dyn rustls::server::danger::ClientCertVerifier>,
 }
 
 impl ServerTls {
     /// Build from settings (PEM files and options).
     pub fn from_settings(settings: &TlsSettings) -> Result<ServerTls, TlsError> {
+        let (config, verifier) = server_config_and_verifier(settings)?;
         Ok(ServerTls {
-            config: server_config(settings)?,
+            config,
             key_update: settings.key_update,
+            verifier,
         })
+    }
+
+    /// Check a live connection's peer chain (end-entity first, as
+    /// `peer_certificates` gives it) against this configuration, at the present time: after a
+    /// reload with new CRLs, a certificate they revoke fails here. A connection without a
+    /// client certificate passes when this configuration lets such clients in.
+    pub fn recheck(&self, chain: Option<&[CertificateDer<'_>]>) -> Result<(), rustls::Error> {
+        match chain.and_then(|c| c.split_first()) {
+            Some((end_entity, intermediates)) => self
+                .verifier
+                .verify_client_cert(
+                    end_entity,
+                    intermediates,
+                    rustls::pki_types::UnixTime::now(),
+                )
+                .map(|_| ()),
+            None if self.verifier.client_auth_mandatory() => {
+                Err(rustls::Error::NoCertificatesPresented)
+            }
+            None => Ok(()),
+        }
     }
 }
 
@@ -505,6 +531,14 @@ fn key_log(settings: &TlsSettings) -> Arc<dyn rustls::KeyLog> {
 /// A server configuration: our chain and key, client certificates required (unless
 /// [`TlsSettings::optional_client_auth`]) and verified against the CAs, CRLs and pins.
 pub fn server_config(settings: &TlsSettings) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    server_config_and_verifier(settings).map(|(c, _)| c)
+}
+
+type Verifier = Arc<dyn rustls::server::danger::ClientCertVerifier>;
+
+fn server_config_and_verifier(
+    settings: &TlsSettings,
+) -> Result<(Arc<rustls::ServerConfig>, Verifier), TlsError> {
     let provider = provider(&settings.suites)?;
     let (chain, key) = own(settings)?.ok_or_else(|| {
         TlsError::Config("a TLS server needs a certificate and key (--tls-cert, --tls-key)".into())
@@ -524,14 +558,14 @@ pub fn server_config(settings: &TlsSettings) -> Result<Arc<rustls::ServerConfig>
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&versions(settings.versions))
         .map_err(TlsError::Rustls)?
-        .with_client_cert_verifier(verifier)
+        .with_client_cert_verifier(verifier.clone())
         .with_single_cert(chain, key)
         .map_err(TlsError::Rustls)?;
     config.key_log = key_log(settings);
     if let Some(n) = settings.tls13_tickets {
         config.send_tls13_tickets = n;
     }
-    Ok(Arc::new(config))
+    Ok((Arc::new(config), verifier))
 }
 
 /// A client configuration: the server's chain verified against the CAs, CRLs and pins; our
