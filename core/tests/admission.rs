@@ -292,24 +292,12 @@ fn a_slow_reader_gets_every_latest_value_and_delays_nobody() {
     let fast = s.connect(association(), SessionConfig::default());
     start_rbe(&mut s, slow);
     start_rbe(&mut s, fast);
-    // 30 s during which `slow` reads nothing while every point changes every second.
-    for k in 1..=30 {
-        let now = s.now;
-        let updates: Vec<_> = (0..POINTS)
-            .map(|n| {
-                let p = s.server.tase2().point_id(&icc1(&format!("P{n}"))).unwrap();
-                (p, PointValue::real((k * 100 + n) as f32))
-            })
-            .collect();
-        s.server.update_many(now, updates);
-        pump(&mut s, Some(slow));
-        // The fast reader is current after every change.
+    // 30 s during which `slow` reads nothing while every point changes every second; the fast
+    // reader is current after every change.
+    changes_while_blocked(&mut s, slow, 30, |s, k| {
         let want: Vec<_> = (0..POINTS).map(|n| Some((k * 100 + n) as f32)).collect();
-        assert_eq!(latest(&s, fast), want, "second {k}");
-        s.now = s.now + Duration::from_secs(1);
-        s.server.handle_timeout(s.now);
-        pump(&mut s, Some(slow));
-    }
+        assert_eq!(latest(s, fast), want, "second {k}");
+    });
     let slow_conn = s.clients[slow].conn;
     assert!(
         !s.server.wants_input(slow_conn),
@@ -339,20 +327,7 @@ fn a_reader_stuck_past_its_time_is_disconnected() {
     });
     let c = s.connect(association(), SessionConfig::default());
     start_rbe(&mut s, c);
-    for k in 1..=30 {
-        let now = s.now;
-        let updates: Vec<_> = (0..POINTS)
-            .map(|n| {
-                let p = s.server.tase2().point_id(&icc1(&format!("P{n}"))).unwrap();
-                (p, PointValue::real((k * 100 + n) as f32))
-            })
-            .collect();
-        s.server.update_many(now, updates);
-        pump(&mut s, Some(c));
-        s.now = s.now + Duration::from_secs(1);
-        s.server.handle_timeout(s.now);
-        pump(&mut s, Some(c));
-    }
+    change_while_blocked(&mut s, c, 30);
     let conn = s.clients[c].conn;
     assert!(admissions(&s).iter().any(|e| matches!(
         e,
@@ -366,6 +341,16 @@ fn a_reader_stuck_past_its_time_is_disconnected() {
 
 /// Blocked for `rounds` seconds with every point changing each second.
 fn change_while_blocked(s: &mut Sim<Tase2>, c: usize, rounds: usize) {
+    changes_while_blocked(s, c, rounds, |_, _| {});
+}
+
+/// [`change_while_blocked`], calling `after` with the round once its change went out.
+fn changes_while_blocked(
+    s: &mut Sim<Tase2>,
+    c: usize,
+    rounds: usize,
+    mut after: impl FnMut(&Sim<Tase2>, usize),
+) {
     for k in 1..=rounds {
         let now = s.now;
         let updates: Vec<_> = (0..POINTS)
@@ -376,6 +361,7 @@ fn change_while_blocked(s: &mut Sim<Tase2>, c: usize, rounds: usize) {
             .collect();
         s.server.update_many(now, updates);
         pump(s, Some(c));
+        after(s, k);
         s.now = s.now + Duration::from_secs(1);
         s.server.handle_timeout(s.now);
         pump(s, Some(c));

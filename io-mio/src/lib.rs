@@ -152,7 +152,6 @@ pub use client::{ClientError, MioClient};
 pub use recording::record_file;
 pub use server::{
     MioEndpoint, MioServer, CLOSE_LINGER, KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_RETRIES,
-    MAX_UNSENT,
 };
 pub use session::MioSession;
 pub use tase2_client::{MioTase2Client, Tase2ClientError};

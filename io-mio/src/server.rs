@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use mio::event::Event;
-use mio::net::{TcpListener, TcpStream};
+use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Registry, Token};
 use tase2_core::record::{RecordSink, RecordStartError};
 use tase2_core::server::{ConnectionId, Endpoint, Hooks, NoHooks, ServerConfig, ServerEvent, Vmd};
@@ -17,39 +17,28 @@ use crate::recording::IdleFlush;
 use crate::socket::Socket;
 use crate::{read_some, write_out, ReadOutcome, READ_BUFFER_SIZE};
 
-/// Output buffered for one socket beyond which the server stops reading from it until the peer
-/// catches up: a client that sends requests and never reads the answers cannot grow the server's
-/// memory without bound. It is checked after each read (up to [`READ_BUFFER_SIZE`] octets), so a
-/// burst may overshoot by the answers to one read's worth of requests.
-pub const MAX_UNSENT: usize = 1 << 20;
-
 /// How long the last bytes of an ended association may wait for a peer that does not read them
 /// before the socket is closed anyway.
 pub const CLOSE_LINGER: Duration = Duration::from_secs(5);
 
-/// Default idle time before TCP keepalive probes start on an accepted socket
-/// ([`MioEndpoint::set_keepalive`]).
-pub const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
-/// Time between TCP keepalive probes once they started (where the platform lets us set it).
-pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
-/// Unanswered keepalive probes after which the kernel declares the peer dead (where the platform
-/// lets us set it): with the defaults a dead peer is found 60 + 3 × 10 = 90 s after it went
-/// silent.
-pub const KEEPALIVE_RETRIES: u32 = 3;
+pub use tase2_driver_util::{KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_RETRIES};
 
 /// One accepted socket.
 struct Conn {
     socket: Socket,
     id: ConnectionId,
-    /// Bytes the endpoint gave us that the socket has not taken yet.
+    /// Bytes the endpoint gave us that the socket has not taken yet. The next batch is taken
+    /// from the endpoint only once this is empty: what a slow reader has not taken stays in the
+    /// endpoint, where `ServerConfig::max_queued_output` bounds it (input is held, transfer
+    /// sets keep their changes and report the latest values once the reader catches up).
     unsent: Vec<u8>,
     /// What the socket is registered for; WRITABLE only while `unsent` is not empty.
     interest: Interest,
     /// The endpoint reported the association closed: close once `unsent` is flushed (or after
     /// [`CLOSE_LINGER`] from this moment).
     closing: Option<std::time::Instant>,
-    /// Reading stopped early because `unsent` reached [`MAX_UNSENT`] or the endpoint held the
-    /// input; re-arm READABLE once both clear.
+    /// Reading stopped early because the endpoint held the input (its output for this peer is
+    /// backed up); re-arm READABLE once it wants input again.
     read_paused: bool,
     /// Reads or writes failed: the socket is useless.
     broken: bool,
@@ -72,12 +61,15 @@ struct Conn {
 ///    information messages, operate answers), call [`Self::flush`] to send what that queued.
 ///
 /// `handle_ready` and `handle_timeout` flush themselves. A socket is closed once its association
-/// reported [`ServerEvent::Closed`] and its last bytes are out (or after [`CLOSE_LINGER`]); while
-/// more than [`MAX_UNSENT`] bytes wait for a socket, or while the endpoint holds its input
-/// (`Endpoint::wants_input`), it is not read: a peer that does not read its answers is not served
-/// more requests. Output beyond [`MAX_UNSENT`] stays in the endpoint, bounded by
-/// `ServerConfig::max_queued_output` (its transfer sets hold back reports and keep the changes). Beyond the endpoint's association limit a new socket is
-/// closed at once.
+/// reported [`ServerEvent::Closed`] and its last bytes are out (or after [`CLOSE_LINGER`]). A
+/// socket takes its next batch of output from the endpoint only once it wrote the previous one,
+/// so what a slow reader has not taken stays in the endpoint, bounded by
+/// `ServerConfig::max_queued_output` (its transfer sets hold back reports and keep the changes);
+/// while the endpoint holds its input (`Endpoint::wants_input`) the socket is not read: a peer
+/// that does not read its answers is not served more requests. Beyond the endpoint's association
+/// limit a new socket is closed at once. A flush visits the sockets that were read, written or
+/// accepted since the last one and the connections the endpoint reports with new output
+/// (`Endpoint::poll_ready`), not every socket.
 pub struct MioEndpoint<H: Hooks = NoHooks> {
     listener: TcpListener,
     endpoint: Endpoint<H>,
@@ -88,6 +80,11 @@ pub struct MioEndpoint<H: Hooks = NoHooks> {
     conns: HashMap<Token, Conn>,
     tokens: HashMap<ConnectionId, Token>,
     next_token: usize,
+    /// Sockets whose state changed since the last flush (read, written, accepted, closing) or
+    /// whose connection has new output: a flush visits these, not every socket.
+    dirty: Vec<Token>,
+    /// Sockets waiting to close (their association ended): checked for linger on every flush.
+    closing: Vec<Token>,
     buf: Vec<u8>,
     out: VecDeque<ServerEvent<H::Event>>,
     idle_flush: IdleFlush,
@@ -107,21 +104,29 @@ impl MioEndpoint<NoHooks> {
 impl<H: Hooks> MioEndpoint<H> {
     /// Listen on `addr` and serve an endpoint built by the caller (e.g. by `Tase2Builder`).
     pub fn with_endpoint(addr: SocketAddr, endpoint: Endpoint<H>) -> io::Result<Self> {
-        Ok(MioEndpoint {
-            listener: TcpListener::bind(addr)?,
+        Ok(Self::with_listener(TcpListener::bind(addr)?, endpoint))
+    }
+
+    /// Serve an endpoint on a listener the caller made (its socket options, e.g. the buffer
+    /// sizes accepted sockets inherit, or a listener passed in by a supervisor).
+    pub fn with_listener(listener: TcpListener, endpoint: Endpoint<H>) -> Self {
+        MioEndpoint {
+            listener,
             endpoint,
             registry: None,
             first: Token(0),
             conns: HashMap::new(),
             tokens: HashMap::new(),
             next_token: 1,
+            dirty: Vec::new(),
+            closing: Vec::new(),
             buf: vec![0; READ_BUFFER_SIZE],
             out: VecDeque::new(),
             idle_flush: IdleFlush::default(),
             keepalive: Some(KEEPALIVE_IDLE),
             #[cfg(feature = "tls")]
             tls: None,
-        })
+        }
     }
 
     /// Serve secure ICCP (IEC 62351-4) from now on: every socket accepted runs a TLS handshake
@@ -214,9 +219,9 @@ impl<H: Hooks> MioEndpoint<H> {
             .poll_timeout()
             .map(|d| std_clock::until(std_clock::now(), d));
         let linger = self
-            .conns
-            .values()
-            .filter_map(|c| c.closing)
+            .closing
+            .iter()
+            .filter_map(|t| self.conns.get(t)?.closing)
             .min()
             .map(|t| (t + CLOSE_LINGER).saturating_duration_since(std::time::Instant::now()));
         deadline
@@ -273,14 +278,27 @@ impl<H: Hooks> MioEndpoint<H> {
     fn flush_now(&mut self) -> io::Result<()> {
         let now = std_clock::now();
         self.collect_events();
-        let mut broken = Vec::new();
         let Some(registry) = &self.registry else {
             return Ok(());
         };
-        for (token, conn) in &mut self.conns {
-            // Beyond MAX_UNSENT the output stays in the endpoint, where it counts toward
-            // `ServerConfig::max_queued_output` (transfer sets then hold back and keep changes).
-            if conn.unsent.len() < MAX_UNSENT {
+        // Work proportional to what changed: the sockets this turn touched and the connections
+        // the endpoint reports with new output, not every socket of the server.
+        while let Some(id) = self.endpoint.poll_ready() {
+            if let Some(&t) = self.tokens.get(&id) {
+                self.dirty.push(t);
+            }
+        }
+        self.dirty.sort_unstable();
+        self.dirty.dedup();
+        let mut broken = Vec::new();
+        for token in self.dirty.drain(..) {
+            let Some(conn) = self.conns.get_mut(&token) else {
+                continue;
+            };
+            // Until the socket took the last batch, the output stays in the endpoint, where it
+            // counts toward `ServerConfig::max_queued_output` (transfer sets then hold back and
+            // keep changes).
+            if conn.unsent.is_empty() {
                 self.endpoint.poll_transmit(conn.id, &mut conn.unsent);
             }
             if conn.broken {
@@ -292,7 +310,7 @@ impl<H: Hooks> MioEndpoint<H> {
             if conn.broken && conn.closing.is_none() {
                 broken.push(conn.id);
             }
-            let over = conn.unsent.len() >= MAX_UNSENT || !self.endpoint.wants_input(conn.id);
+            let over = !self.endpoint.wants_input(conn.id);
             let want = if over {
                 Interest::WRITABLE
             } else if conn.unsent.is_empty() && !conn.socket.tls_pending() {
@@ -303,7 +321,7 @@ impl<H: Hooks> MioEndpoint<H> {
             // Re-registering re-arms the edge, so bytes left unread while paused are reported.
             let resume = conn.read_paused && !over;
             if (want != conn.interest || resume) && !conn.broken {
-                registry.reregister(&mut conn.socket, *token, want)?;
+                registry.reregister(&mut conn.socket, token, want)?;
                 conn.interest = want;
                 conn.read_paused &= !resume;
             }
@@ -312,21 +330,25 @@ impl<H: Hooks> MioEndpoint<H> {
             self.endpoint.handle_transport_closed(now, id);
         }
         self.collect_events();
-        let done: Vec<Token> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| {
-                c.closing.is_some_and(|since| {
-                    (c.unsent.is_empty() && !c.socket.tls_pending())
-                        || c.broken
-                        || since.elapsed() >= CLOSE_LINGER
-                })
-            })
-            .map(|(&t, _)| t)
-            .collect();
         let Some(registry) = &self.registry else {
             return Ok(());
         };
+        let conns = &self.conns;
+        let mut done = Vec::new();
+        self.closing.retain(|t| {
+            let Some(c) = conns.get(t) else {
+                return false;
+            };
+            let over = c.closing.is_some_and(|since| {
+                (c.unsent.is_empty() && !c.socket.tls_pending())
+                    || c.broken
+                    || since.elapsed() >= CLOSE_LINGER
+            });
+            if over {
+                done.push(*t);
+            }
+            !over
+        });
         for token in done {
             if let Some(mut conn) = self.conns.remove(&token) {
                 self.tokens.remove(&conn.id);
@@ -342,8 +364,14 @@ impl<H: Hooks> MioEndpoint<H> {
     fn collect_events(&mut self) {
         while let Some(e) = self.endpoint.poll_event() {
             if let ServerEvent::Closed { id, .. } = &e {
-                if let Some(conn) = self.tokens.get(id).and_then(|t| self.conns.get_mut(t)) {
-                    conn.closing.get_or_insert_with(std::time::Instant::now);
+                if let Some(&t) = self.tokens.get(id) {
+                    if let Some(conn) = self.conns.get_mut(&t) {
+                        if conn.closing.is_none() {
+                            conn.closing = Some(std::time::Instant::now());
+                            self.closing.push(t);
+                        }
+                        self.dirty.push(t);
+                    }
                 }
             }
             self.out.push_back(e);
@@ -383,7 +411,7 @@ impl<H: Hooks> MioEndpoint<H> {
             let _ = socket.set_nodelay(true);
             // Best effort: a socket without keepalive is still served.
             if let Some(idle) = self.keepalive {
-                let _ = set_keepalive(&socket, idle);
+                let _ = tase2_driver_util::set_keepalive(socket2::SockRef::from(&socket), idle);
             }
             #[cfg(feature = "tls")]
             let mut socket = match &self.tls {
@@ -405,6 +433,7 @@ impl<H: Hooks> MioEndpoint<H> {
             self.next_token += 1;
             registry.register(&mut socket, token, Interest::READABLE)?;
             self.tokens.insert(id, token);
+            self.dirty.push(token);
             self.conns.insert(
                 token,
                 Conn {
@@ -430,6 +459,7 @@ impl<H: Hooks> MioEndpoint<H> {
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
+        self.dirty.push(token);
         if writable && !conn.broken && write_out(&mut conn.socket, &mut conn.unsent).is_err() {
             conn.broken = true;
         }
@@ -445,11 +475,8 @@ impl<H: Hooks> MioEndpoint<H> {
                         self.endpoint.authenticate(now, conn.id, identity);
                     }
                     self.endpoint.handle_input(now, conn.id, &self.buf[..n]);
-                    if conn.unsent.len() < MAX_UNSENT {
-                        self.endpoint.poll_transmit(conn.id, &mut conn.unsent);
-                    }
                     // The endpoint holds input while its output for this peer is backed up.
-                    if conn.unsent.len() >= MAX_UNSENT || !self.endpoint.wants_input(conn.id) {
+                    if !self.endpoint.wants_input(conn.id) {
                         conn.read_paused = true;
                         break;
                     }
@@ -462,32 +489,6 @@ impl<H: Hooks> MioEndpoint<H> {
             }
         }
     }
-}
-
-/// Turn on TCP keepalive on `socket`: probes after `idle`, then every [`KEEPALIVE_INTERVAL`],
-/// [`KEEPALIVE_RETRIES`] of them (the interval and count where the platform has them).
-fn set_keepalive(socket: &TcpStream, idle: Duration) -> io::Result<()> {
-    let ka = socket2::TcpKeepalive::new().with_time(idle);
-    #[cfg(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "freebsd",
-        target_os = "netbsd",
-        target_os = "windows"
-    ))]
-    let ka = ka.with_interval(KEEPALIVE_INTERVAL);
-    #[cfg(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "freebsd",
-        target_os = "netbsd"
-    ))]
-    let ka = ka.with_retries(KEEPALIVE_RETRIES);
-    socket2::SockRef::from(socket).set_tcp_keepalive(&ka)
 }
 
 impl<H: Hooks> std::fmt::Debug for MioEndpoint<H> {
@@ -519,8 +520,14 @@ impl MioServer<NoHooks> {
 impl<H: Hooks> MioServer<H> {
     /// Listen on `addr` and serve an endpoint built by the caller (e.g. by `Tase2Builder`).
     pub fn with_endpoint(addr: SocketAddr, endpoint: Endpoint<H>) -> io::Result<Self> {
+        Self::with_listener(TcpListener::bind(addr)?, endpoint)
+    }
+
+    /// Serve an endpoint on a listener the caller made; see [`MioEndpoint::with_listener`]. A
+    /// `std::net::TcpListener` converts with `TcpListener::from_std` once it is non-blocking.
+    pub fn with_listener(listener: TcpListener, endpoint: Endpoint<H>) -> io::Result<Self> {
         let poll = Poll::new()?;
-        let mut server = MioEndpoint::with_endpoint(addr, endpoint)?;
+        let mut server = MioEndpoint::with_listener(listener, endpoint);
         server.register(poll.registry(), Token(0))?;
         Ok(MioServer {
             poll,

@@ -35,15 +35,7 @@ const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 /// Octets read from a socket at a time.
 const READ_CHUNK: usize = 16 * 1024;
 
-/// Default idle time before TCP keepalive probes start on an accepted socket
-/// ([`Server::set_keepalive`]).
-pub const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
-/// Time between TCP keepalive probes once they started (where the platform lets us set it).
-pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
-/// Unanswered keepalive probes after which the kernel declares the peer dead (where the platform
-/// lets us set it): with the defaults a dead peer is found 60 + 3 × 10 = 90 s after it went
-/// silent.
-pub const KEEPALIVE_RETRIES: u32 = 3;
+pub use tase2_driver_util::{KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_RETRIES};
 
 /// Called inside the endpoint task for every event, with the endpoint to act on (change the model,
 /// send a report). Keep it quick: the whole server waits for it.
@@ -347,7 +339,7 @@ async fn serve<H: Hooks + 'static>(
                     let _ = stream.set_nodelay(true);
                     if let Some(idle) = keepalive {
                         // Best effort: a socket without keepalive is still served.
-                        if let Err(e) = set_keepalive(&stream, idle) {
+                        if let Err(e) = tase2_driver_util::set_keepalive(socket2::SockRef::from(&stream), idle) {
                             tracing::debug!("TCP keepalive not set on {peer}: {e}");
                         }
                     }
@@ -387,7 +379,7 @@ async fn serve<H: Hooks + 'static>(
             () = sleep => shared.0.borrow_mut().endpoint.handle_timeout(clock::now()),
             // A connection task moved a deadline (or recorded something): look again.
             () = shared.1.notified() => {}
-            () = idle_flush.wait() => {
+            () = crate::recording::idle_wait(&idle_flush) => {
                 shared.0.borrow_mut().endpoint.flush_recording();
                 idle_flush.done();
                 continue;
@@ -503,30 +495,4 @@ async fn finish(mut stream: TcpStream, bytes: &[u8]) {
     if stream.write_all(bytes).await.is_ok() {
         let _ = stream.shutdown().await;
     }
-}
-
-/// Turn on TCP keepalive on `stream`: probes after `idle`, then every [`KEEPALIVE_INTERVAL`],
-/// [`KEEPALIVE_RETRIES`] of them (the interval and count where the platform has them).
-fn set_keepalive(stream: &TcpStream, idle: Duration) -> io::Result<()> {
-    let ka = socket2::TcpKeepalive::new().with_time(idle);
-    #[cfg(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "freebsd",
-        target_os = "netbsd",
-        target_os = "windows"
-    ))]
-    let ka = ka.with_interval(KEEPALIVE_INTERVAL);
-    #[cfg(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "freebsd",
-        target_os = "netbsd"
-    ))]
-    let ka = ka.with_retries(KEEPALIVE_RETRIES);
-    socket2::SockRef::from(stream).set_tcp_keepalive(&ka)
 }

@@ -6,7 +6,8 @@
 //! - 1,000 concurrent associations, each with an RBE transfer set, every report received and
 //!   decoded;
 //! - a reader that stops reading for 30 s while points change every 100 ms: another client sees
-//!   no delay, and the slow one ends up with the latest value of every point.
+//!   no delay, and the slow one ends up with the latest value of every point (and for 10 s under
+//!   the mio driver, `tase2_mio::MioServer`).
 //!
 //! Each test prints its figures (run with `--nocapture`). The time bounds asserted are generous
 //! (CI machines are slow and shared); the figures printed are the ones to look at. The tests run
@@ -23,12 +24,14 @@ use std::time::{Duration, Instant as StdInstant};
 
 use tase2_core::assoc::AssociationConfig;
 use tase2_core::mms::ObjectName;
-use tase2_core::server::{AdmissionEvent, ConnectionId, ServerConfig, ServerEvent};
-use tase2_core::tase2::server::{PointId, Tase2, Tase2Builder, Tase2Config};
+use tase2_core::server::{AdmissionEvent, ConnectionId, Endpoint, ServerConfig, ServerEvent};
+use tase2_core::std_clock;
+use tase2_core::tase2::server::{PointId, Tase2, Tase2Builder, Tase2Config, Tase2Event};
 use tase2_core::tase2::{
     BilateralTable, ClientMatch, DsConditions, DsTransferSetValue, Family, Form, PointType,
     PointValue, Value,
 };
+use tase2_core::Instant;
 use tase2_tokio::tase2::{report_variables, Tase2Options, Tase2Report};
 use tase2_tokio::{ServerHandle, Tase2Client};
 use tokio::io::AsyncWriteExt;
@@ -105,7 +108,7 @@ impl Log {
 
 struct Served {
     addr: SocketAddr,
-    handle: ServerHandle<Tase2>,
+    handle: Handle,
     points: Vec<PointId>,
     log: Arc<Mutex<Log>>,
 }
@@ -117,13 +120,45 @@ async fn serve(config: ServerConfig, points: usize, transfer_sets: usize) -> Ser
     serve_on(listener, config, points, transfer_sets)
 }
 
-/// [`serve`] on `listener`.
-fn serve_on(
-    listener: TcpListener,
+/// Which driver runs the server.
+#[derive(Clone, Copy, Debug)]
+pub enum Driver {
+    /// `tase2_tokio::Server` on the test's runtime.
+    Tokio,
+    /// `tase2_mio::MioServer` on a thread of its own.
+    Mio,
+}
+
+/// A job for the server: runs on the endpoint in the server's own task or thread.
+type Job = Box<dyn FnOnce(&mut Endpoint<Tase2>, Instant) + Send>;
+
+/// How a test reaches a running server's endpoint.
+enum Handle {
+    Tokio(ServerHandle<Tase2>),
+    /// The mio server thread takes jobs between its polls (it polls every millisecond).
+    Mio(std::sync::mpsc::Sender<Job>),
+}
+
+impl Handle {
+    /// Run `f` on the endpoint; false once the server stopped.
+    async fn command(
+        &self,
+        f: impl FnOnce(&mut Endpoint<Tase2>, Instant) + Send + 'static,
+    ) -> bool {
+        match self {
+            Handle::Tokio(h) => h.command(f).await,
+            Handle::Mio(tx) => tx.send(Box::new(f)).is_ok(),
+        }
+    }
+}
+
+/// The model of [`serve`]: domain ICC1 with `points` Real points `P0`.. and `transfer_sets`
+/// DS transfer sets; returns the endpoint and the point ids.
+fn model(
     config: ServerConfig,
     points: usize,
     transfer_sets: usize,
-) -> Served {
+) -> (Endpoint<Tase2>, Vec<PointId>) {
     let mut b = Tase2Builder::new(Tase2Config {
         local_ap_title: Some("1.1.1.998".parse().unwrap()),
         ..Tase2Config::default()
@@ -141,21 +176,77 @@ fn serve_on(
         "ICC1",
     ))
     .unwrap();
-    let mut server = tase2_tokio::Server::with_listener(listener, b.build(config).unwrap());
-    let log = Arc::new(Mutex::new(Log::default()));
-    let l = Arc::clone(&log);
-    server.on_event(move |_, _, e| {
-        let mut l = l.lock().unwrap();
+    (b.build(config).unwrap(), ids)
+}
+
+impl Log {
+    fn note(&mut self, e: &ServerEvent<Tase2Event>) {
         match e {
-            ServerEvent::Admission(a) => l.admissions.push(a.clone()),
-            ServerEvent::Associated { id, .. } => l.associated.push(*id),
-            ServerEvent::Closed { id, .. } => l.closed.push(*id),
+            ServerEvent::Admission(a) => self.admissions.push(a.clone()),
+            ServerEvent::Associated { id, .. } => self.associated.push(*id),
+            ServerEvent::Closed { id, .. } => self.closed.push(*id),
             _ => {}
         }
-    });
-    let addr = server.local_addr().unwrap();
-    let handle = server.handle();
-    tokio::spawn(server.run());
+    }
+}
+
+/// [`serve`] on `listener`, by the tokio driver.
+fn serve_on(
+    listener: TcpListener,
+    config: ServerConfig,
+    points: usize,
+    transfer_sets: usize,
+) -> Served {
+    serve_with(Driver::Tokio, listener, config, points, transfer_sets)
+}
+
+/// [`serve`] on `listener`, by `driver`.
+fn serve_with(
+    driver: Driver,
+    listener: TcpListener,
+    config: ServerConfig,
+    points: usize,
+    transfer_sets: usize,
+) -> Served {
+    let (endpoint, ids) = model(config, points, transfer_sets);
+    let log = Arc::new(Mutex::new(Log::default()));
+    let l = Arc::clone(&log);
+    let addr = listener.local_addr().unwrap();
+    let handle = match driver {
+        Driver::Tokio => {
+            let mut server = tase2_tokio::Server::with_listener(listener, endpoint);
+            server.on_event(move |_, _, e| l.lock().unwrap().note(e));
+            let handle = server.handle();
+            tokio::spawn(server.run());
+            Handle::Tokio(handle)
+        }
+        Driver::Mio => {
+            let listener = listener.into_std().unwrap();
+            let (tx, rx) = std::sync::mpsc::channel::<Job>();
+            std::thread::spawn(move || {
+                let listener = mio::net::TcpListener::from_std(listener);
+                let mut server = tase2_mio::MioServer::with_listener(listener, endpoint).unwrap();
+                loop {
+                    server.run_once(Some(Duration::from_millis(1))).unwrap();
+                    loop {
+                        match rx.try_recv() {
+                            Ok(job) => {
+                                job(server.endpoint_mut(), std_clock::now());
+                                server.flush().unwrap();
+                            }
+                            Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                            // The test is over.
+                            Err(std::sync::mpsc::TryRecvError::Disconnected) => return,
+                        }
+                    }
+                    while let Some(e) = server.poll_event() {
+                        l.lock().unwrap().note(&e);
+                    }
+                }
+            });
+            Handle::Mio(tx)
+        }
+    };
     Served {
         addr,
         handle,
@@ -217,7 +308,7 @@ fn points_of(r: &Tase2Report) -> Result<Vec<(usize, f32)>, String> {
 }
 
 /// Run `updates` in the endpoint task; returns the moment just before the update.
-async fn update(h: &ServerHandle<Tase2>, updates: Vec<(PointId, PointValue)>) -> StdInstant {
+async fn update(h: &Handle, updates: Vec<(PointId, PointValue)>) -> StdInstant {
     let (tx, rx) = oneshot::channel();
     assert!(
         h.command(move |ep, now| {
@@ -375,9 +466,26 @@ fn five_thousand_stalled_sockets_do_not_lock_a_real_client_out() {
 
 #[test]
 fn a_thousand_associations_each_get_every_report() {
-    const POINTS: usize = 10;
-    const ROUNDS: usize = 5;
     let _one = one_at_a_time();
+    let figures = thousand_associations(Driver::Tokio, 5);
+    println!("{}", figures.line);
+}
+
+/// What [`thousand_associations`] measured.
+pub struct Figures {
+    /// Associations served at once.
+    pub associations: usize,
+    /// Report latencies (update to report decoded by its client), sorted.
+    pub latencies: Vec<Duration>,
+    /// The summary line.
+    pub line: String,
+}
+
+/// 1,000 associations (fewer if the descriptor limit is lower) served by `driver`, each with an
+/// RBE transfer set over 10 points; `rounds` rounds of changes to all points, every report
+/// received, decoded and checked. Panics on a missing, partial or repeated report.
+pub fn thousand_associations(driver: Driver, rounds: usize) -> Figures {
+    const POINTS: usize = 10;
     let limit = raise_nofile();
     // Two descriptors per association in this process (client and server ends).
     let n = 1000.min(limit.saturating_sub(200) as usize / 2);
@@ -394,7 +502,8 @@ fn a_thousand_associations_each_get_every_report() {
     };
     let rt = runtime();
     rt.block_on(async {
-        let s = serve(config, POINTS, n + 10).await;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let s = serve_with(driver, listener, config, POINTS, n + 10);
         let t0 = StdInstant::now();
         let (ready_tx, mut ready_rx) = mpsc::channel::<Result<(), String>>(n);
         let (got_tx, mut got_rx) = mpsc::unbounded_channel::<(usize, usize, StdInstant)>();
@@ -419,7 +528,7 @@ fn a_thousand_associations_each_get_every_report() {
                 let _ = ready_tx.send(Ok(())).await;
                 // Every report must be a whole round: all points with that round's values.
                 let (mut reports, mut last_round) = (0, 0);
-                while last_round < ROUNDS {
+                while last_round < rounds {
                     let Some(r) = c.next_report().await else {
                         break;
                     };
@@ -463,9 +572,9 @@ fn a_thousand_associations_each_get_every_report() {
         };
         assert_eq!(established, n);
 
-        let mut latencies = Vec::with_capacity(n * ROUNDS);
+        let mut latencies = Vec::with_capacity(n * rounds);
         let mut round_times = Vec::new();
-        for k in 1..=ROUNDS {
+        for k in 1..=rounds {
             let updates = s
                 .points
                 .iter()
@@ -496,18 +605,18 @@ fn a_thousand_associations_each_get_every_report() {
             let (reports, last) = t.await.unwrap();
             assert_eq!(
                 (reports, last),
-                (ROUNDS, ROUNDS),
+                (rounds, rounds),
                 "client {i}: reports and last round"
             );
             total += reports;
         }
-        assert_eq!(total, n * ROUNDS);
+        assert_eq!(total, n * rounds);
         let p50 = quantile(&mut latencies, 0.5);
         let p99 = quantile(&mut latencies, 0.99);
         let max = quantile(&mut latencies, 1.0);
-        println!(
-            "{n} associations with an RBE transfer set each: set up (associate, version, define \
-             the data set, reserve and start the transfer set) in {:.2} s; {ROUNDS} rounds of \
+        let line = format!(
+            "{driver:?}: {n} associations with an RBE transfer set each: set up (associate, version, define \
+             the data set, reserve and start the transfer set) in {:.2} s; {rounds} rounds of \
              {POINTS} point changes, {total} reports received and decoded; report latency p50 \
              {:.1} ms, p99 {:.1} ms, max {:.1} ms; last report of a round after {} ms",
             setup.as_secs_f64(),
@@ -526,18 +635,34 @@ fn a_thousand_associations_each_get_every_report() {
         );
         assert!(max < Duration::from_secs(10), "max latency {max:?}");
         assert!(s.log.lock().unwrap().admissions.is_empty());
-    });
+        Figures {
+            associations: n,
+            latencies,
+            line,
+        }
+    })
 }
 
 // --- a slow reader ---
 
 #[test]
 fn a_reader_stalled_for_30_s_gets_every_latest_value_and_delays_nobody() {
+    stalled_reader(Driver::Tokio, Duration::from_secs(30));
+}
+
+/// The same under the mio driver (shorter: the tokio run above is the 30 s one).
+#[test]
+fn under_mio_a_stalled_reader_gets_every_latest_value_and_delays_nobody() {
+    stalled_reader(Driver::Mio, Duration::from_secs(10));
+}
+
+/// A reader that stops reading for `stall` while points change every 100 ms under `driver`.
+fn stalled_reader(driver: Driver, stall: Duration) {
     const POINTS: usize = 100;
     const PERIOD: Duration = Duration::from_millis(100);
-    const STALL: Duration = Duration::from_secs(30);
+    let stall_ms = stall.as_millis();
     // Each round changes half the points (alternately), so both halves change to the end.
-    let rounds = (STALL.as_millis() / PERIOD.as_millis()) as usize;
+    let rounds = (stall_ms / PERIOD.as_millis()) as usize;
     let changes = |k: usize| (0..POINTS).filter(move |n| (n + k) % 2 == 0);
     let latest = |n: usize| {
         if (n + rounds) % 2 == 0 {
@@ -559,7 +684,7 @@ fn a_reader_stalled_for_30_s_gets_every_latest_value_and_delays_nobody() {
         let listener = TcpSocket::new_v4().unwrap();
         listener.set_send_buffer_size(4096).unwrap();
         listener.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-        let s = serve_on(listener.listen(64).unwrap(), config, POINTS, 4);
+        let s = serve_with(driver, listener.listen(64).unwrap(), config, POINTS, 4);
         let sock = TcpSocket::new_v4().unwrap();
         sock.set_recv_buffer_size(4096).unwrap();
         let stream = sock.connect(s.addr).await.unwrap();
@@ -656,7 +781,7 @@ fn a_reader_stalled_for_30_s_gets_every_latest_value_and_delays_nobody() {
         let p99 = quantile(&mut latencies, 0.99);
         let max = quantile(&mut latencies, 1.0);
         println!(
-            "slow reader: stalled {:.1} s while {rounds} rounds changed {} points each; its \
+            "{driver:?}: slow reader: stalled {:.1} s while {rounds} rounds changed {} points each; its \
              input was on hold after {on_hold} of them (its queued output peaked at \
              {max_queued} octets, cap 4000); once reading it got the latest value of all \
              {POINTS} points in {slow_reports} reports and {:.0} ms. The other client got \

@@ -34,6 +34,8 @@ pub(crate) struct BenchOpts {
     no_replay: bool,
     /// Skip the TLS figures (TLS against plain, handshake time).
     no_tls: bool,
+    /// Skip the 1,000-association report latency.
+    no_latency: bool,
     /// Simulated seconds of the fan-out's 10 % run.
     fanout_seconds: u32,
     /// Rounds over every point of the fan-out's saturating run.
@@ -44,9 +46,8 @@ pub(crate) struct BenchOpts {
 
 impl BenchOpts {
     /// Parses `[--depth N] [--seconds S] [--connections N] [--rounds N] [--pin MODE]
-    /// [--no-criterion] [--no-load] [--no-fanout | --fanout-only] [--no-replay] [--no-tls | --tls-only]
-    /// [--fanout-seconds S]
-    /// [--fanout-rounds N] [-- ARGS...]`.
+    /// [--no-criterion] [--no-load] [--no-fanout | --fanout-only] [--no-replay] [--no-latency]
+    /// [--no-tls | --tls-only] [--fanout-seconds S] [--fanout-rounds N] [-- ARGS...]`.
     fn parse(args: &[String]) -> Result<BenchOpts, String> {
         let mut o = BenchOpts {
             depth: 10,
@@ -59,6 +60,7 @@ impl BenchOpts {
             no_fanout: false,
             no_replay: false,
             no_tls: false,
+            no_latency: false,
             fanout_seconds: 60,
             fanout_rounds: 10,
             criterion_args: Vec::new(),
@@ -109,14 +111,17 @@ impl BenchOpts {
                     o.no_load = true;
                     o.no_fanout = true;
                     o.no_replay = true;
+                    o.no_latency = true;
                     o.no_tls = false;
                 }
+                "--no-latency" => o.no_latency = true,
                 "--fanout-only" => {
                     o.no_criterion = true;
                     o.no_load = true;
                     o.no_fanout = false;
                     o.no_replay = true;
                     o.no_tls = true;
+                    o.no_latency = true;
                 }
                 "--fanout-seconds" => {
                     o.fanout_seconds = positive(&value("--fanout-seconds")?, "--fanout-seconds")?
@@ -267,6 +272,13 @@ pub(crate) fn bench(root: &Path, args: &[String]) -> Res {
             report.push('\n');
         }
         report.push_str(&replay_hour()?);
+    }
+
+    if !opts.no_latency {
+        if !report.is_empty() {
+            report.push('\n');
+        }
+        report.push_str(&association_latency()?);
     }
 
     let dir = root.join("build").join("bench");
@@ -842,6 +854,50 @@ pub(crate) fn replay_hour() -> Result<String, String> {
             .lines()
             .find(|l| l.starts_with(&prefix))
             .ok_or_else(|| format!("the replay bench printed no `{prefix}` line"))?;
+        let _ = writeln!(text, "  {line}");
+    }
+    Ok(text)
+}
+
+/// The report latency of 1,000 associations, each with an RBE transfer set, under the tokio and
+/// the mio driver (`tests/benches/association_latency.rs`: the load test's scenario, optimised
+/// and with more rounds).
+pub(crate) fn association_latency() -> Result<String, String> {
+    let mut cmd = Command::new(cargo());
+    cmd.args([
+        "bench",
+        "-p",
+        "tase2-tests",
+        "--bench",
+        "association_latency",
+        "--",
+        "20",
+    ]);
+    show(&cmd);
+    let out = cmd
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo bench: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    print!("{stdout}");
+    if !out.status.success() {
+        return Err(format!(
+            "the association latency bench failed ({})",
+            out.status
+        ));
+    }
+    let mut text = String::from(
+        "report latency (1,000 associations, one RBE transfer set of 10 points each, 20 rounds \
+         of changes; update to report decoded, clients in the same process):\n",
+    );
+    let lines: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("latency "))
+        .collect();
+    if lines.is_empty() {
+        return Err("the association latency bench printed no `latency` line".into());
+    }
+    for line in lines {
         let _ = writeln!(text, "  {line}");
     }
     Ok(text)

@@ -19,9 +19,11 @@
 //!   report fan-out of the core (`core/benches/report_fanout.rs`: 100,000 points, 20 associations
 //!   with an RBE transfer set over 5,000 points each, 10 % of the points changing per second and a
 //!   saturating run): point updates encoded per second and server CPU per update. `--fanout-only`
-//!   runs that alone. Last, the replay figures (`core/benches/replay_hour.rs`: an hour-long
+//!   runs that alone. Then the replay figures (`core/benches/replay_hour.rs`: an hour-long
 //!   recording of a 1,000-point RBE link made on the core's simulator, both sides replayed;
-//!   `--no-replay` skips them).
+//!   `--no-replay` skips them). Last, the report latency of 1,000 associations with an RBE
+//!   transfer set each under both drivers (`tests/benches/association_latency.rs`;
+//!   `--no-latency` skips it).
 //! - `capture`: regenerates the libiec61850 byte vectors under `tests/data/libiec61850`.
 //! - `fixtures`: regenerates the recordings under `tests/data/recordings` (libiec61850's client
 //!   and `tase2 watch` against `tase2 serve --record`; `tests/interop/record_fixtures.py`).
@@ -59,7 +61,7 @@ commands:
                         build tase2 (release unless --debug; --bin uses a prebuilt binary instead)
                         and run tests/interop/test_*.py (only those whose name contains FILTER)
   bench [--depth N] [--seconds S] [--connections N] [--rounds N] [--pin none|same|split]
-        [--no-criterion] [--no-load] [--no-fanout | --fanout-only] [--no-replay]
+        [--no-criterion] [--no-load] [--no-fanout | --fanout-only] [--no-replay] [--no-latency]
         [--no-tls | --tls-only] [--fanout-seconds S] [--fanout-rounds N] [-- CRITERION ARGS]
                         criterion benches of tase2-core, then reads/s of tase2-load against
                         tase2 serve and libiec61850's IedServer (same depth), and their ratio,

@@ -164,7 +164,7 @@ pub(super) async fn drive<R, W>(
                 Err(_) => d.outbox.clear(),
             },
             () = sleep => d.session.handle_timeout(std_clock::now()),
-            () = idle_flush.wait() => {
+            () = crate::recording::idle_wait(&idle_flush) => {
                 d.session.flush_recording();
                 idle_flush.done();
                 continue;
