@@ -34,8 +34,11 @@
 //!
 //! # Features
 //!
-//! `server` (default) decodes the MMS confirmed requests a server answers; a client-only build
-//! (the browser package) goes without and sees every request as [`mms::ConfirmedRequest::Unsupported`].
+//! `server` (default) is the responder's side: it decodes the MMS confirmed requests a server
+//! answers and answers the handshake (CR, CONNECT with its CP-PPDU and AARQ, FINISH). A client-only
+//! build (the browser package) goes without: it sees every request as
+//! [`mms::ConfirmedRequest::Unsupported`], an AARQ as an unknown APDU, and a server-role
+//! [`assoc::Association`] refuses the connection.
 //! `std` adds the system clock (module `std_clock`).
 #![no_std]
 #![forbid(unsafe_code)]

@@ -604,65 +604,120 @@ fn access_result(r: &AccessResult) -> Raw {
     }
 }
 
-fn size(n: i32) -> String {
+/// A size bound: `n`, or `<=n` for a variable size up to `n` (given negative).
+fn size(out: &mut String, n: i32) {
     if n < 0 {
-        format!("<={}", -i64::from(n))
-    } else {
-        n.to_string()
+        out.push_str("<=");
     }
+    push_int(out, i64::from(n).unsigned_abs());
+}
+
+fn push_int(out: &mut String, n: u64) {
+    // Written by hand: `format!` argument handling cost more than these lines.
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 /// An MMS type as compact text: `INT16`, `FLOAT32`, `BIT STRING(8)`, `VisibleString(<=32)`,
 /// `{Value FLOAT32, Flags BIT STRING(8)}`, `ARRAY[4] OF INT8`.
 pub fn mms_type(t: &TypeDescription) -> String {
-    fn spec(s: &TypeSpecification) -> String {
+    let mut out = String::new();
+    write_mms_type(&mut out, t);
+    out
+}
+
+fn write_mms_type(out: &mut String, t: &TypeDescription) {
+    fn spec(out: &mut String, s: &TypeSpecification) {
         match s {
-            TypeSpecification::TypeName(n) => format!("type {n}"),
-            TypeSpecification::Description(t) => mms_type(t),
+            TypeSpecification::TypeName(n) => {
+                out.push_str("type ");
+                out.push_str(&n.to_string());
+            }
+            TypeSpecification::Description(t) => write_mms_type(out, t),
         }
     }
+    // A name and a bound in parentheses, e.g. `BIT STRING(8)`.
+    let sized = |out: &mut String, name: &str, n: i32| {
+        out.push_str(name);
+        out.push('(');
+        size(out, n);
+        out.push(')');
+    };
     match t {
         TypeDescription::Array {
             number_of_elements,
             element_type,
             ..
-        } => format!("ARRAY[{number_of_elements}] OF {}", spec(element_type)),
-        TypeDescription::Structure { components, .. } => {
-            let parts: Vec<String> = components
-                .iter()
-                .map(|c| match &c.name {
-                    Some(n) => format!("{n} {}", spec(&c.type_spec)),
-                    None => spec(&c.type_spec),
-                })
-                .collect();
-            format!("{{{}}}", parts.join(", "))
+        } => {
+            out.push_str("ARRAY[");
+            push_int(out, u64::from(*number_of_elements));
+            out.push_str("] OF ");
+            spec(out, element_type);
         }
-        TypeDescription::Boolean => "BOOLEAN".into(),
-        TypeDescription::BitString(n) => format!("BIT STRING({})", size(*n)),
-        TypeDescription::Integer(n) => format!("INT{n}"),
-        TypeDescription::Unsigned(n) => format!("UINT{n}"),
+        TypeDescription::Structure { components, .. } => {
+            out.push('{');
+            for (i, c) in components.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                if let Some(n) = &c.name {
+                    out.push_str(n);
+                    out.push(' ');
+                }
+                spec(out, &c.type_spec);
+            }
+            out.push('}');
+        }
+        TypeDescription::Boolean => out.push_str("BOOLEAN"),
+        TypeDescription::BitString(n) => sized(out, "BIT STRING", *n),
+        TypeDescription::Integer(n) => {
+            out.push_str("INT");
+            push_int(out, u64::from(*n));
+        }
+        TypeDescription::Unsigned(n) => {
+            out.push_str("UINT");
+            push_int(out, u64::from(*n));
+        }
         TypeDescription::FloatingPoint {
             format_width,
             exponent_width,
         } => match (format_width, exponent_width) {
-            (32, 8) => "FLOAT32".into(),
-            (64, 11) => "FLOAT64".into(),
-            (f, e) => format!("FLOAT({f},{e})"),
-        },
-        TypeDescription::OctetString(n) => format!("OCTET STRING({})", size(*n)),
-        TypeDescription::VisibleString(n) => format!("VisibleString({})", size(*n)),
-        TypeDescription::GeneralizedTime => "GeneralizedTime".into(),
-        TypeDescription::BinaryTime(date) => {
-            if *date {
-                "TimeOfDay(6)".into()
-            } else {
-                "TimeOfDay(4)".into()
+            (32, 8) => out.push_str("FLOAT32"),
+            (64, 11) => out.push_str("FLOAT64"),
+            (f, e) => {
+                out.push_str("FLOAT(");
+                push_int(out, u64::from(*f));
+                out.push(',');
+                push_int(out, u64::from(*e));
+                out.push(')');
             }
+        },
+        TypeDescription::OctetString(n) => sized(out, "OCTET STRING", *n),
+        TypeDescription::VisibleString(n) => sized(out, "VisibleString", *n),
+        TypeDescription::GeneralizedTime => out.push_str("GeneralizedTime"),
+        TypeDescription::BinaryTime(date) => out.push_str(if *date {
+            "TimeOfDay(6)"
+        } else {
+            "TimeOfDay(4)"
+        }),
+        TypeDescription::Bcd(n) => {
+            out.push_str("BCD(");
+            push_int(out, u64::from(*n));
+            out.push(')');
         }
-        TypeDescription::Bcd(n) => format!("BCD({n})"),
-        TypeDescription::ObjId => "OBJECT IDENTIFIER".into(),
-        TypeDescription::MmsString(n) => format!("MMSString({})", size(*n)),
-        TypeDescription::UtcTime => "UtcTime".into(),
+        TypeDescription::ObjId => out.push_str("OBJECT IDENTIFIER"),
+        TypeDescription::MmsString(n) => sized(out, "MMSString", *n),
+        TypeDescription::UtcTime => out.push_str("UtcTime"),
     }
 }
 
@@ -1544,6 +1599,55 @@ mod tests {
             }),
             "{Value VisibleString(<=32)}"
         );
+        let d = |t| TypeSpecification::Description(t);
+        let every = TypeDescription::Structure {
+            packed: false,
+            components: vec![
+                tase2_core::mms::StructComponent {
+                    name: Some("A".into()),
+                    type_spec: d(TypeDescription::Array {
+                        packed: false,
+                        number_of_elements: 4,
+                        element_type: Box::new(d(TypeDescription::Integer(8))),
+                    }),
+                },
+                tase2_core::mms::StructComponent {
+                    name: None,
+                    type_spec: d(TypeDescription::BitString(8)),
+                },
+                tase2_core::mms::StructComponent {
+                    name: Some("N".into()),
+                    type_spec: TypeSpecification::TypeName(ObjectName::domain("D", "T")),
+                },
+            ],
+        };
+        assert_eq!(
+            mms_type(&every),
+            "{A ARRAY[4] OF INT8, BIT STRING(8), N type D/T}"
+        );
+        for (t, text) in [
+            (TypeDescription::Unsigned(32), "UINT32"),
+            (
+                TypeDescription::FloatingPoint {
+                    format_width: 32,
+                    exponent_width: 8,
+                },
+                "FLOAT32",
+            ),
+            (
+                TypeDescription::FloatingPoint {
+                    format_width: 40,
+                    exponent_width: 9,
+                },
+                "FLOAT(40,9)",
+            ),
+            (TypeDescription::OctetString(-16), "OCTET STRING(<=16)"),
+            (TypeDescription::MmsString(0), "MMSString(0)"),
+            (TypeDescription::Bcd(4), "BCD(4)"),
+            (TypeDescription::BinaryTime(true), "TimeOfDay(6)"),
+        ] {
+            assert_eq!(mms_type(&t), text);
+        }
     }
 
     #[test]

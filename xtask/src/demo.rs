@@ -29,6 +29,21 @@ const WASM_OPT_FEATURES: &[&str] = &[
     "--enable-multivalue",
 ];
 
+/// The toolchain of the size-optimised package build (`-Zbuild-std`, `-Cpanic=immediate-abort`).
+pub(crate) const NIGHTLY: &str = "nightly";
+
+/// Whether rustup has the [`NIGHTLY`] toolchain with its `rust-src` component.
+pub(crate) fn nightly_with_rust_src() -> bool {
+    output(Command::new("rustup").args([
+        "component",
+        "list",
+        "--installed",
+        "--toolchain",
+        NIGHTLY,
+    ]))
+    .is_some_and(|s| s.lines().any(|l| l.trim().starts_with("rust-src")))
+}
+
 /// Options of `cargo xtask demo`.
 struct DemoArgs {
     /// Where the page and proxy listen.
@@ -64,7 +79,7 @@ fn modified(p: &Path) -> Option<SystemTime> {
 /// Builds the wasm package into `out`; skips wasm-bindgen and wasm-opt when the package is newer
 /// than the module cargo produced (cargo itself rebuilds only what changed).
 pub(crate) fn wasm_pkg(root: &Path, out: &Path) -> Res {
-    run(Command::new(cargo()).args([
+    let args = [
         "build",
         "--profile",
         "wasm-release",
@@ -75,7 +90,31 @@ pub(crate) fn wasm_pkg(root: &Path, out: &Path) -> Res {
         // The browser needs only WasmSession; the plain-MMS WasmClient (feature mms-client)
         // stays out of the package.
         "--no-default-features",
-    ]))?;
+    ];
+    if nightly_with_rust_src() {
+        // The standard library rebuilt for size with panics that abort at once: no panic
+        // message formatting, no source locations, std's own size-over-speed choices (about
+        // 12 KB of the gzipped package). Nightly only; `cargo xtask setup` installs its rust-src.
+        run(Command::new("rustup")
+            .args(["run", NIGHTLY, "cargo"])
+            .args(args)
+            .args([
+                "-Zbuild-std=std,panic_abort",
+                "-Zbuild-std-features=optimize_for_size",
+            ])
+            // Cargo's own RUSTC (set when xtask runs under cargo) would be the stable compiler.
+            .env_remove("RUSTC")
+            .env(
+                "RUSTFLAGS",
+                "-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none",
+            ))?;
+    } else {
+        println!(
+            "demo: no {NIGHTLY} toolchain with rust-src (`cargo xtask setup` installs it); \
+             building with the standard library as shipped, which is larger"
+        );
+        run(Command::new(cargo()).args(args))?;
+    }
     let module = target_dir(root)
         .join(WASM_TARGET)
         .join("wasm-release")

@@ -41,15 +41,18 @@ impl Setup {
         self.debian_tools(&[("openssl", "openssl")])?;
         self.python_venv()?;
         self.rust_tools()?;
+        self.nightly_rust_src()?;
         self.wasm_bindgen_cli()?;
         self.browser_tools()?;
         println!("setup: everything is installed");
         Ok(())
     }
 
-    /// What `cargo xtask demo` needs: the wasm target, wasm-bindgen-cli, wasm-opt, node and npm.
+    /// What `cargo xtask demo` needs: the wasm target, nightly's rust-src, wasm-bindgen-cli,
+    /// wasm-opt, node and npm.
     pub(crate) fn for_demo(mut self) -> Res {
         self.rust_tools()?;
+        self.nightly_rust_src()?;
         self.wasm_bindgen_cli()?;
         self.debian_tools(&[("wasm-opt", "binaryen"), ("node", "nodejs"), ("npm", "npm")])
     }
@@ -197,6 +200,56 @@ impl Setup {
                 .args(["component", "add"])
                 .args(&missing))
         }
+    }
+}
+
+impl Setup {
+    /// The nightly toolchain with `rust-src`, for the browser package's size build
+    /// (`-Zbuild-std`, see `demo::wasm_pkg`): installed through rustup when missing (the
+    /// minimal profile; the component alone when the toolchain is there).
+    fn nightly_rust_src(&mut self) -> Res {
+        use crate::demo::{nightly_with_rust_src, NIGHTLY};
+        if !on_path("rustup") {
+            println!("setup: rustup not found; the wasm package builds with the shipped std");
+            return Ok(());
+        }
+        if nightly_with_rust_src() {
+            println!("setup: {NIGHTLY} toolchain with rust-src present");
+            return Ok(());
+        }
+        let toolchains =
+            output(Command::new("rustup").args(["toolchain", "list"])).unwrap_or_default();
+        let installed = if toolchains
+            .lines()
+            .any(|l| l.starts_with(&format!("{NIGHTLY}-")))
+        {
+            run(Command::new("rustup").args([
+                "component",
+                "add",
+                "rust-src",
+                "--toolchain",
+                NIGHTLY,
+            ]))
+        } else {
+            run(Command::new("rustup").args([
+                "toolchain",
+                "install",
+                NIGHTLY,
+                "--profile",
+                "minimal",
+                "--component",
+                "rust-src",
+            ]))
+        };
+        // Offline or without the rustup server: the package still builds, with the shipped std
+        // (about 10 KB gzip larger); not a reason to stop the set-up.
+        if let Err(e) = installed {
+            println!(
+                "setup: could not install {NIGHTLY}'s rust-src ({e}); the wasm package builds \
+                 with the shipped std"
+            );
+        }
+        Ok(())
     }
 }
 

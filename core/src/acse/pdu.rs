@@ -200,6 +200,7 @@ fn write_user_information(w: &mut Writer<'_>, pdv: &Option<Pdv<'_>>) {
     }
 }
 
+#[cfg(feature = "server")]
 fn decode_aarq<'a>(t: &Tlv<'a>) -> Result<Aarq<'a>, Error> {
     let mut r = t.reader()?;
     let mut application_context = None;
@@ -401,6 +402,9 @@ impl<'a> Apdu<'a> {
     pub fn decode(b: &'a [u8]) -> Result<Self, Error> {
         let t = only_element(b)?;
         match t.tag {
+            // Only a responder reads an AARQ (feature `server`); without it an AARQ is an
+            // APDU this build does not know.
+            #[cfg(feature = "server")]
             AARQ => decode_aarq(&t).map(Apdu::Aarq),
             AARE => decode_aare(&t).map(Apdu::Aare),
             RLRQ => decode_release(&t).map(|(reason, user_information)| {

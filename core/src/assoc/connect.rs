@@ -4,13 +4,12 @@
 //! AARE ⊃ Initiate-Response, or RF ⊃ CPR ⊃ AARE(rejected). Release: MMS Conclude in the data phase,
 //! then FN ⊃ user-data ⊃ RLRQ and DN ⊃ user-data ⊃ RLRE.
 
-use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::{mms_pdv, AssociateRequest, Association, Event, Negotiated, Role, State};
+use super::{mms_pdv, Association, Event, Negotiated, Role, State};
 use crate::acse::{
-    self, Aare, Aarq, Abrt, Apdu, AssociateDiagnostic, AssociateResult, Authentication, Rlre, Rlrq,
+    self, Aare, Aarq, Abrt, Apdu, AssociateDiagnostic, AssociateResult, Authentication, Rlrq,
 };
 use crate::assoc::{AbortSource, ApiError, AssocError, InitiateError, RefusalReason};
 use crate::ber::Writer;
@@ -258,6 +257,7 @@ impl Association {
 
     // ---- server ----
 
+    #[cfg(feature = "server")]
     pub(super) fn handle_connect(&mut self, ca: ConnectAccept<'_>) {
         let cp = match ConnectPpdu::decode(ca.user_data) {
             Ok(cp) => cp,
@@ -345,7 +345,7 @@ impl Association {
             _ => None,
         };
         let tsel = self.config.tsel.clone();
-        let req = AssociateRequest {
+        let req = super::AssociateRequest {
             calling: aarq.calling,
             called: aarq.called,
             application_context: aarq.application_context,
@@ -362,7 +362,7 @@ impl Association {
             initiate,
         };
         self.events
-            .push_back(Event::AssociateIndication(Box::new(req)));
+            .push_back(Event::AssociateIndication(alloc::boxed::Box::new(req)));
     }
 
     /// Server: accept the association announced by [`Event::AssociateIndication`], negotiating MMS
@@ -495,6 +495,7 @@ impl Association {
         self.refused(why);
     }
 
+    #[cfg(feature = "server")]
     pub(super) fn handle_release_request(&mut self, user_data: &[u8]) {
         let ok = presentation::decode_user_data(user_data)
             .ok()
@@ -504,7 +505,7 @@ impl Association {
             self.fail_with_abort(AssocError::Protocol("FINISH without an RLRQ"));
             return;
         }
-        let rlre = Apdu::Rlre(Rlre {
+        let rlre = Apdu::Rlre(acse::Rlre {
             reason: Some(0),
             user_information: None,
         });

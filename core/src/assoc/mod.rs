@@ -45,7 +45,7 @@ use alloc::vec::Vec;
 
 use crate::ber::Writer;
 use crate::cotp::{self, ConnectParams, Reassembler, Tpdu, TpduSize};
-use crate::deviation::{Deviation, DeviationKind};
+use crate::deviation::Deviation;
 use crate::mms::pdu;
 use crate::mms::{
     ConfirmedRequest, ConfirmedResponse, ErrorClass, MmsPdu, RejectPdu, RejectReason, ServiceError,
@@ -168,6 +168,10 @@ impl Association {
     }
 
     /// Start a server association for a freshly accepted transport connection.
+    ///
+    /// Answering the handshake (CR, CONNECT with its CP and AARQ, FINISH) is the core feature
+    /// `server`'s (on by default); a core built without it, such as the browser client's, refuses
+    /// every connection.
     pub fn server(config: AssociationConfig, now: Instant) -> Self {
         Association::new(Role::Server, config, now)
     }
@@ -530,6 +534,9 @@ impl Association {
             }
         };
         match (self.state, t) {
+            // The responder's side of the handshake is the feature `server`'s: without it a
+            // server-role association refuses the CR like any TPDU out of place.
+            #[cfg(feature = "server")]
             (State::ExpectConnectionRequest, Tpdu::ConnectionRequest(cr)) => {
                 self.remote_ref = cr.src_ref;
                 // X.224 §13.3.4 (b): we may lower the proposed size, never raise it.
@@ -538,7 +545,9 @@ impl Association {
                 if !proposed.is_class0() {
                     // Class 0 allows at most 2048 (X.224 §13.3.4 (b)); libiec61850 proposes 8192.
                     // The intent is clear and our answer is within the class, so go on.
-                    self.deviation(Deviation::new(DeviationKind::TpduSizeBeyondClass0));
+                    self.deviation(Deviation::new(
+                        crate::deviation::DeviationKind::TpduSizeBeyondClass0,
+                    ));
                 }
                 self.negotiated.tpdu_size = size.bytes();
                 let calling = cr.calling_tsel.map(<[u8]>::to_vec);
@@ -625,6 +634,7 @@ impl Association {
             }
         };
         match (self.state, spdu) {
+            #[cfg(feature = "server")]
             (State::ExpectConnect, Spdu::Connect(ca)) => self.handle_connect(ca),
             (State::ExpectAccept, Spdu::Accept(ca)) => self.handle_accept(ca.user_data),
             (State::ExpectAccept, Spdu::Refuse { reason, user_data }) => {
@@ -634,6 +644,7 @@ impl Association {
                 State::Established | State::ExpectConcludeResponse | State::ExpectReleaseRequest,
                 Spdu::Data { user_data },
             ) => self.handle_data(now, user_data),
+            #[cfg(feature = "server")]
             (State::ExpectReleaseRequest | State::Established, Spdu::Finish { user_data })
                 if self.role == Role::Server =>
             {

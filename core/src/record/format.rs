@@ -324,12 +324,19 @@ impl Fingerprint {
     }
 }
 
-impl core::fmt::Write for Fingerprint {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        for &b in s.as_bytes() {
+impl Fingerprint {
+    /// Fold `octets` into the digest (FNV-1a).
+    pub(crate) fn octets(&mut self, octets: &[u8]) {
+        for &b in octets {
             self.0 ^= u64::from(b);
             self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
         }
+    }
+}
+
+impl core::fmt::Write for Fingerprint {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.octets(s.as_bytes());
         Ok(())
     }
 }

@@ -228,6 +228,8 @@ impl PointType {
     }
 
     /// The standard type name, e.g. `Data_RealQTimeTag`.
+    // Not inlined: each inlined copy carried its own copy of the names.
+    #[inline(never)]
     pub fn name(self) -> &'static str {
         use Family::*;
         use Form::*;

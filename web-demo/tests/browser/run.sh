@@ -6,7 +6,8 @@
 #   web-demo/tests/browser/run.sh                    (from anywhere; through our proxy)
 #   PROXY=websockify web-demo/tests/browser/run.sh   (the same page through Debian's websockify)
 #
-# Needs: cargo with the wasm32-unknown-unknown target, wasm-bindgen-cli of the wasm-bindgen
+# Needs: cargo with the wasm32-unknown-unknown target (and, for the size build of the package, the
+# nightly toolchain with rust-src: `cargo xtask setup`), wasm-bindgen-cli of the wasm-bindgen
 # version in Cargo.lock, node and npm, python3, chromium (apt-get install chromium; or set
 # CHROMIUM=/path). `npx playwright install` is not used: playwright-core drives the system browser.
 # WEB_DEMO=/path/to/tase2-web-demo runs another build of the web demo (e.g. a branch's).

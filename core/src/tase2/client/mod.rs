@@ -417,6 +417,8 @@ impl ControlError {
 
     /// What the refusal most likely means for this request (`None` for codes TASE.2 device
     /// control does not use).
+    // Not inlined: each inlined copy carried its own copy of the texts.
+    #[inline(never)]
     pub fn explanation(&self) -> Option<&'static str> {
         use ControlErrorKind as K;
         use ControlOp as O;

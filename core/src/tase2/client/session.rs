@@ -558,8 +558,19 @@ impl Session {
         }
     }
 
-    /// A digest of what the session was built with (a recording's fingerprint).
+    /// A digest of what the session was built with (a recording's fingerprint): of its setup
+    /// in the recorded (postcard) form.
     pub fn fingerprint(&self) -> u64 {
+        // Not of the `Debug` text as before: formatting the configuration cost the browser
+        // package 8 KB. Older recordings still replay (`legacy_fingerprint`).
+        let mut fp = record::format::Fingerprint::new();
+        fp.octets(&postcard::to_allocvec(&self.setup).unwrap_or_default());
+        fp.0
+    }
+
+    /// The fingerprint of recordings made before 2026-12: a digest of the setup's `Debug` text.
+    /// Only replay asks for it, so a build that never replays (the browser's) leaves it out.
+    pub(crate) fn legacy_fingerprint(&self) -> u64 {
         let mut fp = record::format::Fingerprint::new();
         let _ = core::fmt::write(&mut fp, format_args!("{:?}", self.setup));
         fp.0
