@@ -139,6 +139,44 @@ pub struct ServerSection {
     /// The Identify answer.
     #[serde(default)]
     pub identity: IdentitySection,
+    /// Secure ICCP: serve over TLS (IEC 62351-4).
+    pub tls: Option<TlsSection>,
+}
+
+/// `[server.tls]`: serve secure ICCP (TLS, IEC 62351-3 and -4). Paths are relative to the
+/// configuration file. The command line's `--tls-*` options override these keys.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    /// Our certificate chain (PEM).
+    pub cert: Option<String>,
+    /// Its private key (PEM).
+    pub key: Option<String>,
+    /// CA certificates whose clients are accepted (PEM files).
+    #[serde(default)]
+    pub ca: Vec<String>,
+    /// Certificate revocation lists (PEM files).
+    #[serde(default)]
+    pub crl: Vec<String>,
+    /// SHA-256 fingerprints of the only client certificates accepted (hex, `:` optional).
+    #[serde(default)]
+    pub pinned: Vec<String>,
+    /// TLS versions: `["1.2", "1.3"]` (the default) or one of them.
+    pub versions: Option<Vec<String>>,
+    /// Cipher suites by IANA name (default: those of IEC 62351-3:2023 and IEC 62351-4:2018).
+    pub suites: Option<Vec<String>>,
+    /// Let clients without a certificate in (off: mutual authentication).
+    #[serde(default)]
+    pub optional_client_auth: bool,
+    /// Renew TLS 1.3 keys after this many seconds.
+    pub key_update_s: Option<u64>,
+    /// Renew TLS 1.3 keys after this many octets sent.
+    pub key_update_bytes: Option<u64>,
+    /// TLS 1.3 session tickets sent per handshake (default 2; 0 for libiec61850 clients, which
+    /// drop the connection on a NewSessionTicket, at the price of TLS 1.3 resumption).
+    pub tls13_tickets: Option<usize>,
+    /// Seconds between looks at the CRL files (default 60; 0: never): a change reloads them.
+    pub crl_check_s: Option<u64>,
 }
 
 impl Default for ServerSection {
@@ -153,6 +191,7 @@ impl Default for ServerSection {
             select_timeout_s: default_select_timeout(),
             operate_timeout_s: default_operate_timeout(),
             identity: IdentitySection::default(),
+            tls: None,
         }
     }
 }
@@ -393,6 +432,21 @@ pub struct TableSection {
     /// CheckBackIDs this client gets for devices (keys as in `rights`), instead of the device's
     /// own.
     pub check_back_ids: Option<Spanned<BTreeMap<String, i16>>>,
+    /// The TLS client certificate the client must have (secure ICCP).
+    pub certificate: Option<Spanned<CertificateSection>>,
+    /// The ACSE password the client's AARQ must carry.
+    pub password: Option<String>,
+}
+
+/// A table's `certificate`: every key given must match.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateSection {
+    /// The subject's common name, or its whole DN (`O=Utility A, CN=iccp-client-1`).
+    pub subject: Option<String>,
+    /// SHA-256 fingerprints admitted (hex, `:` optional; any of them).
+    #[serde(default)]
+    pub fingerprints: Vec<String>,
 }
 
 /// One entry of a table's `info_messages`.

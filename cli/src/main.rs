@@ -5,6 +5,7 @@ mod pcap;
 mod replay;
 mod serve;
 mod show;
+mod tls;
 mod watch;
 mod watch_failover;
 
@@ -183,6 +184,8 @@ struct Remote {
     /// allows no more). Smaller sizes suit peers with small buffers; MMS PDUs are segmented.
     #[arg(long, default_value_t = 2048, value_parser = tpdu_size)]
     tpdu_size: usize,
+    #[command(flatten)]
+    tls: tls::TlsArgs,
 }
 
 /// Recording the client session (every client command: identify, browse, read, type, list, watch,
@@ -240,9 +243,26 @@ async fn connect_tase2(r: &Remote, record: &Record, command: &str) -> Result<Tas
             .map(|p| RecordFile::new(p).producer(serve::producer(command))),
         ..Tase2Options::default()
     };
-    Tase2Client::connect_with(&r.addr, association(r)?, options)
-        .await
-        .map_err(|e| e.to_string())
+    match r.tls.client()? {
+        Some(settings) => {
+            let tls = tase2_tokio::tls::ClientTls::from_settings(&settings)
+                .map_err(|e| format!("TLS: {e}"))?;
+            Tase2Client::connect_tls(&r.addr, &tls, association(r)?, options)
+                .await
+                .map_err(|e| e.to_string())
+        }
+        None => Tase2Client::connect_with(&r.addr, association(r)?, options)
+            .await
+            .map_err(|e| {
+                let e = e.to_string();
+                // 0x15, 0x16: a TLS alert or handshake record where a TPKT header belongs.
+                if e.contains("TPKT version 21") || e.contains("TPKT version 22") {
+                    format!("{e} (the server speaks TLS: give --tls-ca, --tls-cert and --tls-key)")
+                } else {
+                    e
+                }
+            }),
+    }
 }
 
 /// `tase2 browse`: discovery, printed. Works on plain MMS servers too (TASE.2 objects missing).

@@ -14,9 +14,9 @@ use tase2_core::tase2::server::{
     DeviceId, DeviceSpec, ModelError, OperatePolicy, Tase2, Tase2Builder, Tase2Config,
 };
 use tase2_core::tase2::{
-    names, BilateralTable, ClientMatch, ControlMode, CurrentSource, DeviceKind, Edition, Family,
-    Flags, Form, InfoScope, PointType, PointValue, Rights, StateValue, TagValue, Timestamp,
-    Unlisted, Validity, Value,
+    names, BilateralTable, CertificateBinding, ClientMatch, ControlMode, CurrentSource, DeviceKind,
+    Edition, Family, Flags, Form, InfoScope, PointType, PointValue, Rights, StateValue, TagValue,
+    Timestamp, Unlisted, Validity, Value,
 };
 use toml::Spanned;
 
@@ -53,6 +53,8 @@ pub struct Model {
     pub info_messages: Vec<InfoSim>,
     /// One line describing the model, for the startup message.
     pub summary: String,
+    /// `[server.tls]`, if any.
+    pub tls: Option<crate::config::TlsSection>,
 }
 
 /// Parse and build `text` (named `origin` in errors); `start` stamps points that have no
@@ -657,6 +659,31 @@ impl Build<'_> {
             };
             table = table.admit_info(scope, g.info_reference, g.local_reference);
         }
+        if let Some(c) = &tab.certificate {
+            let mut binding = CertificateBinding {
+                subject: c.get_ref().subject.clone(),
+                fingerprints: Vec::new(),
+            };
+            for f in &c.get_ref().fingerprints {
+                let fp = tase2_core::server::parse_fingerprint(f).ok_or_else(|| {
+                    src.error_at(
+                        c.span(),
+                        format!("not a SHA-256 fingerprint (64 hex digits): {f:?}"),
+                    )
+                })?;
+                binding.fingerprints.push(fp);
+            }
+            if binding.subject.is_none() && binding.fingerprints.is_empty() {
+                return Err(src.error_at(
+                    c.span(),
+                    "a certificate binding needs `subject` or `fingerprints`",
+                ));
+            }
+            table = table.certificate(binding);
+        }
+        if let Some(pw) = &tab.password {
+            table = table.password(pw.as_bytes());
+        }
         if let Some(ids) = &tab.check_back_ids {
             for (device, cb) in ids.get_ref() {
                 table = table.check_back_id(device.as_str(), *cb);
@@ -876,6 +903,7 @@ pub fn build(src: &Source<'_>, file: &File, start: Timestamp) -> Result<Model, C
         field_devices,
         info_messages,
         summary,
+        tls: s.tls.clone(),
     })
 }
 

@@ -469,6 +469,10 @@ impl Timeline<'_> {
                 "closed",
                 "transport connection closed",
             ),
+            Event::Authenticated { conn, identity } => {
+                let text = format!("TLS peer certificate {identity}");
+                self.line(at, "·", Some(*conn), "authenticated", &text);
+            }
             Event::Timeout => {}
             Event::Session(input) => {
                 let text = session_input(input);

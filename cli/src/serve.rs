@@ -68,6 +68,8 @@ pub struct ServeArgs {
     /// The partner's AP-title.
     #[arg(long, default_value = "1.1.1.998")]
     peer_remote_ap_title: String,
+    #[command(flatten)]
+    tls: crate::tls::TlsArgs,
 }
 
 use tase2_cli::SERVE_SETUP_KIND as SETUP_KIND;
@@ -140,9 +142,38 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         return Ok(());
     }
     let listen = args.listen.clone().unwrap_or_else(|| model.listen.clone());
+    let base = args
+        .config
+        .as_deref()
+        .and_then(|p| p.parent())
+        .unwrap_or(std::path::Path::new("."));
+    let crl_check = args
+        .tls
+        .tls_crl_check_s
+        .or(model.tls.as_ref().and_then(|t| t.crl_check_s))
+        .unwrap_or(crate::tls::CRL_CHECK_S);
+    let tls = match args.tls.server(model.tls.as_ref(), base)? {
+        Some(settings) => Some((
+            tase2_tokio::tls::ServerTls::from_settings(&settings)
+                .map_err(|e| format!("TLS: {e}"))?,
+            settings,
+        )),
+        None => None,
+    };
+    let secure = tls.is_some();
     let mut serving = bind(model, &listen, |line| println!("{line}"))
         .await
         .map_err(|e| format!("bind {listen}: {e}"))?;
+    if let Some((tls, settings)) = tls {
+        let reload = serving.server.set_tls(tls);
+        if !settings.crls.is_empty() && crl_check > 0 {
+            tokio::spawn(crate::tls::watch_crls(
+                settings,
+                reload,
+                std::time::Duration::from_secs(crl_check),
+            ));
+        }
+    }
     if let Some(path) = &args.record {
         let sink = tase2_tokio::record_file(path)
             .map_err(|e| format!("--record {}: {e}", path.display()))?;
@@ -158,8 +189,10 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             .map_err(|e| format!("--record {}: {e}", path.display()))?;
     }
     println!(
-        "tase2 serving {origin} on {} ({})",
-        serving.addr, serving.summary
+        "tase2 serving {origin} on {}{} ({})",
+        serving.addr,
+        if secure { " over TLS" } else { "" },
+        serving.summary
     );
     let peering = !args.peer.is_empty();
     let peer = async {

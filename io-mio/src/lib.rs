@@ -143,7 +143,10 @@ mod client;
 mod recording;
 mod server;
 mod session;
+mod socket;
 mod tase2_client;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use client::{ClientError, MioClient};
 pub use recording::record_file;
@@ -177,7 +180,11 @@ fn write_out(socket: &mut impl Write, unsent: &mut Vec<u8>) -> io::Result<()> {
         }
     };
     unsent.drain(..written);
-    result
+    // What a TLS stream still holds goes out too (a no-op on plain TCP).
+    result.and_then(|()| match socket.flush() {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+        r => r,
+    })
 }
 
 /// What one read attempt on a non-blocking socket gave.

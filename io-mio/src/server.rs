@@ -7,13 +7,14 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use mio::event::Event;
-use mio::net::{TcpListener, TcpStream};
+use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Registry, Token};
 use tase2_core::record::{RecordSink, RecordStartError};
 use tase2_core::server::{ConnectionId, Endpoint, Hooks, NoHooks, ServerConfig, ServerEvent, Vmd};
 use tase2_core::std_clock;
 
 use crate::recording::IdleFlush;
+use crate::socket::Socket;
 use crate::{read_some, write_out, ReadOutcome, READ_BUFFER_SIZE};
 
 /// How long the last bytes of an ended association may wait for a peer that does not read them
@@ -24,7 +25,7 @@ pub use tase2_driver_util::{KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_RETRIE
 
 /// One accepted socket.
 struct Conn {
-    socket: TcpStream,
+    socket: Socket,
     id: ConnectionId,
     /// Bytes the endpoint gave us that the socket has not taken yet. The next batch is taken
     /// from the endpoint only once this is empty: what a slow reader has not taken stays in the
@@ -88,6 +89,8 @@ pub struct MioEndpoint<H: Hooks = NoHooks> {
     out: VecDeque<ServerEvent<H::Event>>,
     idle_flush: IdleFlush,
     keepalive: Option<Duration>,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::ServerTls>,
 }
 
 impl MioEndpoint<NoHooks> {
@@ -121,7 +124,16 @@ impl<H: Hooks> MioEndpoint<H> {
             out: VecDeque::new(),
             idle_flush: IdleFlush::default(),
             keepalive: Some(KEEPALIVE_IDLE),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
+    }
+
+    /// Serve secure ICCP (IEC 62351-4) from now on: every socket accepted runs a TLS handshake
+    /// first (see [`crate::tls`]).
+    #[cfg(feature = "tls")]
+    pub fn set_tls(&mut self, tls: crate::tls::ServerTls) {
+        self.tls = Some(tls);
     }
 
     /// TCP keepalive on every socket accepted from now on: probes start after `idle` without
@@ -301,7 +313,7 @@ impl<H: Hooks> MioEndpoint<H> {
             let over = !self.endpoint.wants_input(conn.id);
             let want = if over {
                 Interest::WRITABLE
-            } else if conn.unsent.is_empty() {
+            } else if conn.unsent.is_empty() && !conn.socket.tls_pending() {
                 Interest::READABLE
             } else {
                 Interest::READABLE | Interest::WRITABLE
@@ -328,7 +340,9 @@ impl<H: Hooks> MioEndpoint<H> {
                 return false;
             };
             let over = c.closing.is_some_and(|since| {
-                c.unsent.is_empty() || c.broken || since.elapsed() >= CLOSE_LINGER
+                (c.unsent.is_empty() && !c.socket.tls_pending())
+                    || c.broken
+                    || since.elapsed() >= CLOSE_LINGER
             });
             if over {
                 done.push(*t);
@@ -369,7 +383,7 @@ impl<H: Hooks> MioEndpoint<H> {
             return Ok(());
         };
         loop {
-            let (mut socket, _peer) = match self.listener.accept() {
+            let (socket, _peer) = match self.listener.accept() {
                 Ok(s) => s,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e)
@@ -399,6 +413,22 @@ impl<H: Hooks> MioEndpoint<H> {
             if let Some(idle) = self.keepalive {
                 let _ = tase2_driver_util::set_keepalive(socket2::SockRef::from(&socket), idle);
             }
+            #[cfg(feature = "tls")]
+            let mut socket = match &self.tls {
+                Some(tls) => {
+                    let who = format!("connection {} from {}", id.0, _peer);
+                    match crate::tls::TlsSocket::server(socket, tls, who) {
+                        Ok(t) => Socket::Tls(Box::new(t)),
+                        Err(_) => {
+                            self.endpoint.handle_transport_closed(now, id);
+                            continue;
+                        }
+                    }
+                }
+                None => Socket::Plain(socket),
+            };
+            #[cfg(not(feature = "tls"))]
+            let mut socket = Socket::Plain(socket);
             let token = Token(self.next_token);
             self.next_token += 1;
             registry.register(&mut socket, token, Interest::READABLE)?;
@@ -441,6 +471,9 @@ impl<H: Hooks> MioEndpoint<H> {
         loop {
             match read_some(&mut conn.socket, &mut self.buf) {
                 ReadOutcome::Data(n) => {
+                    if let Some(identity) = conn.socket.take_identity() {
+                        self.endpoint.authenticate(now, conn.id, identity);
+                    }
                     self.endpoint.handle_input(now, conn.id, &self.buf[..n]);
                     // The endpoint holds input while its output for this peer is backed up.
                     if !self.endpoint.wants_input(conn.id) {
@@ -528,6 +561,12 @@ impl<H: Hooks> MioServer<H> {
     /// TCP keepalive on the sockets accepted from now on; see [`MioEndpoint::set_keepalive`].
     pub fn set_keepalive(&mut self, idle: Option<Duration>) {
         self.server.set_keepalive(idle);
+    }
+
+    /// Serve TLS from now on; see [`MioEndpoint::set_tls`].
+    #[cfg(feature = "tls")]
+    pub fn set_tls(&mut self, tls: crate::tls::ServerTls) {
+        self.server.set_tls(tls);
     }
 
     /// The endpoint: the model and the associations.

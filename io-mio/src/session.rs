@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use mio::event::Event;
 use mio::net::TcpStream;
+
+use crate::socket::Socket;
 use mio::{Interest, Registry, Token};
 use tase2_core::assoc::AssociationConfig;
 use tase2_core::mms::ConfirmedRequest;
@@ -39,7 +41,7 @@ use crate::{read_some, write_out, ReadOutcome, READ_BUFFER_SIZE};
 /// operations finish with [`Error::Closed`], then [`SessionEvent::Closed`]) and is kept in
 /// [`Self::io_error`]. The socket is shut once the session has closed.
 pub struct MioSession {
-    socket: TcpStream,
+    socket: Socket,
     session: Session,
     /// Where the socket is registered (a clone of the caller's registry).
     registry: Option<Registry>,
@@ -67,8 +69,37 @@ impl MioSession {
         association: AssociationConfig,
         config: SessionConfig,
     ) -> io::Result<Self> {
+        Self::over(
+            Socket::Plain(TcpStream::connect(addr)?),
+            association,
+            config,
+        )
+    }
+
+    /// [`Self::connect`] over TLS (secure ICCP, IEC 62351-4): the TLS handshake runs first, the
+    /// server's certificate verified as `tls` says (its name: [`tase2_tls::ClientTls::server_name`],
+    /// else `host`, the name or address the caller connects to). A refused handshake closes the
+    /// session with the reason in [`Self::io_error`].
+    #[cfg(feature = "tls")]
+    pub fn connect_tls(
+        addr: SocketAddr,
+        host: &str,
+        tls: &crate::tls::ClientTls,
+        association: AssociationConfig,
+        config: SessionConfig,
+    ) -> io::Result<Self> {
+        let tcp = TcpStream::connect(addr)?;
+        let t = crate::tls::TlsSocket::client(tcp, tls, host)?;
+        Self::over(Socket::Tls(Box::new(t)), association, config)
+    }
+
+    fn over(
+        socket: Socket,
+        association: AssociationConfig,
+        config: SessionConfig,
+    ) -> io::Result<Self> {
         Ok(MioSession {
-            socket: TcpStream::connect(addr)?,
+            socket,
             session: Session::new(association, config, std_clock::now()),
             registry: None,
             token: Token(0),
@@ -240,6 +271,9 @@ impl MioSession {
                 ReadOutcome::Data(n) => self.session.handle_input(now, &self.buf[..n]),
                 ReadOutcome::WouldBlock => return,
                 ReadOutcome::Closed => {
+                    if let Some(e) = self.socket.take_failure() {
+                        self.io_error.get_or_insert(e);
+                    }
                     self.session.handle_transport_closed(now);
                     return self.shut();
                 }
@@ -269,7 +303,7 @@ impl MioSession {
         if !self.connected {
             return;
         }
-        let want = if self.unsent.is_empty() {
+        let want = if self.unsent.is_empty() && !self.socket.tls_pending() {
             Interest::READABLE
         } else {
             Interest::READABLE | Interest::WRITABLE

@@ -90,6 +90,25 @@ impl MioTase2Client {
         Self::start(MioSession::connect(addr, association, config)?)
     }
 
+    /// [`Self::connect_with`] over TLS (secure ICCP); `host` is the name or address the server's
+    /// certificate must carry unless `tls` names one. See [`MioSession::connect_tls`].
+    #[cfg(feature = "tls")]
+    pub fn connect_tls(
+        addr: SocketAddr,
+        host: &str,
+        tls: &crate::tls::ClientTls,
+        association: AssociationConfig,
+        config: SessionConfig,
+    ) -> Result<Self, Tase2ClientError> {
+        Self::start(MioSession::connect_tls(
+            addr,
+            host,
+            tls,
+            association,
+            config,
+        )?)
+    }
+
     /// [`Self::connect_with`], recording the session into `sink` (e.g.
     /// [`record_file`](crate::record_file)) from its first octet; see [`MioSession::record`].
     pub fn connect_recording(

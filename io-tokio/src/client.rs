@@ -6,7 +6,7 @@ use std::fmt;
 use std::io;
 use std::sync::{Arc, OnceLock};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
@@ -130,12 +130,37 @@ impl Client {
     ) -> Result<Client, Error> {
         let stream = TcpStream::connect(addr).await?;
         let _ = stream.set_nodelay(true);
+        let (rd, wr) = stream.into_split();
+        Client::over(rd, wr, config).await
+    }
+
+    /// Connect to `addr` over TLS (secure ICCP, IEC 62351-4), then associate. A refused TLS
+    /// handshake is an [`Error::Io`] of kind `PermissionDenied` saying why.
+    #[cfg(feature = "tls")]
+    pub async fn connect_tls(
+        addr: &str,
+        tls: &crate::tls::ClientTls,
+        config: AssociationConfig,
+    ) -> Result<Client, Error> {
+        let stream = TcpStream::connect(addr).await?;
+        let _ = stream.set_nodelay(true);
+        let tls = crate::tls::handshake(tls, stream, addr).await?;
+        let (rd, wr) = tokio::io::split(tls);
+        Client::over(rd, wr, config).await
+    }
+
+    async fn over<R, W>(rd: R, wr: W, config: AssociationConfig) -> Result<Client, Error>
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
         let (rtx, reports) = mpsc::channel(REPORT_QUEUE);
         let (ready_tx, ready_rx) = oneshot::channel();
         let closed = ClosedCause::default();
         tokio::spawn(drive(
-            stream,
+            rd,
+            wr,
             Core::new(config, clock::now()),
             rx,
             rtx,
@@ -415,15 +440,18 @@ fn spec(name: ObjectName) -> VariableSpec {
 }
 
 /// The driver task: socket, core client, commands and timer in one loop.
-async fn drive(
-    stream: TcpStream,
+async fn drive<R, W>(
+    mut rd: R,
+    mut wr: W,
     mut core: Core,
     mut rx: mpsc::Receiver<Cmd>,
     reports: mpsc::Sender<InformationReport>,
     ready: oneshot::Sender<Result<Negotiated, Error>>,
     closed: ClosedCause,
-) {
-    let (mut rd, mut wr) = stream.into_split();
+) where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
     let mut ready = Some(ready);
     let mut pending: HashMap<u32, Reply> = HashMap::new();
     let mut concluding: Option<oneshot::Sender<Result<(), Error>>> = None;
@@ -436,7 +464,12 @@ async fn drive(
         // Flush and dispatch everything the core has for us.
         while core.poll_transmit(&mut out) > 0 {}
         if !out.is_empty() {
-            if let Err(e) = wr.write_all(&out).await {
+            // flush: TLS may hold records until told (a no-op on TCP).
+            let written = match wr.write_all(&out).await {
+                Ok(()) => wr.flush().await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = written {
                 let _ = closed.set(Some(AssocError::TransportClosed));
                 fail_all(&mut ready, &mut pending, &mut concluding, || {
                     Error::Io(io::Error::new(e.kind(), e.to_string()))

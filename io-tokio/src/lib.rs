@@ -26,6 +26,8 @@ mod link;
 mod recording;
 mod server;
 pub mod tase2;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 /// The system clock as the core's `Instant`: the core's shared [`tase2_core::std_clock`].
 pub mod clock {

@@ -57,6 +57,8 @@ pub struct Server<H: Hooks = NoHooks> {
     tx: mpsc::Sender<Msg<H>>,
     rx: mpsc::Receiver<Msg<H>>,
     keepalive: Option<Duration>,
+    #[cfg(feature = "tls")]
+    tls: Option<tokio::sync::watch::Receiver<crate::tls::ServerTls>>,
 }
 
 /// Sends commands to a running [`Server`] from anywhere.
@@ -119,7 +121,20 @@ where
             tx,
             rx,
             keepalive: Some(KEEPALIVE_IDLE),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
+    }
+
+    /// Serve secure ICCP (IEC 62351-4): every accepted connection runs a TLS handshake first
+    /// (see [`crate::tls`]). The connection counts as in its handshake from the accept on, so
+    /// the endpoint's handshake deadline and pending pool cover a TLS handshake that stalls.
+    /// The handle returned replaces the configuration while the server runs (new CRLs).
+    #[cfg(feature = "tls")]
+    pub fn set_tls(&mut self, tls: crate::tls::ServerTls) -> crate::tls::TlsReload {
+        let (tx, rx) = tokio::sync::watch::channel(tls);
+        self.tls = Some(rx);
+        crate::tls::TlsReload::new(tx)
     }
 
     /// TCP keepalive on every socket accepted from now on: probes start after `idle` without
@@ -193,6 +208,8 @@ where
             tx,
             rx,
             keepalive,
+            #[cfg(feature = "tls")]
+            tls,
         } = self;
         // The handles keep their own senders; this one must not keep the inbox open forever.
         drop(tx);
@@ -207,7 +224,19 @@ where
                     .build()
                     .and_then(|rt| {
                         let local = tokio::task::LocalSet::new();
-                        local.block_on(&rt, serve(listener, endpoint, hook, rx, stop_rx, keepalive))
+                        local.block_on(
+                            &rt,
+                            serve(
+                                listener,
+                                endpoint,
+                                hook,
+                                rx,
+                                stop_rx,
+                                keepalive,
+                                #[cfg(feature = "tls")]
+                                tls,
+                            ),
+                        )
                     });
                 let _ = done_tx.send(r);
             })?;
@@ -221,11 +250,11 @@ where
 
 /// What the server thread shares between its tasks (one thread: `Rc` and `RefCell`, never held
 /// across an await).
-struct Core<H: Hooks> {
-    endpoint: Endpoint<H>,
+pub(crate) struct Core<H: Hooks> {
+    pub(crate) endpoint: Endpoint<H>,
     hook: Option<EventHook<H>>,
     /// Each connection task's wake-up: output is waiting for it.
-    conns: HashMap<ConnectionId, Rc<Notify>>,
+    pub(crate) conns: HashMap<ConnectionId, Rc<Notify>>,
     /// Something may have been recorded since the last flush.
     activity: bool,
     /// The deadline the server thread sleeps until: a connection task wakes it only when the
@@ -235,7 +264,7 @@ struct Core<H: Hooks> {
 
 impl<H: Hooks> Core<H> {
     /// Drain events (through the hook) and wake the connections that have output, until quiet.
-    fn settle(&mut self) {
+    pub(crate) fn settle(&mut self) {
         self.settle_for(None);
     }
 
@@ -289,7 +318,7 @@ impl<H: Hooks> Core<H> {
     }
 }
 
-type Shared<H> = Rc<(RefCell<Core<H>>, Notify)>;
+pub(crate) type Shared<H> = Rc<(RefCell<Core<H>>, Notify)>;
 
 /// The server thread: accept, commands, timers; the connection tasks do their own I/O.
 async fn serve<H: Hooks + 'static>(
@@ -299,6 +328,7 @@ async fn serve<H: Hooks + 'static>(
     mut rx: mpsc::Receiver<Msg<H>>,
     mut stop: oneshot::Receiver<()>,
     keepalive: Option<Duration>,
+    #[cfg(feature = "tls")] tls: Option<tokio::sync::watch::Receiver<crate::tls::ServerTls>>,
 ) -> io::Result<()> {
     listener.set_nonblocking(true)?;
     let listener = TcpListener::from_std(listener)?;
@@ -352,7 +382,16 @@ async fn serve<H: Hooks + 'static>(
                         Ok(id) => {
                             let wake = Rc::new(Notify::new());
                             shared.0.borrow_mut().conns.insert(id, Rc::clone(&wake));
-                            tokio::task::spawn_local(connection(Rc::clone(&shared), id, stream, wake));
+                            let shared = Rc::clone(&shared);
+                            #[cfg(feature = "tls")]
+                            if let Some(tls) = &tls {
+                                let task = crate::tls::connection(shared, id, stream, peer, wake, tls.clone());
+                                tokio::task::spawn_local(task);
+                            } else {
+                                tokio::task::spawn_local(connection(shared, id, stream, wake));
+                            }
+                            #[cfg(not(feature = "tls"))]
+                            tokio::task::spawn_local(connection(shared, id, stream, wake));
                         }
                         // Its source holds too many connections: close at once.
                         Err(_) => drop(stream),
@@ -484,7 +523,7 @@ async fn connection<H: Hooks + 'static>(
     }
 }
 
-fn transport_closed<H: Hooks>(shared: &Shared<H>, id: ConnectionId) {
+pub(crate) fn transport_closed<H: Hooks>(shared: &Shared<H>, id: ConnectionId) {
     let mut core = shared.0.borrow_mut();
     core.endpoint.handle_transport_closed(clock::now(), id);
     core.settle();

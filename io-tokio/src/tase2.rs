@@ -362,6 +362,38 @@ impl Tase2Client {
         options: Tase2Options,
     ) -> Result<Tase2Client, Error> {
         let _ = stream.set_nodelay(true);
+        let (rd, wr) = stream.into_split();
+        Tase2Client::connect_halves(rd, wr, config, options).await
+    }
+
+    /// Connect to `addr` over TLS (secure ICCP, IEC 62351-4; usually port 3782), then associate
+    /// as [`Self::connect_with`] does. A refused TLS handshake (the server's certificate from an
+    /// unknown CA, expired, revoked, not pinned, or the server refused ours) is an
+    /// [`Error::Io`] of kind `PermissionDenied` saying why.
+    #[cfg(feature = "tls")]
+    pub async fn connect_tls(
+        addr: &str,
+        tls: &crate::tls::ClientTls,
+        config: AssociationConfig,
+        options: Tase2Options,
+    ) -> Result<Tase2Client, Error> {
+        let stream = TcpStream::connect(addr).await?;
+        let _ = stream.set_nodelay(true);
+        let tls = crate::tls::handshake(tls, stream, addr).await?;
+        let (rd, wr) = tokio::io::split(tls);
+        Tase2Client::connect_halves(rd, wr, config, options).await
+    }
+
+    async fn connect_halves<R, W>(
+        rd: R,
+        wr: W,
+        config: AssociationConfig,
+        options: Tase2Options,
+    ) -> Result<Tase2Client, Error>
+    where
+        R: tokio::io::AsyncRead + Unpin + Send + 'static,
+        W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
         let mut session = Session::new(config, options.session, std_clock::now());
         if let Some(r) = &options.record {
             let sink = crate::record_file(&r.path)?;
@@ -384,7 +416,7 @@ impl Tase2Client {
             state: stx,
             recording: options.record.is_some(),
         };
-        tokio::spawn(driver::drive(stream, session, ends, ready_tx));
+        tokio::spawn(driver::drive(rd, wr, session, ends, ready_tx));
         let negotiated = ready.await.map_err(|_| t2::Error::Closed(None))??;
         let c = Tase2Client {
             tx,

@@ -10,6 +10,8 @@ use std::time::Instant;
 use crate::setup::Setup;
 use crate::util::*;
 
+mod tls;
+
 /// Options of `cargo xtask bench`.
 pub(crate) struct BenchOpts {
     /// Requested read depth; clamped to what both servers negotiate.
@@ -30,6 +32,8 @@ pub(crate) struct BenchOpts {
     no_fanout: bool,
     /// Skip the one-shot replay figures (an hour of a 1,000-point RBE link).
     no_replay: bool,
+    /// Skip the TLS figures (TLS against plain, handshake time).
+    no_tls: bool,
     /// Skip the 1,000-association report latency.
     no_latency: bool,
     /// Simulated seconds of the fan-out's 10 % run.
@@ -43,7 +47,7 @@ pub(crate) struct BenchOpts {
 impl BenchOpts {
     /// Parses `[--depth N] [--seconds S] [--connections N] [--rounds N] [--pin MODE]
     /// [--no-criterion] [--no-load] [--no-fanout | --fanout-only] [--no-replay] [--no-latency]
-    /// [--fanout-seconds S] [--fanout-rounds N] [-- ARGS...]`.
+    /// [--no-tls | --tls-only] [--fanout-seconds S] [--fanout-rounds N] [-- ARGS...]`.
     fn parse(args: &[String]) -> Result<BenchOpts, String> {
         let mut o = BenchOpts {
             depth: 10,
@@ -55,6 +59,7 @@ impl BenchOpts {
             no_load: false,
             no_fanout: false,
             no_replay: false,
+            no_tls: false,
             no_latency: false,
             fanout_seconds: 60,
             fanout_rounds: 10,
@@ -100,12 +105,22 @@ impl BenchOpts {
                 "--no-load" => o.no_load = true,
                 "--no-fanout" => o.no_fanout = true,
                 "--no-replay" => o.no_replay = true,
+                "--no-tls" => o.no_tls = true,
+                "--tls-only" => {
+                    o.no_criterion = true;
+                    o.no_load = true;
+                    o.no_fanout = true;
+                    o.no_replay = true;
+                    o.no_latency = true;
+                    o.no_tls = false;
+                }
                 "--no-latency" => o.no_latency = true,
                 "--fanout-only" => {
                     o.no_criterion = true;
                     o.no_load = true;
                     o.no_fanout = false;
                     o.no_replay = true;
+                    o.no_tls = true;
                     o.no_latency = true;
                 }
                 "--fanout-seconds" => {
@@ -236,6 +251,13 @@ pub(crate) fn bench(root: &Path, args: &[String]) -> Res {
 
     if !opts.no_load {
         report.push_str(&load_comparison(root, &target, &opts)?);
+    }
+
+    if !opts.no_tls {
+        if !report.is_empty() {
+            report.push('\n');
+        }
+        report.push_str(&tls::tls_comparison(root, &target, &opts)?);
     }
 
     if !opts.no_fanout {

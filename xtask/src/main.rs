@@ -62,9 +62,11 @@ commands:
                         and run tests/interop/test_*.py (only those whose name contains FILTER)
   bench [--depth N] [--seconds S] [--connections N] [--rounds N] [--pin none|same|split]
         [--no-criterion] [--no-load] [--no-fanout | --fanout-only] [--no-replay] [--no-latency]
-        [--fanout-seconds S] [--fanout-rounds N] [-- CRITERION ARGS]
+        [--no-tls | --tls-only] [--fanout-seconds S] [--fanout-rounds N] [-- CRITERION ARGS]
                         criterion benches of tase2-core, then reads/s of tase2-load against
                         tase2 serve and libiec61850's IedServer (same depth), and their ratio,
+                        then tase2 serve over TLS 1.3 and 1.2 against plain TCP on one
+                        association (reads/s, CPU per read) and the TLS handshake time,
                         then the report fan-out (100,000 points, 20 RBE transfer sets: point
                         updates encoded per second, CPU per update; S simulated seconds of 10 %
                         changing, default 60, and N saturating rounds, default 10);

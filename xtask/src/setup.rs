@@ -37,6 +37,8 @@ impl Setup {
     /// Runs every set-up step.
     pub(crate) fn run(mut self) -> Res {
         self.tshark()?;
+        // The TLS tests make their certificates with scripts/make-test-certs.sh.
+        self.debian_tools(&[("openssl", "openssl")])?;
         self.python_venv()?;
         self.rust_tools()?;
         self.nightly_rust_src()?;

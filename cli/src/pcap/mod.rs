@@ -247,7 +247,8 @@ pub fn export_bytes(log: &[u8], opts: &ExportOptions) -> Result<(Vec<u8>, Export
             | Event::Session(_)
             | Event::Server(_)
             | Event::Failover(_)
-            | Event::Unrecordable { .. } => {}
+            | Event::Unrecordable { .. }
+            | Event::Authenticated { .. } => {}
         }
     }
     Ok((x.w.finish(), x.stats))

@@ -152,6 +152,13 @@ pub enum Event {
     },
     /// A call on a failover client that is not bytes, a timer or a close.
     Failover(FailoverInput),
+    /// `Endpoint::authenticate`: the transport (TLS) verified the peer's certificate.
+    Authenticated {
+        /// The connection.
+        conn: u64,
+        /// Who the certificate says the peer is.
+        identity: crate::server::PeerIdentity,
+    },
 }
 
 /// Calls on a failover client [`Failover`](crate::tase2::client::Failover) (its bytes, timers

@@ -66,6 +66,7 @@ impl Replayable for Session {
             Event::Open { .. }
             | Event::OpenRefused
             | Event::OpenFrom { .. }
+            | Event::Authenticated { .. }
             | Event::Server(_)
             | Event::Failover(_)
             | Event::Output { .. } => return Err(Mismatch::WrongRole),
@@ -126,6 +127,9 @@ impl Replayable for Endpoint<Tase2> {
                 }
             }
             Event::Input { conn, bytes } => self.handle_input(at, ConnectionId(*conn), bytes),
+            Event::Authenticated { conn, identity } => {
+                self.authenticate(at, ConnectionId(*conn), identity.clone())
+            }
             Event::Timeout => self.handle_timeout(at),
             Event::TransportClosed { conn } => {
                 self.handle_transport_closed(at, ConnectionId(*conn))
@@ -238,6 +242,7 @@ impl Replayable for Failover {
             | Event::OpenFrom { .. }
             | Event::Server(_)
             | Event::Session(_)
+            | Event::Authenticated { .. }
             | Event::Output { .. } => return Err(Mismatch::WrongRole),
         }
         Ok(())

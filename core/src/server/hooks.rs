@@ -244,6 +244,18 @@ pub trait Hooks {
         Ok(())
     }
 
+    /// [`Self::associate`] with the identity the transport proved (TLS client certificate, see
+    /// [`Endpoint::authenticate`](super::Endpoint::authenticate)); the endpoint calls this one.
+    /// By default the identity is ignored and [`Self::associate`] decides.
+    fn associate_authenticated(
+        &mut self,
+        id: ConnectionId,
+        req: &AssociateRequest,
+        _identity: Option<&super::PeerIdentity>,
+    ) -> Result<(), AssociateDiagnostic> {
+        self.associate(id, req)
+    }
+
     /// Association `id` ended, however it ended; free what it held.
     fn closed(&mut self, _out: &mut Outbox<'_, Self::Event>, _id: ConnectionId) {}
 

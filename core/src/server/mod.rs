@@ -19,6 +19,7 @@
 
 mod admission;
 mod hooks;
+mod identity;
 mod model;
 mod services;
 #[cfg(test)]
@@ -26,6 +27,7 @@ mod tests;
 
 pub use admission::{AdmissionEvent, OpenError};
 pub use hooks::{Ctx, Hooks, NoHooks, Outbox, WriteToken};
+pub use identity::{parse_fingerprint, Fingerprint, PeerIdentity};
 pub use model::{Domain, Identity, NamedVariableList, Variable, Vmd};
 
 use alloc::boxed::Box;
@@ -189,6 +191,8 @@ pub(crate) struct Conn {
     peer: Option<Box<AssociateRequest>>,
     /// The source given to `open_from`.
     source: Option<IpAddr>,
+    /// The certificate the peer authenticated with below us (`Endpoint::authenticate`).
+    identity: Option<Box<PeerIdentity>>,
     /// Still in its handshake (in `Endpoint::pending`).
     pending: bool,
     /// Counted in `Endpoint::established`.
@@ -541,6 +545,30 @@ impl<H: Hooks> Endpoint<H> {
         r
     }
 
+    /// The transport of connection `id` authenticated its peer (a TLS handshake with a client
+    /// certificate that the driver verified): the bilateral tables may bind a client to it
+    /// (`tase2::BilateralTable::certificate`). Call it before feeding the connection's first
+    /// octet; a later call replaces the identity for associations still to come. Recorded, so a
+    /// replay authenticates the same way.
+    pub fn authenticate(&mut self, now: Instant, id: ConnectionId, identity: PeerIdentity) {
+        self.last_now = self.last_now.max(now);
+        self.log(now, || crate::record::Event::Authenticated {
+            conn: id.0,
+            identity: identity.clone(),
+        });
+        if let Some(c) = self.conns.get_mut(&id) {
+            c.assoc
+                .span()
+                .in_scope(|| tracing::debug!(peer = %identity, "transport authenticated the peer"));
+            c.identity = Some(Box::new(identity));
+        }
+    }
+
+    /// The identity [`Self::authenticate`] gave connection `id`.
+    pub fn peer_identity(&self, id: ConnectionId) -> Option<&PeerIdentity> {
+        self.conns.get(&id)?.identity.as_deref()
+    }
+
     fn open_now(
         &mut self,
         now: Instant,
@@ -590,6 +618,7 @@ impl<H: Hooks> Endpoint<H> {
                 pending_writes: Vec::new(),
                 peer: None,
                 source,
+                identity: None,
                 pending: true,
                 established: false,
                 opened: now,
@@ -1020,7 +1049,10 @@ impl<H: Hooks> Endpoint<H> {
                         ));
                         continue;
                     }
-                    match (self.config.policy)(&req).and_then(|()| self.hooks.associate(id, &req)) {
+                    match (self.config.policy)(&req).and_then(|()| {
+                        self.hooks
+                            .associate_authenticated(id, &req, conn.identity.as_deref())
+                    }) {
                         Ok(()) => {
                             conn.peer = Some(req);
                             let _ = conn.assoc.accept();

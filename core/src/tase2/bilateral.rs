@@ -14,6 +14,7 @@ use alloc::vec::Vec;
 use super::info::InfoScope;
 use crate::assoc::AssociateRequest;
 use crate::ber::ObjectIdentifier;
+use crate::server::PeerIdentity;
 
 /// What may be done with one object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -81,7 +82,7 @@ impl ClientMatch {
 }
 
 /// One bilateral table.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct BilateralTable {
     /// `Bilateral_Table_ID` (VisibleString(32)) as the client reads it in its domain.
     pub id: String,
@@ -97,6 +98,88 @@ pub struct BilateralTable {
     pub info_messages: Vec<InfoGrant>,
     /// CheckBackIDs this client gets for devices, keyed like `rights` (else the device's own).
     pub check_back_ids: BTreeMap<String, i16>,
+    /// The TLS client certificate the client must have authenticated with (IEC 62351-4: the
+    /// certificate binds the transport, the AP-title the application association). `None`: any
+    /// or none.
+    pub certificate: Option<CertificateBinding>,
+    /// The ACSE password (authentication mechanism 2.2.3.1, ISO 8650) the AARQ must carry.
+    /// `None`: none asked for.
+    pub password: Option<Vec<u8>>,
+}
+
+// By hand: the fields added for TLS show only when set, so the Debug text of a table without
+// them (which a recording's model fingerprint digests) is what it was before they existed.
+impl core::fmt::Debug for BilateralTable {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut d = f.debug_struct("BilateralTable");
+        d.field("id", &self.id)
+            .field("client", &self.client)
+            .field("domain", &self.domain)
+            .field("default_rights", &self.default_rights)
+            .field("rights", &self.rights)
+            .field("info_messages", &self.info_messages)
+            .field("check_back_ids", &self.check_back_ids);
+        if let Some(c) = &self.certificate {
+            d.field("certificate", c);
+        }
+        if self.password.is_some() {
+            // Never the password itself.
+            d.field("password", &"set");
+        }
+        d.finish()
+    }
+}
+
+/// Which client certificate a bilateral table accepts. Every field set must match.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CertificateBinding {
+    /// The subject: its whole DN as [`PeerIdentity::subject`] writes it, or its common name alone.
+    pub subject: Option<String>,
+    /// SHA-256 fingerprints of the certificates admitted (any one of them; empty: any).
+    pub fingerprints: Vec<[u8; 32]>,
+}
+
+impl CertificateBinding {
+    /// Whether `identity` is one of the certificates this binding admits.
+    pub fn matches(&self, identity: &PeerIdentity) -> bool {
+        let subject = self
+            .subject
+            .as_deref()
+            .is_none_or(|s| s == identity.subject || Some(s) == identity.common_name.as_deref());
+        let fingerprint =
+            self.fingerprints.is_empty() || self.fingerprints.contains(&identity.fingerprint);
+        subject && fingerprint
+    }
+}
+
+/// Why a client that a table names was refused after all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthRefusal {
+    /// The table binds a certificate and the transport proved none (plain TCP, or a TLS client
+    /// without a certificate).
+    CertificateRequired,
+    /// The client's certificate is not the one the table binds.
+    CertificateMismatch,
+    /// The table asks for an ACSE password and the AARQ carried none.
+    PasswordRequired,
+    /// The AARQ carried another password.
+    PasswordWrong,
+}
+
+impl AuthRefusal {
+    /// The ACSE service-user diagnostic of the AARE (ISO 8650-1): authentication-required when
+    /// nothing was offered, authentication-failure when what was offered is wrong.
+    pub fn diagnostic(self) -> u8 {
+        use crate::acse::user_diagnostic as d;
+        match self {
+            AuthRefusal::CertificateRequired | AuthRefusal::PasswordRequired => {
+                d::AUTHENTICATION_REQUIRED
+            }
+            AuthRefusal::CertificateMismatch | AuthRefusal::PasswordWrong => {
+                d::AUTHENTICATION_FAILURE
+            }
+        }
+    }
 }
 
 /// One kind of information message a bilateral table admits.
@@ -121,7 +204,48 @@ impl BilateralTable {
             rights: BTreeMap::new(),
             info_messages: Vec::new(),
             check_back_ids: BTreeMap::new(),
+            certificate: None,
+            password: None,
         }
+    }
+
+    /// Binding the client to a TLS client certificate as well as to its AP-title.
+    pub fn certificate(mut self, binding: CertificateBinding) -> Self {
+        self.certificate = Some(binding);
+        self
+    }
+
+    /// Asking the client for an ACSE password.
+    pub fn password(mut self, password: impl Into<Vec<u8>>) -> Self {
+        self.password = Some(password.into());
+        self
+    }
+
+    /// Whether a client this table names also proved who it is: the certificate the transport
+    /// verified (`identity`) and the AARQ's password (`password`, [`AssociateRequest::password`]),
+    /// as far as the table asks for them.
+    pub fn authenticate(
+        &self,
+        identity: Option<&PeerIdentity>,
+        password: Option<&[u8]>,
+    ) -> Result<(), AuthRefusal> {
+        if let Some(binding) = &self.certificate {
+            match identity {
+                None => return Err(AuthRefusal::CertificateRequired),
+                Some(id) if !binding.matches(id) => return Err(AuthRefusal::CertificateMismatch),
+                Some(_) => {}
+            }
+        }
+        if let Some(want) = &self.password {
+            match password {
+                None => return Err(AuthRefusal::PasswordRequired),
+                // Not a secret worth a constant-time compare: ACSE passwords travel in clear
+                // (inside TLS at best), and the refusal says the same either way.
+                Some(got) if got != want.as_slice() => return Err(AuthRefusal::PasswordWrong),
+                Some(_) => {}
+            }
+        }
+        Ok(())
     }
 
     /// Admitting the information messages of `scope` with `info_reference` (and
@@ -211,5 +335,50 @@ mod tests {
         assert_eq!(t.rights_on(false, "Other"), Rights::READ);
         assert_eq!(t.rights_on(true, "Secret"), Rights::NONE);
         assert_eq!(t.rights_on(true, "Setpoint"), Rights::READ);
+    }
+
+    #[test]
+    fn certificate_binding_matches_subject_or_common_name_and_fingerprint() {
+        let id = PeerIdentity {
+            subject: "O=Utility A, CN=client-1".into(),
+            common_name: Some("client-1".into()),
+            fingerprint: [7; 32],
+        };
+        let by = |subject: Option<&str>, fps: &[[u8; 32]]| CertificateBinding {
+            subject: subject.map(Into::into),
+            fingerprints: fps.to_vec(),
+        };
+        assert!(by(Some("client-1"), &[]).matches(&id));
+        assert!(by(Some("O=Utility A, CN=client-1"), &[]).matches(&id));
+        assert!(by(None, &[[1; 32], [7; 32]]).matches(&id));
+        assert!(!by(Some("client-2"), &[]).matches(&id));
+        assert!(!by(Some("client-1"), &[[1; 32]]).matches(&id));
+        let t = BilateralTable::new("B", ClientMatch::ap_title(&[1, 1, 1, 999], 12), "ICC1")
+            .certificate(by(Some("client-1"), &[]));
+        assert_eq!(t.authenticate(Some(&id), None), Ok(()));
+        assert_eq!(
+            t.authenticate(None, None),
+            Err(AuthRefusal::CertificateRequired)
+        );
+        let other = PeerIdentity {
+            common_name: Some("client-2".into()),
+            subject: "CN=client-2".into(),
+            ..id.clone()
+        };
+        assert_eq!(
+            t.authenticate(Some(&other), None),
+            Err(AuthRefusal::CertificateMismatch)
+        );
+        assert_eq!(AuthRefusal::CertificateMismatch.diagnostic(), 13);
+        let t = t.password(*b"secret");
+        assert_eq!(t.authenticate(Some(&id), Some(b"secret")), Ok(()));
+        assert_eq!(
+            t.authenticate(Some(&id), Some(b"guess")),
+            Err(AuthRefusal::PasswordWrong)
+        );
+        assert_eq!(
+            t.authenticate(Some(&id), None),
+            Err(AuthRefusal::PasswordRequired)
+        );
     }
 }

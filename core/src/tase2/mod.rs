@@ -20,7 +20,9 @@ pub mod point;
 pub mod server;
 pub mod transfer_set;
 
-pub use bilateral::{BilateralTable, ClientMatch, Rights, Unlisted};
+pub use bilateral::{
+    AuthRefusal, BilateralTable, CertificateBinding, ClientMatch, Rights, Unlisted,
+};
 pub use device::{Command, ControlMode, ControlValue, DeviceKind, Tag, TagValue};
 pub use flags::{CurrentSource, Flags, StateValue, Validity};
 pub use info::{InfoHeader, InfoMessage, InfoScope};

@@ -4,8 +4,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use tase2_core::assoc::{AssocError, Negotiated};
@@ -65,15 +64,18 @@ struct Driver {
     closed: bool,
 }
 
-/// Run the session on `stream` until the association is closed and every report is handed over
-/// (or the handle is gone).
-pub(super) async fn drive(
-    stream: TcpStream,
+/// Run the session on the two halves of a stream (TCP, or TLS over TCP) until the association is
+/// closed and every report is handed over (or the handle is gone).
+pub(super) async fn drive<R, W>(
+    mut rd: R,
+    mut wr: W,
     session: Session,
     ends: Ends,
     ready: oneshot::Sender<Result<Negotiated, t2::Error>>,
-) {
-    let (mut rd, mut wr) = stream.into_split();
+) where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
     let Ends {
         mut commands,
         reports,
@@ -100,7 +102,12 @@ pub(super) async fn drive(
         while d.session.poll_transmit(&mut out) > 0 {}
         if !out.is_empty() {
             if writable {
-                if let Err(e) = wr.write_all(&out).await {
+                // flush: TLS may hold records until told (a no-op on TCP).
+                let written = match wr.write_all(&out).await {
+                    Ok(()) => wr.flush().await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = written {
                     tracing::debug!("TASE.2 client socket write failed: {e}");
                     writable = false;
                     d.session.handle_transport_closed(std_clock::now());

@@ -20,6 +20,13 @@
 //!
 //! `--probe` only associates, prints `max_serv_outstanding_calling <n> max_pdu_size <n>` and
 //! concludes: `cargo xtask bench` uses it to pick one depth that every server accepts.
+//!
+//! `--tls-ca FILE` (with `--tls-cert`, `--tls-key` for mutual authentication, `--tls-versions`)
+//! runs every association over TLS (rustls, the same configuration as the drivers, `tase2-tls`)
+//! and appends ` tls <version> <suite> tls_handshake_us <n>` (the first association's TLS
+//! handshake, from the TCP connect on) to the line. `--tls-handshakes N` only times N full TLS
+//! handshakes (no resumption) and N resumed ones and prints their medians:
+//! `tls_handshake_full_us <n> tls_handshake_resumed_us <n> tls <version> <suite>`.
 
 use std::collections::HashSet;
 use std::io::{ErrorKind, Read, Write};
@@ -74,6 +81,21 @@ struct Args {
     /// The server's AE-qualifier.
     #[arg(long, default_value_t = 12)]
     remote_ae: i64,
+    /// TLS: CA certificates to verify the server with (turns TLS on).
+    #[arg(long)]
+    tls_ca: Option<std::path::PathBuf>,
+    /// TLS: our certificate chain.
+    #[arg(long)]
+    tls_cert: Option<std::path::PathBuf>,
+    /// TLS: its key.
+    #[arg(long)]
+    tls_key: Option<std::path::PathBuf>,
+    /// TLS versions: 1.2, 1.3 or 1.2,1.3.
+    #[arg(long)]
+    tls_versions: Option<String>,
+    /// Only time this many full and this many resumed TLS handshakes.
+    #[arg(long)]
+    tls_handshakes: Option<usize>,
 }
 
 /// How long connecting, draining and releasing may each take at most.
@@ -101,10 +123,116 @@ fn oid(s: &str) -> Result<ObjectIdentifier, String> {
         .map_err(|_| format!("not an object identifier: {s}"))
 }
 
+/// A blocking socket, plain or TLS.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<(tase2_tls::rustls::ClientConnection, TcpStream)>),
+}
+
+impl Stream {
+    /// Over TLS: run the handshake to its end (the socket's read timeout only makes it retry).
+    fn tls(
+        sock: TcpStream,
+        config: &std::sync::Arc<tase2_tls::rustls::ClientConfig>,
+        addr: &SocketAddr,
+    ) -> Result<Stream, String> {
+        let name = tase2_tls::rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+        let mut conn = tase2_tls::rustls::ClientConnection::new(config.clone(), name)
+            .map_err(|e| format!("TLS: {e}"))?;
+        let mut sock = sock;
+        let deadline = std::time::Instant::now() + PHASE_TIMEOUT;
+        while conn.is_handshaking() {
+            if std::time::Instant::now() > deadline {
+                return Err("TLS handshake timed out".into());
+            }
+            match conn.complete_io(&mut sock) {
+                Ok(_) => {}
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(e) => return Err(format!("TLS handshake: {e}")),
+            }
+        }
+        Ok(Stream::Tls(Box::new((conn, sock))))
+    }
+
+    fn shutdown(&mut self) {
+        match self {
+            Stream::Plain(s) => {
+                let _ = s.shutdown(std::net::Shutdown::Both);
+            }
+            Stream::Tls(t) => {
+                let (conn, sock) = &mut **t;
+                conn.send_close_notify();
+                let _ = conn.write_tls(sock);
+                let _ = sock.shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
+
+    /// `tls <version> <suite>` of a TLS stream.
+    fn describe(&self) -> Option<String> {
+        let Stream::Tls(t) = self else { return None };
+        let c = &t.0;
+        let v = match c.protocol_version() {
+            Some(tase2_tls::rustls::ProtocolVersion::TLSv1_3) => "1.3",
+            _ => "1.2",
+        };
+        let suite = c
+            .negotiated_cipher_suite()
+            .map(|s| tase2_tls::suite_name(&s))?;
+        Some(format!("tls {v} {suite}"))
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let (conn, sock) = match self {
+            Stream::Plain(s) => return s.read(buf),
+            Stream::Tls(t) => {
+                let (c, s) = &mut **t;
+                (c, s)
+            }
+        };
+        loop {
+            match conn.reader().read(buf) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+            if conn.read_tls(sock)? == 0 {
+                return Ok(0);
+            }
+            conn.process_new_packets().map_err(std::io::Error::other)?;
+            while conn.wants_write() {
+                conn.write_tls(sock)?;
+            }
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(t) => {
+                let (conn, sock) = &mut **t;
+                conn.writer().write_all(buf)?;
+                while conn.wants_write() {
+                    conn.write_tls(sock)?;
+                }
+                Ok(buf.len())
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// One client association over a blocking socket.
 struct Conn {
     /// The socket, with a short read timeout.
-    stream: TcpStream,
+    stream: Stream,
     /// The sans-IO client.
     client: Client,
     /// Outgoing bytes, reused.
@@ -114,14 +242,18 @@ struct Conn {
 }
 
 impl Conn {
-    /// Connects the socket and starts the association (does not wait for it).
-    fn open(addr: &SocketAddr, config: AssociationConfig) -> Result<Conn, String> {
-        let stream = TcpStream::connect_timeout(addr, PHASE_TIMEOUT)
-            .map_err(|e| format!("connect {addr}: {e}"))?;
-        stream
-            .set_nodelay(true)
-            .and_then(|()| stream.set_read_timeout(Some(POLL_INTERVAL)))
-            .map_err(|e| format!("socket options: {e}"))?;
+    /// Connects the socket (and runs the TLS handshake, with `tls`) and starts the association
+    /// (does not wait for it).
+    fn open(
+        addr: &SocketAddr,
+        config: AssociationConfig,
+        tls: Option<&std::sync::Arc<tase2_tls::rustls::ClientConfig>>,
+    ) -> Result<Conn, String> {
+        let stream = connect(addr)?;
+        let stream = match tls {
+            Some(t) => Stream::tls(stream, t, addr)?,
+            None => Stream::Plain(stream),
+        };
         Ok(Conn {
             stream,
             client: Client::new(config, now()),
@@ -193,7 +325,7 @@ impl Conn {
             self.pump()?;
             while let Some(ev) = self.client.poll_event() {
                 if let Event::Closed(e) = ev {
-                    let _ = self.stream.shutdown(std::net::Shutdown::Both);
+                    self.stream.shutdown();
                     return match e {
                         None => Ok(()),
                         Some(e) => Err(format!("release failed: {e}")),
@@ -203,6 +335,83 @@ impl Conn {
         }
         Err("no orderly release within the timeout".into())
     }
+}
+
+/// A TCP connection with Nagle off and the short read timeout.
+fn connect(addr: &SocketAddr) -> Result<TcpStream, String> {
+    let stream = TcpStream::connect_timeout(addr, PHASE_TIMEOUT)
+        .map_err(|e| format!("connect {addr}: {e}"))?;
+    stream
+        .set_nodelay(true)
+        .and_then(|()| stream.set_read_timeout(Some(POLL_INTERVAL)))
+        .map_err(|e| format!("socket options: {e}"))?;
+    Ok(stream)
+}
+
+/// The TLS client configuration of the `--tls-*` options, if any.
+fn tls_config(
+    args: &Args,
+) -> Result<Option<std::sync::Arc<tase2_tls::rustls::ClientConfig>>, String> {
+    let Some(ca) = &args.tls_ca else {
+        return Ok(None);
+    };
+    let mut s = tase2_tls::TlsSettings {
+        cert: args.tls_cert.clone(),
+        key: args.tls_key.clone(),
+        ca: vec![ca.clone()],
+        ..Default::default()
+    };
+    if let Some(v) = &args.tls_versions {
+        s.versions = tase2_tls::Versions::parse(v).map_err(|e| e.to_string())?;
+    }
+    tase2_tls::client_config(&s)
+        .map(Some)
+        .map_err(|e| format!("TLS: {e}"))
+}
+
+/// `--tls-handshakes N`: N full handshakes, then N resumed ones; prints the medians.
+fn time_handshakes(
+    addr: &SocketAddr,
+    config: &std::sync::Arc<tase2_tls::rustls::ClientConfig>,
+    n: usize,
+) -> Result<(), String> {
+    let mut full_config = (**config).clone();
+    full_config.resumption = tase2_tls::rustls::client::Resumption::disabled();
+    let full_config = std::sync::Arc::new(full_config);
+    let median = |mut v: Vec<Duration>| {
+        v.sort();
+        v.get(v.len() / 2).copied().unwrap_or_default()
+    };
+    let mut described = None;
+    let mut once = |config: &std::sync::Arc<tase2_tls::rustls::ClientConfig>| {
+        let t0 = std::time::Instant::now();
+        let sock = connect(addr)?;
+        let mut s = Stream::tls(sock, config, addr)?;
+        let took = t0.elapsed();
+        described = s.describe();
+        // Take the TLS 1.3 tickets (outside the timing): the next resumed handshake needs one.
+        let mut b = [0u8; 1];
+        let _ = s.read(&mut b);
+        s.shutdown();
+        Ok::<_, String>(took)
+    };
+    let mut full = Vec::with_capacity(n);
+    for _ in 0..n {
+        full.push(once(&full_config)?);
+    }
+    // The first one fills the session cache.
+    once(config)?;
+    let mut resumed = Vec::with_capacity(n);
+    for _ in 0..n {
+        resumed.push(once(config)?);
+    }
+    println!(
+        "tls_handshake_full_us {} tls_handshake_resumed_us {} {}",
+        median(full).as_micros(),
+        median(resumed).as_micros(),
+        described.unwrap_or_default()
+    );
+    Ok(())
 }
 
 /// What the load phase counted.
@@ -336,13 +545,25 @@ fn run(args: &Args) -> Result<bool, String> {
     if args.connections == 0 {
         return Err("--connections must be at least 1".into());
     }
+    let tls = tls_config(args)?;
+    if let (Some(n), Some(t)) = (args.tls_handshakes, &tls) {
+        time_handshakes(&addr, t, n.max(1))?;
+        return Ok(true);
+    }
     let count = if args.probe { 1 } else { args.connections };
     let mut conns = Vec::with_capacity(usize::from(count));
+    let mut handshake = None;
     for _ in 0..count {
-        let mut conn = Conn::open(&addr, config.clone())?;
+        let t0 = std::time::Instant::now();
+        let mut conn = Conn::open(&addr, config.clone(), tls.as_ref())?;
+        handshake.get_or_insert(t0.elapsed());
         conn.establish()?;
         conns.push(conn);
     }
+    let tls_text = match (conns[0].stream.describe(), handshake) {
+        (Some(d), Some(h)) => format!(" {d} tls_handshake_us {}", h.as_micros()),
+        _ => String::new(),
+    };
     let negotiated = *conns[0].client.negotiated();
     if args.probe {
         println!(
@@ -413,7 +634,7 @@ fn run(args: &Args) -> Result<bool, String> {
     } else {
         String::new()
     };
-    println!("reads/s {rate:.0} depth {depth} ok {ok} errors {errors}{more}");
+    println!("reads/s {rate:.0} depth {depth} ok {ok} errors {errors}{more}{tls_text}");
     if let Some(e) = failed {
         return Err(e);
     }

@@ -42,6 +42,15 @@ impl Hooks for Tase2 {
         id: ConnectionId,
         req: &AssociateRequest,
     ) -> Result<(), AssociateDiagnostic> {
+        self.associate_authenticated(id, req, None)
+    }
+
+    fn associate_authenticated(
+        &mut self,
+        id: ConnectionId,
+        req: &AssociateRequest,
+        identity: Option<&crate::server::PeerIdentity>,
+    ) -> Result<(), AssociateDiagnostic> {
         if let (Some(ours), Some(called)) = (&self.config.local_ap_title, &req.called.ap_title) {
             if ours != called {
                 return Err(AssociateDiagnostic::User(
@@ -54,6 +63,14 @@ impl Hooks for Tase2 {
             return Err(AssociateDiagnostic::User(
                 user_diagnostic::CALLING_AP_TITLE_NOT_RECOGNIZED,
             ));
+        }
+        if let Some(t) = table {
+            // IEC 62351-4: the table binds the client's certificate and password as well as its
+            // AP-title; a mismatch is an authentication failure, not an unknown AP-title.
+            if let Err(why) = self.tables[t].authenticate(identity, req.password.as_deref()) {
+                tracing::info!(table = %self.tables[t].id, ?why, "association refused: authentication");
+                return Err(AssociateDiagnostic::User(why.diagnostic()));
+            }
         }
         let domain = table.and_then(|t| self.domain_index.get(&self.tables[t].domain).copied());
         self.conns.insert(
