@@ -515,7 +515,7 @@ async fn drive<R, W>(
                     fail_all(&mut ready, &mut pending, &mut concluding, || {
                         Error::Closed(cause.clone())
                     });
-                    let _ = wr.shutdown().await;
+                    crate::close::close(&mut rd, &mut wr).await;
                     flush_reports(outbox, &reports).await;
                     return;
                 }

@@ -22,6 +22,7 @@
 //! ```
 
 mod client;
+mod close;
 mod link;
 mod recording;
 mod server;

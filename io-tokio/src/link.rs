@@ -316,7 +316,12 @@ async fn drive(
     }
     d.fo.flush_recording();
     if let Some(mut wr) = d.wr.take() {
-        let _ = wr.shutdown().await;
+        match d.rd.as_mut() {
+            Some(rd) => crate::close::close(rd, &mut wr).await,
+            None => {
+                let _ = wr.shutdown().await;
+            }
+        }
     }
     if let Some(done) = d.concluded.take() {
         let _ = done.send(());

@@ -172,7 +172,7 @@ pub(super) async fn drive<R, W>(
         }
         idle_flush.touch(recording);
     }
-    let _ = wr.shutdown().await;
+    crate::close::close(&mut rd, &mut wr).await;
 }
 
 impl Driver {
