@@ -102,6 +102,31 @@ impl Rates {
     }
 }
 
+/// The width of the widest point name, for the report columns.
+pub(crate) fn name_width(points: &[ObjectName]) -> usize {
+    points
+        .iter()
+        .map(|p| show::name(p).len())
+        .max()
+        .unwrap_or(0)
+}
+
+/// Resolves on Ctrl-C, or once `duration` seconds (if given) have passed.
+pub(crate) async fn until_stopped(duration: Option<f64>) {
+    let deadline =
+        duration.map(|s| tokio::time::Instant::now() + Duration::from_secs_f64(s.max(0.0)));
+    let stop_at = async {
+        match deadline {
+            Some(d) => tokio::time::sleep_until(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = stop_at => {}
+    }
+}
+
 pub(crate) fn print_report(r: &TypedReport, rates: (f64, f64), width: usize) {
     let when = r
         .timestamp
@@ -283,24 +308,10 @@ async fn run(
         }
     }
 
-    let width = points
-        .iter()
-        .map(|p| show::name(p).len())
-        .max()
-        .unwrap_or(0);
+    let width = name_width(&points);
     let started = Instant::now();
-    let deadline = a
-        .duration
-        .map(|s| tokio::time::Instant::now() + Duration::from_secs_f64(s.max(0.0)));
-    let stop_at = async {
-        match deadline {
-            Some(d) => tokio::time::sleep_until(d).await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::pin!(stop_at);
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+    let stop = until_stopped(a.duration);
+    tokio::pin!(stop);
     let mut rates = Rates::new(started, Duration::from_secs(10));
     println!(
         "  {:<width$}  {:>14}  {:<28}  TIMESTAMP",
@@ -324,8 +335,7 @@ async fn run(
                 Some(Err(u)) => println!("(a report that is not a transfer set report: {})", u.error),
                 None => break Some("the association ended".to_string()),
             },
-            _ = &mut ctrl_c => break None,
-            () = &mut stop_at => break None,
+            () = &mut stop => break None,
         }
     };
     if let Some(why) = ended {

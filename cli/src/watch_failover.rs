@@ -18,7 +18,9 @@ use tase2_tokio::tase2::report_variables;
 use tase2_tokio::FailoverClient;
 
 use crate::show;
-use crate::watch::{info_line, now_of_day, point_name, print_report, Rates, WatchArgs};
+use crate::watch::{
+    info_line, name_width, now_of_day, point_name, print_report, until_stopped, Rates, WatchArgs,
+};
 
 fn unexpected(what: &str, o: Outcome) -> String {
     format!("{what}: unexpected answer {o:?}")
@@ -217,24 +219,10 @@ async fn watch_reports(
             Err(e) => println!("information messages not enabled: {e}"),
         }
     }
-    let width = points
-        .iter()
-        .map(|p| show::name(p).len())
-        .max()
-        .unwrap_or(0);
+    let width = name_width(&points);
     let started = Instant::now();
-    let deadline = a
-        .duration
-        .map(|s| tokio::time::Instant::now() + Duration::from_secs_f64(s.max(0.0)));
-    let stop_at = async {
-        match deadline {
-            Some(d) => tokio::time::sleep_until(d).await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::pin!(stop_at);
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+    let stop = until_stopped(a.duration);
+    tokio::pin!(stop);
     let mut rates = Rates::new(started, Duration::from_secs(10));
     let (mut reports, mut values, mut messages, mut failovers) = (0usize, 0usize, 0usize, 0usize);
     // When the last loss was detected, and on which endpoint the link is.
@@ -338,8 +326,7 @@ async fn watch_reports(
                     _ => {}
                 }
             }
-            _ = &mut ctrl_c => break,
-            () = &mut stop_at => break,
+            () = &mut stop => break,
         }
     }
     cleanup(
