@@ -308,7 +308,7 @@ async fn run(
         }
     }
 
-    let width = name_width(&points);
+    let width = name_width(points);
     let started = Instant::now();
     let stop = until_stopped(a.duration);
     tokio::pin!(stop);

@@ -219,7 +219,7 @@ async fn watch_reports(
             Err(e) => println!("information messages not enabled: {e}"),
         }
     }
-    let width = name_width(&points);
+    let width = name_width(points);
     let started = Instant::now();
     let stop = until_stopped(a.duration);
     tokio::pin!(stop);
