@@ -102,6 +102,30 @@ impl Rates {
     }
 }
 
+impl WatchArgs {
+    /// The transfer set these options ask for on data set `ds`: object changes, plus the
+    /// interval and integrity conditions when their periods are set.
+    pub(crate) fn transfer_set_value(&self, ds: &ObjectName) -> DsTransferSetValue {
+        let mut conditions = DsConditions::OBJECT_CHANGE;
+        if self.interval > 0 {
+            conditions = conditions | DsConditions::INTERVAL;
+        }
+        if self.integrity > 0 {
+            conditions = conditions | DsConditions::INTEGRITY;
+        }
+        DsTransferSetValue {
+            data_set: ds.clone(),
+            interval: self.interval,
+            integrity_check: self.integrity,
+            buffer_time: self.buffer,
+            conditions,
+            rbe: !self.no_rbe,
+            critical: self.critical,
+            ..DsTransferSetValue::default()
+        }
+    }
+}
+
 /// The width of the widest point name, for the report columns.
 pub(crate) fn name_width(points: &[ObjectName]) -> usize {
     points
@@ -268,23 +292,8 @@ async fn run(
     ds: &ObjectName,
     points: &[ObjectName],
 ) -> Result<(), String> {
-    let mut conditions = DsConditions::OBJECT_CHANGE;
-    if a.interval > 0 {
-        conditions = conditions | DsConditions::INTERVAL;
-    }
-    if a.integrity > 0 {
-        conditions = conditions | DsConditions::INTEGRITY;
-    }
-    let value = DsTransferSetValue {
-        data_set: ds.clone(),
-        interval: a.interval,
-        integrity_check: a.integrity,
-        buffer_time: a.buffer,
-        conditions,
-        rbe: !a.no_rbe,
-        critical: a.critical,
-        ..DsTransferSetValue::default()
-    };
+    let value = a.transfer_set_value(ds);
+    let conditions = value.conditions;
     let ts = c
         .reserve_transfer_set(domain)
         .await

@@ -13,7 +13,6 @@ use tase2_core::tase2::client::{
     Command, EndpointSpec, FailoverConfig, FailoverEvent, Keepalive, LossCause, Outcome,
     SessionEvent,
 };
-use tase2_core::tase2::{DsConditions, DsTransferSetValue};
 use tase2_tokio::tase2::report_variables;
 use tase2_tokio::FailoverClient;
 
@@ -162,23 +161,8 @@ async fn watch_reports(
     ds: &ObjectName,
     points: &[ObjectName],
 ) -> Result<(), String> {
-    let mut conditions = DsConditions::OBJECT_CHANGE;
-    if a.interval > 0 {
-        conditions = conditions | DsConditions::INTERVAL;
-    }
-    if a.integrity > 0 {
-        conditions = conditions | DsConditions::INTEGRITY;
-    }
-    let value = DsTransferSetValue {
-        data_set: ds.clone(),
-        interval: a.interval,
-        integrity_check: a.integrity,
-        buffer_time: a.buffer,
-        conditions,
-        rbe: !a.no_rbe,
-        critical: a.critical,
-        ..DsTransferSetValue::default()
-    };
+    let value = a.transfer_set_value(ds);
+    let conditions = value.conditions;
     let ts = match c
         .command(Command::ReserveTransferSet {
             domain: domain.to_string(),

@@ -821,19 +821,11 @@ pub(crate) fn report_fanout(opts: &BenchOpts) -> Result<String, String> {
     Ok(text)
 }
 
-/// The replay figures of `cargo xtask bench`: an hour-long recording of a 1,000-point RBE link
-/// (made on the core's simulator), both sides replayed (`core/benches/replay_hour.rs`).
-pub(crate) fn replay_hour() -> Result<String, String> {
+/// Runs `cargo bench -p PACKAGE --bench BENCH -- ARG` (its stderr shown as it comes) and returns
+/// its stdout, printed as well; `what` names it in the error when it fails.
+fn bench_stdout(package: &str, bench: &str, arg: &str, what: &str) -> Result<String, String> {
     let mut cmd = Command::new(cargo());
-    cmd.args([
-        "bench",
-        "-p",
-        "tase2-core",
-        "--bench",
-        "replay_hour",
-        "--",
-        "--replay-report",
-    ]);
+    cmd.args(["bench", "-p", package, "--bench", bench, "--", arg]);
     show(&cmd);
     let out = cmd
         .stderr(std::process::Stdio::inherit())
@@ -842,8 +834,20 @@ pub(crate) fn replay_hour() -> Result<String, String> {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     print!("{stdout}");
     if !out.status.success() {
-        return Err(format!("the replay bench failed ({})", out.status));
+        return Err(format!("{what} failed ({})", out.status));
     }
+    Ok(stdout)
+}
+
+/// The replay figures of `cargo xtask bench`: an hour-long recording of a 1,000-point RBE link
+/// (made on the core's simulator), both sides replayed (`core/benches/replay_hour.rs`).
+pub(crate) fn replay_hour() -> Result<String, String> {
+    let stdout = bench_stdout(
+        "tase2-core",
+        "replay_hour",
+        "--replay-report",
+        "the replay bench",
+    )?;
     let mut text = String::from(
         "replay (tase2-core record::replay / replay_session of one simulated hour; target: well \
          under 1 s per side):\n",
@@ -863,29 +867,12 @@ pub(crate) fn replay_hour() -> Result<String, String> {
 /// the mio driver (`tests/benches/association_latency.rs`: the load test's scenario, optimised
 /// and with more rounds).
 pub(crate) fn association_latency() -> Result<String, String> {
-    let mut cmd = Command::new(cargo());
-    cmd.args([
-        "bench",
-        "-p",
+    let stdout = bench_stdout(
         "tase2-tests",
-        "--bench",
         "association_latency",
-        "--",
         "20",
-    ]);
-    show(&cmd);
-    let out = cmd
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cannot run cargo bench: {e}"))?;
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    print!("{stdout}");
-    if !out.status.success() {
-        return Err(format!(
-            "the association latency bench failed ({})",
-            out.status
-        ));
-    }
+        "the association latency bench",
+    )?;
     let mut text = String::from(
         "report latency (1,000 associations, one RBE transfer set of 10 points each, 20 rounds \
          of changes; update to report decoded, clients in the same process):\n",
