@@ -70,7 +70,16 @@ impl TlsReload {
 pub async fn handshake(tls: &ClientTls, stream: TcpStream, addr: &str) -> io::Result<TlsStream> {
     let name: ServerName<'static> = tls.server_name_for(addr)?;
     let connector = tokio_rustls::TlsConnector::from(Arc::clone(&tls.config));
-    let inner = connector.connect(name, stream).await.map_err(explain_io)?;
+    let inner = match connector.connect(name, stream).into_fallible().await {
+        Ok(s) => s,
+        Err((e, mut tcp)) => {
+            // The server's alert (why it refused us) may still be unread: read it and its FIN
+            // before the socket drops, so the kernel ends the connection with a FIN, not a reset.
+            let (mut rd, mut wr) = tcp.split();
+            crate::close::close(&mut rd, &mut wr).await;
+            return Err(explain_io(e));
+        }
+    };
     let (_, conn) = inner.get_ref();
     tracing::debug!(
         target: "tase2_tokio::tls",
@@ -80,6 +89,7 @@ pub async fn handshake(tls: &ClientTls, stream: TcpStream, addr: &str) -> io::Re
     Ok(TlsStream {
         inner,
         timer: KeyUpdateTimer::new(tls.key_update, std::time::Instant::now()),
+        closing: Closing::Open,
     })
 }
 
@@ -104,6 +114,20 @@ fn explain_io(e: io::Error) -> io::Error {
 pub struct TlsStream {
     inner: tokio_rustls::client::TlsStream<TcpStream>,
     timer: KeyUpdateTimer,
+    closing: Closing,
+}
+
+/// Where a client's TLS stream is in its own close.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Closing {
+    /// Not shut down by us.
+    Open,
+    /// We sent close_notify (shut down): TLS's end is not yet the connection's.
+    ShutDown,
+    /// TLS ended after our shutdown: read the raw socket, dropping what comes, up to the TCP
+    /// FIN. The server's close_notify arrives before its FIN; ending the read there would close
+    /// the socket with the FIN (or a late segment) unread, which the kernel answers with a reset.
+    Draining,
 }
 
 impl TlsStream {
@@ -124,7 +148,21 @@ impl AsyncRead for TlsStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let this = &mut *self;
+        if this.closing == Closing::Draining {
+            return drain_raw(this.inner.get_mut().0, cx);
+        }
+        let before = buf.filled().len();
+        let r = Pin::new(&mut this.inner).poll_read(cx, buf);
+        let ended = match &r {
+            Poll::Ready(Ok(())) => buf.filled().len() == before,
+            Poll::Ready(Err(_)) => true,
+            Poll::Pending => false,
+        };
+        if ended && this.closing == Closing::ShutDown {
+            this.closing = Closing::Draining;
+            return drain_raw(this.inner.get_mut().0, cx);
+        }
         if let Poll::Ready(Err(e)) = &r {
             // After a TLS 1.3 handshake the server checks our certificate while we already
             // send: its refusal arrives as an alert here. Say so; the session only sees the
@@ -164,7 +202,24 @@ impl AsyncWrite for TlsStream {
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.closing == Closing::Open {
+            self.closing = Closing::ShutDown;
+        }
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Reads and drops what the socket still has, up to its end (or an error): the end of a
+/// client's TLS stream after its own shutdown.
+fn drain_raw(tcp: &mut TcpStream, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    let mut scratch = [0u8; 512];
+    loop {
+        let mut b = ReadBuf::new(&mut scratch);
+        match Pin::new(&mut *tcp).poll_read(cx, &mut b) {
+            Poll::Ready(Ok(())) if !b.filled().is_empty() => continue,
+            Poll::Ready(_) => return Poll::Ready(Ok(())),
+            Poll::Pending => return Poll::Pending,
+        }
     }
 }
 
