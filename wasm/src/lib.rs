@@ -185,10 +185,12 @@
 mod client;
 mod commands;
 pub mod events;
+mod failover;
 mod float;
 #[cfg(feature = "mms-client")]
 mod json;
 pub mod jw;
+mod methods;
 mod session;
 
 use std::time::Duration;
@@ -199,6 +201,7 @@ use tase2_core::Instant;
 #[cfg(feature = "mms-client")]
 pub use client::WasmClient;
 pub use commands::{object_name as parse_object_name, parse as parse_command};
+pub use failover::WasmFailover;
 #[cfg(feature = "mms-client")]
 pub use json::event as event_json;
 pub use session::WasmSession;
