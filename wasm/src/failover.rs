@@ -17,6 +17,9 @@ use crate::events;
 use crate::jw::{self, Obj, J};
 use crate::methods::{command_methods, Reads};
 
+const FIELDS: [&str; 2] = ["endpoint", "target"];
+const FROM_FIELDS: [&str; 2] = ["from_endpoint", "from_target"];
+
 /// Most endpoints a link takes: a primary and a few backups, not a scan list.
 const MAX_ENDPOINTS: usize = 16;
 
@@ -244,7 +247,7 @@ impl WasmFailover {
             }
         };
         let mut at = Obj::new(o.key(key));
-        self.endpoint_fields(&mut at, "", endpoint);
+        self.endpoint_fields(&mut at, FIELDS, endpoint);
         at.end();
         o.end();
         Some(out)
@@ -280,7 +283,7 @@ impl WasmFailover {
             }
             FailoverEvent::Connecting { endpoint, round } => {
                 o.field("type", "connecting").field("round", round);
-                self.endpoint_fields(&mut o, "", *endpoint);
+                self.endpoint_fields(&mut o, FIELDS, *endpoint);
             }
             FailoverEvent::AttemptFailed { endpoint, cause } => {
                 let refused = matches!(
@@ -292,7 +295,7 @@ impl WasmFailover {
                 o.field("type", "attempt_failed")
                     .field("cause", &attempt_cause(cause))
                     .field("refused", &refused);
-                self.endpoint_fields(&mut o, "", *endpoint);
+                self.endpoint_fields(&mut o, FIELDS, *endpoint);
             }
             FailoverEvent::Waiting { round, delay } => {
                 o.field("type", "waiting")
@@ -301,11 +304,11 @@ impl WasmFailover {
             }
             FailoverEvent::Up { endpoint } => {
                 o.field("type", "up");
-                self.endpoint_fields(&mut o, "", *endpoint);
+                self.endpoint_fields(&mut o, FIELDS, *endpoint);
             }
             FailoverEvent::Lost { endpoint, cause } => {
                 o.field("type", "lost").field("cause", &loss_cause(cause));
-                self.endpoint_fields(&mut o, "", *endpoint);
+                self.endpoint_fields(&mut o, FIELDS, *endpoint);
             }
             FailoverEvent::Restored {
                 endpoint,
@@ -315,7 +318,7 @@ impl WasmFailover {
                 failed,
             } => {
                 o.field("type", "restored").field("gap_ms", &ms_of(*gap));
-                self.endpoint_fields(&mut o, "", *endpoint);
+                self.endpoint_fields(&mut o, FIELDS, *endpoint);
                 let names: Vec<String> = data_sets.iter().map(events::name).collect();
                 o.field("data_sets", &names);
                 let pairs: Vec<(String, String)> = transfer_sets
@@ -331,8 +334,8 @@ impl WasmFailover {
             }
             FailoverEvent::FailingBack { from, to } => {
                 o.field("type", "failing_back");
-                self.endpoint_fields(&mut o, "from_", *from);
-                self.endpoint_fields(&mut o, "", *to);
+                self.endpoint_fields(&mut o, FROM_FIELDS, *from);
+                self.endpoint_fields(&mut o, FIELDS, *to);
             }
             FailoverEvent::NotRemembered(n) => {
                 o.field("type", "not_remembered")
@@ -343,16 +346,16 @@ impl WasmFailover {
         Some(out)
     }
 
-    /// `endpoint` and `target` (each key after `prefix`).
-    fn endpoint_fields(&self, o: &mut Obj, prefix: &str, endpoint: usize) {
+    /// The endpoint's index and target under `keys` (`FIELDS`, or `FROM_FIELDS` for where a
+    /// fail-back leaves).
+    fn endpoint_fields(&self, o: &mut Obj, keys: [&str; 2], endpoint: usize) {
         let target = self
             .link
             .config()
             .endpoints
             .get(endpoint)
             .map_or("", |e| e.address.as_str());
-        o.field(&format!("{prefix}endpoint"), &endpoint)
-            .field(&format!("{prefix}target"), target);
+        o.field(keys[0], &endpoint).field(keys[1], target);
     }
 
     /// When to call [`Self::handle_timeout`], in `Date.now()` milliseconds; `undefined` for never.
