@@ -10,7 +10,7 @@
 // data set to watch), ?local=AP/AE, ?remote=AP/AE.
 
 import init, { WasmFailover } from "./pkg/tase2_wasm.js";
-import { Connection, errorText } from "./connection.js";
+import { Connection, errorText, seconds } from "./connection.js";
 import { abnormal, flagsText, valueText, trendValue, timestampMs, timeText, ageText, escapeHtml } from "./format.js";
 import { Trends } from "./trend.js";
 
@@ -168,7 +168,7 @@ function onRestored(e) {
   if (pair) {
     view.transferSet = ts;
     view.tsStarted = null;
-    setStatus("ts-status", `${ts} restored on ${e.target}${pair[1] !== ts ? ` (there ${pair[1]})` : ""} after a gap of ${(e.gap_ms / 1000).toFixed(1)} s`, "ok");
+    setStatus("ts-status", `${ts} restored on ${e.target}${pair[1] !== ts ? ` (there ${pair[1]})` : ""} after a gap of ${seconds(e.gap_ms)} s`, "ok");
   } else if (ts) {
     const why = e.failed.find(([n]) => n === ts);
     setStatus("ts-status", `${ts} not restored on ${e.target}${why ? `: ${why[1]}` : ""}`, "error");

@@ -18,6 +18,11 @@ const NORMAL = 1000;
 // unreachable") when that fails: a probe socket still open after this long reached its target.
 const PROBE_SETTLE_MS = 1000;
 
+/// Milliseconds as seconds for people: two decimals under 1 s (a failover takes tens of ms).
+export function seconds(ms) {
+  return (ms / 1000).toFixed(ms < 1000 ? 2 : 1);
+}
+
 export class Connection {
   constructor(WasmFailover, handlers) {
     this.WasmFailover = WasmFailover;
@@ -231,7 +236,7 @@ export class Connection {
       case "restored": {
         const where = e.endpoint === 0 ? (this.params.targets.length > 1 ? "on primary" : "back on") : "on backup";
         const n = e.transfer_sets.length;
-        const text = `${this.prefix()}${where} ${e.target} after ${(e.gap_ms / 1000).toFixed(1)} s`
+        const text = `${this.prefix()}${where} ${e.target} after ${seconds(e.gap_ms)} s`
           + (n ? `, ${n} transfer set${n > 1 ? "s" : ""} restored` : "")
           + (e.failed.length ? `, not restored: ${e.failed.map(([name, err]) => `${name} (${err})`).join(", ")}` : "");
         this.lost = null;

@@ -335,11 +335,11 @@ try {
     writeFileSync(args.control, "stop");
     const tDown = Date.now();
     const esc = (t) => t.replace(/[.]/g, "\\.");
-    const want = new RegExp(`^lost link to ${esc(primary)} \\(([^)]+)\\).*; on backup ${esc(backup)} after (\\d+\\.\\d) s`);
+    const want = new RegExp(`^lost link to ${esc(primary)} \\(([^)]+)\\).*; on backup ${esc(backup)} after (\\d+\\.\\d+) s`);
     const text = await waitText("#state", want, "the state line after the primary stops", 40_000);
     const tUp = Date.now();
     assert((await page.locator("#state").getAttribute("data-state")) === "associated", "state not associated on the backup");
-    const ts = await waitText("#ts-status", new RegExp(`restored on ${esc(backup)}.*gap of \\d+\\.\\d s`), "the transfer set's restoration", 10_000);
+    const ts = await waitText("#ts-status", new RegExp(`restored on ${esc(backup)}.*gap of \\d+\\.\\d+ s`), "the transfer set's restoration", 10_000);
     const reports = await page.evaluate(() => window.viewer.reports);
     const before = await cellValue("ICC1/Gen1_MW");
     await waitFor(([b, n]) => window.viewer.reports > n && document.querySelector('#live-table tr[data-point="ICC1/Gen1_MW"] td.value').dataset.value !== b,
