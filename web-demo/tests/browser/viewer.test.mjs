@@ -349,7 +349,19 @@ try {
     assert(!offline, "the live table is still greyed out on the backup");
     await shot("failover");
     writeFileSync(args.control, "start");
-    return `"${text}" (${((tUp - tDown) / 1000).toFixed(1)} s after the stop); ${ts}; Gen1_MW ${before} → ${after}`;
+    // The link's recording holds both associations and replays across the failover.
+    const [dl] = await Promise.all([
+      page.waitForEvent("download"),
+      page.locator('[data-testid="download-rec"]').click(),
+    ]);
+    const file = join(out, "viewer-failover.rec");
+    await dl.saveAs(file);
+    const r = spawnSync(args.tase2 || "target/release/tase2", ["replay", file], { encoding: "utf8" });
+    // One connection per association attempted: the primary's, the backup's, and any attempt on
+    // the stopped primary in between.
+    const conns = Number((/ (\d+) connections,/.exec(r.stdout) || [])[1]);
+    assert(r.status === 0 && conns >= 2, `tase2 replay exit ${r.status}: ${r.stdout}${r.stderr}`);
+    return `"${text}" (${((tUp - tDown) / 1000).toFixed(1)} s after the stop); ${ts}; Gen1_MW ${before} → ${after}; ${r.stdout.trim()}`;
   });
 
   await check(withWs ? "with ?ws= the page does not fetch /targets.json" : "without ?ws= the page fetches /targets.json", async () => {
