@@ -547,7 +547,7 @@ fn under_mio_a_failover_client_rides_through_the_primarys_death_and_fails_back()
     };
     assert_eq!(endpoint, 1);
     assert!(failed.is_empty(), "{failed:?}");
-    assert_eq!(data_sets, [ds.clone()]);
+    assert_eq!(data_sets, std::slice::from_ref(&ds));
     assert_eq!(transfer_sets[0].0, ts);
     assert_eq!(c.failover().endpoint(), 1);
     // Change reports with values flow on the backup, under the transfer set it has there.
