@@ -457,10 +457,12 @@ impl MioFailoverClient {
         }
     }
 
-    /// Close the current transport as the core asked: what it has sent is left to go out.
+    /// Close the current transport as the core asked: what the session still had for it (an
+    /// abort, say) goes out first, as far as the socket takes it.
     fn close_link(&mut self) {
         if let Some(mut link) = self.link.take() {
             if link.connected {
+                while self.fo.poll_transmit(&mut link.unsent) > 0 {}
                 let _ = write_out(&mut link.socket, &mut link.unsent);
                 let _ = link.socket.shutdown(Shutdown::Write);
             }
@@ -486,10 +488,10 @@ impl Drop for MioFailoverClient {
     fn drop(&mut self) {
         if !self.fo.is_closed() {
             self.fo.abort(std_clock::now());
-            self.actions();
-            self.transmit();
         }
+        // The abort goes out before the socket closes.
         self.close_link();
+        self.close_probe();
         self.fo.flush_recording();
     }
 }

@@ -3,8 +3,11 @@
 //! driver in both roles, TLS 1.2 and 1.3 with each suite of the profile, mutual
 //! authentication, the bilateral table's certificate binding, each refusal (unknown CA,
 //! expired, revoked, another certificate than the table's, a pin, plain TCP on the TLS port, a
-//! handshake that stalls), session resumption, key updates, and a recording of a TLS session
-//! that replays with its peer identity.
+//! handshake that stalls), each an event of the server (`AdmissionEvent::TransportRefused`) and
+//! a line of `tase2 serve`, session resumption, key updates, a CRL reload under both drivers,
+//! and a recording of a TLS session that replays with its peer identity.
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -241,6 +244,53 @@ fn tokio_both_versions_with_each_suite_and_mutual_authentication() {
             running.abort();
         }
     });
+}
+
+/// `tase2 serve` over TLS prints each refusal as a line, as it prints its other refusals.
+#[test]
+fn tase2_serve_prints_a_line_for_each_tls_refusal() {
+    let bin = common::tase2_bin();
+    let addr = format!("127.0.0.1:{}", common::free_port());
+    let path = |name: &str| pem(name).to_string_lossy().into_owned();
+    let (cert, key, ca, crl) = (
+        path("server.pem"),
+        path("server.key"),
+        path("ca.pem"),
+        path("crl.pem"),
+    );
+    let tls = [
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        &key,
+        "--tls-ca",
+        &ca,
+        "--tls-crl",
+        &crl,
+    ];
+    let mut serve = common::serve_with(&bin, &addr, &tls, std::process::Stdio::piped());
+    let out = common::lines(&mut serve.0);
+    runtime().block_on(async {
+        for cert in ["rogue", "revoked"] {
+            let client = ClientTls::from_settings(&client_settings(cert)).unwrap();
+            assert!(read_over_tls(&addr, &client).await.is_err(), "{cert}");
+        }
+        let plain = Tase2Client::connect_with(addr.as_str(), association(), options()).await;
+        assert!(plain.is_err(), "plain TCP on the TLS port");
+    });
+    let mut seen = Vec::new();
+    for what in [
+        "peer certificate refused: issued by an unknown CA",
+        "peer certificate refused: revoked",
+        "plain TCP (RFC 1006 without TLS) on the TLS port",
+    ] {
+        let l = common::wait_line(&out, Duration::from_secs(10), what, &mut seen);
+        assert!(
+            l.contains("TLS refused connection ") && l.contains(" from 127.0.0.1: "),
+            "{l}"
+        );
+        println!("tase2 serve: {l}");
+    }
 }
 
 /// Every refusal: each ends without an association, and says why.
