@@ -57,7 +57,9 @@ use crate::{read_some, write_out, ReadOutcome, Tase2ClientError, READ_BUFFER_SIZ
 pub struct MioFailoverOptions {
     /// Events kept for [`MioFailoverClient::next_event`]; when that many wait, the socket is not
     /// read until the application takes some (so a client that does not drain its events is
-    /// slowed, never grown without bound). Default 1,024.
+    /// slowed, never grown without bound), as `tase2_tokio::FailoverClient` does: a
+    /// [`MioFailoverClient::run`] meanwhile cannot read its answer and ends with the request
+    /// timeout. Default 1,024.
     pub event_queue: usize,
 }
 
@@ -98,7 +100,8 @@ struct ProbeSocket {
 /// messages, and the link's own: connecting, lost, restored, refreshed, failing back) are kept,
 /// in order, for [`Self::next_event`].
 ///
-/// Dropping the client aborts the association; [`Self::conclude`] ends it in order.
+/// Dropping the client aborts the association and closes the socket; [`Self::conclude`] ends it
+/// in order.
 pub struct MioFailoverClient {
     poll: Poll,
     events: Events,
@@ -457,8 +460,9 @@ impl MioFailoverClient {
         }
     }
 
-    /// Close the current transport as the core asked: what the session still had for it (an
-    /// abort, say) goes out first, as far as the socket takes it.
+    /// Close the current transport as the core asked: anything the core still gives for it goes
+    /// out first, as far as the socket takes it. (Today the core drops a closed session at once,
+    /// an abort's PDU with it, so the peer sees the transport close.)
     fn close_link(&mut self) {
         if let Some(mut link) = self.link.take() {
             if link.connected {
@@ -489,7 +493,6 @@ impl Drop for MioFailoverClient {
         if !self.fo.is_closed() {
             self.fo.abort(std_clock::now());
         }
-        // The abort goes out before the socket closes.
         self.close_link();
         self.close_probe();
         self.fo.flush_recording();

@@ -730,7 +730,7 @@ fn mio_a_new_crl_closes_revoked_connections_and_renews_the_others_keys() {
 }
 
 /// A TLS session recorded by the tokio server replays on the pure core: the peer identity is in
-/// the log, and the certificate binding decides the same way.
+/// the log, and the certificate binding decides the same way; a TLS refusal is in it too.
 #[test]
 fn a_recorded_tls_session_replays_with_its_peer_identity() {
     let rt = runtime();
@@ -766,6 +766,9 @@ fn a_recorded_tls_session_replays_with_its_peer_identity() {
         .await
         .unwrap_err();
         assert!(e.contains("authentication-failure"), "{e}");
+        // A certificate of another CA: refused by TLS, which the log holds too.
+        let rogue = ClientTls::from_settings(&client_settings("rogue")).unwrap();
+        assert!(read_over_tls(&addr, &rogue).await.is_err());
         tokio::time::sleep(Duration::from_millis(200)).await;
         running.abort();
         let _ = running.await;
@@ -782,10 +785,21 @@ fn a_recorded_tls_session_replays_with_its_peer_identity() {
         })
         .collect();
     assert_eq!(identities, ["iccp-client-1", "iccp-client-2"]);
+    let refusals: Vec<String> = Reader::new(&log)
+        .unwrap()
+        .filter_map(|e| match e.unwrap().event {
+            Event::TransportRefused { reason, .. } => Some(reason),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        refusals,
+        ["peer certificate refused: issued by an unknown CA"]
+    );
     let header = Reader::new(&log).unwrap().header().clone();
     let mut m = server_from_header(&header).unwrap();
     let stats = record::replay(&mut m.endpoint, &log).unwrap();
-    assert_eq!(stats.connections, 2, "{stats:?}");
+    assert_eq!(stats.connections, 3, "{stats:?}");
 }
 
 /// The mio driver in both roles, and across drivers: mio client to tokio server, tokio client
