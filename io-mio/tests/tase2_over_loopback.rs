@@ -546,7 +546,7 @@ fn a_failover_client_with_a_one_event_queue_loses_no_report_and_ends_when_droppe
         if let Some(FailoverEvent::Session(SessionEvent::Report(r))) =
             c.next_event(Duration::from_millis(200)).unwrap()
         {
-            if let Some(Value::Real(v)) = r.point(&icc1("P2")).map(|p| p.value.clone()) {
+            if let Some(Value::Real(v)) = r.point(&icc1("P2")).map(|p| p.value) {
                 values.push(v);
             }
         }
