@@ -179,13 +179,12 @@ impl MioFailoverClient {
     /// none is up: see [`Failover`]).
     pub fn run(&mut self, command: Command) -> Result<Outcome, Tase2ClientError> {
         let op = self.fo.command(std_clock::now(), command);
+        self.fed();
         self.waiting = Some((op, None));
         loop {
             self.settle()?;
-            if let Some((_, Some(_))) = &self.waiting {
-                let Some((_, Some(result))) = self.waiting.take() else {
-                    unreachable!()
-                };
+            if let Some(result) = self.waiting.as_mut().and_then(|(_, r)| r.take()) {
+                self.waiting = None;
                 return result.map_err(Tase2ClientError::Session);
             }
             if self.fo.is_closed() {
@@ -221,6 +220,7 @@ impl MioFailoverClient {
     /// meanwhile stay for [`Self::next_event`].
     pub fn conclude(&mut self) -> Result<(), Tase2ClientError> {
         self.fo.conclude(std_clock::now());
+        self.fed();
         // The release's answer must be read even if the application left events waiting; the
         // association's release timeout bounds how many more can come.
         self.event_queue = usize::MAX;
@@ -247,9 +247,13 @@ impl MioFailoverClient {
                 break;
             }
         }
-        // What the core recorded meanwhile goes to the file soon.
-        self.idle_flush.touch(self.recording);
         Ok(())
+    }
+
+    /// The core was given something (and recorded it): the recording goes to the file soon. Only
+    /// then, so an idle client does not wake up for nothing.
+    fn fed(&mut self) {
+        self.idle_flush.touch(self.recording);
     }
 
     /// Wait for readiness or the next deadline (at most `limit`), and handle what came.
@@ -274,12 +278,16 @@ impl MioFailoverClient {
                 (e.token(), readable, e.is_writable() || e.is_error())
             })
             .collect();
+        if !ready.is_empty() {
+            self.fed();
+        }
         for (token, readable, writable) in ready {
             self.ready(token, readable, writable);
         }
         let now = std_clock::now();
         if self.fo.poll_timeout().is_some_and(|d| d <= now) {
             self.fo.handle_timeout(now);
+            self.fed();
         }
         if self.idle_flush.take_due() {
             self.fo.flush_recording();
@@ -389,7 +397,13 @@ impl MioFailoverClient {
         let Some(link) = self.link.as_mut().filter(|l| l.connected) else {
             return false;
         };
-        while self.fo.poll_transmit(&mut link.unsent) > 0 {}
+        let mut given = 0;
+        while let n @ 1.. = self.fo.poll_transmit(&mut link.unsent) {
+            given += n;
+        }
+        if given > 0 {
+            self.idle_flush.touch(self.recording);
+        }
         if write_out(&mut link.socket, &mut link.unsent).is_err() {
             self.drop_link();
             self.fo.handle_transport_closed(std_clock::now());
@@ -440,6 +454,9 @@ impl MioFailoverClient {
                 }
             }
             fed = true;
+        }
+        if fed {
+            self.fed();
         }
         fed
     }
