@@ -13,9 +13,12 @@
 //!   stream of your own (tokio-rustls underneath).
 //!
 //! A refused handshake (unknown CA, expired, revoked, not pinned, no certificate, a plain-TCP
-//! client on the TLS port, a handshake that did not finish in time) is logged at warn level on
-//! the target `tase2_tokio::tls`, with the peer's address and the reason in words
-//! ([`tase2_tls::describe_error`]); a client gets it as its connect error.
+//! client on the TLS port) and a connection whose certificate a reloaded configuration refuses
+//! are server events: `Endpoint::transport_refused` closes the connection and queues
+//! `AdmissionEvent::TransportRefused` with the source address and the reason in words
+//! ([`tase2_tls::describe_error`]), recorded like every input. A handshake that did not finish
+//! in time is the endpoint's own `AdmissionEvent::HandshakeTimeout`. Each is also logged at warn
+//! level on the target `tase2_tokio::tls`; a client gets the refusal as its connect error.
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
@@ -264,8 +267,9 @@ pub(crate) async fn connection<H: Hooks + 'static>(
     let mut conn = match ServerConnection::new(Arc::clone(&tls.config)) {
         Ok(c) => c,
         Err(e) => {
-            tracing::warn!(target: "tase2_tokio::tls", "connection {} from {peer}: TLS not started: {e}", id.0);
-            close(&shared, id);
+            let why = format!("TLS not started: {e}");
+            tracing::warn!(target: "tase2_tokio::tls", "connection {} from {peer}: {why}", id.0);
+            refuse(&shared, id, &why);
             return;
         }
     };
@@ -317,6 +321,18 @@ pub(crate) async fn connection<H: Hooks + 'static>(
 /// The endpoint forgets `id` (the transport closed) and the connection leaves the task table.
 fn close<H: Hooks>(shared: &Shared<H>, id: ConnectionId) {
     transport_closed(shared, id);
+    drain_forgotten(shared, id);
+}
+
+/// TLS refused `id`'s peer or ended the connection: the endpoint closes it with an
+/// `AdmissionEvent::TransportRefused` saying `why`, and it leaves the task table.
+fn refuse<H: Hooks>(shared: &Shared<H>, id: ConnectionId, why: &str) {
+    {
+        let mut core = shared.0.borrow_mut();
+        core.endpoint.transport_refused(clock::now(), id, why);
+        core.settle();
+    }
+    shared.1.notify_one();
     drain_forgotten(shared, id);
 }
 
@@ -449,7 +465,7 @@ async fn run<H: Hooks + 'static>(
                     _ => tase2_tls::describe_error(&e),
                 };
                 tracing::warn!(target: "tase2_tokio::tls", "{who}: TLS handshake refused: {why}");
-                close(shared, id);
+                refuse(shared, id, &why);
                 return End::Closed;
             }
             if handshaking && !conn.is_handshaking() {
@@ -528,12 +544,12 @@ async fn run<H: Hooks + 'static>(
                     continue;
                 }
                 if let Err(e) = new.recheck(conn.peer_certificates()) {
-                    tracing::warn!(
-                        target: "tase2_tokio::tls",
-                        "{who}: closed: its certificate fails the new TLS configuration: {}",
+                    let why = format!(
+                        "its certificate fails the new TLS configuration: {}",
                         tase2_tls::describe_error(&e)
                     );
-                    close(shared, id);
+                    tracing::warn!(target: "tase2_tokio::tls", "{who}: closed: {why}");
+                    refuse(shared, id, &why);
                     return End::Closed;
                 }
                 if conn.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3) {
