@@ -578,15 +578,13 @@ impl Failover {
         if !self.fresh {
             return Err(record::RecordStartError::NotFresh);
         }
-        let setup = record::FailoverSetup {
-            config: self.config.clone(),
-        };
+        let setup = self.recorded_setup();
         let header = record::Header {
             version: record::FORMAT_VERSION,
             role: record::Role::Failover,
             setup_kind: String::from(record::FAILOVER_SETUP),
-            setup: postcard::to_allocvec(&setup).unwrap_or_default(),
-            fingerprint: self.fingerprint(),
+            fingerprint: record::format::Fingerprint::of(&setup),
+            setup,
             producer: String::from(producer),
             start: self.start,
         };
@@ -606,11 +604,27 @@ impl Failover {
         }
     }
 
-    /// A digest of the configuration (a recording's fingerprint).
+    /// A digest of the configuration (a recording's fingerprint): of its recorded (postcard)
+    /// form.
     pub fn fingerprint(&self) -> u64 {
+        // Not of the `Debug` text as before: formatting the configuration pulled every config
+        // type's `Debug` into the browser package. Older recordings still replay
+        // (`legacy_fingerprint`).
+        record::format::Fingerprint::of(&self.recorded_setup())
+    }
+
+    /// The fingerprint of recordings made before 2026-12: a digest of the configuration's `Debug`
+    /// text. Only replay asks for it, so a build that never replays (the browser's) leaves it out.
+    pub(crate) fn legacy_fingerprint(&self) -> u64 {
         let mut fp = record::format::Fingerprint::new();
         let _ = core::fmt::write(&mut fp, format_args!("{:?}", self.config));
         fp.0
+    }
+
+    /// The header's setup: a [`record::FailoverSetup`] in postcard, which is the configuration's
+    /// own postcard (a struct of one field adds nothing), so it is written without a copy.
+    fn recorded_setup(&self) -> Vec<u8> {
+        postcard::to_allocvec(&self.config).unwrap_or_default()
     }
 
     /// The connection number of the current session in a recording (`None` before the first).
