@@ -83,10 +83,22 @@ impl Ord for Instant {
     }
 }
 
+/// `d` in whole microseconds, `u64::MAX` beyond. In 64-bit arithmetic, unlike
+/// `Duration::as_micros`, and with the overflow found by a comparison, not an overflowing
+/// multiply: on wasm32 both of those are a 128-bit multiply (a library call), and every deadline
+/// the client computes inlines this.
+pub(crate) fn micros_saturating(d: Duration) -> u64 {
+    let secs = d.as_secs();
+    if secs > u64::MAX / 1_000_000 {
+        return u64::MAX;
+    }
+    (secs * 1_000_000).saturating_add(u64::from(d.subsec_micros()))
+}
+
 impl Add<Duration> for Instant {
     type Output = Instant;
     fn add(self, d: Duration) -> Instant {
-        let us = d.as_micros().min(i64::MAX as u128) as u64;
+        let us = micros_saturating(d).min(i64::MAX as u64);
         Instant {
             mono_micros: self.mono_micros.saturating_add(us),
             utc_micros: self.utc_micros.saturating_add(us as i64),
@@ -114,5 +126,29 @@ mod tests {
         let stepped = Instant::new(Duration::from_millis(2500), 0);
         assert_eq!(stepped, t1, "equality is by the monotonic reading");
         assert_eq!(t0 - t1, Duration::ZERO);
+    }
+
+    #[test]
+    fn microseconds_are_those_of_as_micros_up_to_the_saturation() {
+        for d in [
+            Duration::ZERO,
+            Duration::from_nanos(999),
+            Duration::from_nanos(1_999),
+            Duration::new(3, 999_999_999),
+            Duration::from_secs(u64::MAX / 1_000_000),
+        ] {
+            assert_eq!(u128::from(micros_saturating(d)), d.as_micros(), "{d:?}");
+        }
+        assert_eq!(micros_saturating(Duration::MAX), u64::MAX);
+        assert_eq!(
+            micros_saturating(Duration::from_secs(u64::MAX / 1_000_000 + 1)),
+            u64::MAX
+        );
+        // A deadline beyond any clock saturates rather than wrapping.
+        let far = Instant::virtual_at(Duration::from_secs(1), 0) + Duration::MAX;
+        assert_eq!(
+            far.monotonic(),
+            Duration::from_micros(i64::MAX as u64 + 1_000_000)
+        );
     }
 }

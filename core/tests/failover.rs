@@ -971,6 +971,57 @@ fn a_whole_failover_run_records_and_replays_octet_for_octet() {
     assert!(late.record(Box::new(Vec::<u8>::new()), "late").is_err());
 }
 
+/// FNV-1a, 64 bits: how the fingerprint of a recording made before 2026-12 was computed (over
+/// the configuration's `Debug` text).
+fn fnv1a64(octets: &[u8]) -> u64 {
+    octets.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+#[test]
+fn a_failover_recording_with_the_older_fingerprint_still_replays() {
+    use tase2_core::record::{format, Reader, ReplayError};
+    let mut c = config(2);
+    c.fail_back = Some(Duration::from_secs(3));
+    let mut fo = Failover::new(c.clone(), t0());
+    fo.record(Box::new(Vec::<u8>::new()), "failover test")
+        .unwrap();
+    let mut net = Net::with(fo, vec![None, Some(server(100.0))]);
+    net.until(Duration::from_secs(2), |e| {
+        matches!(e, FailoverEvent::Up { endpoint: 1 })
+    });
+    net.fo.conclude(net.now);
+    net.advance(Duration::from_secs(1));
+    let log = net.fo.recording().unwrap().to_vec();
+    let mut reader = Reader::new(&log).unwrap();
+    let mut header = reader.header().clone();
+    let entries = reader.by_ref().collect::<Result<Vec<_>, _>>().unwrap();
+    assert_eq!(header.fingerprint, net.fo.fingerprint());
+    // Another configuration, another fingerprint.
+    c.seed += 1;
+    assert_ne!(Failover::new(c, t0()).fingerprint(), header.fingerprint);
+    let mut with = |fingerprint: u64| {
+        header.fingerprint = fingerprint;
+        let mut out = Vec::new();
+        format::write_header(&mut out, &header);
+        for e in &entries {
+            format::write_entry(&mut out, e);
+        }
+        tase2_core::record::replay_failover(&out)
+    };
+    let legacy = fnv1a64(format!("{:?}", net.fo.config()).as_bytes());
+    assert_ne!(legacy, net.fo.fingerprint());
+    let stats = with(legacy).unwrap();
+    // The primary refused the transport: the backup's is the one association.
+    assert_eq!(stats.connections, 1, "{stats:?}");
+    assert!(stats.output_bytes > 0, "{stats:?}");
+    assert!(matches!(
+        with(legacy ^ 1),
+        Err(ReplayError::Fingerprint { .. })
+    ));
+}
+
 #[test]
 fn setup_beyond_the_bound_runs_but_is_not_remembered() {
     let mut c = config(1);

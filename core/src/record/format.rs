@@ -385,6 +385,13 @@ impl Fingerprint {
 }
 
 impl Fingerprint {
+    /// The digest of `octets` alone.
+    pub(crate) fn of(octets: &[u8]) -> u64 {
+        let mut fp = Fingerprint::new();
+        fp.octets(octets);
+        fp.0
+    }
+
     /// Fold `octets` into the digest (FNV-1a).
     pub(crate) fn octets(&mut self, octets: &[u8]) {
         for &b in octets {

@@ -10,7 +10,7 @@
 //! - **Recording** is built into the objects: [`Session::record`](crate::tase2::client::Session::record)
 //!   and [`Endpoint::record`](crate::server::Endpoint::record) take a [`RecordSink`] before the
 //!   first input; from then on every public call that changes the object is logged (one frame
-//!   at a time, so memory stays bounded; [`IoSink`] writes a file and flushes every 100 ms of
+//!   at a time, so memory stays bounded; `IoSink` (feature `std`) writes a file and flushes every 100 ms of
 //!   recorded time). Calls the log cannot see (`model_mut`, `hooks_mut`, `with_outbox`) are
 //!   logged as [`Event::Unrecordable`] and stop a replay there with a clear error.
 //! - **The format** ([`format`]) is versioned postcard frames with checksums; variants are only

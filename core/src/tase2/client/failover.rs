@@ -88,7 +88,7 @@ impl Backoff {
 
     fn draw(&self, round: u32, rng: &mut SimRng) -> Duration {
         let base = self.base(round);
-        let base_us = base.as_micros().min(u128::from(u64::MAX)) as u64;
+        let base_us = crate::time::micros_saturating(base);
         let span = base_us / 100 * u64::from(self.jitter_percent.min(100))
             + base_us % 100 * u64::from(self.jitter_percent.min(100)) / 100;
         Duration::from_micros(base_us - rng.below(span + 1))
@@ -578,15 +578,13 @@ impl Failover {
         if !self.fresh {
             return Err(record::RecordStartError::NotFresh);
         }
-        let setup = record::FailoverSetup {
-            config: self.config.clone(),
-        };
+        let setup = self.recorded_setup();
         let header = record::Header {
             version: record::FORMAT_VERSION,
             role: record::Role::Failover,
             setup_kind: String::from(record::FAILOVER_SETUP),
-            setup: postcard::to_allocvec(&setup).unwrap_or_default(),
-            fingerprint: self.fingerprint(),
+            fingerprint: record::format::Fingerprint::of(&setup),
+            setup,
             producer: String::from(producer),
             start: self.start,
         };
@@ -606,11 +604,27 @@ impl Failover {
         }
     }
 
-    /// A digest of the configuration (a recording's fingerprint).
+    /// A digest of the configuration (a recording's fingerprint): of its recorded (postcard)
+    /// form.
     pub fn fingerprint(&self) -> u64 {
+        // Not of the `Debug` text as before: formatting the configuration pulled every config
+        // type's `Debug` into the browser package. Older recordings still replay
+        // (`legacy_fingerprint`).
+        record::format::Fingerprint::of(&self.recorded_setup())
+    }
+
+    /// The fingerprint of recordings made before 2026-12: a digest of the configuration's `Debug`
+    /// text. Only replay asks for it, so a build that never replays (the browser's) leaves it out.
+    pub(crate) fn legacy_fingerprint(&self) -> u64 {
         let mut fp = record::format::Fingerprint::new();
         let _ = core::fmt::write(&mut fp, format_args!("{:?}", self.config));
         fp.0
+    }
+
+    /// The header's setup: a [`record::FailoverSetup`] in postcard, which is the configuration's
+    /// own postcard (a struct of one field adds nothing), so it is written without a copy.
+    fn recorded_setup(&self) -> Vec<u8> {
+        postcard::to_allocvec(&self.config).unwrap_or_default()
     }
 
     /// The connection number of the current session in a recording (`None` before the first).
@@ -1183,47 +1197,8 @@ impl Failover {
                 failed: Vec::new(),
             });
             let mut n = 0;
-            if self.setup.version {
-                n += usize::from(
-                    self.issue(now, Command::Version, Op::Restore(RestoreOp::Ignore))
-                        .is_some(),
-                );
-            }
-            for (name, members) in self.setup.data_sets.clone() {
-                let delete = Command::DeleteDataSet { name: name.clone() };
-                n += usize::from(
-                    self.issue(now, delete, Op::Restore(RestoreOp::Ignore))
-                        .is_some(),
-                );
-                let define = Command::DefineDataSet {
-                    name: name.clone(),
-                    members,
-                };
-                n += usize::from(
-                    self.issue(now, define, Op::Restore(RestoreOp::Define(name)))
-                        .is_some(),
-                );
-            }
-            for t in &mut self.setup.transfer_sets {
-                t.current = None;
-            }
-            for t in self.setup.transfer_sets.clone() {
-                let domain = match &t.original {
-                    ObjectName::DomainSpecific { domain, .. } => domain.clone(),
-                    _ => String::new(),
-                };
-                let c = Command::ReserveAndStart {
-                    domain,
-                    value: t.value.clone(),
-                };
-                n += usize::from(
-                    self.issue(now, c, Op::Restore(RestoreOp::Start(t.original)))
-                        .is_some(),
-                );
-            }
-            if self.setup.info {
-                let c = Command::InfoMessages { enable: true };
-                n += usize::from(self.issue(now, c, Op::Restore(RestoreOp::Info)).is_some());
+            for (command, op) in self.restoration() {
+                n += usize::from(self.issue(now, command, Op::Restore(op)).is_some());
             }
             if let Some(r) = &mut self.restoring {
                 r.pending = n;
@@ -1235,6 +1210,41 @@ impl Failover {
         for (id, command, remember, _) in core::mem::take(&mut self.queued) {
             self.issue(now, command, Op::App { id, remember });
         }
+    }
+
+    /// The commands that bring back what the application set up, in order, each with what its
+    /// result restores. Transfer sets are forgotten as running: the new association has none yet.
+    fn restoration(&mut self) -> Vec<(Command, RestoreOp)> {
+        let setup = &mut self.setup;
+        let mut out = Vec::new();
+        if setup.version {
+            out.push((Command::Version, RestoreOp::Ignore));
+        }
+        for (name, members) in &setup.data_sets {
+            let delete = Command::DeleteDataSet { name: name.clone() };
+            out.push((delete, RestoreOp::Ignore));
+            let define = Command::DefineDataSet {
+                name: name.clone(),
+                members: members.clone(),
+            };
+            out.push((define, RestoreOp::Define(name.clone())));
+        }
+        for t in &mut setup.transfer_sets {
+            t.current = None;
+            let domain = match &t.original {
+                ObjectName::DomainSpecific { domain, .. } => domain.clone(),
+                _ => String::new(),
+            };
+            let start = Command::ReserveAndStart {
+                domain,
+                value: t.value.clone(),
+            };
+            out.push((start, RestoreOp::Start(t.original.clone())));
+        }
+        if setup.info {
+            out.push((Command::InfoMessages { enable: true }, RestoreOp::Info));
+        }
+        out
     }
 
     /// Finish restoration when nothing is pending.
@@ -1280,16 +1290,13 @@ impl Failover {
                 {
                     t.current = Some(new.clone());
                     let ds = t.value.data_set.clone();
-                    if let Some((_, members)) = self.setup.data_sets.iter().find(|(n, _)| *n == ds)
-                    {
+                    // The members as the application defined them, else as the server gave them.
+                    let members = match self.setup.data_sets.iter().find(|(n, _)| *n == ds) {
+                        Some((_, members)) => Some(members.as_slice()),
+                        None => self.session.as_ref().and_then(|s| s.data_set(&ds)),
+                    };
+                    if let Some(members) = members {
                         let names: Vec<ObjectName> = members
-                            .iter()
-                            .filter(|m| !is_report_variable(m))
-                            .cloned()
-                            .collect();
-                        refresh = Some((ds, names));
-                    } else if let Some(m) = self.session.as_ref().and_then(|s| s.data_set(&ds)) {
-                        let names = m
                             .iter()
                             .filter(|m| !is_report_variable(m))
                             .cloned()
@@ -1374,20 +1381,15 @@ impl Failover {
         self.next_keepalive = None;
         self.keepalive = None;
         self.leaving_cause = Some(LossCause::FailBack);
+        let stops = self.setup.transfer_sets.iter().filter_map(|t| {
+            let transfer_set = t.current.clone()?;
+            Some(Command::StopTransferSet { transfer_set })
+        });
+        let deletes =
+            (self.setup.data_sets.iter()).map(|d| Command::DeleteDataSet { name: d.0.clone() });
+        let cleanup: Vec<Command> = stops.chain(deletes).collect();
         let mut n = 0;
-        let stops: Vec<ObjectName> = self
-            .setup
-            .transfer_sets
-            .iter()
-            .filter_map(|t| t.current.clone())
-            .collect();
-        for ts in stops {
-            let c = Command::StopTransferSet { transfer_set: ts };
-            n += usize::from(self.issue(now, c, Op::Leave).is_some());
-        }
-        let deletes: Vec<ObjectName> = self.setup.data_sets.iter().map(|d| d.0.clone()).collect();
-        for name in deletes {
-            let c = Command::DeleteDataSet { name };
+        for c in cleanup {
             n += usize::from(self.issue(now, c, Op::Leave).is_some());
         }
         self.leave_pending = n;
