@@ -2,11 +2,14 @@
 
 use tase2_core::mms::ObjectName;
 use tase2_core::tase2::client::{Command, OpId, Session, SessionConfig, SessionEvent};
+#[cfg(feature = "methods")]
 use tase2_core::tase2::{Command as DeviceCommand, ControlValue, Edition, TagValue};
 use tase2_core::Instant;
 use wasm_bindgen::prelude::wasm_bindgen;
 
-use crate::commands::{self, object_name};
+use crate::commands;
+#[cfg(feature = "methods")]
+use crate::commands::object_name;
 use crate::events;
 
 /// A TASE.2 client session for JavaScript: discovery, points, transfer sets, information
@@ -26,6 +29,7 @@ fn op(id: OpId) -> f64 {
     id.0 as f64
 }
 
+#[cfg(feature = "methods")]
 fn control_word(value: &str) -> Result<ControlValue, String> {
     DeviceCommand::parse(value)
         .map(ControlValue::Command)
@@ -143,19 +147,6 @@ impl WasmSession {
         self.session.is_closed()
     }
 
-    /// The server's edition as last read (`"2000.08"` before any read).
-    pub fn edition(&self) -> String {
-        match self.session.edition() {
-            Edition::V1996_08 => "1996.08".into(),
-            Edition::V2000_08 => "2000.08".into(),
-        }
-    }
-
-    /// Acknowledge critical reports of our transfer sets as they arrive (on by default).
-    pub fn set_auto_ack(&mut self, on: bool) {
-        self.session.set_auto_ack(on);
-    }
-
     // --- commands ---
 
     fn start(&mut self, now_ms: f64, command: Command) -> f64 {
@@ -179,6 +170,39 @@ impl WasmSession {
     pub fn command(&mut self, now_ms: f64, json: &str) -> Result<f64, String> {
         let c = commands::parse(json)?;
         Ok(self.start(now_ms, c))
+    }
+
+    /// Release the association in order; `{"type": "closed", "error": null}` confirms it.
+    pub fn conclude(&mut self, now_ms: f64) -> Result<(), String> {
+        let now = self.now(now_ms);
+        self.session.conclude(now).map_err(|e| e.to_string())
+    }
+
+    /// Abort the association at once.
+    pub fn abort(&mut self, now_ms: f64) {
+        let now = self.now(now_ms);
+        self.session.abort(now);
+    }
+}
+
+/// The methods that are shorthands for [`WasmSession::command`] (and the few settings the viewer
+/// does not use), behind the default feature `methods`: each `#[wasm_bindgen]` method brings its
+/// own glue, so the browser package (`cargo xtask wasm-pkg`, no default features) leaves them
+/// out and the page sends JSON commands.
+#[cfg(feature = "methods")]
+#[wasm_bindgen]
+impl WasmSession {
+    /// Acknowledge critical reports of our transfer sets as they arrive (on by default).
+    pub fn set_auto_ack(&mut self, on: bool) {
+        self.session.set_auto_ack(on);
+    }
+
+    /// The server's edition as last read (`"2000.08"` before any read).
+    pub fn edition(&self) -> String {
+        match self.session.edition() {
+            Edition::V1996_08 => "1996.08".into(),
+            Edition::V2000_08 => "2000.08".into(),
+        }
     }
 
     /// Version, features, VCC variables and each visible domain's table id, variables (with
@@ -343,18 +367,6 @@ impl WasmSession {
         self.session
             .nack(&object_name(transfer_set))
             .map_err(|e| e.to_string())
-    }
-
-    /// Release the association in order; `{"type": "closed", "error": null}` confirms it.
-    pub fn conclude(&mut self, now_ms: f64) -> Result<(), String> {
-        let now = self.now(now_ms);
-        self.session.conclude(now).map_err(|e| e.to_string())
-    }
-
-    /// Abort the association at once.
-    pub fn abort(&mut self, now_ms: f64) {
-        let now = self.now(now_ms);
-        self.session.abort(now);
     }
 }
 
