@@ -127,7 +127,7 @@ impl WasmSession {
             _ => Vec::new(),
         };
         let types: Vec<_> = names.iter().map(|n| self.session.point_type(n)).collect();
-        Some(events::to_string(&events::event(&e, &names, &types)))
+        Some(events::json(&e, &names, &types))
     }
 
     /// When to call [`Self::handle_timeout`], in `Date.now()` milliseconds; `undefined` for never.
