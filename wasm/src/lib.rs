@@ -39,7 +39,8 @@
 //! }
 //! let sbo;
 //! function onEvent(e) {
-//!   if (e.type === "established") sbo = s.select_operate(Date.now(), "ICC1/Brk1_Cmd", "close");
+//!   if (e.type === "established")
+//!     sbo = s.command(Date.now(), '{"command":"select_operate","device":"ICC1/Brk1_Cmd","value":"close"}');
 //!   // {"type":"done","op":0,"ok":true,"result":{"kind":"check_back_id","check_back_id":101}}
 //!   if (e.type === "done" && e.op === sbo) console.log(e.ok ? e.result.check_back_id : e.error);
 //! }
@@ -98,10 +99,13 @@
 //! `data_set_members {name}`, `delete_data_set {name}`, `reserve_transfer_set {domain}`,
 //! `start_transfer_set {transfer_set, value}`, `read_transfer_set {transfer_set}`,
 //! `device_info {device}`, `select {device}`, `operate {device, value}`, `tag {device}`.
-//! Methods cover the common ones without JSON: `discover`, `read_points`, `reserve_and_start`,
+//! Always there: `command`, `conclude`, `abort`, `is_established`, `is_closed`, `record` and
+//! `recording`. With the cargo feature `methods` (on by default, off in the browser package,
+//! whose page sends every command as JSON: each method costs the package its own glue), methods
+//! cover the common commands without JSON: `discover`, `read_points`, `reserve_and_start`,
 //! `stop_transfer_set`, `enable_info_messages`, `device_info`, `select`, `operate`,
 //! `operate_real`, `operate_discrete`, `select_operate`, `tag`, `set_tag`; and `ack`, `nack`,
-//! `conclude`, `abort`, `set_auto_ack`, `is_established`, `is_closed`, `edition`.
+//! `set_auto_ack`, `edition`.
 //!
 //! # Session events
 //!
