@@ -550,7 +550,8 @@ fn error_fields(o: &mut Obj, e: &Error) {
     }
 }
 
-/// An operation error as an object (see [`error_fields`] for its fields).
+/// An operation error as an object: `error` (text), `kind`, and `code`, `object`, `control` where
+/// they apply.
 pub fn error(e: &Error) -> Raw {
     raw(|out| object(out, |o| error_fields(o, e)))
 }
