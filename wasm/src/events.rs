@@ -165,7 +165,7 @@ fn mms_value_into(out: &mut String, d: &Data) {
             Ok(v) => jw::int(out, v),
             Err(_) => {
                 out.push('"');
-                jw::num(out, v);
+                jw::uint(out, *v);
                 out.push('"');
             }
         },
@@ -221,23 +221,7 @@ fn size(out: &mut String, n: i32) {
     if n < 0 {
         out.push_str("<=");
     }
-    push_int(out, i64::from(n).unsigned_abs());
-}
-
-fn push_int(out: &mut String, n: u64) {
-    // Written by hand: `format!` argument handling cost more than these lines.
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut n = n;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend(digits[at..].iter().map(|&d| char::from(d)));
+    jw::uint(out, i64::from(n).unsigned_abs());
 }
 
 /// An MMS type as compact text: `INT16`, `FLOAT32`, `BIT STRING(8)`, `VisibleString(<=32)`,
@@ -272,7 +256,7 @@ fn write_mms_type(out: &mut String, t: &TypeDescription) {
             ..
         } => {
             out.push_str("ARRAY[");
-            push_int(out, u64::from(*number_of_elements));
+            jw::uint(out, u64::from(*number_of_elements));
             out.push_str("] OF ");
             spec(out, element_type);
         }
@@ -294,11 +278,11 @@ fn write_mms_type(out: &mut String, t: &TypeDescription) {
         TypeDescription::BitString(n) => sized(out, "BIT STRING", *n),
         TypeDescription::Integer(n) => {
             out.push_str("INT");
-            push_int(out, u64::from(*n));
+            jw::uint(out, u64::from(*n));
         }
         TypeDescription::Unsigned(n) => {
             out.push_str("UINT");
-            push_int(out, u64::from(*n));
+            jw::uint(out, u64::from(*n));
         }
         TypeDescription::FloatingPoint {
             format_width,
@@ -308,9 +292,9 @@ fn write_mms_type(out: &mut String, t: &TypeDescription) {
             (64, 11) => out.push_str("FLOAT64"),
             (f, e) => {
                 out.push_str("FLOAT(");
-                push_int(out, u64::from(*f));
+                jw::uint(out, u64::from(*f));
                 out.push(',');
-                push_int(out, u64::from(*e));
+                jw::uint(out, u64::from(*e));
                 out.push(')');
             }
         },
@@ -324,7 +308,7 @@ fn write_mms_type(out: &mut String, t: &TypeDescription) {
         }),
         TypeDescription::Bcd(n) => {
             out.push_str("BCD(");
-            push_int(out, u64::from(*n));
+            jw::uint(out, u64::from(*n));
             out.push(')');
         }
         TypeDescription::ObjId => out.push_str("OBJECT IDENTIFIER"),
@@ -438,8 +422,8 @@ fn point_fields(o: &mut Obj, n: &ObjectName, t: Option<PointType>, v: &PointValu
     match v.value {
         PointVal::Real(x) => jw::float(out, x),
         PointVal::State(s) => jw::string(out, state(s)),
-        PointVal::Discrete(x) => jw::num(out, x),
-        PointVal::StateSupplemental(x) => jw::num(out, x),
+        PointVal::Discrete(x) => x.write_json(out),
+        PointVal::StateSupplemental(x) => x.write_json(out),
         PointVal::SingleEvent {
             flags,
             operating_time,
