@@ -473,6 +473,10 @@ impl Timeline<'_> {
                 let text = format!("TLS peer certificate {identity}");
                 self.line(at, "·", Some(*conn), "authenticated", &text);
             }
+            Event::TransportRefused { conn, reason } => {
+                let text = format!("TLS refused the connection: {reason}");
+                self.line(at, "·", Some(*conn), "refused", &text);
+            }
             Event::Timeout => {}
             Event::Session(input) => {
                 let text = session_input(input);

@@ -491,3 +491,67 @@ fn inputs_only_replays_feed_a_foreign_log_and_show_its_events() {
         Err(ReplayError::Fingerprint { .. })
     ));
 }
+
+/// A TASE.2 endpoint that lets each source hold one connection.
+fn one_per_source() -> Endpoint<Tase2> {
+    Tase2Builder::new(Tase2Config::default())
+        .build(ServerConfig {
+            max_per_source: 1,
+            ..ServerConfig::default()
+        })
+        .unwrap()
+}
+
+#[test]
+fn a_connection_refused_by_its_transport_is_an_event_and_replays() {
+    let mut ep = one_per_source();
+    ep.record(t0(), "test", Vec::new(), "test", Box::new(Vec::<u8>::new()))
+        .unwrap();
+    let src: core::net::IpAddr = "192.0.2.7".parse().unwrap();
+    let id = ep.open_from(t0(), src).unwrap();
+    // A reason longer than the endpoint keeps, cut on a character boundary.
+    let long = format!("unknown CA {}", "é".repeat(300));
+    ep.transport_refused(t0(), id, &long);
+    let Some(tase2_core::server::ServerEvent::Admission(a)) = ep.poll_event() else {
+        panic!("no admission event")
+    };
+    let tase2_core::server::AdmissionEvent::TransportRefused {
+        id: i,
+        source,
+        reason,
+    } = &a
+    else {
+        panic!("{a:?}")
+    };
+    assert_eq!((*i, *source), (id, Some(src)));
+    assert!(
+        reason.starts_with("unknown CA é") && reason.len() <= 200,
+        "{reason}"
+    );
+    assert!(
+        a.to_string().starts_with(&format!(
+            "TLS refused connection {} from 192.0.2.7: unknown CA",
+            id.0
+        )),
+        "{a}"
+    );
+    assert!(matches!(
+        ep.poll_event(),
+        Some(tase2_core::server::ServerEvent::Closed { id: c, .. }) if c == id
+    ));
+    // Forgotten at once: the source may connect again.
+    assert!(!ep.is_open(id));
+    let again = ep.open_from(t0(), src).unwrap();
+    let log = ep.recording().unwrap().to_vec();
+    let (_, e) = entries(&log);
+    assert!(e.iter().any(|e| matches!(
+        &e.event,
+        Event::TransportRefused { conn, reason } if *conn == id.0 && reason.starts_with("unknown CA")
+    )));
+    // A replay that did not refuse the first connection would refuse the second (source
+    // limit 1): the replay names that as another connection id.
+    let mut fresh = one_per_source();
+    let stats = record::replay(&mut fresh, &log).unwrap();
+    assert_eq!(stats.connections, 2, "{stats:?}");
+    assert!(fresh.is_open(again) && !fresh.is_open(id));
+}

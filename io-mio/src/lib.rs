@@ -20,6 +20,9 @@
 //!   [`MioServer::run_until`]);
 //! - [`MioTase2Client`]: a blocking TASE.2 client ([`MioTase2Client::run`] a command and wait for
 //!   its outcome, [`MioTase2Client::next_report`]);
+//! - [`MioFailoverClient`]: the same over the core's reconnect and failover policy
+//!   ([`Failover`](tase2_core::tase2::client::Failover)): an ordered list of servers, backoff,
+//!   fail-back, keepalive, and what the application set up restored on every new association;
 //! - [`MioClient`]: a blocking plain MMS client over [`tase2_core::client::Client`].
 //!
 //! Time is [`tase2_core::std_clock`] (also as [`clock`]): one origin for every reading.
@@ -140,6 +143,7 @@
 #![forbid(unsafe_code)]
 
 mod client;
+mod failover;
 mod recording;
 mod server;
 mod session;
@@ -149,6 +153,7 @@ mod tase2_client;
 pub mod tls;
 
 pub use client::{ClientError, MioClient};
+pub use failover::{MioFailoverClient, MioFailoverOptions};
 pub use recording::record_file;
 pub use server::{
     MioEndpoint, MioServer, CLOSE_LINGER, KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_RETRIES,

@@ -130,10 +130,41 @@ impl<H: Hooks> MioEndpoint<H> {
     }
 
     /// Serve secure ICCP (IEC 62351-4) from now on: every socket accepted runs a TLS handshake
-    /// first (see [`crate::tls`]).
+    /// first (see [`crate::tls`]). Called again with a new configuration (reloaded CRLs, say),
+    /// it also re-checks every live TLS connection: one whose client certificate fails the new
+    /// configuration is closed (`AdmissionEvent::TransportRefused` says why), the others renew
+    /// their TLS 1.3 traffic keys; a connection still in its handshake finishes under the old
+    /// one. Sends what that queued (the KeyUpdates) before it returns.
     #[cfg(feature = "tls")]
-    pub fn set_tls(&mut self, tls: crate::tls::ServerTls) {
+    pub fn set_tls(
+        &mut self,
+        tls: crate::tls::ServerTls,
+    ) -> io::Result<crate::tls::TlsReloadReport> {
+        let now = std_clock::now();
+        let mut report = crate::tls::TlsReloadReport::default();
+        for (token, conn) in &mut self.conns {
+            if conn.closing.is_some() || conn.broken {
+                continue;
+            }
+            let Some(r) = conn.socket.recheck(&tls) else {
+                continue;
+            };
+            report.checked += 1;
+            match r {
+                crate::tls::Recheck::Refused(why) => {
+                    report.closed += 1;
+                    // Nothing more for it: the endpoint closes the association.
+                    conn.unsent.clear();
+                    self.endpoint.transport_refused(now, conn.id, &why);
+                }
+                crate::tls::Recheck::Renewed => report.renewed += 1,
+                crate::tls::Recheck::Kept => {}
+            }
+            self.dirty.push(*token);
+        }
         self.tls = Some(tls);
+        self.flush()?;
+        Ok(report)
     }
 
     /// TCP keepalive on every socket accepted from now on: probes start after `idle` without
@@ -419,8 +450,9 @@ impl<H: Hooks> MioEndpoint<H> {
                     let who = format!("connection {} from {}", id.0, _peer);
                     match crate::tls::TlsSocket::server(socket, tls, who) {
                         Ok(t) => Socket::Tls(Box::new(t)),
-                        Err(_) => {
-                            self.endpoint.handle_transport_closed(now, id);
+                        Err(e) => {
+                            let why = format!("TLS not started: {e}");
+                            self.endpoint.transport_refused(now, id, &why);
                             continue;
                         }
                     }
@@ -483,6 +515,11 @@ impl<H: Hooks> MioEndpoint<H> {
                 }
                 ReadOutcome::WouldBlock => break,
                 ReadOutcome::Closed => {
+                    if let Some(why) = conn.socket.take_refusal() {
+                        // Closed by the endpoint with its event: the flush sees the
+                        // association closing and does not report the transport again.
+                        self.endpoint.transport_refused(now, conn.id, &why);
+                    }
                     conn.broken = true;
                     break;
                 }
@@ -563,10 +600,13 @@ impl<H: Hooks> MioServer<H> {
         self.server.set_keepalive(idle);
     }
 
-    /// Serve TLS from now on; see [`MioEndpoint::set_tls`].
+    /// Serve TLS from now on, or reload its configuration; see [`MioEndpoint::set_tls`].
     #[cfg(feature = "tls")]
-    pub fn set_tls(&mut self, tls: crate::tls::ServerTls) {
-        self.server.set_tls(tls);
+    pub fn set_tls(
+        &mut self,
+        tls: crate::tls::ServerTls,
+    ) -> io::Result<crate::tls::TlsReloadReport> {
+        self.server.set_tls(tls)
     }
 
     /// The endpoint: the model and the associations.

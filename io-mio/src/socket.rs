@@ -8,7 +8,8 @@
 //! readiness event would bring it back. `write` takes plaintext only once rustls has sent what
 //! it held (`WouldBlock` otherwise), so the driver's own output cap still applies; `flush`
 //! writes what rustls holds. A refused handshake is an error of `read`, logged at warn level on
-//! the target `tase2_mio::tls` and kept for [`Socket::take_failure`].
+//! the target `tase2_mio::tls` and kept for [`Socket::take_failure`] (the session's error) and
+//! [`Socket::take_refusal`] (the endpoint's event).
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
@@ -69,6 +70,24 @@ impl Socket {
             Socket::Plain(_) => None,
             #[cfg(feature = "tls")]
             Socket::Tls(t) => t.failure.take(),
+        }
+    }
+
+    /// Why TLS refused the peer, in words, once: give it to `Endpoint::transport_refused`.
+    pub(crate) fn take_refusal(&mut self) -> Option<String> {
+        match self {
+            Socket::Plain(_) => None,
+            #[cfg(feature = "tls")]
+            Socket::Tls(t) => t.refusal.take(),
+        }
+    }
+
+    /// Check a live TLS connection against a reloaded configuration; `None` on plain TCP.
+    #[cfg(feature = "tls")]
+    pub(crate) fn recheck(&mut self, tls: &crate::tls::ServerTls) -> Option<crate::tls::Recheck> {
+        match self {
+            Socket::Plain(_) => None,
+            Socket::Tls(t) => Some(t.recheck(tls)),
         }
     }
 

@@ -4,15 +4,20 @@
 //!
 //! - Server: [`MioEndpoint::set_tls`](crate::MioEndpoint::set_tls) /
 //!   [`MioServer::set_tls`](crate::MioServer::set_tls) with a [`ServerTls`]: every accepted
-//!   socket runs a TLS handshake first. The connection is in the endpoint's handshake pool from
+//!   socket runs a TLS handshake first. Calling it again (new CRLs, say) re-checks every live
+//!   connection's client certificate: one that fails is closed with its event, the others renew
+//!   their TLS 1.3 keys ([`TlsReloadReport`]). The connection is in the endpoint's handshake pool from
 //!   the accept on, so its handshake deadline covers a TLS handshake that stalls; the client
 //!   certificate's identity reaches `Endpoint::authenticate` before the first octet.
 //! - Client: [`MioSession::connect_tls`](crate::MioSession::connect_tls) and
 //!   [`MioTase2Client::connect_tls`](crate::MioTase2Client::connect_tls) with a [`ClientTls`].
 //!
 //! A refused handshake (unknown CA, expired, revoked, not pinned, no certificate, plain TCP on
-//! the TLS port) is logged at warn level on the target `tase2_mio::tls`; a client also gets it
-//! as its `io_error`.
+//! the TLS port) is a server event: `Endpoint::transport_refused` closes the connection and
+//! queues `AdmissionEvent::TransportRefused` with the source address and the reason in words,
+//! recorded like every input (a handshake that stalls is the endpoint's own
+//! `AdmissionEvent::HandshakeTimeout`). It is also logged at warn level on the target
+//! `tase2_mio::tls`; a client gets it as its `io_error`.
 
 use std::io::{self, Read, Write};
 use std::sync::Arc;
@@ -42,6 +47,8 @@ pub(crate) struct TlsSocket {
     pub(crate) identity: Option<PeerIdentity>,
     /// Why TLS ended the connection.
     pub(crate) failure: Option<io::Error>,
+    /// The same in words, for `Endpoint::transport_refused`, until taken.
+    pub(crate) refusal: Option<String>,
     timer: KeyUpdateTimer,
 }
 
@@ -80,6 +87,7 @@ impl TlsSocket {
             handshaking: true,
             identity: None,
             failure: None,
+            refusal: None,
             timer: KeyUpdateTimer::new(policy, Instant::now()),
         }
     }
@@ -97,6 +105,41 @@ impl TlsSocket {
         Ok(())
     }
 
+    /// Check this live server connection against a reloaded configuration `tls`: its client
+    /// certificate must still pass (a new CRL may revoke it); if it does, a TLS 1.3 connection
+    /// renews its traffic keys (the KeyUpdate goes out with the next flush). A connection still
+    /// in its handshake finishes under the configuration it started with.
+    pub(crate) fn recheck(&mut self, tls: &ServerTls) -> Recheck {
+        let rustls::Connection::Server(c) = &self.conn else {
+            return Recheck::Kept;
+        };
+        if self.handshaking {
+            return Recheck::Kept;
+        }
+        if let Err(e) = tls.recheck(c.peer_certificates()) {
+            let why = format!(
+                "its certificate fails the new TLS configuration: {}",
+                tase2_tls::describe_error(&e)
+            );
+            tracing::warn!(target: "tase2_mio::tls", "{}: closed: {why}", self.who);
+            return Recheck::Refused(why);
+        }
+        if self.conn.protocol_version() != Some(rustls::ProtocolVersion::TLSv1_3) {
+            return Recheck::Kept;
+        }
+        match self.conn.refresh_traffic_keys() {
+            Ok(()) => {
+                self.timer.renewed(Instant::now());
+                tracing::info!(target: "tase2_mio::tls", "{}: TLS configuration reloaded: certificate still valid, keys renewed", self.who);
+                Recheck::Renewed
+            }
+            Err(e) => {
+                tracing::warn!(target: "tase2_mio::tls", "{}: key update failed: {e}", self.who);
+                Recheck::Kept
+            }
+        }
+    }
+
     pub(crate) fn close_notify(&mut self) {
         if !self.handshaking {
             self.conn.send_close_notify();
@@ -104,13 +147,23 @@ impl TlsSocket {
         let _ = self.write_tls();
     }
 
-    fn fail(&mut self, why: String) -> io::Error {
-        tracing::warn!(target: "tase2_mio::tls", "{}: {why}", self.who);
+    /// TLS refused the peer (or ended the connection) for `reason`: say so, send the alert, and
+    /// keep the reason for the endpoint and the error for the session.
+    fn fail(&mut self, reason: String) -> io::Error {
+        let text = if self.handshaking {
+            format!("TLS handshake refused: {reason}")
+        } else {
+            format!("TLS: {reason}")
+        };
+        tracing::warn!(target: "tase2_mio::tls", "{}: {text}", self.who);
         // The alert rustls queued, if the socket takes it.
         let _ = self.write_tls();
-        let e = io::Error::new(io::ErrorKind::PermissionDenied, why.clone());
-        self.failure = Some(io::Error::new(io::ErrorKind::PermissionDenied, why));
-        e
+        self.refusal = Some(reason);
+        self.failure = Some(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            text.clone(),
+        ));
+        io::Error::new(io::ErrorKind::PermissionDenied, text)
     }
 
     pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -149,10 +202,9 @@ impl TlsSocket {
             if let Err(e) = self.conn.process_new_packets() {
                 let why = match self.first {
                     Some(f) if tase2_tls::looks_like_tpkt(&f) => {
-                        "TLS handshake refused: plain TCP (RFC 1006 without TLS) on the TLS port"
-                            .to_owned()
+                        "plain TCP (RFC 1006 without TLS) on the TLS port".to_owned()
                     }
-                    _ => format!("TLS: {}", tase2_tls::describe_error(&e)),
+                    _ => tase2_tls::describe_error(&e),
                 };
                 return Err(self.fail(why));
             }
@@ -208,6 +260,27 @@ impl TlsSocket {
     pub(crate) fn flush(&mut self) -> io::Result<()> {
         self.write_tls()
     }
+}
+
+/// What [`TlsSocket::recheck`] decided.
+pub(crate) enum Recheck {
+    /// The certificate no longer passes: close the connection, for this reason.
+    Refused(String),
+    /// Still valid; TLS 1.3 keys renewed.
+    Renewed,
+    /// Still valid (or still handshaking); keys not renewed (TLS 1.2 cannot).
+    Kept,
+}
+
+/// What [`MioEndpoint::set_tls`](crate::MioEndpoint::set_tls) did to the live connections.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TlsReloadReport {
+    /// TLS connections checked against the new configuration.
+    pub checked: usize,
+    /// Closed: their certificate fails it (each with its `AdmissionEvent::TransportRefused`).
+    pub closed: usize,
+    /// Still valid, and their TLS 1.3 traffic keys renewed (KeyUpdate).
+    pub renewed: usize,
 }
 
 /// A reader that keeps the first octets it read.

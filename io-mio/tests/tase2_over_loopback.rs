@@ -9,7 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token};
-use tase2_core::assoc::AssociationConfig;
+use tase2_core::assoc::{AssocError, AssociationConfig};
 use tase2_core::mms::{DataAccessError, ObjectName};
 use tase2_core::server::{Endpoint, ServerConfig, ServerEvent};
 use tase2_core::tase2::client::{
@@ -477,5 +477,99 @@ fn a_server_and_a_non_blocking_session_in_one_loop_carry_a_report() {
     assert_eq!(
         std::iter::from_fn(|| client.poll_event()).last(),
         Some(SessionEvent::Closed(None))
+    );
+}
+
+/// The failover client on one endpoint: with room for a single waiting event it still gets every
+/// report, in order (the rest wait in the socket, not in memory), and dropping it ends the
+/// association (the core drops the aborted session with its ABORT unsent: the server sees the
+/// transport close).
+#[test]
+fn a_failover_client_with_a_one_event_queue_loses_no_report_and_ends_when_dropped() {
+    use tase2_core::tase2::client::{EndpointSpec, FailoverConfig, FailoverEvent};
+    use tase2_mio::{MioFailoverClient, MioFailoverOptions};
+
+    let server = ServerThread::spawn();
+    let config = FailoverConfig::new(vec![EndpointSpec::new(
+        server.addr.to_string(),
+        association(),
+    )]);
+    let mut c =
+        MioFailoverClient::start_with(config, MioFailoverOptions { event_queue: 1 }).unwrap();
+    // The link's own events (connecting, up) take the one place first: take them, or a command
+    // could not read its answer.
+    let end = Instant::now() + DEADLINE;
+    while !matches!(
+        c.next_event(Duration::from_millis(200)).unwrap(),
+        Some(FailoverEvent::Up { endpoint: 0 })
+    ) {
+        assert!(Instant::now() < end, "not up");
+    }
+    let ds = icc1("DS_Fo");
+    let members = ["Transfer_Set_Name", "Transfer_Set_Time_Stamp", "P2"]
+        .into_iter()
+        .map(icc1)
+        .collect();
+    c.run(Command::DefineDataSet {
+        name: ds.clone(),
+        members,
+    })
+    .unwrap();
+    let Outcome::TransferSet(_) = c
+        .run(Command::ReserveAndStart {
+            domain: "ICC1".into(),
+            value: DsTransferSetValue {
+                data_set: ds,
+                conditions: DsConditions::OBJECT_CHANGE,
+                rbe: true,
+                ..Default::default()
+            },
+        })
+        .unwrap()
+    else {
+        panic!("no transfer set")
+    };
+    let (done, wait) = mpsc::channel();
+    server.with(move |e| {
+        let p2 = e.tase2().point_id(&icc1("P2")).unwrap();
+        for k in 0..10 {
+            e.update(clock::now(), p2, PointValue::real(k as f32));
+            // One report per change: the server runs its transfer sets on each update.
+            e.run_hooks(clock::now());
+        }
+        done.send(()).unwrap();
+    });
+    wait.recv_timeout(DEADLINE).unwrap();
+    let mut values = Vec::new();
+    let end = Instant::now() + DEADLINE;
+    while values.last() != Some(&9.0) && Instant::now() < end {
+        if let Some(FailoverEvent::Session(SessionEvent::Report(r))) =
+            c.next_event(Duration::from_millis(200)).unwrap()
+        {
+            if let Some(Value::Real(v)) = r.point(&icc1("P2")).map(|p| p.value) {
+                values.push(v);
+            }
+        }
+    }
+    assert!(!values.is_empty(), "no report");
+    let mut sorted = values.clone();
+    sorted.sort_by(f32::total_cmp);
+    assert_eq!(values, sorted, "reports in order");
+    assert_eq!(
+        values.last(),
+        Some(&9.0),
+        "the last value arrives: {values:?}"
+    );
+    drop(c);
+    let events = server.stop();
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            ServerEvent::Closed {
+                error: Some(AssocError::TransportClosed),
+                ..
+            }
+        )),
+        "the association ended with the socket: {events:?}"
     );
 }

@@ -497,25 +497,28 @@ async fn drive<R, W>(
                 Event::Closed(err) => {
                     let _ = closed.set(err.clone());
                     let cause = err.clone();
-                    match (err, concluding.take()) {
-                        (None, Some(c)) => {
-                            let _ = c.send(Ok(()));
-                        }
-                        (None, None) => {}
-                        (Some(e), c) => {
-                            if let Some(c) = c {
-                                let _ = c.send(Err(Error::Association(e.clone())));
-                            }
-                            let e2 = e.clone();
-                            fail_all(&mut ready, &mut pending, &mut concluding, move || {
-                                Error::Association(e2.clone())
-                            });
-                        }
+                    // The release's answer waits for the socket's orderly end: a caller
+                    // that exits once `conclude` returns would otherwise close the socket
+                    // with the server's last octets unread, and the kernel would reset it.
+                    let concluded = concluding.take().map(|c| {
+                        let r = match &err {
+                            None => Ok(()),
+                            Some(e) => Err(Error::Association(e.clone())),
+                        };
+                        (c, r)
+                    });
+                    if let Some(e) = err {
+                        fail_all(&mut ready, &mut pending, &mut concluding, move || {
+                            Error::Association(e.clone())
+                        });
                     }
                     fail_all(&mut ready, &mut pending, &mut concluding, || {
                         Error::Closed(cause.clone())
                     });
                     crate::close::close(&mut rd, &mut wr).await;
+                    if let Some((c, r)) = concluded {
+                        let _ = c.send(r);
+                    }
                     flush_reports(outbox, &reports).await;
                     return;
                 }

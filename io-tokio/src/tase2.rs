@@ -866,9 +866,12 @@ impl Tase2Client {
     // --- release ---
 
     /// Orderly release: Conclude, ACSE release, then the socket closes.
-    pub async fn conclude(self) -> Result<(), Error> {
+    pub async fn conclude(mut self) -> Result<(), Error> {
         let (tx, rx) = oneshot::channel();
         self.send(Msg::Conclude(tx)).await?;
+        // Nobody can take a report any more: let the driver drop them instead of waiting for a
+        // reader before it closes the socket and answers.
+        self.reports.close();
         self.settle(rx).await
     }
 }

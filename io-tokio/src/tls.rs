@@ -13,9 +13,12 @@
 //!   stream of your own (tokio-rustls underneath).
 //!
 //! A refused handshake (unknown CA, expired, revoked, not pinned, no certificate, a plain-TCP
-//! client on the TLS port, a handshake that did not finish in time) is logged at warn level on
-//! the target `tase2_tokio::tls`, with the peer's address and the reason in words
-//! ([`tase2_tls::describe_error`]); a client gets it as its connect error.
+//! client on the TLS port) and a connection whose certificate a reloaded configuration refuses
+//! are server events: `Endpoint::transport_refused` closes the connection and queues
+//! `AdmissionEvent::TransportRefused` with the source address and the reason in words
+//! ([`tase2_tls::describe_error`]), recorded like every input. A handshake that did not finish
+//! in time is the endpoint's own `AdmissionEvent::HandshakeTimeout`. Each is also logged at warn
+//! level on the target `tase2_tokio::tls`; a client gets the refusal as its connect error.
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
@@ -70,7 +73,16 @@ impl TlsReload {
 pub async fn handshake(tls: &ClientTls, stream: TcpStream, addr: &str) -> io::Result<TlsStream> {
     let name: ServerName<'static> = tls.server_name_for(addr)?;
     let connector = tokio_rustls::TlsConnector::from(Arc::clone(&tls.config));
-    let inner = connector.connect(name, stream).await.map_err(explain_io)?;
+    let inner = match connector.connect(name, stream).into_fallible().await {
+        Ok(s) => s,
+        Err((e, mut tcp)) => {
+            // The server's alert (why it refused us) may still be unread: read it and its FIN
+            // before the socket drops, so the kernel ends the connection with a FIN, not a reset.
+            let (mut rd, mut wr) = tcp.split();
+            crate::close::close(&mut rd, &mut wr).await;
+            return Err(explain_io(e));
+        }
+    };
     let (_, conn) = inner.get_ref();
     tracing::debug!(
         target: "tase2_tokio::tls",
@@ -80,6 +92,7 @@ pub async fn handshake(tls: &ClientTls, stream: TcpStream, addr: &str) -> io::Re
     Ok(TlsStream {
         inner,
         timer: KeyUpdateTimer::new(tls.key_update, std::time::Instant::now()),
+        closing: Closing::Open,
     })
 }
 
@@ -104,6 +117,20 @@ fn explain_io(e: io::Error) -> io::Error {
 pub struct TlsStream {
     inner: tokio_rustls::client::TlsStream<TcpStream>,
     timer: KeyUpdateTimer,
+    closing: Closing,
+}
+
+/// Where a client's TLS stream is in its own close.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Closing {
+    /// Not shut down by us.
+    Open,
+    /// We sent close_notify (shut down): TLS's end is not yet the connection's.
+    ShutDown,
+    /// TLS ended after our shutdown: read the raw socket, dropping what comes, up to the TCP
+    /// FIN. The server's close_notify arrives before its FIN; ending the read there would close
+    /// the socket with the FIN (or a late segment) unread, which the kernel answers with a reset.
+    Draining,
 }
 
 impl TlsStream {
@@ -124,7 +151,21 @@ impl AsyncRead for TlsStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let this = &mut *self;
+        if this.closing == Closing::Draining {
+            return drain_raw(this.inner.get_mut().0, cx);
+        }
+        let before = buf.filled().len();
+        let r = Pin::new(&mut this.inner).poll_read(cx, buf);
+        let ended = match &r {
+            Poll::Ready(Ok(())) => buf.filled().len() == before,
+            Poll::Ready(Err(_)) => true,
+            Poll::Pending => false,
+        };
+        if ended && this.closing == Closing::ShutDown {
+            this.closing = Closing::Draining;
+            return drain_raw(this.inner.get_mut().0, cx);
+        }
         if let Poll::Ready(Err(e)) = &r {
             // After a TLS 1.3 handshake the server checks our certificate while we already
             // send: its refusal arrives as an alert here. Say so; the session only sees the
@@ -164,7 +205,24 @@ impl AsyncWrite for TlsStream {
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.closing == Closing::Open {
+            self.closing = Closing::ShutDown;
+        }
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Reads and drops what the socket still has, up to its end (or an error): the end of a
+/// client's TLS stream after its own shutdown.
+fn drain_raw(tcp: &mut TcpStream, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    let mut scratch = [0u8; 512];
+    loop {
+        let mut b = ReadBuf::new(&mut scratch);
+        match Pin::new(&mut *tcp).poll_read(cx, &mut b) {
+            Poll::Ready(Ok(())) if !b.filled().is_empty() => continue,
+            Poll::Ready(_) => return Poll::Ready(Ok(())),
+            Poll::Pending => return Poll::Pending,
+        }
     }
 }
 
@@ -209,8 +267,9 @@ pub(crate) async fn connection<H: Hooks + 'static>(
     let mut conn = match ServerConnection::new(Arc::clone(&tls.config)) {
         Ok(c) => c,
         Err(e) => {
-            tracing::warn!(target: "tase2_tokio::tls", "connection {} from {peer}: TLS not started: {e}", id.0);
-            close(&shared, id);
+            let why = format!("TLS not started: {e}");
+            tracing::warn!(target: "tase2_tokio::tls", "connection {} from {peer}: {why}", id.0);
+            refuse(&shared, id, &why);
             return;
         }
     };
@@ -262,6 +321,18 @@ pub(crate) async fn connection<H: Hooks + 'static>(
 /// The endpoint forgets `id` (the transport closed) and the connection leaves the task table.
 fn close<H: Hooks>(shared: &Shared<H>, id: ConnectionId) {
     transport_closed(shared, id);
+    drain_forgotten(shared, id);
+}
+
+/// TLS refused `id`'s peer or ended the connection: the endpoint closes it with an
+/// `AdmissionEvent::TransportRefused` saying `why`, and it leaves the task table.
+fn refuse<H: Hooks>(shared: &Shared<H>, id: ConnectionId, why: &str) {
+    {
+        let mut core = shared.0.borrow_mut();
+        core.endpoint.transport_refused(clock::now(), id, why);
+        core.settle();
+    }
+    shared.1.notify_one();
     drain_forgotten(shared, id);
 }
 
@@ -394,7 +465,7 @@ async fn run<H: Hooks + 'static>(
                     _ => tase2_tls::describe_error(&e),
                 };
                 tracing::warn!(target: "tase2_tokio::tls", "{who}: TLS handshake refused: {why}");
-                close(shared, id);
+                refuse(shared, id, &why);
                 return End::Closed;
             }
             if handshaking && !conn.is_handshaking() {
@@ -473,12 +544,12 @@ async fn run<H: Hooks + 'static>(
                     continue;
                 }
                 if let Err(e) = new.recheck(conn.peer_certificates()) {
-                    tracing::warn!(
-                        target: "tase2_tokio::tls",
-                        "{who}: closed: its certificate fails the new TLS configuration: {}",
+                    let why = format!(
+                        "its certificate fails the new TLS configuration: {}",
                         tase2_tls::describe_error(&e)
                     );
-                    close(shared, id);
+                    tracing::warn!(target: "tase2_tokio::tls", "{who}: closed: {why}");
+                    refuse(shared, id, &why);
                     return End::Closed;
                 }
                 if conn.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3) {

@@ -111,14 +111,11 @@ def check_capture(res, pcap: Path, port: int, keys: Path, version: str, side: st
     acse = tshark_tls_count(pcap, port, keys, "acse")
     res.check(acse >= 2, f"tshark: ACSE association inside TLS {version}", acse)
     # Pure ACKs are left out: on a loaded machine the loopback retransmits, and the D-SACK or
-    # duplicate ACK that follows is the kernel's, not ours (a reset is still judged).
-    # Our client's teardown resets are not judged either (known weakness, issue 13 note): after
-    # the release it closes once it has read the server's close_notify, and a refused handshake
-    # drops the socket with the server's alert unread, so a late segment of libiec61850's can
-    # meet a closed socket. Every octet we send is still judged.
-    teardown = ' && !(tcp.len==0 && tcp.flags.reset==1)' if side == "client" else ""
+    # duplicate ACK that follows is the kernel's, not ours (a reset is still judged, ours at the
+    # teardown too: our client reads the server's alert or close_notify and its FIN before it
+    # closes the socket).
     bad = tshark_tls(pcap, port, keys, ["-Y", f'{ours} && (_ws.malformed || _ws.expert.severity >= "Warning")'
-                                              ' && !(tcp.len==0 && tcp.flags.reset==0)' + teardown])
+                                              ' && !(tcp.len==0 && tcp.flags.reset==0)'])
     res.check(bad.strip() == "", f"tshark: nothing malformed, no expert>=Warning from our {side} (TLS {version})",
               "\n" + bad)
     print("INFO capture summary:\n" + tshark_tls(pcap, port, keys, ["-Y", "tcp.len>0"]), flush=True)

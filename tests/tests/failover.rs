@@ -7,6 +7,10 @@
 //! of theirs (checked by a third client reading the backup's data sets and every transfer set's
 //! Status). At the end nothing is left on the primary either.
 //!
+//! The same under mio: the blocking `MioFailoverClient` (the mio driver of the same core
+//! `Failover`) watches the primary, rides through its death on the backup, fails back when it
+//! returns, leaves nothing behind, and its recording of the whole link replays on the core.
+//!
 //! Dual role: two `tase2 serve --peer` processes, each serving its model and watching the other's
 //! points over an association of its own, as bilateral ICCP links run; one restarts and both
 //! links come back.
@@ -15,11 +19,12 @@
 
 #![cfg(unix)]
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command as Process, Stdio};
-use std::sync::mpsc as std_mpsc;
+mod common;
+
+use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
+
+use common::{free_port, lines, serve, serve_with, tase2_bin, wait_line, Proc};
 
 use tase2_core::assoc::AssociationConfig;
 use tase2_core::mms::ObjectName;
@@ -28,63 +33,9 @@ use tase2_core::tase2::client::{
     SessionEvent,
 };
 use tase2_core::tase2::{DsConditions, DsTransferSetValue};
+use tase2_mio::MioFailoverClient;
 use tase2_tokio::tase2::{report_variables, Tase2Client, Tase2Options};
 use tase2_tokio::FailoverClient;
-
-/// The `tase2` binary of this build (built now if needed: it belongs to another package).
-fn tase2_bin() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-    let release = dir.file_name().is_some_and(|n| n == "release");
-    let mut build = Process::new(env!("CARGO"));
-    build.args(["build", "-q", "-p", "tase2-cli", "--bin", "tase2"]);
-    if release {
-        build.arg("--release");
-    }
-    let status = build.status().expect("cargo runs");
-    assert!(status.success(), "building the tase2 binary failed");
-    dir.join("tase2")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(bin: &PathBuf, addr: &str) -> Proc {
-    serve_with(bin, addr, &[], Stdio::null())
-}
-
-fn serve_with(bin: &PathBuf, addr: &str, more: &[&str], stdout: Stdio) -> Proc {
-    let child = Process::new(bin)
-        .args(["serve", "--listen", addr])
-        .args(more)
-        .stdout(stdout)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let until = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(addr).is_err() {
-        assert!(
-            Instant::now() < until,
-            "tase2 serve on {addr} did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Proc(child)
-}
 
 fn association() -> AssociationConfig {
     AssociationConfig::with_ap_titles(
@@ -144,41 +95,6 @@ async fn until(
 
 fn is_report(e: &FailoverEvent) -> bool {
     matches!(e, FailoverEvent::Session(SessionEvent::Report(_)))
-}
-
-/// Lines of a child's stdout, as they come.
-fn lines(child: &mut Child) -> std_mpsc::Receiver<String> {
-    let out = child.stdout.take().unwrap();
-    let (tx, rx) = std_mpsc::channel();
-    std::thread::spawn(move || {
-        for l in BufReader::new(out).lines().map_while(Result::ok) {
-            if tx.send(l).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-fn wait_line(
-    rx: &std_mpsc::Receiver<String>,
-    limit: Duration,
-    pat: &str,
-    seen: &mut Vec<String>,
-) -> String {
-    let end = Instant::now() + limit;
-    loop {
-        let left = end.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(l) => {
-                seen.push(l.clone());
-                if l.contains(pat) {
-                    return l;
-                }
-            }
-            Err(_) => panic!("no line with {pat:?} within {limit:?}: {seen:#?}"),
-        }
-    }
 }
 
 #[test]
@@ -415,4 +331,204 @@ fn two_servers_peer_with_each_other_in_both_directions_and_ride_through_a_restar
     // SAFETY: as above.
     unsafe { libc::kill(pb_proc.0.id() as i32, libc::SIGINT) };
     let _ = pb_proc.0.wait();
+}
+
+/// The next event `f` selects within `limit`, from the mio client (others dropped).
+fn until_mio(
+    c: &mut MioFailoverClient,
+    limit: Duration,
+    mut f: impl FnMut(&FailoverEvent) -> bool,
+) -> FailoverEvent {
+    let end = Instant::now() + limit;
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "no such event within {limit:?}");
+        match c.next_event(left).unwrap() {
+            Some(e) if f(&e) => return e,
+            Some(_) => {}
+            None if c.failover().is_closed() => panic!("the client ended"),
+            None => {}
+        }
+    }
+}
+
+/// The Gen1_MW and Freq_Hz values of a report (the model's points that change every second).
+fn grid_values(e: &FailoverEvent) -> Vec<String> {
+    match e {
+        FailoverEvent::Session(SessionEvent::Report(r)) | FailoverEvent::Refreshed(r) => r
+            .points()
+            .filter(|(n, _)| matches!(n.item(), "Gen1_MW" | "Freq_Hz"))
+            .map(|(n, v)| format!("{}={v:?}", n.item()))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[test]
+fn under_mio_a_failover_client_rides_through_the_primarys_death_and_fails_back() {
+    let bin = tase2_bin();
+    let (p, b) = (free_port(), free_port());
+    let (primary, backup) = (format!("127.0.0.1:{p}"), format!("127.0.0.1:{b}"));
+    let primary_proc = serve(&bin, &primary);
+    let _backup_proc = serve(&bin, &backup);
+    let log = std::env::temp_dir().join(format!("tase2-mio-failover-{}.t2r", std::process::id()));
+
+    let mut config = FailoverConfig::new(vec![
+        EndpointSpec::new(primary.as_str(), association()),
+        EndpointSpec::new(backup.as_str(), association()),
+    ]);
+    config.fail_back = Some(Duration::from_secs(1));
+    config.keepalive = Some(Keepalive {
+        interval: Duration::from_secs(2),
+        timeout: Duration::from_secs(2),
+    });
+    let mut c = MioFailoverClient::start(config).unwrap();
+    c.record(tase2_mio::record_file(&log).unwrap(), "mio failover test")
+        .unwrap();
+    c.run(Command::Version).unwrap();
+    let ds = icc1("DS_Mio");
+    let mut members = report_variables("ICC1").to_vec();
+    members.extend(["Gen1_MW", "Gen2_MW", "Freq_Hz"].map(icc1));
+    c.run(Command::DefineDataSet {
+        name: ds.clone(),
+        members,
+    })
+    .unwrap();
+    let Outcome::TransferSet(ts) = c
+        .run(Command::ReserveAndStart {
+            domain: "ICC1".into(),
+            value: DsTransferSetValue {
+                data_set: ds.clone(),
+                integrity_check: 30,
+                conditions: DsConditions::INTEGRITY | DsConditions::OBJECT_CHANGE,
+                rbe: true,
+                ..Default::default()
+            },
+        })
+        .unwrap()
+    else {
+        panic!()
+    };
+    let before = until_mio(&mut c, Duration::from_secs(10), is_report);
+    assert!(!grid_values(&before).is_empty(), "{before:?}");
+    assert!(c.failover().is_up());
+    assert_eq!(c.failover().endpoint(), 0);
+
+    // The primary dies.
+    drop(primary_proc);
+    let lost = until_mio(&mut c, Duration::from_secs(10), |e| {
+        matches!(e, FailoverEvent::Lost { .. })
+    });
+    let detected = Instant::now();
+    assert!(
+        matches!(
+            lost,
+            FailoverEvent::Lost {
+                endpoint: 0,
+                cause: LossCause::Closed(_)
+            }
+        ),
+        "{lost:?}"
+    );
+    let (mut first, mut refreshed) = (None, Vec::new());
+    let restored = until_mio(&mut c, Duration::from_secs(10), |e| {
+        if is_report(e) || matches!(e, FailoverEvent::Refreshed(_)) {
+            first.get_or_insert_with(|| detected.elapsed());
+        }
+        if matches!(e, FailoverEvent::Refreshed(_)) {
+            refreshed = grid_values(e);
+        }
+        matches!(e, FailoverEvent::Restored { .. })
+    });
+    let gap = first.expect("values before the end of restoration");
+    assert_eq!(
+        refreshed.len(),
+        2,
+        "Gen1_MW and Freq_Hz read again: {refreshed:?}"
+    );
+    let FailoverEvent::Restored {
+        endpoint,
+        gap: restore_gap,
+        data_sets,
+        transfer_sets,
+        failed,
+    } = restored
+    else {
+        unreachable!()
+    };
+    assert_eq!(endpoint, 1);
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(data_sets, std::slice::from_ref(&ds));
+    assert_eq!(transfer_sets[0].0, ts);
+    assert_eq!(c.failover().endpoint(), 1);
+    // Change reports with values flow on the backup, under the transfer set it has there.
+    let on_backup = until_mio(&mut c, Duration::from_secs(10), |e| {
+        !grid_values(e).is_empty() && is_report(e)
+    });
+    let FailoverEvent::Session(SessionEvent::Report(r)) = &on_backup else {
+        unreachable!()
+    };
+    assert_eq!(r.transfer_set.as_ref(), Some(&transfer_sets[0].1));
+    println!(
+        "mio failover: first values on the backup {:.1} ms after the loss was detected \
+         (restoration {:.1} ms)",
+        gap.as_secs_f64() * 1e3,
+        restore_gap.as_secs_f64() * 1e3
+    );
+    assert!(gap < Duration::from_secs(10), "{gap:?}");
+
+    // The primary returns: the client fails back and leaves nothing on the backup.
+    let _primary_back = serve(&bin, &primary);
+    let fb = until_mio(&mut c, Duration::from_secs(10), |e| {
+        matches!(e, FailoverEvent::FailingBack { .. })
+    });
+    assert_eq!(fb, FailoverEvent::FailingBack { from: 1, to: 0 });
+    let r = until_mio(&mut c, Duration::from_secs(10), |e| {
+        matches!(e, FailoverEvent::Restored { .. })
+    });
+    assert!(
+        matches!(r, FailoverEvent::Restored { endpoint: 0, ref failed, .. } if failed.is_empty()),
+        "{r:?}"
+    );
+    until_mio(&mut c, Duration::from_secs(10), |e| {
+        !grid_values(e).is_empty() && is_report(e)
+    });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (lists, running) = rt.block_on(leftovers(&backup));
+    assert!(lists.is_empty(), "data sets left on the backup: {lists:?}");
+    assert!(
+        running.is_empty(),
+        "transfer sets left on the backup: {running:?}"
+    );
+    let (lists, running) = rt.block_on(leftovers(&primary));
+    assert_eq!(lists, ["DS_Mio"]);
+    assert_eq!(running.len(), 1);
+
+    // The application cleans up by the names it knows; nothing is left on the primary.
+    c.run(Command::StopTransferSet { transfer_set: ts })
+        .unwrap();
+    c.run(Command::DeleteDataSet { name: ds }).unwrap();
+    c.conclude().unwrap();
+    let closed = until_mio(&mut c, Duration::from_secs(5), |e| {
+        matches!(e, FailoverEvent::Session(SessionEvent::Closed(_)))
+    });
+    assert_eq!(closed, FailoverEvent::Session(SessionEvent::Closed(None)));
+    drop(c);
+    let (lists, running) = rt.block_on(leftovers(&primary));
+    assert!(running.is_empty(), "{running:?}");
+    assert!(lists.is_empty(), "{lists:?}");
+
+    // The recording holds the three associations and replays octet for octet.
+    let data = std::fs::read(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
+    let stats = tase2_core::record::replay_failover(&data).unwrap();
+    assert_eq!(stats.connections, 3, "{stats:?}");
+    println!(
+        "mio failover recording: {} octets, {} entries, replayed",
+        data.len(),
+        stats.entries
+    );
 }

@@ -3,8 +3,11 @@
 //! driver in both roles, TLS 1.2 and 1.3 with each suite of the profile, mutual
 //! authentication, the bilateral table's certificate binding, each refusal (unknown CA,
 //! expired, revoked, another certificate than the table's, a pin, plain TCP on the TLS port, a
-//! handshake that stalls), session resumption, key updates, and a recording of a TLS session
-//! that replays with its peer identity.
+//! handshake that stalls), each an event of the server (`AdmissionEvent::TransportRefused`) and
+//! a line of `tase2 serve`, session resumption, key updates, a CRL reload under both drivers,
+//! and a recording of a TLS session that replays with its peer identity.
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -109,6 +112,32 @@ struct Seen {
     associated: usize,
     refused: usize,
     handshake_timeouts: usize,
+    /// The lines `tase2 serve` prints for TLS refusals (the events' Display).
+    tls_refused: Vec<String>,
+}
+
+/// How many of `lines` contain `what`.
+fn count(lines: &[String], what: &str) -> usize {
+    lines.iter().filter(|l| l.contains(what)).count()
+}
+
+/// The refusals each driver's server must report as events: TLS 1.2 and 1.3 each refuse an
+/// expired, a revoked and a foreign-CA certificate; plain TCP on the TLS port once.
+fn assert_tls_refusals(lines: &[String]) {
+    for (what, n) in [
+        ("peer certificate refused: expired", 2),
+        ("peer certificate refused: revoked", 2),
+        ("peer certificate refused: issued by an unknown CA", 2),
+        ("plain TCP (RFC 1006 without TLS) on the TLS port", 1),
+    ] {
+        assert_eq!(count(lines, what), n, "{what}: {lines:#?}");
+    }
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with("TLS refused connection ") && l.contains(" from 127.0.0.1: ")),
+        "{lines:#?}"
+    );
 }
 
 /// A tokio TLS server on the example model; its events counted.
@@ -137,6 +166,9 @@ async fn tokio_server(
             }
             ServerEvent::Admission(AdmissionEvent::HandshakeTimeout { .. }) => {
                 s.handshake_timeouts += 1
+            }
+            ServerEvent::Admission(a @ AdmissionEvent::TransportRefused { .. }) => {
+                s.tls_refused.push(a.to_string())
             }
             _ => {}
         }
@@ -214,6 +246,53 @@ fn tokio_both_versions_with_each_suite_and_mutual_authentication() {
     });
 }
 
+/// `tase2 serve` over TLS prints each refusal as a line, as it prints its other refusals.
+#[test]
+fn tase2_serve_prints_a_line_for_each_tls_refusal() {
+    let bin = common::tase2_bin();
+    let addr = format!("127.0.0.1:{}", common::free_port());
+    let path = |name: &str| pem(name).to_string_lossy().into_owned();
+    let (cert, key, ca, crl) = (
+        path("server.pem"),
+        path("server.key"),
+        path("ca.pem"),
+        path("crl.pem"),
+    );
+    let tls = [
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        &key,
+        "--tls-ca",
+        &ca,
+        "--tls-crl",
+        &crl,
+    ];
+    let mut serve = common::serve_with(&bin, &addr, &tls, std::process::Stdio::piped());
+    let out = common::lines(&mut serve.0);
+    runtime().block_on(async {
+        for cert in ["rogue", "revoked"] {
+            let client = ClientTls::from_settings(&client_settings(cert)).unwrap();
+            assert!(read_over_tls(&addr, &client).await.is_err(), "{cert}");
+        }
+        let plain = Tase2Client::connect_with(addr.as_str(), association(), options()).await;
+        assert!(plain.is_err(), "plain TCP on the TLS port");
+    });
+    let mut seen = Vec::new();
+    for what in [
+        "peer certificate refused: issued by an unknown CA",
+        "peer certificate refused: revoked",
+        "plain TCP (RFC 1006 without TLS) on the TLS port",
+    ] {
+        let l = common::wait_line(&out, Duration::from_secs(10), what, &mut seen);
+        assert!(
+            l.contains("TLS refused connection ") && l.contains(" from 127.0.0.1: "),
+            "{l}"
+        );
+        println!("tase2 serve: {l}");
+    }
+}
+
 /// Every refusal: each ends without an association, and says why.
 #[test]
 fn tokio_refuses_unknown_expired_revoked_unbound_pinned_and_plain_clients() {
@@ -267,6 +346,17 @@ fn tokio_refuses_unknown_expired_revoked_unbound_pinned_and_plain_clients() {
                 seen.refused, 2,
                 "client2 over 1.2 and 1.3: authentication-failure"
             );
+            // Every TLS refusal is a server event (a line of `tase2 serve`); the client that
+            // does not trust our CA says so with its alert.
+            let lines = &seen.tls_refused;
+            assert_eq!(count(lines, "(it does not trust our CA)"), 1, "{lines:#?}");
+            let others: Vec<String> = lines
+                .iter()
+                .filter(|l| !l.contains("(it does not trust our CA)"))
+                .cloned()
+                .collect();
+            assert_tls_refusals(&others);
+            assert_eq!(others.len(), 7, "{lines:#?}");
         }
         running.abort();
 
@@ -417,11 +507,10 @@ fn tokio_tls13_keys_are_renewed_by_time() {
 /// A new CRL while the server runs (`TlsReload`): the live connection whose certificate it
 /// revokes is closed, the other renews its TLS 1.3 keys, and the revoked certificate cannot
 /// come back.
-#[test]
-fn tokio_a_new_crl_closes_revoked_connections_and_renews_the_others_keys() {
-    let _one_at_a_time = KEY_UPDATE_TESTS.lock().unwrap_or_else(|e| e.into_inner());
-    // A copy of the certificates, whose CA database this test changes.
-    let dir = std::env::temp_dir().join(format!("freetase2-tls-crl-{}", std::process::id()));
+/// A copy of the test certificates whose CA database a test changes (`tag` names it), and the
+/// server's settings checking its CRL.
+fn crl_copy(tag: &str) -> (PathBuf, TlsSettings) {
+    let dir = std::env::temp_dir().join(format!("freetase2-tls-crl-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     assert!(std::process::Command::new("cp")
         .arg("-r")
@@ -432,12 +521,54 @@ fn tokio_a_new_crl_closes_revoked_connections_and_renews_the_others_keys() {
         .success());
     let mut settings = server_settings("server");
     settings.crls = vec![dir.join("crl.pem")];
+    (dir, settings)
+}
+
+/// Revoke `client.pem` in the copy at `dir` and write its new CRL.
+fn revoke_client(dir: &Path) {
+    let ca = |args: &[&str]| {
+        let st = std::process::Command::new("openssl")
+            .args(["ca", "-batch", "-config", "openssl.cnf", "-name", "test_ca"])
+            .args(["-cert", "ca.pem", "-keyfile", "ca.key"])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            st.status.success(),
+            "{}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+    };
+    ca(&["-revoke", "client.pem"]);
+    ca(&["-gencrl", "-out", "crl.pem"]);
+}
+
+/// The association of the second client (`client2.pem`, bound to 1.1.1.997 in the default model).
+fn other_association() -> AssociationConfig {
+    AssociationConfig::with_ap_titles(
+        ("1.1.1.997".parse().unwrap(), 12),
+        ("1.1.1.998".parse().unwrap(), 12),
+    )
+}
+
+#[test]
+fn tokio_a_new_crl_closes_revoked_connections_and_renews_the_others_keys() {
+    let _one_at_a_time = KEY_UPDATE_TESTS.lock().unwrap_or_else(|e| e.into_inner());
+    let (dir, settings) = crl_copy("tokio");
     runtime().block_on(async {
         let m = model_of(tase2_cli::config::DEFAULT);
         let mut server = Server::with_endpoint("127.0.0.1:0", m.endpoint)
             .await
             .unwrap();
         let reload = server.set_tls(ServerTls::from_settings(&settings).unwrap());
+        let refused = Arc::new(Mutex::new(Vec::new()));
+        let r = Arc::clone(&refused);
+        server.on_event(move |_, _, ev| {
+            if let ServerEvent::Admission(a @ AdmissionEvent::TransportRefused { .. }) = ev {
+                r.lock().unwrap().push(a.to_string());
+            }
+        });
         let addr = server.local_addr().unwrap().to_string();
         let running = tokio::spawn(server.run());
         let tls13 = |cert: &str| {
@@ -448,32 +579,14 @@ fn tokio_a_new_crl_closes_revoked_connections_and_renews_the_others_keys() {
         let victim = Tase2Client::connect_tls(&addr, &tls13("client"), association(), options())
             .await
             .unwrap();
-        let other = AssociationConfig::with_ap_titles(
-            ("1.1.1.997".parse().unwrap(), 12),
-            ("1.1.1.998".parse().unwrap(), 12),
-        );
-        let survivor = Tase2Client::connect_tls(&addr, &tls13("client2"), other, options())
-            .await
-            .unwrap();
+        let survivor =
+            Tase2Client::connect_tls(&addr, &tls13("client2"), other_association(), options())
+                .await
+                .unwrap();
         victim.read_point(&gen1()).await.unwrap();
         let icc2 = ObjectName::domain("ICC2", "Gen1_MW");
         survivor.read_point(&icc2).await.unwrap();
-        let ca = |args: &[&str]| {
-            let st = std::process::Command::new("openssl")
-                .args(["ca", "-batch", "-config", "openssl.cnf", "-name", "test_ca"])
-                .args(["-cert", "ca.pem", "-keyfile", "ca.key"])
-                .args(args)
-                .current_dir(&dir)
-                .output()
-                .unwrap();
-            assert!(
-                st.status.success(),
-                "{}",
-                String::from_utf8_lossy(&st.stderr)
-            );
-        };
-        ca(&["-revoke", "client.pem"]);
-        ca(&["-gencrl", "-out", "crl.pem"]);
+        revoke_client(&dir);
         let before = tase2_tls::key_updates_total();
         assert!(reload.reload(ServerTls::from_settings(&settings).unwrap()));
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -486,13 +599,138 @@ fn tokio_a_new_crl_closes_revoked_connections_and_renews_the_others_keys() {
         survivor.conclude().await.unwrap();
         let e = read_over_tls(&addr, &tls13("client")).await;
         assert!(e.is_err(), "the revoked certificate stays out");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let refused = refused.lock().unwrap().clone();
+        assert_eq!(
+            count(
+                &refused,
+                "its certificate fails the new TLS configuration: peer certificate refused: revoked"
+            ),
+            1,
+            "{refused:#?}"
+        );
+        assert_eq!(
+            refused.len(),
+            2,
+            "the reload's and the new handshake's: {refused:#?}"
+        );
         running.abort();
     });
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The same under mio: `MioServer::set_tls` with the new CRL closes the revoked client's
+/// connection (with its event) and renews the other's TLS 1.3 keys, and says so in its report.
+#[test]
+fn mio_a_new_crl_closes_revoked_connections_and_renews_the_others_keys() {
+    use tase2_core::tase2::client::Command;
+    use tase2_mio::tls::TlsReloadReport;
+    use tase2_mio::{MioServer, MioTase2Client};
+
+    let _one_at_a_time = KEY_UPDATE_TESTS.lock().unwrap_or_else(|e| e.into_inner());
+    let (dir, settings) = crl_copy("mio");
+    let m = model_of(tase2_cli::config::DEFAULT);
+    let mut server = MioServer::with_endpoint("127.0.0.1:0".parse().unwrap(), m.endpoint).unwrap();
+    let first = server
+        .set_tls(ServerTls::from_settings(&settings).unwrap())
+        .unwrap();
+    assert_eq!(first, TlsReloadReport::default(), "no connection yet");
+    let addr = server.local_addr().unwrap();
+    let (reload, reloads) = std::sync::mpsc::channel::<ServerTls>();
+    let (report_tx, reports) = std::sync::mpsc::channel::<TlsReloadReport>();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopping = Arc::clone(&stop);
+    let serving = std::thread::spawn(move || {
+        let mut refused = Vec::new();
+        while !stopping.load(std::sync::atomic::Ordering::Relaxed) {
+            server.run_once(Some(Duration::from_millis(20))).unwrap();
+            if let Ok(tls) = reloads.try_recv() {
+                report_tx.send(server.set_tls(tls).unwrap()).unwrap();
+            }
+            while let Some(e) = server.poll_event() {
+                if let ServerEvent::Admission(a @ AdmissionEvent::TransportRefused { .. }) = e {
+                    refused.push(a.to_string());
+                }
+            }
+        }
+        refused
+    });
+    let tls13 = |cert: &str| {
+        let mut s = client_settings(cert);
+        s.versions = Versions::parse("1.3").unwrap();
+        ClientTls::from_settings(&s).unwrap()
+    };
+    let connect = |cert: &str, association: AssociationConfig| {
+        MioTase2Client::connect_tls(
+            addr,
+            "127.0.0.1",
+            &tls13(cert),
+            association,
+            Default::default(),
+        )
+    };
+    let read = |c: &mut MioTase2Client, name: &ObjectName| {
+        c.run(Command::ReadPoints {
+            names: vec![name.clone()],
+        })
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+    };
+    let icc2 = ObjectName::domain("ICC2", "Gen1_MW");
+    let mut victim = connect("client", association()).unwrap();
+    let mut survivor = connect("client2", other_association()).unwrap();
+    read(&mut victim, &gen1()).unwrap();
+    read(&mut survivor, &icc2).unwrap();
+
+    revoke_client(&dir);
+    let before = tase2_tls::key_updates_total();
+    reload
+        .send(ServerTls::from_settings(&settings).unwrap())
+        .unwrap();
+    let report = reports.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(
+        report,
+        TlsReloadReport {
+            checked: 2,
+            closed: 1,
+            renewed: 1
+        }
+    );
+    assert!(read(&mut victim, &gen1()).is_err(), "revoked: closed");
+    // The survivor took the server's KeyUpdate and goes on.
+    read(&mut survivor, &icc2).unwrap();
+    assert!(tase2_tls::key_updates_total() > before);
+    survivor.conclude().unwrap();
+    // The revoked certificate stays out.
+    let again = connect("client", association())
+        .map_err(|e| e.to_string())
+        .and_then(|mut c| read(&mut c, &gen1()));
+    assert!(again.is_err(), "{again:?}");
+    std::thread::sleep(Duration::from_millis(100));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let refused = serving.join().unwrap();
+    assert_eq!(
+        count(
+            &refused,
+            "its certificate fails the new TLS configuration: peer certificate refused: revoked"
+        ),
+        1,
+        "{refused:#?}"
+    );
+    assert_eq!(
+        refused.len(),
+        2,
+        "the reload's and the new handshake's: {refused:#?}"
+    );
+    assert!(
+        refused[1].contains("peer certificate refused: revoked"),
+        "{refused:#?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A TLS session recorded by the tokio server replays on the pure core: the peer identity is in
-/// the log, and the certificate binding decides the same way.
+/// the log, and the certificate binding decides the same way; a TLS refusal is in it too.
 #[test]
 fn a_recorded_tls_session_replays_with_its_peer_identity() {
     let rt = runtime();
@@ -528,6 +766,9 @@ fn a_recorded_tls_session_replays_with_its_peer_identity() {
         .await
         .unwrap_err();
         assert!(e.contains("authentication-failure"), "{e}");
+        // A certificate of another CA: refused by TLS, which the log holds too.
+        let rogue = ClientTls::from_settings(&client_settings("rogue")).unwrap();
+        assert!(read_over_tls(&addr, &rogue).await.is_err());
         tokio::time::sleep(Duration::from_millis(200)).await;
         running.abort();
         let _ = running.await;
@@ -544,10 +785,21 @@ fn a_recorded_tls_session_replays_with_its_peer_identity() {
         })
         .collect();
     assert_eq!(identities, ["iccp-client-1", "iccp-client-2"]);
+    let refusals: Vec<String> = Reader::new(&log)
+        .unwrap()
+        .filter_map(|e| match e.unwrap().event {
+            Event::TransportRefused { reason, .. } => Some(reason),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        refusals,
+        ["peer certificate refused: issued by an unknown CA"]
+    );
     let header = Reader::new(&log).unwrap().header().clone();
     let mut m = server_from_header(&header).unwrap();
     let stats = record::replay(&mut m.endpoint, &log).unwrap();
-    assert_eq!(stats.connections, 2, "{stats:?}");
+    assert_eq!(stats.connections, 3, "{stats:?}");
 }
 
 /// The mio driver in both roles, and across drivers: mio client to tokio server, tokio client
@@ -559,21 +811,28 @@ fn mio_both_roles_and_both_versions_and_refusals() {
 
     let m = model_of(MODEL);
     let mut server = MioServer::with_endpoint("127.0.0.1:0".parse().unwrap(), m.endpoint).unwrap();
-    server.set_tls(ServerTls::from_settings(&server_settings("server")).unwrap());
+    server
+        .set_tls(ServerTls::from_settings(&server_settings("server")).unwrap())
+        .unwrap();
     let addr = server.local_addr().unwrap();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let stopping = Arc::clone(&stop);
     let serving = std::thread::spawn(move || {
         let mut associated = 0;
+        let mut tls_refused = Vec::new();
         while !stopping.load(std::sync::atomic::Ordering::Relaxed) {
             server.run_once(Some(Duration::from_millis(20))).unwrap();
             while let Some(e) = server.poll_event() {
-                if let ServerEvent::Associated { .. } = e {
-                    associated += 1;
+                match e {
+                    ServerEvent::Associated { .. } => associated += 1,
+                    ServerEvent::Admission(a @ AdmissionEvent::TransportRefused { .. }) => {
+                        tls_refused.push(a.to_string())
+                    }
+                    _ => {}
                 }
             }
         }
-        associated
+        (associated, tls_refused, server.open_sockets())
     });
     let host = addr.ip().to_string();
     let mio_read = |cert: &str, version: &str| -> Result<(), String> {
@@ -621,8 +880,14 @@ fn mio_both_roles_and_both_versions_and_refusals() {
                 .is_err()
         );
     });
+    // The refused connections' sockets close once their events are out.
+    std::thread::sleep(Duration::from_millis(200));
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    assert_eq!(serving.join().unwrap(), 4);
+    let (associated, tls_refused, open) = serving.join().unwrap();
+    assert_eq!(associated, 4);
+    assert_tls_refusals(&tls_refused);
+    assert_eq!(tls_refused.len(), 7, "{tls_refused:#?}");
+    assert_eq!(open, 0, "sockets left open");
 
     // mio client to a tokio server.
     let tokio_addr = rt.block_on(async {

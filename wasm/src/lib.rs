@@ -4,7 +4,13 @@
 //!   ([`tase2_core::tase2::client::Session`]): discovery, typed points, transfer sets and their
 //!   reports, information messages, device control. Commands return an op id at once; results,
 //!   reports and everything else come out of [`WasmSession::poll_event`] as typed JSON (shapes
-//!   defined in [`events`], summarised below).
+//!   defined in [`events`], summarised below). It sits behind the cargo feature `session` (on by
+//!   default, off in the browser package, whose page runs `WasmFailover`).
+//! - [`WasmFailover`] wraps the core's reconnecting client
+//!   ([`tase2_core::tase2::client::Failover`]) with the same commands and session events: an
+//!   ordered list of targets (primary, backups), backoff with jitter, keepalive, optional
+//!   fail-back, and the setup restored on every new association. It asks the page to open and
+//!   close WebSockets (see [Failover](#failover)); the browser viewer runs it.
 //! - [`WasmClient`] is the plain MMS client underneath (Identify, GetNameList, Read), kept as it
 //!   was with its own small JSON writer; it is what the web-demo end-to-end test drives. It sits
 //!   behind the cargo feature `mms-client` (on by default, off in the browser package that
@@ -171,6 +177,32 @@
 //! strings, structures and arrays as arrays, bit strings as `"0101"`, octet strings as hex, a
 //! failed access as `{"failure": "..."}`.
 //!
+//! # Failover
+//!
+//! [`WasmFailover::poll_action`] says what the page must do, as JSON: `{"connect":{"endpoint":0,
+//! "target":"127.0.0.1:10102"}}` (open a WebSocket to that target; then `handle_connected(now,
+//! endpoint)` when it opens or `handle_connect_failed(now, endpoint)` when it does not; bytes go
+//! through `handle_input`/`poll_transmit` as for `WasmSession`, and its close is
+//! `handle_transport_closed`), `{"disconnect":true}` (close the current WebSocket, feed nothing
+//! more from it), `{"probe":{"endpoint":0,"target":...}}` (see whether the target takes a
+//! connection, close it, `handle_probe(now, endpoint, up)`). Drain actions, transmits and events
+//! until quiet after every call. Commands issued while no association is up wait for the next one.
+//! [`WasmFailover::poll_event`] gives the session events above (`closed` only once, when the
+//! link ends by `conclude` or `abort`) and the link's own, every one with `endpoint` and `target`
+//! but `waiting` and `not_remembered`:
+//!
+//! | `type` | fields |
+//! | --- | --- |
+//! | `connecting` | `round` (failed rounds so far) |
+//! | `attempt_failed` | `cause` (words), `refused` (the server refused the association) |
+//! | `waiting` | `round`, `delay_ms` (every endpoint failed; the backoff before the next round) |
+//! | `up` | — (an association is up; restoration follows) |
+//! | `lost` | `cause` (`transport closed`, `no answer to the keepalive read`, ...) |
+//! | `restored` | `gap_ms` (loss to restoration), `data_sets` (names), `transfer_sets` (`[first name, name now]` pairs), `failed` (`[name, error]` pairs) |
+//! | `refreshed` | a `report`'s fields: the restored transfer set's values, read once |
+//! | `failing_back` | `from_endpoint`, `from_target` (the backup left) |
+//! | `not_remembered` | `name` (set up, but beyond what is remembered for restoration) |
+//!
 //! # WasmClient events
 //!
 //! [`WasmClient::poll_event`] returns one JSON object per event, with a `type` field:
@@ -189,10 +221,13 @@
 mod client;
 mod commands;
 pub mod events;
+mod failover;
 mod float;
 #[cfg(feature = "mms-client")]
 mod json;
 pub mod jw;
+mod methods;
+#[cfg(feature = "session")]
 mod session;
 
 use std::time::Duration;
@@ -203,8 +238,10 @@ use tase2_core::Instant;
 #[cfg(feature = "mms-client")]
 pub use client::WasmClient;
 pub use commands::{object_name as parse_object_name, parse as parse_command};
+pub use failover::WasmFailover;
 #[cfg(feature = "mms-client")]
 pub use json::event as event_json;
+#[cfg(feature = "session")]
 pub use session::WasmSession;
 
 /// The allocator of the wasm build (talc in place of std's dlmalloc: about 2 KB less of the

@@ -1,16 +1,14 @@
 //! [`WasmSession`]: the core's TASE.2 client [`Session`] for JavaScript.
 
-use tase2_core::mms::ObjectName;
-use tase2_core::tase2::client::{Command, OpId, Session, SessionConfig, SessionEvent};
+use tase2_core::tase2::client::{Command, Session, SessionConfig};
 #[cfg(feature = "methods")]
-use tase2_core::tase2::{Command as DeviceCommand, ControlValue, Edition, TagValue};
+use tase2_core::tase2::{ControlValue, Edition, TagValue};
 use tase2_core::Instant;
 use wasm_bindgen::prelude::wasm_bindgen;
 
-use crate::commands;
 #[cfg(feature = "methods")]
 use crate::commands::object_name;
-use crate::events;
+use crate::methods::{command_methods, Reads};
 
 /// A TASE.2 client session for JavaScript: discovery, points, transfer sets, information
 /// messages and device control, with typed JSON events. See the [crate docs](crate).
@@ -20,21 +18,11 @@ pub struct WasmSession {
     session: Session,
     /// Last monotonic reading in microseconds, so a clock step back never reaches the core.
     clock: crate::JsClock,
-    /// The names each pending `read_points` asked for, to name its results (a few at a time:
-    /// a Vec, where a map would add its own code to the wasm).
-    reads: Vec<(u64, Vec<ObjectName>)>,
+    /// The names each pending `read_points` asked for.
+    reads: Reads,
 }
 
-fn op(id: OpId) -> f64 {
-    id.0 as f64
-}
-
-#[cfg(feature = "methods")]
-fn control_word(value: &str) -> Result<ControlValue, String> {
-    DeviceCommand::parse(value)
-        .map(ControlValue::Command)
-        .ok_or_else(|| format!("unknown command value \"{value}\" (on/close or off/trip)"))
-}
+command_methods!(WasmSession);
 
 #[wasm_bindgen]
 impl WasmSession {
@@ -54,7 +42,7 @@ impl WasmSession {
         Ok(WasmSession {
             session: Session::new(config, SessionConfig::default(), clock.now(now_ms)),
             clock,
-            reads: Vec::new(),
+            reads: Reads::default(),
         })
     }
 
@@ -117,17 +105,8 @@ impl WasmSession {
     /// The next event as a JSON string (see the crate docs for the shapes), or `undefined`.
     pub fn poll_event(&mut self) -> Option<String> {
         let e = self.session.poll_event()?;
-        let names = match &e {
-            SessionEvent::Done { op, .. } => {
-                match self.reads.iter().position(|(id, _)| *id == op.0) {
-                    Some(i) => self.reads.swap_remove(i).1,
-                    None => Vec::new(),
-                }
-            }
-            _ => Vec::new(),
-        };
-        let types: Vec<_> = names.iter().map(|n| self.session.point_type(n)).collect();
-        Some(events::json(&e, &names, &types))
+        let session = &self.session;
+        Some(self.reads.json(&e, |n| session.point_type(n)))
     }
 
     /// When to call [`Self::handle_timeout`], in `Date.now()` milliseconds; `undefined` for never.
@@ -151,25 +130,12 @@ impl WasmSession {
 
     fn start(&mut self, now_ms: f64, command: Command) -> f64 {
         let now = self.now(now_ms);
-        let names = match &command {
-            Command::ReadPoints { names } => Some(names.clone()),
-            _ => None,
-        };
+        let names = Reads::names(&command);
         let id = self.session.command(now, command);
-        if let Some(names) = names {
-            self.reads.push((id.0, names));
-        }
         // A command on a closed session is finished at once: its event is already queued, and
         // poll_event takes the names back out.
-        op(id)
-    }
-
-    /// Start any command given as JSON (`{"command": "read_points", "names": ["ICC1/P1"]}`; see
-    /// the crate docs); returns its op id, which its `done` event carries. Throws on JSON that is
-    /// not a command.
-    pub fn command(&mut self, now_ms: f64, json: &str) -> Result<f64, String> {
-        let c = commands::parse(json)?;
-        Ok(self.start(now_ms, c))
+        self.reads.started(id, names);
+        id.0 as f64
     }
 
     /// Release the association in order; `{"type": "closed", "error": null}` confirms it.
@@ -185,18 +151,11 @@ impl WasmSession {
     }
 }
 
-/// The methods that are shorthands for [`WasmSession::command`] (and the few settings the viewer
-/// does not use), behind the default feature `methods`: each `#[wasm_bindgen]` method brings its
-/// own glue, so the browser package (`cargo xtask wasm-pkg`, no default features) leaves them
-/// out and the page sends JSON commands.
+/// The settings and acknowledgements the viewer does not use, behind the default feature
+/// `methods` with the command shorthands (see [`crate::methods`]).
 #[cfg(feature = "methods")]
 #[wasm_bindgen]
 impl WasmSession {
-    /// Acknowledge critical reports of our transfer sets as they arrive (on by default).
-    pub fn set_auto_ack(&mut self, on: bool) {
-        self.session.set_auto_ack(on);
-    }
-
     /// The server's edition as last read (`"2000.08"` before any read).
     pub fn edition(&self) -> String {
         match self.session.edition() {
@@ -205,153 +164,9 @@ impl WasmSession {
         }
     }
 
-    /// Version, features, VCC variables and each visible domain's table id, variables (with
-    /// their TASE.2 types) and data sets → `{"kind": "discovery"}`.
-    pub fn discover(&mut self, now_ms: f64) -> f64 {
-        self.start(now_ms, Command::Discover)
-    }
-
-    /// Read points in one Read (`"ICC1/P1"`, `"Freq"`) → `{"kind": "points"}`.
-    pub fn read_points(&mut self, now_ms: f64, names: Vec<String>) -> f64 {
-        let names = names.iter().map(|n| object_name(n)).collect();
-        self.start(now_ms, Command::ReadPoints { names })
-    }
-
-    /// Reserve a transfer set of `domain` and start it with `value` (JSON: `data_set` required,
-    /// every other field optional, `conditions` as names) → `{"kind": "transfer_set"}`.
-    pub fn reserve_and_start(
-        &mut self,
-        now_ms: f64,
-        domain: &str,
-        value: &str,
-    ) -> Result<f64, String> {
-        let value = commands::parse_transfer_set_value(value)?;
-        Ok(self.start(
-            now_ms,
-            Command::ReserveAndStart {
-                domain: domain.into(),
-                value,
-            },
-        ))
-    }
-
-    /// Stop a transfer set → `{"kind": "unit"}`.
-    pub fn stop_transfer_set(&mut self, now_ms: f64, transfer_set: &str) -> f64 {
-        self.start(
-            now_ms,
-            Command::StopTransferSet {
-                transfer_set: object_name(transfer_set),
-            },
-        )
-    }
-
-    /// Receive information messages (`true`) or stop them → `{"kind": "unit"}`.
-    pub fn enable_info_messages(&mut self, now_ms: f64, enable: bool) -> f64 {
-        self.start(now_ms, Command::InfoMessages { enable })
-    }
-
-    /// What a device is → `{"kind": "device"}`.
-    pub fn device_info(&mut self, now_ms: f64, device: &str) -> f64 {
-        self.start(
-            now_ms,
-            Command::DeviceInfo {
-                device: object_name(device),
-            },
-        )
-    }
-
-    /// Select a device (read of `<Device>_SBO`) → `{"kind": "check_back_id"}`.
-    pub fn select(&mut self, now_ms: f64, device: &str) -> f64 {
-        self.start(
-            now_ms,
-            Command::Select {
-                device: object_name(device),
-            },
-        )
-    }
-
-    /// Operate a command device with `on`/`close`/`raise`/`1` or `off`/`trip`/`open`/`lower`/`0`
-    /// → `{"kind": "unit"}`. Throws on another word.
-    pub fn operate(&mut self, now_ms: f64, device: &str, value: &str) -> Result<f64, String> {
-        let value = control_word(value)?;
-        Ok(self.start(
-            now_ms,
-            Command::Operate {
-                device: object_name(device),
-                value,
-            },
-        ))
-    }
-
-    /// Operate a real setpoint → `{"kind": "unit"}`.
-    pub fn operate_real(&mut self, now_ms: f64, device: &str, value: f32) -> f64 {
-        self.start(
-            now_ms,
-            Command::Operate {
-                device: object_name(device),
-                value: ControlValue::Real(value),
-            },
-        )
-    }
-
-    /// Operate a discrete setpoint → `{"kind": "unit"}`.
-    pub fn operate_discrete(&mut self, now_ms: f64, device: &str, value: i16) -> f64 {
-        self.start(
-            now_ms,
-            Command::Operate {
-                device: object_name(device),
-                value: ControlValue::Discrete(value),
-            },
-        )
-    }
-
-    /// Select, then operate a command device (words as for [`Self::operate`]) →
-    /// `{"kind": "check_back_id"}` of the select.
-    pub fn select_operate(
-        &mut self,
-        now_ms: f64,
-        device: &str,
-        value: &str,
-    ) -> Result<f64, String> {
-        let value = control_word(value)?;
-        Ok(self.start(
-            now_ms,
-            Command::SelectOperate {
-                device: object_name(device),
-                value,
-            },
-        ))
-    }
-
-    /// Read a device's tag → `{"kind": "tag"}`.
-    pub fn tag(&mut self, now_ms: f64, device: &str) -> f64 {
-        self.start(
-            now_ms,
-            Command::Tag {
-                device: object_name(device),
-            },
-        )
-    }
-
-    /// Set a device's tag (`none`, `open-and-close`, `close-only`) with a reason →
-    /// `{"kind": "unit"}`. Throws on another tag word.
-    pub fn set_tag(
-        &mut self,
-        now_ms: f64,
-        device: &str,
-        tag: &str,
-        reason: &str,
-    ) -> Result<f64, String> {
-        let value = TagValue::parse(tag)
-            .ok_or_else(|| format!("unknown tag \"{tag}\" (none, open-and-close, close-only)"))?;
-        Ok(self.start(
-            now_ms,
-            Command::SetTag {
-                device: object_name(device),
-                value,
-                reason: reason.into(),
-            },
-        ))
+    /// Acknowledge critical reports of our transfer sets as they arrive (on by default).
+    pub fn set_auto_ack(&mut self, on: bool) {
+        self.session.set_auto_ack(on);
     }
 
     /// Acknowledge the critical report of `transfer_set` stamped `timestamp` (needed only with

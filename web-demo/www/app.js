@@ -1,13 +1,16 @@
-// The FreeTase2 viewer: the whole TASE.2 client runs here (WasmSession, sans-IO core compiled to
-// WebAssembly); the web server only relays bytes between the WebSocket and the ICCP server.
+// The FreeTase2 viewer: the whole TASE.2 client runs here (WasmFailover: the sans-IO core's
+// reconnecting, failing-over client compiled to WebAssembly); the web server only relays bytes
+// between the WebSocket and the ICCP server.
 //
 // Query parameters: ?target=HOST:PORT (repeatable or comma-separated; used when /targets.json is
-// missing), ?ws=URL (the WebSocket proxy; "{target}" in it is replaced, else ?target= is appended;
+// missing), ?backup=HOST:PORT (the backup server: the link fails over to it when the primary is
+// lost; it must be on the proxy's allow-list too), ?failback=1 (go back to the primary when it
+// answers again), ?ws=URL (the WebSocket proxy; "{target}" in it is replaced, else ?target= is appended;
 // default ws(s)://<this host>/ws), ?autoconnect=0 (do not connect on load), ?ds=DOMAIN/NAME (the
 // data set to watch), ?local=AP/AE, ?remote=AP/AE.
 
-import init, { WasmSession } from "./pkg/tase2_wasm.js";
-import { Connection, errorText } from "./connection.js";
+import init, { WasmFailover } from "./pkg/tase2_wasm.js";
+import { Connection, errorText, seconds } from "./connection.js";
 import { abnormal, flagsText, valueText, trendValue, timestampMs, timeText, ageText, escapeHtml } from "./format.js";
 import { Trends } from "./trend.js";
 
@@ -19,8 +22,9 @@ const view = {
   points: new Map(),
   discovery: null,
   devices: new Map(), // name -> {kind, mode, tagged}
-  transferSet: null, // name of the running DS transfer set
-  tsConfig: null, // {domain, value} to restore after a reconnect
+  transferSet: null, // name of the running DS transfer set (as first named: the core maps it)
+  tsStarted: null, // that name while the link is down (the core restores the transfer set)
+  tsConfig: null, // {domain, value} of the transfer set started last
   reportTimes: [],
   valueTimes: [],
   reports: 0,
@@ -53,10 +57,17 @@ async function loadTargets() {
   } catch (_) { /* no list: the query's targets */ }
   const fromQuery = q.getAll("target").flatMap((t) => t.split(",")).map((t) => t.trim()).filter(Boolean);
   for (const t of fromQuery) if (!targets.includes(t)) targets.unshift(t);
+  const backup = (q.get("backup") || "").trim();
+  if (backup && !targets.includes(backup)) targets.push(backup);
   const sel = $("target");
+  const bsel = $("backup");
   sel.textContent = "";
-  for (const t of targets) sel.add(new Option(t, t));
+  bsel.textContent = "";
+  bsel.add(new Option("none", ""));
+  for (const t of targets) { sel.add(new Option(t, t)); bsel.add(new Option(t, t)); }
   if (fromQuery.length) sel.value = fromQuery[0];
+  bsel.value = backup;
+  if (q.get("failback") === "1") $("fail-back").checked = true;
   return targets;
 }
 
@@ -95,8 +106,9 @@ function onState(st) {
   // Values held from a lost association are not live: greyed out until reports flow again.
   $("live-table").classList.toggle("offline", !up);
   if (!up) {
+    if (view.transferSet) view.tsStarted = view.transferSet;
     view.transferSet = null;
-    if (st.state !== "connecting") setStatus("ts-status", view.tsConfig ? "communication lost: the values shown are the last received; the transfer set is restored on reconnect" : "", "");
+    if (st.state !== "connecting") setStatus("ts-status", view.tsStarted ? "communication lost: the values shown are the last received; the transfer set is restored on reconnect" : "", "");
     clearSelect("association ended");
   }
 }
@@ -110,18 +122,23 @@ function setStatus(id, text, kind) {
 
 // --- association ---
 
-const conn = new Connection(WasmSession, {
+const conn = new Connection(WasmFailover, {
   onState,
   onEvent,
   onAssociated: () => { associated().catch((e) => setStatus("ts-status", `discovery failed: ${errorText(e)}`, "error")); },
+  onRestored,
 });
 
 function connect() {
   const target = $("target").value;
   if (!target) { onState({ state: "closed", text: "no target: add ?target=HOST:PORT or serve /targets.json" }); return; }
+  const backup = $("backup").value;
+  view.transferSet = null;
+  view.tsStarted = null;
   conn.connect({
-    target,
-    url: wsUrl(target),
+    targets: backup && backup !== target ? [target, backup] : [target],
+    urlFor: wsUrl,
+    failBack: $("fail-back").checked,
     localAp: $("local-ap").value.trim(),
     localAe: Number($("local-ae").value),
     remoteAp: $("remote-ap").value.trim(),
@@ -138,10 +155,24 @@ async function associated() {
   view.discovery = d;
   renderBrowse(d);
   fillDataSets(d);
-  // Restore the transfer set we had (same data set and settings), else start the default one.
-  if (view.tsConfig) await startTransferSet(view.tsConfig);
-  else await applyTransferSet();
+  // The form keeps the settings of the transfer set started last (on an earlier link too).
+  await applyTransferSet();
   findDevices(d);
+}
+
+/// A later association is up and the core has restored the setup on it (the transfer set under
+/// the name the page knows, information messages): the same transfer set runs again.
+function onRestored(e) {
+  const ts = view.tsStarted;
+  const pair = ts && e.transfer_sets.find(([was]) => was === ts);
+  if (pair) {
+    view.transferSet = ts;
+    view.tsStarted = null;
+    setStatus("ts-status", `${ts} restored on ${e.target}${pair[1] !== ts ? ` (there ${pair[1]})` : ""} after a gap of ${seconds(e.gap_ms)} s`, "ok");
+  } else if (ts) {
+    const why = e.failed.find(([n]) => n === ts);
+    setStatus("ts-status", `${ts} not restored on ${e.target}${why ? `: ${why[1]}` : ""}`, "error");
+  }
 }
 
 // --- browse ---
@@ -444,6 +475,7 @@ async function readDataSet(ds) {
 function onEvent(e) {
   switch (e.type) {
     case "report": return onReport(e);
+    case "refreshed": { const now = Date.now(); for (const p of e.points) updatePoint(p, now); return; }
     case "info_message": return onInfo(e);
     case "deviation": console.info(`deviation: ${e.kind}: ${e.description}`); return;
     case "undecoded": console.info("undecoded report", e); return;

@@ -1,175 +1,254 @@
-// One TASE.2 association over a WebSocket (websockify-style proxy, subprotocol "binary"), with
-// the WasmSession pump, commands as promises and reconnection with a bounded backoff.
+// The viewer's TASE.2 link: the core's reconnect/failover policy (WasmFailover: endpoints primary
+// first, backoff with jitter, dead-link keepalive, optional fail-back, restoration of the transfer
+// sets and information messages after every new association) driven over WebSockets to a
+// websockify-style proxy (subprotocol "binary"). This file only opens and closes the sockets the
+// core asks for and says what happened to them; the policy is the core's, as in the tokio driver.
 //
-// Callbacks: onState({state, text}) with state one of connecting, associated, refused, closed,
-// waiting (a reconnect is scheduled), idle; onEvent(event) for every session event other than
-// `done` (reports, information messages, ...); onAssociated() each time an association is up.
+// Callbacks: onState({state, text, retry?}) with state one of connecting, associated, refused,
+// closed, idle (retry: ms until the next round of attempts); onEvent(event) for every session
+// event other than `done`/`closed`/`established` (reports, information messages, ...) and for
+// `refreshed` (the values of a restored transfer set, read once); onAssociated() on the link's
+// first association; onRestored(event) after each later one, once the core has restored the
+// setup on it.
 
-const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000]; // then 15 s, at most MAX_ATTEMPTS tries
 // Sockets are closed with 1000 (normal closure), never without a code: websockify 0.10 answers a
 // close frame without a code with the reserved code 1005, which the browser reports as an error.
-const MAX_ATTEMPTS = 40;
+const NORMAL = 1000;
+// Our proxy accepts the WebSocket before it connects to the target, and closes it (1011 "target
+// unreachable") when that fails: a probe socket still open after this long reached its target.
+const PROBE_SETTLE_MS = 1000;
+
+/// Milliseconds as seconds for people: two decimals under 1 s (a failover takes tens of ms).
+export function seconds(ms) {
+  return (ms / 1000).toFixed(ms < 1000 ? 2 : 1);
+}
 
 export class Connection {
-  constructor(WasmSession, handlers) {
-    this.WasmSession = WasmSession;
+  constructor(WasmFailover, handlers) {
+    this.WasmFailover = WasmFailover;
     this.h = handlers;
-    this.ws = null;
-    this.s = null;
+    this.f = null;
+    this.ws = null; // the current transport: {sock, endpoint, opened}
     this.timer = null;
-    this.reconnectTimer = null;
     this.ops = new Map();
     this.params = null;
-    this.wanted = false; // the operator wants an association
-    this.attempt = 0;
-    this.everAssociated = false;
+    this.lastRecording = null;
   }
 
-  /// params: {url, localAp, localAe, remoteAp, remoteAe, autoReconnect}
+  /// params: {targets: [primary, backup...], urlFor(target), localAp, localAe, remoteAp,
+  /// remoteAe, autoReconnect, failBack}
   connect(params) {
+    this.stop();
     this.params = params;
-    this.wanted = true;
-    this.attempt = 0;
-    this.open();
+    this.everUp = false;
+    this.refusal = null;
+    this.lost = null; // {text, at} while the link is down after a loss
+    const options = {
+      backoff_min_ms: 250,
+      backoff_max_ms: 15000,
+      // Browsers of one control room must not come back in step after a server restart.
+      seed: Math.floor(Math.random() * 2 ** 52),
+      fail_back_ms: params.failBack && params.targets.length > 1 ? 10000 : null,
+    };
+    let f;
+    try {
+      f = new this.WasmFailover(params.targets, params.localAp, params.localAe, params.remoteAp,
+        params.remoteAe, JSON.stringify(options), Date.now());
+      // The whole link, every association of it, in memory for the "Download recording" button.
+      f.record();
+    } catch (e) {
+      this.h.onState({ state: "closed", text: `closed: ${e}` });
+      return;
+    }
+    this.f = f;
+    this.pump();
   }
 
+  /// Release the association in order and connect no more.
   disconnect() {
-    this.wanted = false;
-    clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = null;
-    if (this.s && !this.s.is_closed()) {
-      try {
-        if (this.s.is_established()) this.s.conclude(Date.now());
-        else this.s.abort(Date.now());
-      } catch (_) {
-        this.s.abort(Date.now());
-      }
-      this.pump();
+    if (!this.f || this.f.is_closed()) {
+      this.h.onState({ state: "idle", text: "disconnected" });
+      return;
     }
-    // An orderly release ends with the closed event; close the socket after a grace period.
-    const ws = this.ws;
-    setTimeout(() => { if (ws && ws.readyState <= 1) ws.close(1000); }, 2000);
-    if (!this.s) this.h.onState({ state: "idle", text: "disconnected" });
+    this.f.conclude(Date.now());
+    this.pump();
+  }
+
+  /// Forget the link at once (a new connect replaces it).
+  stop() {
+    if (this.f && !this.f.is_closed()) this.f.abort(Date.now());
+    this.recording();
+    this.f = null;
+    clearTimeout(this.timer);
+    this.dropSocket();
   }
 
   get established() {
-    return !!(this.s && !this.s.is_closed() && this.s.is_established());
+    return !!(this.f && this.f.is_up());
   }
 
-  open() {
-    clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = null;
-    const p = this.params;
-    this.attempt += 1;
-    this.h.onState({
-      state: "connecting",
-      text: `connecting to ${p.target}` + (this.attempt > 1 ? ` (attempt ${this.attempt})` : ""),
-    });
-    let ws;
+  /// The log of the link (all its associations) to save as a file; null before any.
+  recording() {
+    const now = this.f && this.f.recording();
+    if (now) this.lastRecording = now;
+    return this.lastRecording;
+  }
+
+  target(endpoint) {
+    return this.params.targets[endpoint];
+  }
+
+  dropSocket() {
+    const t = this.ws;
+    this.ws = null;
+    if (t && t.sock.readyState <= 1) t.sock.close(NORMAL);
+  }
+
+  /// A socket to `target`, or null with the reason given to onFail.
+  socket(target, onFail) {
     try {
-      ws = new WebSocket(p.url, ["binary"]);
+      const sock = new WebSocket(this.params.urlFor(target), ["binary"]);
+      sock.binaryType = "arraybuffer";
+      sock.onerror = () => {}; // onclose follows and says what happened
+      return sock;
     } catch (e) {
-      this.h.onState({ state: "closed", text: `closed: bad WebSocket URL ${p.url}: ${e.message}` });
-      this.wanted = false;
+      onFail(`bad WebSocket URL: ${e.message}`);
+      return null;
+    }
+  }
+
+  act(a) {
+    const f = this.f;
+    if (a.disconnect) { this.dropSocket(); return; }
+    if (a.connect) {
+      const { endpoint } = a.connect;
+      this.dropSocket();
+      const sock = this.socket(a.connect.target, () => f.handle_connect_failed(Date.now(), endpoint));
+      if (!sock) return;
+      const t = { sock, endpoint, opened: false };
+      this.ws = t;
+      const mine = () => this.ws === t && this.f === f;
+      sock.onopen = () => {
+        if (!mine()) return;
+        t.opened = true;
+        f.handle_connected(Date.now(), endpoint);
+        this.pump();
+      };
+      sock.onmessage = (m) => {
+        if (!mine()) return;
+        f.handle_input(Date.now(), new Uint8Array(m.data));
+        this.pump();
+      };
+      sock.onclose = (ev) => {
+        if (!mine()) return;
+        this.ws = null;
+        this.closeReason = ev.reason ? `WebSocket ${ev.code} ${ev.reason}` : null;
+        if (t.opened) f.handle_transport_closed(Date.now());
+        else f.handle_connect_failed(Date.now(), endpoint);
+        this.pump();
+      };
       return;
     }
-    ws.binaryType = "arraybuffer";
-    this.ws = ws;
-    this.s = null;
-    ws.onopen = () => {
-      if (this.ws !== ws) return;
-      try {
-        this.s = new this.WasmSession(p.localAp, p.localAe, p.remoteAp, p.remoteAe, Date.now());
-        // Every association is recorded in memory, for the "Download recording" button.
-        this.s.record();
-      } catch (e) {
-        this.wanted = false;
-        this.h.onState({ state: "closed", text: `closed: ${e}` });
-        ws.close(1000);
-        return;
-      }
-      this.pump();
-    };
-    ws.onmessage = (m) => {
-      if (this.ws !== ws || !this.s) return;
-      this.s.handle_input(Date.now(), new Uint8Array(m.data));
-      this.pump();
-    };
-    ws.onerror = () => {}; // onclose follows and says what happened
-    ws.onclose = (ev) => {
-      if (this.ws !== ws) return;
-      if (this.s && !this.s.is_closed()) {
-        this.s.handle_transport_closed(Date.now());
+    if (a.probe) {
+      const { endpoint } = a.probe;
+      let answered = false;
+      const answer = (up) => {
+        if (answered) return;
+        answered = true;
+        if (this.f !== f) return;
+        f.handle_probe(Date.now(), endpoint, up);
         this.pump();
-      } else if (!this.s) {
-        // Never got as far as a session: the proxy refused or could not reach the target.
-        this.ended(`closed: WebSocket ${ev.code}${ev.reason ? " " + ev.reason : ""} (proxy or target unreachable)`, false);
-      }
-    };
-  }
-
-  /// The log of the current (or the last) association, to save as a file; null before any.
-  recording() {
-    const now = this.s && this.s.recording();
-    if (now) this.lastRecording = now;
-    return this.lastRecording || null;
-  }
-
-  /// The association (or the socket before it) ended.
-  ended(text, refused) {
-    if (this.s) this.recording();
-    clearTimeout(this.timer);
-    for (const [, r] of this.ops) r.reject(new Error("association closed"));
-    this.ops.clear();
-    const ws = this.ws;
-    if (ws && ws.readyState <= 1) setTimeout(() => ws.close(1000), 0);
-    const retry = this.wanted && this.params.autoReconnect && !refused && this.attempt < MAX_ATTEMPTS;
-    if (retry) {
-      const delay = BACKOFF_MS[Math.min(this.attempt - 1, BACKOFF_MS.length - 1)];
-      this.h.onState({ state: refused ? "refused" : "closed", text, retry: delay });
-      this.reconnectTimer = setTimeout(() => this.open(), delay);
-    } else {
-      if (this.wanted && this.attempt >= MAX_ATTEMPTS) text += ` — gave up after ${this.attempt} attempts`;
-      this.wanted = false;
-      this.h.onState({ state: refused ? "refused" : "closed", text });
+      };
+      const sock = this.socket(a.probe.target, () => answer(false));
+      if (!sock) return;
+      sock.onopen = () => setTimeout(() => { answer(sock.readyState === WebSocket.OPEN); sock.close(NORMAL); }, PROBE_SETTLE_MS);
+      sock.onclose = () => answer(false);
     }
   }
 
   pump() {
-    const s = this.s;
-    if (!s) return;
-    for (let busy = true; busy && this.s === s; ) {
+    const f = this.f;
+    if (!f) return;
+    for (let busy = true; busy && this.f === f; ) {
       busy = false;
-      let out, ev;
-      while ((out = s.poll_transmit())) {
-        if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(out);
+      let a, out, ev;
+      while ((a = f.poll_action())) { busy = true; this.act(JSON.parse(a)); }
+      while ((out = f.poll_transmit())) {
         busy = true;
+        const t = this.ws;
+        if (t && t.opened && t.sock.readyState === WebSocket.OPEN) t.sock.send(out);
       }
-      while ((ev = s.poll_event())) {
-        busy = true;
-        this.dispatch(JSON.parse(ev));
-      }
+      while ((ev = f.poll_event())) { busy = true; this.dispatch(JSON.parse(ev)); }
     }
     clearTimeout(this.timer);
-    if (this.s !== s || s.is_closed()) return;
-    const at = s.poll_timeout_ms();
+    if (this.f !== f || f.is_closed()) return;
+    const at = f.poll_timeout_ms();
     if (at !== undefined) {
       this.timer = setTimeout(() => {
-        if (this.s !== s) return;
-        s.handle_timeout(Date.now());
+        if (this.f !== f) return;
+        f.handle_timeout(Date.now());
         this.pump();
       }, Math.max(0, Math.min(at - Date.now(), 2 ** 31 - 1)));
     }
   }
 
+  prefix() {
+    return this.lost ? `${this.lost.text}; ` : "";
+  }
+
   dispatch(e) {
     switch (e.type) {
+      case "connecting":
+        this.h.onState({ state: "connecting", text: `${this.prefix()}connecting to ${e.target}${e.round ? ` (round ${e.round + 1})` : ""}` });
+        return;
+      case "attempt_failed": {
+        const why = `${e.target}: ${e.cause}${this.closeReason ? ` (${this.closeReason})` : ""}`;
+        this.closeReason = null;
+        console.info(`attempt failed: ${why}`);
+        this.lastFailure = why;
+        if (e.refused && !this.everUp) this.refusal = `refused: ${e.cause}`;
+        return;
+      }
+      case "waiting":
+        // A refusal before any association is a configuration matter, and so is a link the
+        // operator asked not to retry: retrying will not help.
+        if (this.refusal || (!this.everUp && !this.params.autoReconnect)) {
+          this.f.abort(Date.now());
+          return;
+        }
+        this.h.onState({ state: "closed", text: `${this.prefix()}${this.lastFailure || "no endpoint answered"}`, retry: e.delay_ms });
+        return;
       case "established":
-        this.attempt = 0;
-        this.everAssociated = true;
-        this.h.onState({ state: "associated", text: `associated with ${this.params.target} (max PDU ${e.max_pdu_size} octets, ${e.max_outstanding} outstanding)` });
+        this.negotiated = e;
+        return;
+      case "up":
+        if (this.everUp) return; // the state line waits for the restoration
+        this.everUp = true;
+        this.h.onState({ state: "associated", text: `associated with ${e.target} (max PDU ${this.negotiated.max_pdu_size} octets, ${this.negotiated.max_outstanding} outstanding)` });
         // Commands may be issued from here: they leave on this pump.
         this.h.onAssociated();
+        return;
+      case "lost":
+        this.lost = { text: `lost link to ${e.target} (${e.cause})`, at: Date.now() };
+        if (!this.params.autoReconnect) { this.f.abort(Date.now()); return; }
+        this.h.onState({ state: "closed", text: this.lost.text });
+        return;
+      case "restored": {
+        const where = e.endpoint === 0 ? (this.params.targets.length > 1 ? "on primary" : "back on") : "on backup";
+        const n = e.transfer_sets.length;
+        const text = `${this.prefix()}${where} ${e.target} after ${seconds(e.gap_ms)} s`
+          + (n ? `, ${n} transfer set${n > 1 ? "s" : ""} restored` : "")
+          + (e.failed.length ? `, not restored: ${e.failed.map(([name, err]) => `${name} (${err})`).join(", ")}` : "");
+        this.lost = null;
+        this.h.onState({ state: "associated", text, restored: e });
+        this.h.onRestored(e);
+        return;
+      }
+      case "failing_back":
+        this.h.onState({ state: "associated", text: `primary ${e.target} answers again: leaving backup ${e.from_target}` });
+        return;
+      case "not_remembered":
+        console.warn(`${e.name} will not be restored after a loss (the link remembers only so many)`);
         return;
       case "done": {
         const r = this.ops.get(e.op);
@@ -181,11 +260,18 @@ export class Connection {
         return;
       }
       case "closed": {
-        const err = e.error;
-        const refused = err !== null && /refused|rejected|initiate failed/i.test(err);
-        const text = err === null ? "closed: released in order"
-          : refused ? `refused: ${err}` : `closed: ${err}`;
-        this.ended(text, refused);
+        // The link itself ended (a release, an abort): it connects no more.
+        this.recording();
+        for (const [, r] of this.ops) r.reject(new Error("association closed"));
+        this.ops.clear();
+        const t = this.ws;
+        if (t && t.sock.readyState <= 1) setTimeout(() => t.sock.readyState <= 1 && t.sock.close(NORMAL), 2000);
+        let text, state = "closed";
+        if (this.refusal) { text = this.refusal; state = "refused"; }
+        else if (this.lost) text = `${this.lost.text}; not reconnecting (auto-reconnect is off)`;
+        else if (!this.everUp && this.lastFailure) text = `closed: ${this.lastFailure}`;
+        else text = e.error === null ? "closed: released in order" : `closed: ${e.error}`;
+        this.h.onState({ state, text });
         return;
       }
       default:
@@ -193,13 +279,15 @@ export class Connection {
     }
   }
 
-  /// Run a command (a function of the session and now returning an op id, or a JSON command
-  /// object) and resolve with its outcome; reject with the error (its `event` has the details).
+  /// Run a command (a function of the link and now returning an op id, or a JSON command object)
+  /// and resolve with its outcome; reject with the error (its `event` has the details). While the
+  /// link is down the core holds the command for the next association.
   run(cmd) {
-    if (!this.s || this.s.is_closed()) return Promise.reject(new Error("not associated"));
+    const f = this.f;
+    if (!f || f.is_closed()) return Promise.reject(new Error("not associated"));
     let id;
     try {
-      id = typeof cmd === "function" ? cmd(this.s, Date.now()) : this.s.command(Date.now(), JSON.stringify(cmd));
+      id = typeof cmd === "function" ? cmd(f, Date.now()) : f.command(Date.now(), JSON.stringify(cmd));
     } catch (e) {
       return Promise.reject(new Error(String(e)));
     }

@@ -242,7 +242,9 @@ pub fn export_bytes(log: &[u8], opts: &ExportOptions) -> Result<(Vec<u8>, Export
             }
             Event::Input { conn, bytes } => x.data(t, conn, client_sent_input, &bytes),
             Event::Output { conn, bytes } => x.data(t, conn, !client_sent_input, &bytes),
-            Event::TransportClosed { conn } => x.close(t, conn),
+            Event::TransportClosed { conn } | Event::TransportRefused { conn, .. } => {
+                x.close(t, conn)
+            }
             Event::Timeout
             | Event::Session(_)
             | Event::Server(_)

@@ -159,6 +159,14 @@ pub enum Event {
         /// Who the certificate says the peer is.
         identity: crate::server::PeerIdentity,
     },
+    /// `Endpoint::transport_refused`: the transport (TLS) refused the peer or ended the
+    /// connection.
+    TransportRefused {
+        /// The connection.
+        conn: u64,
+        /// Why, in words.
+        reason: String,
+    },
 }
 
 /// Calls on a failover client [`Failover`](crate::tase2::client::Failover) (its bytes, timers

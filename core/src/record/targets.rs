@@ -67,6 +67,7 @@ impl Replayable for Session {
             | Event::OpenRefused
             | Event::OpenFrom { .. }
             | Event::Authenticated { .. }
+            | Event::TransportRefused { .. }
             | Event::Server(_)
             | Event::Failover(_)
             | Event::Output { .. } => return Err(Mismatch::WrongRole),
@@ -129,6 +130,9 @@ impl Replayable for Endpoint<Tase2> {
             Event::Input { conn, bytes } => self.handle_input(at, ConnectionId(*conn), bytes),
             Event::Authenticated { conn, identity } => {
                 self.authenticate(at, ConnectionId(*conn), identity.clone())
+            }
+            Event::TransportRefused { conn, reason } => {
+                self.transport_refused(at, ConnectionId(*conn), reason)
             }
             Event::Timeout => self.handle_timeout(at),
             Event::TransportClosed { conn } => {
@@ -243,6 +247,7 @@ impl Replayable for Failover {
             | Event::Server(_)
             | Event::Session(_)
             | Event::Authenticated { .. }
+            | Event::TransportRefused { .. }
             | Event::Output { .. } => return Err(Mismatch::WrongRole),
         }
         Ok(())

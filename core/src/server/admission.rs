@@ -12,6 +12,8 @@ use core::fmt;
 use core::net::IpAddr;
 use core::time::Duration;
 
+use alloc::string::String;
+
 use super::ConnectionId;
 
 /// A refusal or eviction by the endpoint's admission rules ([`super::ServerEvent::Admission`]).
@@ -73,6 +75,19 @@ pub enum AdmissionEvent {
         /// Octets held.
         limit: usize,
     },
+    /// The transport refused the connection or ended it
+    /// ([`Endpoint::transport_refused`](super::Endpoint::transport_refused)): a TLS handshake
+    /// that failed (unknown CA, expired, revoked, not pinned, no certificate, plain TCP on the
+    /// TLS port), or a certificate that no longer passes a reloaded configuration.
+    TransportRefused {
+        /// The connection.
+        id: ConnectionId,
+        /// Its source address, when the driver gave one
+        /// ([`Endpoint::open_from`](super::Endpoint::open_from)).
+        source: Option<IpAddr>,
+        /// Why, in words.
+        reason: String,
+    },
 }
 
 impl AdmissionEvent {
@@ -85,7 +100,8 @@ impl AdmissionEvent {
             | AdmissionEvent::AssociationLimit { id, .. }
             | AdmissionEvent::Idle { id, .. }
             | AdmissionEvent::StuckReader { id, .. }
-            | AdmissionEvent::InputFlood { id, .. } => Some(*id),
+            | AdmissionEvent::InputFlood { id, .. }
+            | AdmissionEvent::TransportRefused { id, .. } => Some(*id),
         }
     }
 }
@@ -134,6 +150,10 @@ impl fmt::Display for AdmissionEvent {
                  back",
                 id.0
             ),
+            AdmissionEvent::TransportRefused { id, source, reason } => match source {
+                Some(src) => write!(f, "TLS refused connection {} from {src}: {reason}", id.0),
+                None => write!(f, "TLS refused connection {}: {reason}", id.0),
+            },
         }
     }
 }

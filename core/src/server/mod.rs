@@ -48,6 +48,10 @@ use crate::mms::{
 };
 use crate::time::Instant;
 
+/// The longest reason [`Endpoint::transport_refused`] keeps: a peer's certificate must not
+/// grow the event queue or the recording without bound through the words describing it.
+const MAX_REFUSAL_REASON: usize = 200;
+
 /// Identifies one association (one transport connection) within an [`Endpoint`].
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
@@ -562,6 +566,47 @@ impl<H: Hooks> Endpoint<H> {
                 .in_scope(|| tracing::debug!(peer = %identity, "transport authenticated the peer"));
             c.identity = Some(Box::new(identity));
         }
+    }
+
+    /// The transport of connection `id` refused its peer or ended the connection (a failed TLS
+    /// handshake, a certificate a reloaded configuration no longer accepts): the connection
+    /// closes as if its transport closed and is forgotten at once; [`AdmissionEvent::TransportRefused`]
+    /// says why, with the source address, followed by its [`ServerEvent::Closed`]. Recorded, so
+    /// a replay refuses it the same way. `reason` is cut to 200 octets.
+    pub fn transport_refused(&mut self, now: Instant, id: ConnectionId, reason: &str) {
+        let mut end = reason.len().min(MAX_REFUSAL_REASON);
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        let reason = &reason[..end];
+        self.last_now = self.last_now.max(now);
+        self.log(now, || crate::record::Event::TransportRefused {
+            conn: id.0,
+            reason: reason.into(),
+        });
+        let span = self.conns.get(&id).map(|c| c.assoc.span().clone());
+        {
+            let _entered = span.as_ref().map(tracing::Span::enter);
+            let Some(c) = self.conns.get_mut(&id) else {
+                return;
+            };
+            tracing::info!(reason, "connection refused by its transport");
+            let source = c.source;
+            c.assoc.handle_transport_closed();
+            self.events
+                .push_back(ServerEvent::Admission(AdmissionEvent::TransportRefused {
+                    id,
+                    source,
+                    reason: reason.into(),
+                }));
+            self.process(now, id);
+        }
+        self.touched(id);
+        // Its transport is gone, so nothing can go out on it: forget it now (its source's slot
+        // is free at once, in a replay too, where no driver takes its empty output).
+        let mut none = Vec::new();
+        self.poll_transmit(id, &mut none);
+        self.run_hooks_now(now);
     }
 
     /// The identity [`Self::authenticate`] gave connection `id`.

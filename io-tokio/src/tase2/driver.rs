@@ -59,6 +59,10 @@ struct Driver {
     ready: Option<oneshot::Sender<Result<Negotiated, t2::Error>>>,
     pending: HashMap<OpId, Reply<Outcome>>,
     concluding: Option<Reply<()>>,
+    /// The release's answer, held until the socket's orderly end: a caller that exits once
+    /// `conclude` returns would otherwise close the socket with the server's last octets
+    /// unread, and the kernel would answer them with a reset.
+    concluded: Option<(Reply<()>, Result<(), t2::Error>)>,
     /// Reports not yet in the channel: while any wait, the socket is not read.
     outbox: VecDeque<Received>,
     closed: bool,
@@ -90,6 +94,7 @@ pub(super) async fn drive<R, W>(
         ready: Some(ready),
         pending: HashMap::new(),
         concluding: None,
+        concluded: None,
         outbox: VecDeque::new(),
         closed: false,
     };
@@ -173,6 +178,9 @@ pub(super) async fn drive<R, W>(
         idle_flush.touch(recording);
     }
     crate::close::close(&mut rd, &mut wr).await;
+    if let Some((reply, r)) = d.concluded.take() {
+        let _ = reply.send(r);
+    }
 }
 
 impl Driver {
@@ -245,10 +253,14 @@ impl Driver {
             let _ = r.send(Err(err.clone()));
         }
         if let Some(c) = self.concluding.take() {
-            let _ = c.send(match cause {
-                None => Ok(()),
-                Some(_) => Err(err.clone()),
-            });
+            // Answered once the socket has ended in order (see `drive`).
+            self.concluded = Some((
+                c,
+                match cause {
+                    None => Ok(()),
+                    Some(_) => Err(err.clone()),
+                },
+            ));
         }
         // The session finished every operation before closing; anything left never started.
         for (_, reply) in self.pending.drain() {

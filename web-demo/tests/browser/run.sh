@@ -23,6 +23,11 @@
 #   Debian's websockify: installed with apt-get when missing and we are root, else run.sh stops.
 #   Screenshots and logs of this mode go to build/viewer/websockify/.
 #
+# Failover (not in PROXY=websockify mode, which has one target): a second `tase2 serve` on the
+# same model is the backup; the proxy allow-lists both, and the test opens the page with
+# ?backup=, stops the primary (`stop` in the control file; `start` brings it back) and watches the
+# page carry on on the backup.
+#
 # The model: the default (examples/tase2-server.toml) has no point with abnormal flags, so the
 # test serves a copy with one extra ICC1 point, Meter9_MW, flagged not-valid, added to
 # ICC1/DS_Grid (build/viewer/model.toml). The copy also drops the simulated random toggling of
@@ -106,6 +111,7 @@ wait_port() {
 }
 
 server_port="$(free_port)"
+backup_port="$(free_port)"
 web_port="$(free_port)"
 pids=()
 cleanup() {
@@ -115,7 +121,8 @@ cleanup() {
 trap cleanup EXIT
 
 # The server runs under a small supervisor the test talks to: `restart` in the control file
-# stops the server and starts it again (same port), so the test can prove the reconnection.
+# stops the server and starts it again (same port), so the test can prove the reconnection;
+# `stop` stops it until the file says something else (the failover check).
 control="$out/server.control"
 : >"$control"
 (
@@ -126,12 +133,18 @@ control="$out/server.control"
       >>"$out/serve.log" 2>&1 &
     spid=$!
     while kill -0 "$spid" 2>/dev/null; do
-      if [ "$(cat "$control" 2>/dev/null)" = "restart" ]; then
-        kill "$spid"; wait "$spid" 2>/dev/null || true
-        sleep "${RESTART_DOWN_S:-2}"
-        : >"$control"
-        break
-      fi
+      case "$(cat "$control" 2>/dev/null)" in
+        restart)
+          kill "$spid"; wait "$spid" 2>/dev/null || true
+          sleep "${RESTART_DOWN_S:-2}"
+          : >"$control"
+          break ;;
+        stop)
+          kill "$spid"; wait "$spid" 2>/dev/null || true
+          while [ "$(cat "$control" 2>/dev/null)" = stop ]; do sleep 0.1; done
+          : >"$control"
+          break ;;
+      esac
       sleep 0.1
     done
   done
@@ -140,6 +153,15 @@ pids+=("$!")
 wait_port "$server_port"
 
 target="127.0.0.1:$server_port"
+backup="127.0.0.1:$backup_port"
+backup_arg=()
+if [ "$proxy" != websockify ]; then
+  target/release/tase2 serve --config "$out/model.toml" --listen "$backup" \
+    >>"$out/serve-backup.log" 2>&1 &
+  pids+=("$!")
+  wait_port "$backup_port"
+  backup_arg=(--backup "$backup")
+fi
 web_demo="${WEB_DEMO:-target/release/tase2-web-demo}"
 if [ "$proxy" = websockify ]; then
   via="websockify $(dpkg-query -W -f='${Version}' websockify 2>/dev/null || true)"
@@ -150,7 +172,7 @@ if [ "$proxy" = websockify ]; then
   url="http://127.0.0.1:$web_port/?ws=ws://127.0.0.1:$web_port/&target=$target"
 elif "$web_demo" --help 2>&1 | grep -q -- '--static'; then
   echo "== single listener: tase2-web-demo --static" >&2
-  "$web_demo" --listen "127.0.0.1:$web_port" --allow "$target" \
+  "$web_demo" --listen "127.0.0.1:$web_port" --allow "$target" --allow "$backup" \
     --static web-demo/www >"$out/web-demo.log" 2>&1 &
   pids+=("$!")
   wait_port "$web_port"
@@ -159,7 +181,7 @@ elif "$web_demo" --help 2>&1 | grep -q -- '--static'; then
 else
   echo "== proxy and python3 -m http.server (this tase2-web-demo has no --static)" >&2
   proxy_port="$(free_port)"
-  "$web_demo" --listen "127.0.0.1:$proxy_port" --allow "$target" \
+  "$web_demo" --listen "127.0.0.1:$proxy_port" --allow "$target" --allow "$backup" \
     >"$out/web-demo.log" 2>&1 &
   pids+=("$!")
   python3 -m http.server "$web_port" --bind 127.0.0.1 --directory web-demo/www \
@@ -173,7 +195,8 @@ fi
 
 echo "== test: $url" >&2
 set +e
-node "$here/viewer.test.mjs" --url "$url" --control "$control" --out "$shots" --proxy "$via"
+node "$here/viewer.test.mjs" --url "$url" --control "$control" --out "$shots" --proxy "$via" \
+  "${backup_arg[@]}"
 status=$?
 set -e
 gz=$(gzip -9 < web-demo/www/pkg/tase2_wasm_bg.wasm | wc -c)

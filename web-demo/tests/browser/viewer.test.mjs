@@ -3,9 +3,12 @@
 // `run.sh` next to this file starts everything; by hand:
 //
 //   node viewer.test.mjs --url URL --control FILE [--out DIR] [--chromium PATH] [--proxy WHAT]
+//     [--backup HOST:PORT]
 //
 // URL is the page (with ?target=/&ws= when the page is not served by the proxy itself); writing
-// "restart" to FILE makes run.sh's supervisor restart the server. Prints one line per check and
+// "restart" to FILE makes run.sh's supervisor restart the server, "stop" stops it until "start".
+// With --backup HOST:PORT (a second server on the same model, allowed by the proxy) the page is
+// also run with that backup and the primary stopped: it must carry on on the backup. Prints one line per check and
 // "N passed, N failed"; exits 0 only if all passed. Screenshots go to DIR (default build/viewer).
 // WHAT names the proxy the page goes through (run.sh: tase2-web-demo or websockify), for the log.
 //
@@ -315,6 +318,50 @@ try {
     assert(still === "refused", `after a refusal the state became ${still}`);
     await shot("refused");
     return `"${released}"; "${refused}"`;
+  });
+
+  if (args.backup) await check("with a backup, the page fails over when the primary stops and values flow on the backup", async () => {
+    const u = new URL(args.url);
+    u.searchParams.set("backup", args.backup);
+    await page.setViewportSize({ width: 1680, height: 1050 });
+    await page.goto(u.toString(), { waitUntil: "load" });
+    await waitFor(() => document.getElementById("state").dataset.state === "associated", "the association with the primary", 20_000);
+    const primary = await page.locator("#target").inputValue();
+    const backup = await page.locator("#backup").inputValue();
+    assert(backup === args.backup, `the backup field reads ${JSON.stringify(backup)}, want ${args.backup}`);
+    assert(primary !== backup, `primary and backup are both ${primary}`);
+    await waitFor(() => window.viewer.transferSet !== null && window.viewer.reports > 0, "reports from the primary", 20_000);
+    serverDown = true;
+    writeFileSync(args.control, "stop");
+    const tDown = Date.now();
+    const esc = (t) => t.replace(/[.]/g, "\\.");
+    const want = new RegExp(`^lost link to ${esc(primary)} \\(([^)]+)\\).*; on backup ${esc(backup)} after (\\d+\\.\\d+) s`);
+    const text = await waitText("#state", want, "the state line after the primary stops", 40_000);
+    const tUp = Date.now();
+    assert((await page.locator("#state").getAttribute("data-state")) === "associated", "state not associated on the backup");
+    const ts = await waitText("#ts-status", new RegExp(`restored on ${esc(backup)}.*gap of \\d+\\.\\d+ s`), "the transfer set's restoration", 10_000);
+    const reports = await page.evaluate(() => window.viewer.reports);
+    const before = await cellValue("ICC1/Gen1_MW");
+    await waitFor(([b, n]) => window.viewer.reports > n && document.querySelector('#live-table tr[data-point="ICC1/Gen1_MW"] td.value').dataset.value !== b,
+      "ICC1/Gen1_MW to change in a report from the backup", 30_000, [before, reports]);
+    const after = await cellValue("ICC1/Gen1_MW");
+    const offline = await page.locator("#live-table").evaluate((e) => e.classList.contains("offline"));
+    assert(!offline, "the live table is still greyed out on the backup");
+    await shot("failover");
+    writeFileSync(args.control, "start");
+    // The link's recording holds both associations and replays across the failover.
+    const [dl] = await Promise.all([
+      page.waitForEvent("download"),
+      page.locator('[data-testid="download-rec"]').click(),
+    ]);
+    const file = join(out, "viewer-failover.rec");
+    await dl.saveAs(file);
+    const r = spawnSync(args.tase2 || "target/release/tase2", ["replay", file], { encoding: "utf8" });
+    // One connection per association attempted: the primary's, the backup's, and any attempt on
+    // the stopped primary in between.
+    const conns = Number((/ (\d+) connections,/.exec(r.stdout) || [])[1]);
+    assert(r.status === 0 && conns >= 2, `tase2 replay exit ${r.status}: ${r.stdout}${r.stderr}`);
+    return `"${text}" (${((tUp - tDown) / 1000).toFixed(1)} s after the stop); ${ts}; Gen1_MW ${before} → ${after}; ${r.stdout.trim()}`;
   });
 
   await check(withWs ? "with ?ws= the page does not fetch /targets.json" : "without ?ws= the page fetches /targets.json", async () => {

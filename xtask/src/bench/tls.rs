@@ -109,7 +109,7 @@ pub(crate) fn tls_comparison(
             let ok = field(&r, "ok").unwrap_or(0.0);
             row.1.push(rate);
             row.2.push(match (before, after) {
-                (Some(a), Some(b)) if ok > 0.0 => (b - a).as_secs_f64() * 1e6 / ok,
+                (Some(a), Some(b)) => b.per_op_since(a, ok).map_or(f64::NAN, |c| c.0),
                 _ => f64::NAN,
             });
         }
