@@ -152,7 +152,7 @@ impl WasmSession {
 }
 
 /// The settings and acknowledgements the viewer does not use, behind the default feature
-/// `methods` with the command shorthands (see [`crate::methods`]).
+/// `methods` with the command shorthands.
 #[cfg(feature = "methods")]
 #[wasm_bindgen]
 impl WasmSession {
