@@ -394,7 +394,9 @@ pub fn parse(json: &str) -> Result<Command, String> {
     command(&v, c).map_err(|e| format!("invalid command: {e}"))
 }
 
-/// A transfer set configuration from its JSON shorthand (for [`crate::WasmSession::reserve_and_start`]).
+/// A transfer set configuration from its JSON shorthand (for `WasmSession::reserve_and_start`,
+/// feature `methods`).
+#[cfg(feature = "methods")]
 pub fn parse_transfer_set_value(json: &str) -> Result<DsTransferSetValue, String> {
     let v = jw::parse(json).map_err(|e| format!("invalid JSON: {e}"))?;
     transfer_set_value(&v).map_err(|e| format!("invalid transfer set value: {e}"))

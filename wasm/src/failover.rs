@@ -8,7 +8,9 @@ use tase2_core::tase2::client::{
     AttemptError, Backoff, Command, EndpointSpec, Failover, FailoverAction, FailoverConfig,
     FailoverEvent, LossCause, SessionEvent,
 };
-use tase2_core::tase2::{ControlValue, Edition, TagValue};
+use tase2_core::tase2::Edition;
+#[cfg(feature = "methods")]
+use tase2_core::tase2::{ControlValue, TagValue};
 use tase2_core::Instant;
 use wasm_bindgen::prelude::wasm_bindgen;
 

@@ -52,6 +52,31 @@ pub fn num(out: &mut String, v: impl Display) {
     let _ = write!(out, "{v}");
 }
 
+/// Append an unsigned integer in decimal. Written by hand: `core::fmt`'s argument handling at
+/// every call cost the package more than these lines.
+pub fn uint(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
+}
+
+/// Append a signed integer in decimal.
+fn sint(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    uint(out, n.unsigned_abs());
+}
+
 /// Append a float as the shortest decimal that reads back as it (`231.5`, `1.0`); non-finite
 /// values as the strings `"NaN"`, `"Infinity"`, `"-Infinity"`.
 pub fn float<F: crate::float::Shortest>(out: &mut String, v: F) {
@@ -81,10 +106,10 @@ const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
 /// Append an integer as a number, or as a string beyond ±2^53 − 1 so no digit is lost.
 pub fn int(out: &mut String, v: i64) {
     if (-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&v) {
-        num(out, v);
+        sint(out, v);
     } else {
         out.push('"');
-        num(out, v);
+        sint(out, v);
         out.push('"');
     }
 }
@@ -127,15 +152,22 @@ impl ToJson for bool {
 }
 
 macro_rules! integers {
-    ($($t:ty)*) => {$(
+    ($($t:ty => $f:ident,)*) => {$(
         impl ToJson for $t {
             fn write_json(&self, out: &mut String) {
-                num(out, self)
+                $f(out, (*self).into())
             }
         }
     )*};
 }
-integers!(u8 u16 u32 u64 usize i16 i32 i64);
+integers!(u8 => uint, u16 => uint, u32 => uint, u64 => uint, i16 => sint, i32 => sint,
+    i64 => sint,);
+
+impl ToJson for usize {
+    fn write_json(&self, out: &mut String) {
+        uint(out, *self as u64)
+    }
+}
 
 impl<T: ToJson> ToJson for Option<T> {
     fn write_json(&self, out: &mut String) {
@@ -547,6 +579,29 @@ mod tests {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
         assert!(parse(&"[".repeat(100)).unwrap_err().contains("deep"));
+    }
+
+    #[test]
+    fn writes_integers_as_serde_json_does() {
+        for v in [0i64, 7, -7, 1 << 53, -(1 << 53) + 1, i64::MIN, i64::MAX] {
+            let mut out = String::new();
+            v.write_json(&mut out);
+            assert_eq!(out, serde_json::to_string(&v).unwrap());
+        }
+        for v in [0u64, 10, 99, u64::MAX] {
+            let mut out = String::new();
+            v.write_json(&mut out);
+            assert_eq!(out, serde_json::to_string(&v).unwrap());
+        }
+        let mut out = String::new();
+        (-300i16).write_json(&mut out);
+        (255u8).write_json(&mut out);
+        usize::MAX.write_json(&mut out);
+        assert_eq!(out, format!("-300255{}", usize::MAX));
+        // Beyond ±2^53 − 1 as strings, so JavaScript loses no digit.
+        let mut out = String::new();
+        int(&mut out, i64::MIN);
+        assert_eq!(out, "\"-9223372036854775808\"");
     }
 
     #[test]

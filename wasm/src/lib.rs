@@ -4,7 +4,8 @@
 //!   ([`tase2_core::tase2::client::Session`]): discovery, typed points, transfer sets and their
 //!   reports, information messages, device control. Commands return an op id at once; results,
 //!   reports and everything else come out of [`WasmSession::poll_event`] as typed JSON (shapes
-//!   defined in [`events`], summarised below).
+//!   defined in [`events`], summarised below). It sits behind the cargo feature `session` (on by
+//!   default, off in the browser package, whose page runs `WasmFailover`).
 //! - [`WasmFailover`] wraps the core's reconnecting client
 //!   ([`tase2_core::tase2::client::Failover`]) with the same commands and session events: an
 //!   ordered list of targets (primary, backups), backoff with jitter, keepalive, optional
@@ -44,7 +45,8 @@
 //! }
 //! let sbo;
 //! function onEvent(e) {
-//!   if (e.type === "established") sbo = s.select_operate(Date.now(), "ICC1/Brk1_Cmd", "close");
+//!   if (e.type === "established")
+//!     sbo = s.command(Date.now(), '{"command":"select_operate","device":"ICC1/Brk1_Cmd","value":"close"}');
 //!   // {"type":"done","op":0,"ok":true,"result":{"kind":"check_back_id","check_back_id":101}}
 //!   if (e.type === "done" && e.op === sbo) console.log(e.ok ? e.result.check_back_id : e.error);
 //! }
@@ -103,10 +105,13 @@
 //! `data_set_members {name}`, `delete_data_set {name}`, `reserve_transfer_set {domain}`,
 //! `start_transfer_set {transfer_set, value}`, `read_transfer_set {transfer_set}`,
 //! `device_info {device}`, `select {device}`, `operate {device, value}`, `tag {device}`.
-//! Methods cover the common ones without JSON: `discover`, `read_points`, `reserve_and_start`,
+//! Always there: `command`, `conclude`, `abort`, `is_established`, `is_closed`, `record` and
+//! `recording`. With the cargo feature `methods` (on by default, off in the browser package,
+//! whose page sends every command as JSON: each method costs the package its own glue), methods
+//! cover the common commands without JSON: `discover`, `read_points`, `reserve_and_start`,
 //! `stop_transfer_set`, `enable_info_messages`, `device_info`, `select`, `operate`,
 //! `operate_real`, `operate_discrete`, `select_operate`, `tag`, `set_tag`; and `ack`, `nack`,
-//! `conclude`, `abort`, `set_auto_ack`, `is_established`, `is_closed`, `edition`.
+//! `set_auto_ack`, `edition`.
 //!
 //! # Session events
 //!
@@ -222,6 +227,7 @@ mod float;
 mod json;
 pub mod jw;
 mod methods;
+#[cfg(feature = "session")]
 mod session;
 
 use std::time::Duration;
@@ -235,7 +241,14 @@ pub use commands::{object_name as parse_object_name, parse as parse_command};
 pub use failover::WasmFailover;
 #[cfg(feature = "mms-client")]
 pub use json::event as event_json;
+#[cfg(feature = "session")]
 pub use session::WasmSession;
+
+/// The allocator of the wasm build (talc in place of std's dlmalloc: about 2 KB less of the
+/// gzipped package). A page is one thread, which talc's cell relies on.
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
 /// Milliseconds as a JS number to whole microseconds, clamped to `0..=2^62` (NaN is 0).
 fn ms_to_us(ms: f64) -> u64 {

@@ -3,11 +3,14 @@
 
 use tase2_core::mms::ObjectName;
 use tase2_core::tase2::client::{Command, OpId, SessionEvent};
-use tase2_core::tase2::{Command as DeviceCommand, ControlValue, PointType};
+use tase2_core::tase2::PointType;
+#[cfg(feature = "methods")]
+use tase2_core::tase2::{Command as DeviceCommand, ControlValue};
 
 use crate::events;
 
 /// A control word (`on`/`close`/`raise`/`1`, `off`/`trip`/`open`/`lower`/`0`) as a value.
+#[cfg(feature = "methods")]
 pub(crate) fn control_word(value: &str) -> Result<ControlValue, String> {
     DeviceCommand::parse(value)
         .map(ControlValue::Command)
@@ -50,7 +53,7 @@ impl Reads {
             _ => Vec::new(),
         };
         let types: Vec<_> = names.iter().map(point_type).collect();
-        events::to_string(&events::event(e, &names, &types))
+        events::json(e, &names, &types)
     }
 }
 
@@ -67,7 +70,14 @@ macro_rules! command_methods {
                 let c = $crate::commands::parse(json)?;
                 Ok(self.start(now_ms, c))
             }
+        }
 
+        // The shorthands behind the default feature `methods`: each `#[wasm_bindgen]` method
+        // brings its own glue, so the browser package (no default features) leaves them out and
+        // its page sends every command as JSON.
+        #[cfg(feature = "methods")]
+        #[wasm_bindgen::prelude::wasm_bindgen]
+        impl $t {
             /// Version, features, VCC variables and each visible domain's table id, variables
             /// (with their TASE.2 types) and data sets → `{"kind": "discovery"}`.
             pub fn discover(&mut self, now_ms: f64) -> f64 {

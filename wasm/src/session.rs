@@ -1,10 +1,12 @@
 //! [`WasmSession`]: the core's TASE.2 client [`Session`] for JavaScript.
 
 use tase2_core::tase2::client::{Command, Session, SessionConfig};
+#[cfg(feature = "methods")]
 use tase2_core::tase2::{ControlValue, Edition, TagValue};
 use tase2_core::Instant;
 use wasm_bindgen::prelude::wasm_bindgen;
 
+#[cfg(feature = "methods")]
 use crate::commands::object_name;
 use crate::methods::{command_methods, Reads};
 
@@ -124,6 +126,36 @@ impl WasmSession {
         self.session.is_closed()
     }
 
+    // --- commands ---
+
+    fn start(&mut self, now_ms: f64, command: Command) -> f64 {
+        let now = self.now(now_ms);
+        let names = Reads::names(&command);
+        let id = self.session.command(now, command);
+        // A command on a closed session is finished at once: its event is already queued, and
+        // poll_event takes the names back out.
+        self.reads.started(id, names);
+        id.0 as f64
+    }
+
+    /// Release the association in order; `{"type": "closed", "error": null}` confirms it.
+    pub fn conclude(&mut self, now_ms: f64) -> Result<(), String> {
+        let now = self.now(now_ms);
+        self.session.conclude(now).map_err(|e| e.to_string())
+    }
+
+    /// Abort the association at once.
+    pub fn abort(&mut self, now_ms: f64) {
+        let now = self.now(now_ms);
+        self.session.abort(now);
+    }
+}
+
+/// The settings and acknowledgements the viewer does not use, behind the default feature
+/// `methods` with the command shorthands.
+#[cfg(feature = "methods")]
+#[wasm_bindgen]
+impl WasmSession {
     /// The server's edition as last read (`"2000.08"` before any read).
     pub fn edition(&self) -> String {
         match self.session.edition() {
@@ -135,18 +167,6 @@ impl WasmSession {
     /// Acknowledge critical reports of our transfer sets as they arrive (on by default).
     pub fn set_auto_ack(&mut self, on: bool) {
         self.session.set_auto_ack(on);
-    }
-
-    // --- commands ---
-
-    fn start(&mut self, now_ms: f64, command: Command) -> f64 {
-        let now = self.now(now_ms);
-        let names = Reads::names(&command);
-        let id = self.session.command(now, command);
-        // A command on a closed session is finished at once: its event is already queued, and
-        // poll_event takes the names back out.
-        self.reads.started(id, names);
-        id.0 as f64
     }
 
     /// Acknowledge the critical report of `transfer_set` stamped `timestamp` (needed only with
@@ -162,18 +182,6 @@ impl WasmSession {
         self.session
             .nack(&object_name(transfer_set))
             .map_err(|e| e.to_string())
-    }
-
-    /// Release the association in order; `{"type": "closed", "error": null}` confirms it.
-    pub fn conclude(&mut self, now_ms: f64) -> Result<(), String> {
-        let now = self.now(now_ms);
-        self.session.conclude(now).map_err(|e| e.to_string())
-    }
-
-    /// Abort the association at once.
-    pub fn abort(&mut self, now_ms: f64) {
-        let now = self.now(now_ms);
-        self.session.abort(now);
     }
 }
 

@@ -151,7 +151,7 @@ async function associated() {
   // Information messages first: they need only the association.
   conn.run({ command: "info_messages", enable: true })
     .catch((e) => logInfoError(`information messages not enabled: ${errorText(e)}`));
-  const d = await conn.run((s, now) => s.discover(now));
+  const d = await conn.run({ command: "discover" });
   view.discovery = d;
   renderBrowse(d);
   fillDataSets(d);
@@ -464,7 +464,7 @@ async function readDataSet(ds) {
       if (v.tase2_type && v.tase2_type.startsWith("Data_")) typed.add(v.name);
     const names = (m.members || []).filter((n) => typed.has(n));
     if (!names.length) return;
-    const r = await conn.run((s, now) => s.read_points(now, names));
+    const r = await conn.run({ command: "read_points", names });
     const now = Date.now();
     for (const p of r.points) if (p.ok) updatePoint(p, now);
   } catch (e) {

@@ -29,6 +29,27 @@ const WASM_OPT_FEATURES: &[&str] = &[
     "--enable-multivalue",
 ];
 
+/// wasm-opt's options for the package. `--ignore-implicit-traps` lets the optimiser take loads
+/// and divisions as never trapping: Rust's code never relies on such a trap (a division checks
+/// its divisor first, float to int casts saturate, a panic aborts through an explicit
+/// `unreachable`, which this leaves alone); 0.4 KB of the gzipped package.
+const WASM_OPT_OPTIONS: &[&str] = &[
+    "-Oz",
+    "--converge",
+    "--strip-debug",
+    "--strip-producers",
+    "--ignore-implicit-traps",
+];
+
+/// wasm-bindgen's options for the package: its name and producers sections are nothing a
+/// browser uses.
+const BINDGEN_OPTIONS: &[&str] = &[
+    "--target",
+    "web",
+    "--remove-name-section",
+    "--remove-producers-section",
+];
+
 /// The toolchain of the size-optimised package build (`-Zbuild-std`, `-Cpanic=immediate-abort`).
 pub(crate) const NIGHTLY: &str = "nightly";
 
@@ -123,7 +144,12 @@ pub(crate) fn wasm_pkg(root: &Path, out: &Path) -> Res {
     // The package remembers the module it was made from (path and modification time), so a
     // package built another way (another profile, by hand) is never taken for up to date.
     let stamp = out.join(".built-from");
-    let source = format!("{} {:?}", module.display(), modified(&module));
+    // The options too, so a change of them rebuilds the package.
+    let source = format!(
+        "{} {:?} {WASM_OPT_OPTIONS:?} {BINDGEN_OPTIONS:?}",
+        module.display(),
+        modified(&module)
+    );
     if packaged.exists() && fs::read_to_string(&stamp).is_ok_and(|s| s == source) {
         println!("demo: wasm package up to date ({})", out.display());
         return report_size(&packaged);
@@ -137,7 +163,7 @@ pub(crate) fn wasm_pkg(root: &Path, out: &Path) -> Res {
         fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let opt = dir.join("tase2_wasm.wasm");
         run(Command::new("wasm-opt")
-            .args(["-Oz", "--converge", "--strip-debug", "--strip-producers"])
+            .args(WASM_OPT_OPTIONS)
             .args(WASM_OPT_FEATURES)
             .arg("-o")
             .arg(&opt)
@@ -148,7 +174,8 @@ pub(crate) fn wasm_pkg(root: &Path, out: &Path) -> Res {
         module.clone()
     };
     run(Command::new("wasm-bindgen")
-        .args(["--target", "web", "--out-dir"])
+        .args(BINDGEN_OPTIONS)
+        .arg("--out-dir")
         .arg(out)
         .arg(&input))?;
     fs::write(&stamp, source).map_err(|e| format!("cannot write {}: {e}", stamp.display()))?;
