@@ -9,9 +9,9 @@
 
 use core::time::Duration;
 
-use tase2_core::assoc::{AssociationConfig, RequestError};
+use tase2_core::assoc::{AssocError, AssociationConfig, RequestError};
 use tase2_core::mms::ObjectName;
-use tase2_core::server::{ConnectionId, Endpoint, ServerConfig};
+use tase2_core::server::{ConnectionId, Endpoint, ServerConfig, ServerEvent};
 use tase2_core::sim::Sim;
 use tase2_core::tase2::client::{
     Backoff, Command, EndpointSpec, Error, Failover, FailoverAction, FailoverConfig, FailoverEvent,
@@ -101,12 +101,16 @@ struct Net {
     silent: Vec<bool>,
     /// A flapping server drops each association as soon as it is up.
     flapping: Vec<bool>,
+    /// The servers' answers are lost, what the client sends still arrives.
+    mute_answers: bool,
     fo: Failover,
     conn: Option<(usize, ConnectionId)>,
     events: Vec<(Instant, FailoverEvent)>,
     /// Every Connect action: when, to which endpoint.
     connects: Vec<(Instant, usize)>,
     drop_pending: bool,
+    /// How each server saw its associations end: (server, the error of `ServerEvent::Closed`).
+    ended: Vec<(usize, Option<AssocError>)>,
 }
 
 impl Net {
@@ -121,11 +125,13 @@ impl Net {
             servers,
             silent: vec![false; n],
             flapping: vec![false; n],
+            mute_answers: false,
             fo,
             conn: None,
             events: Vec::new(),
             connects: Vec::new(),
             drop_pending: false,
+            ended: Vec::new(),
         };
         net.deliver();
         net
@@ -179,14 +185,18 @@ impl Net {
                     buf.clear();
                     if s.poll_transmit(id, &mut buf) > 0 {
                         moved = true;
-                        if !self.silent[e] {
+                        if !self.silent[e] && !self.mute_answers {
                             self.fo.handle_input(now, &buf);
                         }
                     }
                 }
             }
-            for s in self.servers.iter_mut().flatten() {
-                while s.poll_event().is_some() {}
+            for (i, s) in self.servers.iter_mut().enumerate() {
+                while let Some(e) = s.as_mut().and_then(Endpoint::poll_event) {
+                    if let ServerEvent::Closed { error, .. } = e {
+                        self.ended.push((i, error));
+                    }
+                }
             }
             while let Some(e) = self.fo.poll_event() {
                 moved = true;
@@ -827,6 +837,50 @@ fn a_silent_link_is_found_by_the_keepalive_and_the_setup_comes_back_on_the_same_
     net.update(0, "P2", 9.0);
     net.advance(Duration::from_millis(10));
     assert_eq!(net.reported(), [("P2".to_string(), 9.0)]);
+}
+
+/// An association the link ends by itself (the keepalive found no answer, or the link is
+/// aborted) ends with an ABORT the server receives, not with a bare transport close.
+#[test]
+fn the_links_own_abort_reaches_the_server_before_the_transport_closes() {
+    let mut c = config(1);
+    c.keepalive = Some(Keepalive {
+        interval: Duration::from_secs(2),
+        timeout: Duration::from_secs(3),
+    });
+    let mut net = Net::new(c, vec![Some(server(0.0))]);
+    net.until(Duration::from_secs(1), |e| {
+        matches!(e, FailoverEvent::Up { endpoint: 0 })
+    });
+    // No answers, but what the client sends still arrives (a one-way fault): the ABORT after
+    // the keepalive's timeout is heard.
+    net.mute_answers = true;
+    net.until(Duration::from_secs(10), |e| {
+        matches!(e, FailoverEvent::Lost { .. })
+    });
+    net.mute_answers = false;
+    assert!(
+        matches!(
+            net.ended.as_slice(),
+            [(0, Some(AssocError::AbortedByPeer(_)))]
+        ),
+        "{:?}",
+        net.ended
+    );
+    net.until(Duration::from_secs(30), |e| {
+        matches!(e, FailoverEvent::Up { endpoint: 0 })
+    });
+    net.fo.abort(net.now);
+    net.deliver();
+    assert!(
+        matches!(
+            net.ended.as_slice(),
+            [_, (0, Some(AssocError::AbortedByPeer(_)))]
+        ),
+        "{:?}",
+        net.ended
+    );
+    assert!(net.fo.is_closed());
 }
 
 #[test]

@@ -391,8 +391,8 @@ impl MioFailoverClient {
         Ok((socket, token))
     }
 
-    /// Write what the core has for the current transport; `true` if the transport failed (the
-    /// core was told, and may have new actions).
+    /// Write what the core has for the current transport; `true` if the core may have new
+    /// actions (it gave octets, or the transport failed and it was told).
     fn transmit(&mut self) -> bool {
         let Some(link) = self.link.as_mut().filter(|l| l.connected) else {
             return false;
@@ -427,7 +427,9 @@ impl MioFailoverClient {
             }
             link.interest = want;
         }
-        false
+        // Octets taken may free the core's next actions (a closed session's last octets go
+        // before its Disconnect).
+        given > 0
     }
 
     /// Read what the current transport has, while the event queue has room; `true` if anything
@@ -478,8 +480,7 @@ impl MioFailoverClient {
     }
 
     /// Close the current transport as the core asked: anything the core still gives for it goes
-    /// out first, as far as the socket takes it. (Today the core drops a closed session at once,
-    /// an abort's PDU with it, so the peer sees the transport close.)
+    /// out first, as far as the socket takes it (an abort's PDU, say).
     fn close_link(&mut self) {
         if let Some(mut link) = self.link.take() {
             if link.connected {

@@ -482,8 +482,7 @@ fn a_server_and_a_non_blocking_session_in_one_loop_carry_a_report() {
 
 /// The failover client on one endpoint: with room for a single waiting event it still gets every
 /// report, in order (the rest wait in the socket, not in memory), and dropping it ends the
-/// association (the core drops the aborted session with its ABORT unsent: the server sees the
-/// transport close).
+/// association with an ABORT the server receives before the transport closes.
 #[test]
 fn a_failover_client_with_a_one_event_queue_loses_no_report_and_ends_when_dropped() {
     use tase2_core::tase2::client::{EndpointSpec, FailoverConfig, FailoverEvent};
@@ -566,10 +565,10 @@ fn a_failover_client_with_a_one_event_queue_loses_no_report_and_ends_when_droppe
         events.iter().any(|e| matches!(
             e,
             ServerEvent::Closed {
-                error: Some(AssocError::TransportClosed),
+                error: Some(AssocError::AbortedByPeer(_)),
                 ..
             }
         )),
-        "the association ended with the socket: {events:?}"
+        "the association ended with our ABORT: {events:?}"
     );
 }

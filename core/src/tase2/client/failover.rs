@@ -460,6 +460,11 @@ pub struct Failover {
     rng: SimRng,
     phase: Phase,
     session: Option<Session>,
+    /// What a session that ended by our own hand (its ABORT, say) still had for its transport:
+    /// handed out by `poll_transmit` before any further action, so the peer learns why.
+    parting: Vec<u8>,
+    /// The current transport was reported closed: a session ending with it has no one to tell.
+    transport_gone: bool,
     /// The endpoint of the current (or last) session.
     endpoint: usize,
     next_endpoint: usize,
@@ -550,6 +555,8 @@ impl Failover {
             start: now,
             fresh: true,
             journal: None,
+            parting: Vec::new(),
+            transport_gone: false,
         };
         if !f.config.endpoints.is_empty() {
             f.connect_next(now);
@@ -721,6 +728,7 @@ impl Failover {
             }
         }
         self.session = Some(s);
+        self.transport_gone = false;
         self.sessions += 1;
         self.endpoint = endpoint;
         self.ops = VecMap::new();
@@ -784,6 +792,7 @@ impl Failover {
     /// The current transport closed.
     pub fn handle_transport_closed(&mut self, now: Instant) {
         self.log(now, |conn| record::Event::TransportClosed { conn });
+        self.transport_gone = true;
         if let Some(s) = &mut self.session {
             s.handle_transport_closed(now);
             self.drain_session(now);
@@ -864,16 +873,26 @@ impl Failover {
 
     // --- output ---
 
-    /// The next thing the driver must do.
+    /// The next thing the driver must do. `None` while a session that just ended still has
+    /// octets for its transport: take them with [`Self::poll_transmit`] first (its ABORT, after
+    /// a keepalive found no answer, should reach the peer before the transport closes).
     pub fn poll_action(&mut self) -> Option<FailoverAction> {
+        if !self.parting.is_empty() {
+            return None;
+        }
         self.actions.pop_front()
     }
 
     /// Bytes for the current transport, appended to `buf`; returns how many.
     pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> usize {
-        let n = match &mut self.session {
-            Some(s) => s.poll_transmit(buf),
-            None => 0,
+        let n = if !self.parting.is_empty() {
+            buf.extend_from_slice(&self.parting);
+            core::mem::take(&mut self.parting).len()
+        } else {
+            match &mut self.session {
+                Some(s) => s.poll_transmit(buf),
+                None => 0,
+            }
         };
         if n > 0 {
             self.fresh = false;
@@ -1474,7 +1493,11 @@ impl Failover {
     }
 
     fn session_closed(&mut self, now: Instant, cause: Option<AssocError>) {
-        self.session = None;
+        if let Some(mut s) = self.session.take() {
+            if !self.transport_gone {
+                while s.poll_transmit(&mut self.parting) > 0 {}
+            }
+        }
         self.ops = VecMap::new();
         self.restoring = None;
         self.keepalive = None;
