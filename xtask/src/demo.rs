@@ -71,21 +71,26 @@ struct DemoArgs {
     listen: String,
     /// Where `tase2 serve` listens.
     server: String,
+    /// Where a second `tase2 serve` (the viewer's backup) listens; `None`: no backup.
+    backup: Option<String>,
 }
 
 fn parse(args: &[String]) -> Result<DemoArgs, String> {
     let mut a = DemoArgs {
         listen: "127.0.0.1:8080".into(),
         server: "127.0.0.1:10102".into(),
+        backup: Some("127.0.0.1:10103".into()),
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--listen" => a.listen = it.next().ok_or("--listen needs HOST:PORT")?.clone(),
             "--server" => a.server = it.next().ok_or("--server needs HOST:PORT")?.clone(),
+            "--backup" => a.backup = Some(it.next().ok_or("--backup needs HOST:PORT")?.clone()),
+            "--no-backup" => a.backup = None,
             other => {
                 return Err(format!(
-                    "unknown option {other} (demo [--listen A] [--server A])"
+                    "unknown option {other} (demo [--listen A] [--server A] [--backup A | --no-backup])"
                 ))
             }
         }
@@ -228,7 +233,7 @@ fn wait_listening(addr: &str, child: &mut Child, what: &str) -> Res {
     Err(format!("{what} does not listen on {addr} after 20 s"))
 }
 
-/// `cargo xtask demo [--listen HOST:PORT] [--server HOST:PORT]`.
+/// `cargo xtask demo [--listen HOST:PORT] [--server HOST:PORT] [--backup HOST:PORT | --no-backup]`.
 pub(crate) fn demo(root: &Path, args: &[String]) -> Res {
     let a = parse(args)?;
     Setup::new(root).for_demo()?;
@@ -254,36 +259,67 @@ pub(crate) fn demo(root: &Path, args: &[String]) -> Res {
 
     let mut children: Vec<(&str, Child)> = Vec::new();
     let result = (|| {
-        let mut serve = Command::new(bin("tase2"));
-        serve.args(["serve", "--listen", &a.server]);
-        show(&serve);
-        children.push((
-            "tase2 serve",
-            serve
+        let servers = std::iter::once(("tase2 serve", &a.server))
+            .chain(a.backup.iter().map(|b| ("tase2 serve (backup)", b)));
+        for (name, addr) in servers {
+            let mut serve = Command::new(bin("tase2"));
+            serve.args(["serve", "--listen", addr]);
+            show(&serve);
+            let child = serve
                 .spawn()
-                .map_err(|e| format!("cannot start tase2: {e}"))?,
-        ));
-        wait_listening(&a.server, &mut children[0].1, "tase2 serve")?;
+                .map_err(|e| format!("cannot start tase2: {e}"))?;
+            children.push((name, child));
+            let last = children.len() - 1;
+            wait_listening(addr, &mut children[last].1, name)?;
+        }
         let mut web = Command::new(bin("tase2-web-demo"));
-        web.args(["--listen", &a.listen, "--allow", &a.server, "--static"])
-            .arg(&www);
+        web.args(["--listen", &a.listen, "--allow", &a.server]);
+        if let Some(b) = &a.backup {
+            web.args(["--allow", b]);
+        }
+        web.arg("--static").arg(&www);
         show(&web);
         children.push((
             "tase2-web-demo",
             web.spawn()
                 .map_err(|e| format!("cannot start tase2-web-demo: {e}"))?,
         ));
-        wait_listening(&a.listen, &mut children[1].1, "tase2-web-demo")?;
+        let last = children.len() - 1;
+        wait_listening(&a.listen, &mut children[last].1, "tase2-web-demo")?;
         println!();
-        println!("  FreeTase2 viewer:  http://{}/", a.listen);
-        println!(
-            "  (tase2 serve on {}, default model; Ctrl-C stops both)",
-            a.server
-        );
+        match &a.backup {
+            Some(b) => {
+                println!("  FreeTase2 viewer:  http://{}/?backup={b}", a.listen);
+                println!(
+                    "  (tase2 serve on {} with a backup on {b}, default model; `kill {}` stops the \
+                     primary and the viewer fails over; Ctrl-C stops everything)",
+                    a.server,
+                    children[0].1.id()
+                );
+            }
+            None => {
+                println!("  FreeTase2 viewer:  http://{}/", a.listen);
+                println!(
+                    "  (tase2 serve on {}, default model; Ctrl-C stops both)",
+                    a.server
+                );
+            }
+        }
         println!();
+        // A killed primary is the failover demonstration, not a fault; the rest must run.
+        let mut primary_gone = false;
         while !stop.load(Ordering::SeqCst) {
-            for (name, c) in children.iter_mut() {
+            for (i, (name, c)) in children.iter_mut().enumerate() {
                 if let Ok(Some(st)) = c.try_wait() {
+                    if i == 0 && a.backup.is_some() {
+                        if !primary_gone {
+                            println!(
+                                "demo: the primary tase2 serve exited ({st}); the backup serves on"
+                            );
+                            primary_gone = true;
+                        }
+                        continue;
+                    }
                     return Err(format!("{name} exited ({st})"));
                 }
             }
@@ -312,6 +348,12 @@ mod tests {
         );
         let a = parse(&["--listen".into(), "0.0.0.0:9000".into()]).unwrap();
         assert_eq!(a.listen, "0.0.0.0:9000");
+        assert_eq!(a.backup.as_deref(), Some("127.0.0.1:10103"));
+        let a = parse(&["--no-backup".into()]).unwrap();
+        assert_eq!(a.backup, None);
+        let a = parse(&["--backup".into(), "127.0.0.1:20000".into()]).unwrap();
+        assert_eq!(a.backup.as_deref(), Some("127.0.0.1:20000"));
         assert!(parse(&["--bogus".into()]).is_err());
+        assert!(parse(&["--backup".into()]).is_err());
     }
 }
