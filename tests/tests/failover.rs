@@ -48,6 +48,30 @@ fn icc1(item: &str) -> ObjectName {
     ObjectName::domain("ICC1", item)
 }
 
+/// The watch both drivers' tests set up: data set `name` of the report variables and three
+/// grid points, and a DS transfer set with integrity and RBE on it: (the data set, the command
+/// that defines it, the command that reserves and starts the transfer set).
+fn grid_watch(name: &str) -> (ObjectName, Command, Command) {
+    let ds = icc1(name);
+    let mut members = report_variables("ICC1").to_vec();
+    members.extend(["Gen1_MW", "Gen2_MW", "Freq_Hz"].map(icc1));
+    let define = Command::DefineDataSet {
+        name: ds.clone(),
+        members,
+    };
+    let start = Command::ReserveAndStart {
+        domain: "ICC1".into(),
+        value: DsTransferSetValue {
+            data_set: ds.clone(),
+            integrity_check: 30,
+            conditions: DsConditions::INTEGRITY | DsConditions::OBJECT_CHANGE,
+            rbe: true,
+            ..Default::default()
+        },
+    };
+    (ds, define, start)
+}
+
 /// What another client sees on `addr`: the data sets of ICC1 and the transfer sets running or held
 /// by another association.
 async fn leftovers(addr: &str) -> (Vec<String>, Vec<String>) {
@@ -148,29 +172,9 @@ fn a_watch_rides_through_the_primarys_death_and_fails_back_leaving_nothing_behin
         });
         let mut c = FailoverClient::start(config);
         c.command(Command::Version).await.unwrap();
-        let ds = icc1("DS_Lib");
-        let mut members = report_variables("ICC1").to_vec();
-        members.extend(["Gen1_MW", "Gen2_MW", "Freq_Hz"].map(icc1));
-        c.command(Command::DefineDataSet {
-            name: ds.clone(),
-            members,
-        })
-        .await
-        .unwrap();
-        let Outcome::TransferSet(ts) = c
-            .command(Command::ReserveAndStart {
-                domain: "ICC1".into(),
-                value: DsTransferSetValue {
-                    data_set: ds.clone(),
-                    integrity_check: 30,
-                    conditions: DsConditions::INTEGRITY | DsConditions::OBJECT_CHANGE,
-                    rbe: true,
-                    ..Default::default()
-                },
-            })
-            .await
-            .unwrap()
-        else {
+        let (ds, define, start) = grid_watch("DS_Lib");
+        c.command(define).await.unwrap();
+        let Outcome::TransferSet(ts) = c.command(start).await.unwrap() else {
             panic!()
         };
         c.command(Command::InfoMessages { enable: true })
@@ -386,27 +390,9 @@ fn under_mio_a_failover_client_rides_through_the_primarys_death_and_fails_back()
     c.record(tase2_mio::record_file(&log).unwrap(), "mio failover test")
         .unwrap();
     c.run(Command::Version).unwrap();
-    let ds = icc1("DS_Mio");
-    let mut members = report_variables("ICC1").to_vec();
-    members.extend(["Gen1_MW", "Gen2_MW", "Freq_Hz"].map(icc1));
-    c.run(Command::DefineDataSet {
-        name: ds.clone(),
-        members,
-    })
-    .unwrap();
-    let Outcome::TransferSet(ts) = c
-        .run(Command::ReserveAndStart {
-            domain: "ICC1".into(),
-            value: DsTransferSetValue {
-                data_set: ds.clone(),
-                integrity_check: 30,
-                conditions: DsConditions::INTEGRITY | DsConditions::OBJECT_CHANGE,
-                rbe: true,
-                ..Default::default()
-            },
-        })
-        .unwrap()
-    else {
+    let (ds, define, start) = grid_watch("DS_Mio");
+    c.run(define).unwrap();
+    let Outcome::TransferSet(ts) = c.run(start).unwrap() else {
         panic!()
     };
     let before = until_mio(&mut c, Duration::from_secs(10), is_report);
