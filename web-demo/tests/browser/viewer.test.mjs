@@ -364,6 +364,32 @@ try {
     return `"${text}" (${((tUp - tDown) / 1000).toFixed(1)} s after the stop); ${ts}; Gen1_MW ${before} → ${after}; ${r.stdout.trim()}`;
   });
 
+  if (args.backup) await check("with fail-back, the page returns to the primary once it answers again", async () => {
+    const u = new URL(args.url);
+    u.searchParams.set("backup", args.backup);
+    u.searchParams.set("failback", "1");
+    await page.goto(u.toString(), { waitUntil: "load" });
+    await waitFor(() => document.getElementById("state").dataset.state === "associated", "the association with the primary", 20_000);
+    assert(await page.locator("#fail-back").isChecked(), "?failback=1 did not tick the fail-back box");
+    const primary = await page.locator("#target").inputValue();
+    const esc = (t) => t.replace(/[.]/g, "\\.");
+    await waitFor(() => window.viewer.transferSet !== null && window.viewer.reports > 0, "reports from the primary", 20_000);
+    serverDown = true;
+    writeFileSync(args.control, "stop");
+    await waitText("#state", new RegExp(`on backup ${esc(args.backup)} after`), "the failover to the backup", 40_000);
+    writeFileSync(args.control, "start");
+    const tBack = Date.now();
+    // The link probes the primary every 10 s while on the backup, then leaves the backup.
+    const text = await waitText("#state", new RegExp(`on primary ${esc(primary)} after \\d+\\.\\d+ s, 1 transfer set restored`),
+      "the fail-back to the primary", 60_000);
+    const took = ((Date.now() - tBack) / 1000).toFixed(1);
+    serverDown = false;
+    const reports = await page.evaluate(() => window.viewer.reports);
+    await waitFor((n) => window.viewer.reports > n, "a report from the primary after the fail-back", 30_000, reports);
+    await shot("failback");
+    return `"${text}" (${took} s after the primary came back)`;
+  });
+
   await check(withWs ? "with ?ws= the page does not fetch /targets.json" : "without ?ws= the page fetches /targets.json", async () => {
     if (withWs) assert(targetsRequests.length === 0, `requested: ${targetsRequests.join(", ")}`);
     else assert(targetsRequests.length > 0, "no request for /targets.json");
