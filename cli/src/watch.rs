@@ -103,6 +103,22 @@ impl Rates {
 }
 
 impl WatchArgs {
+    /// The data set the watch defines in `domain` for `points` (the `--data-set` name, or one
+    /// of this process), with the report variables first: its name and members.
+    pub(crate) fn data_set(
+        &self,
+        domain: &str,
+        points: &[ObjectName],
+    ) -> (ObjectName, Vec<ObjectName>) {
+        let item = self
+            .data_set
+            .clone()
+            .unwrap_or_else(|| format!("DS_Watch_{}", std::process::id()));
+        let mut members = report_variables(domain).to_vec();
+        members.extend(points.iter().cloned());
+        (ObjectName::domain(domain, item.as_str()), members)
+    }
+
     /// The transfer set these options ask for on data set `ds`: object changes, plus the
     /// interval and integrity conditions when their periods are set.
     pub(crate) fn transfer_set_value(&self, ds: &ObjectName) -> DsTransferSetValue {
@@ -267,13 +283,7 @@ pub async fn watch(c: &mut Tase2Client, a: &WatchArgs) -> Result<(), String> {
     if points.is_empty() {
         return Err(format!("no points to watch in {domain}"));
     }
-    let ds_item = a
-        .data_set
-        .clone()
-        .unwrap_or_else(|| format!("DS_Watch_{}", std::process::id()));
-    let ds = ObjectName::domain(domain.as_str(), ds_item.as_str());
-    let mut members = report_variables(&domain).to_vec();
-    members.extend(points.iter().cloned());
+    let (ds, members) = a.data_set(&domain, &points);
     c.define_data_set(&ds, &members)
         .await
         .map_err(|e| format!("define data set {}: {e}", show::name(&ds)))?;

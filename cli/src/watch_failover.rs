@@ -13,7 +13,6 @@ use tase2_core::tase2::client::{
     Command, EndpointSpec, FailoverConfig, FailoverEvent, Keepalive, LossCause, Outcome,
     SessionEvent,
 };
-use tase2_tokio::tase2::report_variables;
 use tase2_tokio::FailoverClient;
 
 use crate::show;
@@ -119,13 +118,7 @@ async fn run(c: &mut FailoverClient, a: &WatchArgs, addrs: &[String]) -> Result<
     if points.is_empty() {
         return Err(format!("no points to watch in {domain}"));
     }
-    let ds_item = a
-        .data_set
-        .clone()
-        .unwrap_or_else(|| format!("DS_Watch_{}", std::process::id()));
-    let ds = ObjectName::domain(domain.as_str(), ds_item.as_str());
-    let mut members = report_variables(&domain).to_vec();
-    members.extend(points.iter().cloned());
+    let (ds, members) = a.data_set(&domain, &points);
     c.command(Command::DefineDataSet {
         name: ds.clone(),
         members,

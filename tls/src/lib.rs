@@ -383,20 +383,7 @@ fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
 
 /// Every certificate in a PEM file.
 pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let data = read(path)?;
-    let certs = CertificateDer::pem_slice_iter(&data)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| TlsError::Pem {
-            path: path.to_owned(),
-            what: format!("certificates: {e}"),
-        })?;
-    if certs.is_empty() {
-        return Err(TlsError::Pem {
-            path: path.to_owned(),
-            what: "no CERTIFICATE in the file".into(),
-        });
-    }
-    Ok(certs)
+    load_all(path, "certificates", "CERTIFICATE")
 }
 
 /// The private key in a PEM file.
@@ -410,20 +397,25 @@ pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
 
 /// Every CRL in a PEM file.
 pub fn load_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, TlsError> {
+    load_all(path, "CRLs", "X509 CRL")
+}
+
+/// Every `label` section of a PEM file, at least one (`what` names them in an error).
+fn load_all<T: PemObject>(path: &Path, what: &str, label: &str) -> Result<Vec<T>, TlsError> {
     let data = read(path)?;
-    let crls = CertificateRevocationListDer::pem_slice_iter(&data)
+    let all = T::pem_slice_iter(&data)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| TlsError::Pem {
             path: path.to_owned(),
-            what: format!("CRLs: {e}"),
+            what: format!("{what}: {e}"),
         })?;
-    if crls.is_empty() {
+    if all.is_empty() {
         return Err(TlsError::Pem {
             path: path.to_owned(),
-            what: "no X509 CRL in the file".into(),
+            what: format!("no {label} in the file"),
         });
     }
-    Ok(crls)
+    Ok(all)
 }
 
 /// ring's provider with the cipher suites of `names` (or [`DEFAULT_SUITES`]) in that order.

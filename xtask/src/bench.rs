@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
@@ -601,6 +601,27 @@ pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
+/// Builds `tase2` and `tase2-load` optimised and returns their paths.
+pub(crate) fn load_binaries(target: &Path) -> Result<(PathBuf, PathBuf), String> {
+    run(Command::new(cargo()).args([
+        "build",
+        "--release",
+        "-p",
+        "tase2-cli",
+        "-p",
+        "tase2-tests",
+        "--bins",
+    ]))?;
+    let release = target.join("release");
+    let (tase2, load) = (release.join("tase2"), release.join("tase2-load"));
+    for b in [&tase2, &load] {
+        if !b.exists() {
+            return Err(format!("{} not built", b.display()));
+        }
+    }
+    Ok((tase2, load))
+}
+
 /// The load comparison part of `cargo xtask bench`; returns the report text.
 pub(crate) fn load_comparison(
     root: &Path,
@@ -612,15 +633,7 @@ pub(crate) fn load_comparison(
         println!("bench: build/venv missing; running setup first");
         Setup::new(root).run()?;
     }
-    run(Command::new(cargo()).args([
-        "build",
-        "--release",
-        "-p",
-        "tase2-cli",
-        "-p",
-        "tase2-tests",
-        "--bins",
-    ]))?;
+    let (tase2, load) = load_binaries(target)?;
     let cpus = opts.pin.cpus();
     if cpus.is_some() {
         if !on_path("taskset") {
@@ -632,13 +645,6 @@ pub(crate) fn load_comparison(
         }
     }
     let (server_cpus, client_cpus) = (cpus.map(|c| c.0), cpus.map(|c| c.1));
-    let release = target.join("release");
-    let (tase2, load) = (release.join("tase2"), release.join("tase2-load"));
-    for b in [&tase2, &load] {
-        if !b.exists() {
-            return Err(format!("{} not built", b.display()));
-        }
-    }
 
     // One depth for both: the smallest of the request and what each server negotiates.
     let mut depth = opts.depth;

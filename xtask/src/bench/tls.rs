@@ -18,17 +18,7 @@ pub(crate) fn tls_comparison(
     target: &Path,
     opts: &BenchOpts,
 ) -> Result<String, String> {
-    run(Command::new(cargo()).args([
-        "build",
-        "--release",
-        "-p",
-        "tase2-cli",
-        "-p",
-        "tase2-tests",
-        "--bins",
-    ]))?;
-    let release = target.join("release");
-    let (tase2, load) = (release.join("tase2"), release.join("tase2-load"));
+    let (tase2, load) = super::load_binaries(target)?;
     let certs = root.join("build").join("bench").join("tls-certs");
     run(Command::new("bash")
         .arg(root.join("scripts").join("make-test-certs.sh"))
