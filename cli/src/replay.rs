@@ -503,6 +503,14 @@ impl Timeline<'_> {
                     }
                     FailoverInput::Conclude => "conclude".into(),
                     FailoverInput::Abort => "abort".into(),
+                    FailoverInput::Ack {
+                        transfer_set,
+                        timestamp,
+                    } => format!("ack report of {transfer_set} stamped {timestamp}"),
+                    FailoverInput::Nack { transfer_set } => {
+                        format!("nack report of {transfer_set}")
+                    }
+                    FailoverInput::AutoAck(on) => format!("automatic report ACK {on}"),
                 };
                 self.line(at, "·", None, "application", &text);
             }

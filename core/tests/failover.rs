@@ -17,7 +17,7 @@ use tase2_core::tase2::client::{
     Backoff, Command, EndpointSpec, Error, Failover, FailoverAction, FailoverConfig, FailoverEvent,
     Keepalive, LossCause, OpId, Outcome, Reported, SessionConfig, SessionEvent,
 };
-use tase2_core::tase2::server::{DeviceSpec, Tase2, Tase2Builder, Tase2Config};
+use tase2_core::tase2::server::{DeviceSpec, Tase2, Tase2Builder, Tase2Config, Tase2Event};
 use tase2_core::tase2::{
     BilateralTable, ClientMatch, ControlMode, DeviceKind, DsConditions, DsTransferSetValue,
     Edition, Family, Form, InfoScope, PointType, PointValue, Rights, Value,
@@ -111,6 +111,8 @@ struct Net {
     drop_pending: bool,
     /// How each server saw its associations end: (server, the error of `ServerEvent::Closed`).
     ended: Vec<(usize, Option<AssocError>)>,
+    /// The acknowledgements of critical reports each server heard: (server, the event).
+    acks: Vec<(usize, Tase2Event)>,
 }
 
 impl Net {
@@ -132,6 +134,7 @@ impl Net {
             connects: Vec::new(),
             drop_pending: false,
             ended: Vec::new(),
+            acks: Vec::new(),
         };
         net.deliver();
         net
@@ -193,8 +196,12 @@ impl Net {
             }
             for (i, s) in self.servers.iter_mut().enumerate() {
                 while let Some(e) = s.as_mut().and_then(Endpoint::poll_event) {
-                    if let ServerEvent::Closed { error, .. } = e {
-                        self.ended.push((i, error));
+                    match e {
+                        ServerEvent::Closed { error, .. } => self.ended.push((i, error)),
+                        ServerEvent::Extension(
+                            a @ (Tase2Event::ReportAcked { .. } | Tase2Event::ReportNacked { .. }),
+                        ) => self.acks.push((i, a)),
+                        _ => {}
                     }
                 }
             }
@@ -1160,4 +1167,119 @@ fn a_critical_transfer_set_on_a_1996_backup_is_restored_and_its_reports_acknowle
         reports[0].acknowledged,
         "a critical report of the restored transfer set is acknowledged"
     );
+}
+
+/// The reports taken from the events so far.
+fn reports(net: &mut Net) -> Vec<tase2_core::tase2::client::TypedReport> {
+    net.take(|e| matches!(e, FailoverEvent::Session(SessionEvent::Report(_))))
+        .into_iter()
+        .map(|(_, e)| match e {
+            FailoverEvent::Session(SessionEvent::Report(r)) => r,
+            _ => unreachable!(),
+        })
+        .collect()
+}
+
+#[test]
+fn with_auto_ack_off_the_application_acknowledges_critical_reports_across_a_failover() {
+    let mut c = config(2);
+    c.session.auto_ack = false;
+    let mut fo = Failover::new(c, t0());
+    fo.record(Box::new(Vec::<u8>::new()), "ack test").unwrap();
+    let mut net = Net::with(fo, vec![Some(server(0.0)), Some(server(100.0))]);
+    net.until(Duration::from_secs(1), |e| {
+        matches!(e, FailoverEvent::Up { endpoint: 0 })
+    });
+    assert!(!net.fo.auto_ack());
+    net.run(Command::DefineDataSet {
+        name: icc1("DS_Watch"),
+        members: members(),
+    })
+    .unwrap();
+    let value = DsTransferSetValue {
+        critical: true,
+        ..rbe()
+    };
+    let Ok(Outcome::TransferSet(ts)) = net.run(Command::ReserveAndStart {
+        domain: "ICC1".into(),
+        value,
+    }) else {
+        panic!()
+    };
+    reports(&mut net);
+
+    // On the primary: the report comes unacknowledged; the application's ACK reaches the server.
+    net.update(0, "P1", 5.0);
+    net.advance(Duration::from_millis(10));
+    let r = reports(&mut net);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(!r[0].acknowledged);
+    let (name, stamp) = (r[0].transfer_set.clone().unwrap(), r[0].timestamp.unwrap());
+    assert_eq!(name, ts);
+    net.fo.ack(net.now, &name, stamp).unwrap();
+    net.deliver();
+    assert!(
+        matches!(&net.acks[..], [(0, Tase2Event::ReportAcked { name: n, timestamp, .. })]
+            if *n == ts && *timestamp == stamp),
+        "{:?}",
+        net.acks
+    );
+
+    net.kill(0);
+    net.until(Duration::from_secs(5), |e| {
+        matches!(e, FailoverEvent::Restored { endpoint: 1, .. })
+    });
+    reports(&mut net);
+    let current = net.fo.current_transfer_set(&ts).unwrap().clone();
+
+    // On the backup the application may still use the name it first got: it is mapped.
+    net.update(1, "P1", 6.0);
+    net.advance(Duration::from_millis(10));
+    let r = reports(&mut net);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(!r[0].acknowledged);
+    assert_eq!(r[0].transfer_set.as_ref(), Some(&current));
+    let stamp = r[0].timestamp.unwrap();
+    net.fo.ack(net.now, &ts, stamp).unwrap();
+    net.update(1, "P2", 7.0);
+    net.advance(Duration::from_millis(10));
+    let r = reports(&mut net);
+    assert_eq!(r.len(), 1, "{r:?}");
+    net.fo.nack(net.now, &current).unwrap();
+    net.deliver();
+    assert!(
+        matches!(&net.acks[1..], [
+            (1, Tase2Event::ReportAcked { name: a, timestamp, .. }),
+            (1, Tase2Event::ReportNacked { name: b, .. }),
+        ] if *a == current && *b == current && *timestamp == stamp),
+        "{:?}",
+        net.acks
+    );
+
+    // Auto-acknowledgement back on: the next report is acknowledged inside the session.
+    net.fo.set_auto_ack(net.now, true);
+    assert!(net.fo.auto_ack());
+    net.update(1, "P3", 8.0);
+    net.advance(Duration::from_millis(10));
+    let r = reports(&mut net);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(r[0].acknowledged);
+    assert!(
+        matches!(net.acks.last(), Some((1, Tase2Event::ReportAcked { name, .. })) if *name == current),
+        "{:?}",
+        net.acks
+    );
+    assert_eq!(net.acks.len(), 4);
+
+    // The calls are in the link's recording and replay octet for octet.
+    net.fo.conclude(net.now);
+    net.advance(Duration::from_secs(1));
+    let log = net.fo.recording().unwrap().to_vec();
+    let stats = tase2_core::record::replay_failover(&log).unwrap();
+    assert_eq!(stats.connections, 2, "{stats:?}");
+
+    // With no association up there is nothing to acknowledge on.
+    let mut idle = Failover::new(config(1), t0());
+    assert!(matches!(idle.ack(t0(), &ts, stamp), Err(Error::Closed(_))));
+    assert!(matches!(idle.nack(t0(), &ts), Err(Error::Closed(_))));
 }

@@ -42,6 +42,7 @@ use std::time::Duration;
 
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
+use tase2_core::mms::ObjectName;
 use tase2_core::record::{RecordSink, RecordStartError};
 use tase2_core::std_clock;
 use tase2_core::tase2::client::{
@@ -193,6 +194,37 @@ impl MioFailoverClient {
             }
             self.wait(None)?;
         }
+    }
+
+    /// Acknowledge the critical report of `transfer_set` stamped `timestamp` on the current
+    /// association (see [`Failover::ack`]: the report's name or the one the application first
+    /// got); the octets leave with the next call that moves them ([`Self::next_event`],
+    /// [`Self::run`]). Only needed with auto-acknowledgement off ([`Self::set_auto_ack`]).
+    pub fn ack(
+        &mut self,
+        transfer_set: &ObjectName,
+        timestamp: i32,
+    ) -> Result<(), Tase2ClientError> {
+        let r = self.fo.ack(std_clock::now(), transfer_set, timestamp);
+        self.fed();
+        self.settle()?;
+        r.map_err(Tase2ClientError::Session)
+    }
+
+    /// Refuse the critical report of `transfer_set` (see [`Failover::nack`]).
+    pub fn nack(&mut self, transfer_set: &ObjectName) -> Result<(), Tase2ClientError> {
+        let r = self.fo.nack(std_clock::now(), transfer_set);
+        self.fed();
+        self.settle()?;
+        r.map_err(Tase2ClientError::Session)
+    }
+
+    /// Acknowledge critical reports inside the session (the default of
+    /// `SessionConfig::auto_ack`) or leave them to [`Self::ack`] and [`Self::nack`], on this
+    /// association and every later one.
+    pub fn set_auto_ack(&mut self, on: bool) {
+        self.fo.set_auto_ack(std_clock::now(), on);
+        self.fed();
     }
 
     /// Wait up to `timeout` for the next event no call waited for. `Ok(None)` when none came in

@@ -43,6 +43,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
+use tase2_core::mms::ObjectName;
 use tase2_core::std_clock;
 use tase2_core::tase2::client::{
     self as t2, Command, Failover, FailoverAction, FailoverConfig, FailoverEvent, OpId, Outcome,
@@ -57,7 +58,15 @@ type Connecting = Pin<Box<dyn Future<Output = io::Result<TcpStream>> + Send>>;
 
 enum Msg {
     Command(Command, Reply),
+    Ack(Ack, oneshot::Sender<Result<(), t2::Error>>),
+    AutoAck(bool),
     Conclude(oneshot::Sender<()>),
+}
+
+/// An acknowledgement of a critical report by the application.
+enum Ack {
+    Ack(ObjectName, i32),
+    Nack(ObjectName),
 }
 
 /// How [`FailoverClient::start_with`] runs.
@@ -131,6 +140,39 @@ impl FailoverClient {
             .await
             .map_err(|_| gone())?;
         rx.await.map_err(|_| gone())?
+    }
+
+    /// Acknowledge the critical report of `transfer_set` stamped `timestamp` on the current
+    /// association (see [`Failover::ack`]: the report's name, or the one the application first
+    /// got). Only needed with auto-acknowledgement off ([`Self::set_auto_ack`],
+    /// `SessionConfig::auto_ack`).
+    pub async fn ack(&self, transfer_set: &ObjectName, timestamp: i32) -> Result<(), t2::Error> {
+        self.acknowledge(Ack::Ack(transfer_set.clone(), timestamp))
+            .await
+    }
+
+    /// Refuse the critical report of `transfer_set` (see [`Failover::nack`]).
+    pub async fn nack(&self, transfer_set: &ObjectName) -> Result<(), t2::Error> {
+        self.acknowledge(Ack::Nack(transfer_set.clone())).await
+    }
+
+    async fn acknowledge(&self, ack: Ack) -> Result<(), t2::Error> {
+        let (reply, rx) = oneshot::channel();
+        let gone = || t2::Error::Closed(None);
+        self.tx
+            .send(Msg::Ack(ack, reply))
+            .await
+            .map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?
+    }
+
+    /// Acknowledge critical reports inside the session (the default) or leave them to
+    /// [`Self::ack`] and [`Self::nack`], on this association and every later one.
+    pub async fn set_auto_ack(&self, on: bool) -> Result<(), t2::Error> {
+        self.tx
+            .send(Msg::AutoAck(on))
+            .await
+            .map_err(|_| t2::Error::Closed(None))
     }
 
     /// The next event: reports, information messages and other session events, and the link's
@@ -281,6 +323,15 @@ async fn drive(
                     let op = d.fo.command(std_clock::now(), c);
                     d.pending.insert(op, reply);
                 }
+                Some(Msg::Ack(ack, reply)) => {
+                    let now = std_clock::now();
+                    let r = match ack {
+                        Ack::Ack(name, stamp) => d.fo.ack(now, &name, stamp),
+                        Ack::Nack(name) => d.fo.nack(now, &name),
+                    };
+                    let _ = reply.send(r);
+                }
+                Some(Msg::AutoAck(on)) => d.fo.set_auto_ack(std_clock::now(), on),
                 Some(Msg::Conclude(done)) => {
                     d.concluded = Some(done);
                     d.fo.conclude(std_clock::now());

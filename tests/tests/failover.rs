@@ -518,3 +518,115 @@ fn under_mio_a_failover_client_rides_through_the_primarys_death_and_fails_back()
         stats.entries
     );
 }
+
+/// A critical variant of [`grid_watch`]'s transfer set.
+fn critical(start: Command) -> Command {
+    match start {
+        Command::ReserveAndStart { domain, value } => Command::ReserveAndStart {
+            domain,
+            value: DsTransferSetValue {
+                critical: true,
+                ..value
+            },
+        },
+        other => other,
+    }
+}
+
+/// The transfer set and time stamp of a report not yet acknowledged.
+fn unacknowledged(e: &FailoverEvent) -> (ObjectName, i32) {
+    match e {
+        FailoverEvent::Session(SessionEvent::Report(r)) => {
+            assert!(!r.acknowledged, "auto-ack is off: {r:?}");
+            (r.transfer_set.clone().unwrap(), r.timestamp.unwrap())
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn with_auto_ack_off_both_drivers_acknowledge_critical_reports_by_hand() {
+    let bin = tase2_bin();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut server = serve_with(&bin, &addr, &[], Stdio::piped());
+    let out = lines(&mut server.0);
+    let mut seen = Vec::new();
+    let mut config = FailoverConfig::new(vec![EndpointSpec::new(addr.as_str(), association())]);
+    config.session.auto_ack = false;
+
+    // mio: a report comes unacknowledged; ack and nack reach the server.
+    let mut c = MioFailoverClient::start(config.clone()).unwrap();
+    let (_, define, start) = grid_watch("DS_AckMio");
+    c.run(define).unwrap();
+    let Outcome::TransferSet(ts) = c.run(critical(start)).unwrap() else {
+        panic!()
+    };
+    let (name, stamp) = unacknowledged(&until_mio(&mut c, Duration::from_secs(10), is_report));
+    assert_eq!(name, ts);
+    c.ack(&name, stamp).unwrap();
+    wait_line(
+        &out,
+        Duration::from_secs(10),
+        &format!("ACK of ICC1/{} report {stamp}", name.item()),
+        &mut seen,
+    );
+    let (name, _) = unacknowledged(&until_mio(&mut c, Duration::from_secs(10), is_report));
+    c.nack(&name).unwrap();
+    wait_line(
+        &out,
+        Duration::from_secs(10),
+        &format!("NACK of ICC1/{}", name.item()),
+        &mut seen,
+    );
+    // Back on: the session acknowledges by itself.
+    c.set_auto_ack(true);
+    let auto = until_mio(&mut c, Duration::from_secs(10), is_report);
+    assert!(
+        matches!(&auto, FailoverEvent::Session(SessionEvent::Report(r)) if r.acknowledged),
+        "{auto:?}"
+    );
+    c.run(Command::StopTransferSet { transfer_set: ts })
+        .unwrap();
+    c.conclude().unwrap();
+
+    // tokio: the same through the task's handle.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut c = FailoverClient::start(config);
+        let (_, define, start) = grid_watch("DS_AckTokio");
+        c.command(define).await.unwrap();
+        let Outcome::TransferSet(ts) = c.command(critical(start)).await.unwrap() else {
+            panic!()
+        };
+        let (name, stamp) =
+            unacknowledged(&until(&mut c, Duration::from_secs(10), is_report).await);
+        c.ack(&name, stamp).await.unwrap();
+        wait_line(
+            &out,
+            Duration::from_secs(10),
+            &format!("ACK of ICC1/{} report {stamp}", name.item()),
+            &mut seen,
+        );
+        let (name, _) = unacknowledged(&until(&mut c, Duration::from_secs(10), is_report).await);
+        c.nack(&name).await.unwrap();
+        wait_line(
+            &out,
+            Duration::from_secs(10),
+            &format!("NACK of ICC1/{}", name.item()),
+            &mut seen,
+        );
+        c.set_auto_ack(true).await.unwrap();
+        let auto = until(&mut c, Duration::from_secs(10), is_report).await;
+        assert!(
+            matches!(&auto, FailoverEvent::Session(SessionEvent::Report(r)) if r.acknowledged),
+            "{auto:?}"
+        );
+        c.command(Command::StopTransferSet { transfer_set: ts })
+            .await
+            .unwrap();
+        c.conclude().await;
+    });
+}

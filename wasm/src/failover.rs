@@ -417,6 +417,37 @@ impl WasmFailover {
     }
 }
 
+/// Acknowledgement of critical reports by hand, behind the default feature `methods` (the
+/// viewer leaves it to the session).
+#[cfg(feature = "methods")]
+#[wasm_bindgen]
+impl WasmFailover {
+    /// Acknowledge critical reports of our transfer sets as they arrive (on by default), on this
+    /// association and every later one.
+    pub fn set_auto_ack(&mut self, now_ms: f64, on: bool) {
+        let now = self.now(now_ms);
+        self.link.set_auto_ack(now, on);
+    }
+
+    /// Acknowledge the critical report of `transfer_set` (the name the report carried, or the
+    /// one the page first got) stamped `timestamp`, on the current association (needed only
+    /// with auto-ACK off). Throws when no association is up.
+    pub fn ack(&mut self, now_ms: f64, transfer_set: &str, timestamp: i32) -> Result<(), String> {
+        let now = self.now(now_ms);
+        self.link
+            .ack(now, &object_name(transfer_set), timestamp)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Refuse the critical report of `transfer_set`. Throws when no association is up.
+    pub fn nack(&mut self, now_ms: f64, transfer_set: &str) -> Result<(), String> {
+        let now = self.now(now_ms);
+        self.link
+            .nack(now, &object_name(transfer_set))
+            .map_err(|e| e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -187,6 +187,8 @@
 //! more from it), `{"probe":{"endpoint":0,"target":...}}` (see whether the target takes a
 //! connection, close it, `handle_probe(now, endpoint, up)`). Drain actions, transmits and events
 //! until quiet after every call. Commands issued while no association is up wait for the next one.
+//! With the feature `methods`, `set_auto_ack(now, on)`, `ack(now, transfer_set, timestamp)` and
+//! `nack(now, transfer_set)` acknowledge critical reports by hand.
 //! [`WasmFailover::poll_event`] gives the session events above (`closed` only once, when the
 //! link ends by `conclude` or `abort`) and the link's own, every one with `endpoint` and `target`
 //! but `waiting` and `not_remembered`:

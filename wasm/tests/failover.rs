@@ -7,8 +7,8 @@ mod pair;
 
 use pair::{at, T0};
 use serde_json::{json, Value};
-use tase2_core::server::{ConnectionId, Endpoint};
-use tase2_core::tase2::server::Tase2;
+use tase2_core::server::{ConnectionId, Endpoint, ServerEvent};
+use tase2_core::tase2::server::{Tase2, Tase2Event};
 use tase2_wasm::WasmFailover;
 
 const TARGETS: [&str; 2] = ["127.0.0.1:10102", "127.0.0.1:10103"];
@@ -25,6 +25,8 @@ struct Link {
     events: Vec<Value>,
     /// The events [`Link::until`] passed over on its last call.
     events_before_last: Vec<Value>,
+    /// The critical-report acknowledgements the servers heard: (server, ACK or NACK, name).
+    acks: Vec<(usize, &'static str, String)>,
 }
 
 impl Link {
@@ -42,6 +44,7 @@ impl Link {
             actions: Vec::new(),
             events: Vec::new(),
             events_before_last: Vec::new(),
+            acks: Vec::new(),
         }
     }
 
@@ -73,8 +76,18 @@ impl Link {
                 self.events
                     .push(serde_json::from_str(&e).expect("an event is JSON"));
             }
-            for s in &mut self.servers {
-                while s.poll_event().is_some() {}
+            for (i, s) in self.servers.iter_mut().enumerate() {
+                while let Some(e) = s.poll_event() {
+                    match e {
+                        ServerEvent::Extension(Tase2Event::ReportAcked { name, .. }) => {
+                            self.acks.push((i, "ACK", name.to_string()))
+                        }
+                        ServerEvent::Extension(Tase2Event::ReportNacked { name, .. }) => {
+                            self.acks.push((i, "NACK", name.to_string()))
+                        }
+                        _ => {}
+                    }
+                }
             }
             if !moved {
                 return any;
@@ -290,4 +303,44 @@ fn with_fail_back_the_link_returns_to_the_primary_when_it_answers_a_probe() {
     let r = l.until("restored", |e| e["type"] == "restored");
     assert_eq!(r["endpoint"], 0);
     assert_eq!(l.link.endpoint(), 0);
+}
+
+#[test]
+fn with_auto_ack_off_the_page_acknowledges_critical_reports_by_hand() {
+    let mut l = Link::new(r#"{"jitter_percent":0}"#);
+    l.until("up", |e| e["type"] == "up");
+    l.link.set_auto_ack(l.now_ms, false);
+    let op = l
+        .link
+        .reserve_and_start(
+            l.now_ms,
+            "ICC1",
+            r#"{"data_set":"ICC1/DS_All","interval":1,"integrity_check":1,"conditions":["interval"],"critical":true}"#,
+        )
+        .unwrap();
+    let ts = l.ok(op)["transfer_set"].as_str().unwrap().to_string();
+    let r = l.until("report", |e| e["type"] == "report");
+    assert_eq!(r["acknowledged"], false, "{r}");
+    let stamp = r["timestamp"].as_i64().unwrap() as i32;
+    l.link.ack(l.now_ms, &ts, stamp).unwrap();
+    l.deliver();
+    assert_eq!(l.acks, [(0, "ACK", ts.clone())]);
+    l.until("report", |e| e["type"] == "report");
+    l.link.nack(l.now_ms, &ts).unwrap();
+    l.deliver();
+    assert_eq!(l.acks[1..], [(0, "NACK", ts.clone())]);
+    l.link.set_auto_ack(l.now_ms, true);
+    let r = l.until("report", |e| {
+        e["type"] == "report" && e["acknowledged"] == true
+    });
+    assert_eq!(r["transfer_set"], ts.as_str());
+    assert_eq!(l.acks.last(), Some(&(0, "ACK", ts.clone())));
+    // With no association up there is nothing to acknowledge on.
+    l.down[1] = true;
+    l.kill(0);
+    l.deliver();
+    assert!(!l.link.is_up());
+    assert!(l.link.ack(l.now_ms, &ts, stamp).is_err());
+    let log = l.link.recording().unwrap();
+    tase2_core::record::replay_failover(&log).unwrap();
 }

@@ -203,6 +203,20 @@ pub enum FailoverInput {
     Conclude,
     /// `abort`.
     Abort,
+    /// `ack`, with the transfer set's name as the application gave it.
+    Ack {
+        /// The transfer set.
+        transfer_set: ObjectName,
+        /// The report's time stamp.
+        timestamp: i32,
+    },
+    /// `nack`, with the transfer set's name as the application gave it.
+    Nack {
+        /// The transfer set.
+        transfer_set: ObjectName,
+    },
+    /// `set_auto_ack`.
+    AutoAck(bool),
 }
 
 /// Application calls on a client [`Session`](crate::tase2::client::Session). Variants are only

@@ -245,6 +245,12 @@ impl Replayable for Failover {
                 }
                 FailoverInput::Conclude => self.conclude(at),
                 FailoverInput::Abort => self.abort(at),
+                FailoverInput::Ack {
+                    transfer_set,
+                    timestamp,
+                } => drop(self.ack(at, transfer_set, *timestamp)),
+                FailoverInput::Nack { transfer_set } => drop(self.nack(at, transfer_set)),
+                FailoverInput::AutoAck(on) => self.set_auto_ack(at, *on),
             },
             Event::Unrecordable { what } => return Err(Mismatch::Unrecordable(what.clone())),
             Event::Open { .. }

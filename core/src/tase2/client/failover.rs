@@ -494,6 +494,9 @@ pub struct Failover {
     recorder: Option<Recorder>,
     /// Sessions made so far; the current one is connection `sessions - 1` in a recording.
     sessions: u64,
+    /// Critical reports acknowledged inside each session ([`Self::set_auto_ack`]); starts as
+    /// the configuration's.
+    auto_ack: bool,
     /// When it was built.
     start: Instant,
     /// No input taken, no output given yet: recording may start.
@@ -527,6 +530,7 @@ impl Failover {
     pub fn new(config: FailoverConfig, now: Instant) -> Failover {
         let mut f = Failover {
             rng: SimRng::new(config.seed),
+            auto_ack: config.session.auto_ack,
             config,
             phase: Phase::ExpectRetry { at: now },
             session: None,
@@ -721,7 +725,9 @@ impl Failover {
         let Some(spec) = self.config.endpoints.get(endpoint) else {
             return;
         };
-        let mut s = Session::new(spec.association.clone(), self.config.session.clone(), now);
+        let mut session = self.config.session.clone();
+        session.auto_ack = self.auto_ack;
+        let mut s = Session::new(spec.association.clone(), session, now);
         if let Some(r) = &mut self.recorder {
             if let Some(sink) = r(endpoint) {
                 let _ = s.record(sink, "tase2-core failover");
@@ -971,6 +977,78 @@ impl Failover {
             self.queued.push_back((id, command, remember, deadline));
         }
         id
+    }
+
+    // --- critical reports ---
+
+    /// Acknowledge the critical report of `transfer_set` stamped `timestamp`
+    /// (`Transfer_Report_ACK`) on the current association. `transfer_set` is the name the report
+    /// carried, or the name the application first got, which is mapped to the one the transfer
+    /// set has now ([`Self::current_transfer_set`]). Only needed with auto-acknowledgement off
+    /// ([`Self::set_auto_ack`], [`SessionConfig::auto_ack`]); a report is acknowledged on the
+    /// association it came on, so with none up this fails with [`Error::Closed`] (the server
+    /// takes an unacknowledged critical report as undelivered).
+    pub fn ack(
+        &mut self,
+        now: Instant,
+        transfer_set: &ObjectName,
+        timestamp: i32,
+    ) -> Result<(), Error> {
+        self.log(now, |_| {
+            record::Event::Failover(FailoverInput::Ack {
+                transfer_set: transfer_set.clone(),
+                timestamp,
+            })
+        });
+        let name = self.current_name(transfer_set);
+        let r = self.up_session()?.ack(&name, timestamp);
+        self.drain_session(now);
+        r
+    }
+
+    /// Refuse the critical report of `transfer_set` (`Transfer_Report_NACK`); the names and
+    /// the failure as for [`Self::ack`].
+    pub fn nack(&mut self, now: Instant, transfer_set: &ObjectName) -> Result<(), Error> {
+        self.log(now, |_| {
+            record::Event::Failover(FailoverInput::Nack {
+                transfer_set: transfer_set.clone(),
+            })
+        });
+        let name = self.current_name(transfer_set);
+        let r = self.up_session()?.nack(&name);
+        self.drain_session(now);
+        r
+    }
+
+    /// Acknowledge critical reports inside the session (on, the default of
+    /// [`SessionConfig::auto_ack`]), or leave it to the application ([`Self::ack`],
+    /// [`Self::nack`]): for the current association and every later one.
+    pub fn set_auto_ack(&mut self, now: Instant, on: bool) {
+        self.log(now, |_| record::Event::Failover(FailoverInput::AutoAck(on)));
+        self.auto_ack = on;
+        if let Some(s) = &mut self.session {
+            s.set_auto_ack(on);
+        }
+    }
+
+    /// Whether critical reports are acknowledged inside the session ([`Self::set_auto_ack`]).
+    pub fn auto_ack(&self) -> bool {
+        self.auto_ack
+    }
+
+    /// `name` as the current association knows it: a restored transfer set's new name, else
+    /// `name` itself.
+    fn current_name(&self, name: &ObjectName) -> ObjectName {
+        self.current_transfer_set(name).unwrap_or(name).clone()
+    }
+
+    /// The session, unless none is associated (connecting, associating, or gone).
+    fn up_session(&mut self) -> Result<&mut Session, Error> {
+        let up = matches!(self.phase, Phase::Up | Phase::Leaving { .. });
+        match &mut self.session {
+            Some(s) if up && !s.is_closed() => Ok(s),
+            _ => Err(Error::Closed(self.last_cause.clone())),
+        }
     }
 
     /// End the link: release the current association (the application should stop its
