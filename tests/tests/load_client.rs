@@ -69,6 +69,13 @@ fn tase2_load_reads_checks_and_reports_over_plain_tcp() {
         );
     }
 
+    // --spin: the same reads without sleeping in the poll; the run still ends on time.
+    let t0 = std::time::Instant::now();
+    let (ok, out, err) = load(&addr, &["--depth", "5", "--connections", "2", "--spin"]);
+    assert!(ok, "{out}{err}");
+    assert!(field(&out, "ok") > 0 && field(&out, "errors") == 0, "{out}");
+    assert!(t0.elapsed() < std::time::Duration::from_secs(10));
+
     // A structure (Data_RealQTimeTag): the general decoder's path, still one Success each.
     let (ok, out, err) = load(&addr, &["--item", "Gen1_MW", "--connections", "2"]);
     assert!(ok, "{out}{err}");

@@ -24,6 +24,8 @@ pub(crate) struct BenchOpts {
     rounds: usize,
     /// CPU placement of the server and the load client.
     pin: Pin,
+    /// The load client polls without sleeping (`tase2-load --spin`).
+    spin: bool,
     /// Skip the criterion benches.
     no_criterion: bool,
     /// Skip the load comparison.
@@ -45,7 +47,7 @@ pub(crate) struct BenchOpts {
 }
 
 impl BenchOpts {
-    /// Parses `[--depth N] [--seconds S] [--connections N] [--rounds N] [--pin MODE]
+    /// Parses `[--depth N] [--seconds S] [--connections N] [--rounds N] [--pin MODE] [--spin]
     /// [--no-criterion] [--no-load] [--no-fanout | --fanout-only] [--no-replay] [--no-latency]
     /// [--no-tls | --tls-only] [--fanout-seconds S] [--fanout-rounds N] [-- ARGS...]`.
     fn parse(args: &[String]) -> Result<BenchOpts, String> {
@@ -55,6 +57,7 @@ impl BenchOpts {
             connections: 1,
             rounds: 1,
             pin: Pin::None,
+            spin: false,
             no_criterion: false,
             no_load: false,
             no_fanout: false,
@@ -102,6 +105,7 @@ impl BenchOpts {
                     }
                 }
                 "--no-criterion" => o.no_criterion = true,
+                "--spin" => o.spin = true,
                 "--no-load" => o.no_load = true,
                 "--no-fanout" => o.no_fanout = true,
                 "--no-replay" => o.no_replay = true,
@@ -673,14 +677,18 @@ pub(crate) fn load_comparison(
     );
 
     let args = |depth: u16| {
-        vec![
+        let mut a = vec![
             "--depth".to_string(),
             depth.to_string(),
             "--seconds".to_string(),
             opts.seconds.to_string(),
             "--connections".to_string(),
             opts.connections.to_string(),
-        ]
+        ];
+        if opts.spin {
+            a.push("--spin".to_string());
+        }
+        a
     };
     // One run: reads/s and server CPU microseconds per read (all, user, system).
     let once = |peer: Peer, depth: u16| -> Result<(f64, (f64, f64, f64)), String> {
@@ -732,7 +740,11 @@ pub(crate) fn load_comparison(
         opts.connections,
         opts.seconds,
         opts.rounds,
-        opts.pin.name()
+        if opts.spin {
+            format!("{}, load client spinning", opts.pin.name())
+        } else {
+            opts.pin.name().to_string()
+        }
     );
     let line = |text: &mut String, who: &str, item: &str, rate: f64, cpu: (f64, f64, f64)| {
         let (all, user, system) = cpu;
@@ -1000,6 +1012,8 @@ mod tests {
             .collect();
         let o = BenchOpts::parse(&a).unwrap();
         assert_eq!((o.depth, o.no_load, o.no_criterion), (4, true, false));
+        assert!(!o.spin);
+        assert!(BenchOpts::parse(&["--spin".into()]).unwrap().spin);
         assert_eq!(o.criterion_args, vec!["--quick".to_string()]);
         assert!(BenchOpts::parse(&["--depth".into(), "0".into()]).is_err());
         assert!(BenchOpts::parse(&["--bogus".into()]).is_err());

@@ -17,6 +17,11 @@
 //! `--connections N` runs N such associations at once, each with `--depth` reads in flight, and
 //! prints their summed rate, with ` connections N` appended to the line.
 //!
+//! `--spin` polls the sockets without ever sleeping during the load. It burns the client's CPU,
+//! but on a VM a sleeping vCPU is woken by the hypervisor, and the server's `send` pays for that
+//! wake-up on loopback: with it the figure measures the server rather than the wake-ups of the
+//! client's vCPU.
+//!
 //! # Design: cheap per read, so that the server is what is measured
 //!
 //! The client shares the machine with the server it measures, so what it spends per read is taken
@@ -138,6 +143,10 @@ struct Args {
     /// Only time this many full and this many resumed TLS handshakes.
     #[arg(long)]
     tls_handshakes: Option<usize>,
+    /// During the load, poll the sockets without ever sleeping (burns the client's CPU): the
+    /// server's answers then never wait for the client's CPU to wake up.
+    #[arg(long)]
+    spin: bool,
 }
 
 /// How long connecting, draining and releasing may each take at most.
@@ -942,6 +951,8 @@ struct Driver {
     conns: Vec<Conn>,
     /// The receive buffer every socket is read into.
     buf: Vec<u8>,
+    /// `--spin`: the load polls without sleeping.
+    spin: bool,
 }
 
 impl Driver {
@@ -957,6 +968,7 @@ impl Driver {
             events: Events::with_capacity(conns.len().max(16)),
             conns,
             buf: vec![0; READ_BUFFER],
+            spin: false,
         })
     }
 
@@ -1108,7 +1120,12 @@ impl Driver {
             } else {
                 measure_to
             };
-            self.wait(next.saturating_duration_since(t).min(POLL_INTERVAL))?;
+            let limit = if self.spin {
+                Duration::ZERO
+            } else {
+                next.saturating_duration_since(t).min(POLL_INTERVAL)
+            };
+            self.wait(limit)?;
             // The clock, once per wake-up: it decides whether this wake-up's answers count.
             t = std::time::Instant::now();
             woke = true;
@@ -1278,6 +1295,7 @@ fn run(args: &Args) -> Result<bool, String> {
         conns.push(conn);
     }
     let mut driver = Driver::new(conns)?;
+    driver.spin = args.spin;
     driver.establish()?;
     let negotiated = *driver.conns[0].client.negotiated();
     if args.probe {
