@@ -395,6 +395,27 @@ fn rbe() -> DsTransferSetValue {
     }
 }
 
+/// Define DS_Watch and reserve and start a critical RBE transfer set on it; its name.
+fn start_critical(net: &mut Net, all_changes_reported: bool) -> ObjectName {
+    net.run(Command::DefineDataSet {
+        name: icc1("DS_Watch"),
+        members: members(),
+    })
+    .unwrap();
+    let value = DsTransferSetValue {
+        critical: true,
+        all_changes_reported,
+        ..rbe()
+    };
+    let Ok(Outcome::TransferSet(ts)) = net.run(Command::ReserveAndStart {
+        domain: "ICC1".into(),
+        value,
+    }) else {
+        panic!("no transfer set")
+    };
+    ts
+}
+
 /// Define DS_Watch, reserve and start an RBE transfer set on it, enable information messages.
 fn set_up(net: &mut Net) -> ObjectName {
     net.run(Command::DefineDataSet {
@@ -1126,21 +1147,7 @@ fn a_critical_transfer_set_on_a_1996_backup_is_restored_and_its_reports_acknowle
         net.run(Command::Version),
         Ok(Outcome::Version(Edition::V2000_08))
     );
-    net.run(Command::DefineDataSet {
-        name: icc1("DS_Watch"),
-        members: members(),
-    })
-    .unwrap();
-    let value = DsTransferSetValue {
-        critical: true,
-        all_changes_reported: true,
-        ..rbe()
-    };
-    net.run(Command::ReserveAndStart {
-        domain: "ICC1".into(),
-        value,
-    })
-    .unwrap();
+    start_critical(&mut net, true);
     net.advance(Duration::from_secs(20));
     net.kill(0);
     let r = net.until(Duration::from_secs(5), |e| {
@@ -1154,14 +1161,7 @@ fn a_critical_transfer_set_on_a_1996_backup_is_restored_and_its_reports_acknowle
     assert_eq!(net.fo.session().unwrap().edition(), Edition::V1996_08);
     net.update(1, "P1", 5.0);
     net.advance(Duration::from_millis(10));
-    let reports: Vec<_> = net
-        .take(|e| matches!(e, FailoverEvent::Session(SessionEvent::Report(_))))
-        .into_iter()
-        .map(|(_, e)| match e {
-            FailoverEvent::Session(SessionEvent::Report(r)) => r,
-            _ => unreachable!(),
-        })
-        .collect();
+    let reports = reports(&mut net);
     assert_eq!(reports.len(), 1);
     assert!(
         reports[0].acknowledged,
@@ -1191,21 +1191,7 @@ fn with_auto_ack_off_the_application_acknowledges_critical_reports_across_a_fail
         matches!(e, FailoverEvent::Up { endpoint: 0 })
     });
     assert!(!net.fo.auto_ack());
-    net.run(Command::DefineDataSet {
-        name: icc1("DS_Watch"),
-        members: members(),
-    })
-    .unwrap();
-    let value = DsTransferSetValue {
-        critical: true,
-        ..rbe()
-    };
-    let Ok(Outcome::TransferSet(ts)) = net.run(Command::ReserveAndStart {
-        domain: "ICC1".into(),
-        value,
-    }) else {
-        panic!()
-    };
+    let ts = start_critical(&mut net, false);
     reports(&mut net);
 
     // On the primary: the report comes unacknowledged; the application's ACK reaches the server.

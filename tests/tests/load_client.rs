@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Runs `tase2-load` against `addr` with `args` (short windows); returns (exit ok, stdout, stderr).
@@ -89,26 +88,9 @@ fn tase2_load_reads_checks_and_reports_over_plain_tcp() {
     assert!(err.contains("tase2-load: error: read "), "{err}");
 }
 
-/// The test certificates (`scripts/make-test-certs.sh`, openssl) in a temporary folder.
-fn certs() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("freetase2-load-{}", std::process::id()));
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/make-test-certs.sh");
-    let out = Command::new("bash")
-        .arg(script)
-        .arg(&dir)
-        .output()
-        .expect("bash scripts/make-test-certs.sh (needs openssl)");
-    assert!(
-        out.status.success(),
-        "make-test-certs.sh: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dir
-}
-
 #[test]
 fn tase2_load_runs_its_associations_over_tls() {
-    let dir = certs();
+    let dir = common::make_test_certs("load");
     let p = |name: &str| dir.join(name).to_string_lossy().into_owned();
     let bin = common::tase2_bin();
     let addr = format!("127.0.0.1:{}", common::free_port());

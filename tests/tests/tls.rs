@@ -31,21 +31,7 @@ const MODEL: &str = include_str!("../../examples/tls/serve-tls.toml");
 /// The test certificates, made once per test process.
 fn certs() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("freetase2-tls-{}", std::process::id()));
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/make-test-certs.sh");
-        let out = std::process::Command::new("bash")
-            .arg(script)
-            .arg(&dir)
-            .output()
-            .expect("bash scripts/make-test-certs.sh (needs openssl)");
-        assert!(
-            out.status.success(),
-            "make-test-certs.sh: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        dir
-    })
+    DIR.get_or_init(|| common::make_test_certs("tls"))
 }
 
 fn pem(name: &str) -> PathBuf {

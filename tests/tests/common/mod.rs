@@ -1,11 +1,11 @@
 //! What the real-process tests share: the `tase2` binary of this build, free ports, `tase2 serve`
-//! processes killed when dropped, and their stdout lines.
+//! processes killed when dropped, their stdout lines, and the TLS test certificates.
 
 // Each test binary that includes this module uses a part of it.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process, Stdio};
 use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
@@ -98,4 +98,22 @@ pub fn wait_line(
             Err(_) => panic!("no line with {pat:?} within {limit:?}: {seen:#?}"),
         }
     }
+}
+
+/// The test certificates (`scripts/make-test-certs.sh`, needs openssl), made into a temporary
+/// folder named after `tag` and this process.
+pub fn make_test_certs(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("freetase2-{tag}-{}", std::process::id()));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/make-test-certs.sh");
+    let out = Process::new("bash")
+        .arg(script)
+        .arg(&dir)
+        .output()
+        .expect("bash scripts/make-test-certs.sh (needs openssl)");
+    assert!(
+        out.status.success(),
+        "make-test-certs.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
 }
