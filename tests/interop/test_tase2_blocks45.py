@@ -34,7 +34,8 @@ The flow (each check is printed as ``PASS|FAIL <step>.<n> ...``):
    receives ``ICC1/Info_Mess_Header`` {10, 1, n, size} with ``ICC1/Info_Buff_256`` "ICC1 operations
    log entry n" and the VCC bulletin (VMD-specific names); D receives "ICC2 notice n" and the
    bulletin, never ICC1's log; after A writes ``false`` it receives no more, D still does;
-9. tshark: nothing malformed, every payload decoded; the hand-encoded requests were answered (the
+9. tshark: nothing malformed, every payload decoded (the whole capture too, but for the reset of
+   libiec61850's client after its own FIN when it closes before our Release-Response); the hand-encoded requests were answered (the
    writes with success, the read of ``IM_Transfer_Set`` with true); the information reports carry
    byte for byte the header and text; each association got only its own domain's messages, and B
    and C (never enabled) none; the late Write response of ``Brk8_Cmd`` is temporarily-unavailable.
@@ -561,8 +562,26 @@ def capture_checks(res: harness.Results, pcap: Path, port: int, facts: dict) -> 
     with c.step("tshark: the whole capture, the hand-encoded requests, the information reports on the wire"):
         harness.tshark_checks(c, pcap, port, side="server")
         bad = harness.tshark_read(pcap, port, ["-Y", '_ws.malformed || _ws.expert.severity >= "Warning"'])
-        c.check(bad.strip() == "", "tshark: nothing malformed / no expert>=Warning in the whole capture (both sides)",
-                "\n" + bad)
+        # libiec61850's client sometimes closes its socket right after its A-RELEASE request,
+        # without waiting for the answer (its FIN follows the request at once): our
+        # Release-Response then meets a closed socket and its kernel answers with a reset. That
+        # reset, and only it, is the peer's teardown race, not a fault on the wire; our own
+        # frames are judged above without exception.
+        def stream_frames(flt: str) -> list[tuple[int, str]]:
+            out = harness.tshark_read(pcap, port, ["-Y", flt, "-T", "fields", "-e", "frame.number", "-e", "tcp.stream"])
+            return [(int(a), b.strip()) for a, b in (ln.split("\t") for ln in out.splitlines() if "\t" in ln)]
+
+        first_fin: dict[str, int] = {}
+        for n, stream in stream_frames(f"tcp.dstport=={port} && tcp.flags.fin==1"):
+            first_fin.setdefault(stream, n)
+        excused = {str(n) for n, stream in stream_frames(
+            f'tcp.dstport=={port} && tcp.flags.reset==1 && tcp.len==0 && _ws.expert.severity >= "Warning"')
+            if first_fin.get(stream, n) < n}
+        kept = [ln for ln in bad.splitlines() if ln.split()[:1] and ln.split()[0] not in excused]
+        if excused:
+            res.note(f"libiec61850's client reset its own closed socket after its FIN (frames {sorted(excused)})")
+        c.check(not kept, "tshark: nothing malformed / no expert>=Warning in the whole capture (both sides)",
+                "\n" + "\n".join(kept))
         srv = f"tcp.srcport=={port}"
 
         def frames(flt: str, *fields: str) -> list[list[str]]:
