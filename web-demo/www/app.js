@@ -196,7 +196,7 @@ function renderBrowse(d) {
     : `<p class="error">VCC variables unreadable: ${escapeHtml(d.vcc_error || "?")}</p>`;
   let html = `<details open class="scope" data-testid="browse-vcc"><summary>VCC</summary>
     <dl>
-      <dt>TASE2_Version</dt><dd data-testid="tase2-version">${d.version ? `major ${d.version[0]}, minor ${d.version[1]}` : "?"} (edition ${escapeHtml(d.edition)})</dd>
+      <dt>TASE2_Version</dt><dd data-testid="tase2-version">edition ${escapeHtml(d.edition)} (${d.version ? `major ${d.version[0]}, minor ${d.version[1]}` : "version not read"})</dd>
       <dt>Supported_Features</dt><dd data-testid="features">${d.features && d.features.length ? "blocks " + d.features.join(", ") : "—"}</dd>
     </dl>${vcc}</details>`;
   for (const dom of d.domains) {
