@@ -117,6 +117,20 @@ async fn until(
     }
 }
 
+/// The loss of the primary when its process died: its transport closed.
+fn assert_primary_closed(lost: &FailoverEvent) {
+    assert!(
+        matches!(
+            lost,
+            FailoverEvent::Lost {
+                endpoint: 0,
+                cause: LossCause::Closed(_)
+            }
+        ),
+        "{lost:?}"
+    );
+}
+
 fn is_report(e: &FailoverEvent) -> bool {
     matches!(e, FailoverEvent::Session(SessionEvent::Report(_)))
 }
@@ -191,16 +205,7 @@ fn a_watch_rides_through_the_primarys_death_and_fails_back_leaving_nothing_behin
         })
         .await;
         let detected = Instant::now();
-        assert!(
-            matches!(
-                lost,
-                FailoverEvent::Lost {
-                    endpoint: 0,
-                    cause: LossCause::Closed(_)
-                }
-            ),
-            "{lost:?}"
-        );
+        assert_primary_closed(&lost);
         // Until restoration is complete: the first values (refresh or report) and the refresh.
         let (mut first, mut refreshed) = (None, None);
         let restored = until(&mut c, Duration::from_secs(10), |e| {
@@ -406,16 +411,7 @@ fn under_mio_a_failover_client_rides_through_the_primarys_death_and_fails_back()
         matches!(e, FailoverEvent::Lost { .. })
     });
     let detected = Instant::now();
-    assert!(
-        matches!(
-            lost,
-            FailoverEvent::Lost {
-                endpoint: 0,
-                cause: LossCause::Closed(_)
-            }
-        ),
-        "{lost:?}"
-    );
+    assert_primary_closed(&lost);
     let (mut first, mut refreshed) = (None, Vec::new());
     let restored = until_mio(&mut c, Duration::from_secs(10), |e| {
         if is_report(e) || matches!(e, FailoverEvent::Refreshed(_)) {

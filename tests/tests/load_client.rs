@@ -94,18 +94,8 @@ fn tase2_load_runs_its_associations_over_tls() {
     let p = |name: &str| dir.join(name).to_string_lossy().into_owned();
     let bin = common::tase2_bin();
     let addr = format!("127.0.0.1:{}", common::free_port());
-    let (cert, key, ca, crl) = (p("server.pem"), p("server.key"), p("ca.pem"), p("crl.pem"));
-    let tls = [
-        "--tls-cert",
-        &cert,
-        "--tls-key",
-        &key,
-        "--tls-ca",
-        &ca,
-        "--tls-crl",
-        &crl,
-    ];
-    let _serve = common::serve_with(&bin, &addr, &tls, std::process::Stdio::null());
+    let ca = p("ca.pem");
+    let _serve = common::serve_tls(&bin, &addr, &dir, std::process::Stdio::null());
     let (ccert, ckey) = (p("client.pem"), p("client.key"));
     for version in ["1.2", "1.3"] {
         let client = [

@@ -107,6 +107,24 @@ fn count(lines: &[String], what: &str) -> usize {
     lines.iter().filter(|l| l.contains(what)).count()
 }
 
+/// What a CRL reload that revokes one live client leaves as refusal events (both drivers): the
+/// reload's closing of that connection, and the refused handshake of its retry.
+fn assert_reload_refusals(refused: &[String]) {
+    assert_eq!(
+        count(
+            refused,
+            "its certificate fails the new TLS configuration: peer certificate refused: revoked"
+        ),
+        1,
+        "{refused:#?}"
+    );
+    assert_eq!(
+        refused.len(),
+        2,
+        "the reload's and the new handshake's: {refused:#?}"
+    );
+}
+
 /// The refusals each driver's server must report as events: TLS 1.2 and 1.3 each refuse an
 /// expired, a revoked and a foreign-CA certificate; plain TCP on the TLS port once.
 fn assert_tls_refusals(lines: &[String]) {
@@ -237,24 +255,7 @@ fn tokio_both_versions_with_each_suite_and_mutual_authentication() {
 fn tase2_serve_prints_a_line_for_each_tls_refusal() {
     let bin = common::tase2_bin();
     let addr = format!("127.0.0.1:{}", common::free_port());
-    let path = |name: &str| pem(name).to_string_lossy().into_owned();
-    let (cert, key, ca, crl) = (
-        path("server.pem"),
-        path("server.key"),
-        path("ca.pem"),
-        path("crl.pem"),
-    );
-    let tls = [
-        "--tls-cert",
-        &cert,
-        "--tls-key",
-        &key,
-        "--tls-ca",
-        &ca,
-        "--tls-crl",
-        &crl,
-    ];
-    let mut serve = common::serve_with(&bin, &addr, &tls, std::process::Stdio::piped());
+    let mut serve = common::serve_tls(&bin, &addr, certs(), std::process::Stdio::piped());
     let out = common::lines(&mut serve.0);
     runtime().block_on(async {
         for cert in ["rogue", "revoked"] {
@@ -587,19 +588,7 @@ fn tokio_a_new_crl_closes_revoked_connections_and_renews_the_others_keys() {
         assert!(e.is_err(), "the revoked certificate stays out");
         tokio::time::sleep(Duration::from_millis(50)).await;
         let refused = refused.lock().unwrap().clone();
-        assert_eq!(
-            count(
-                &refused,
-                "its certificate fails the new TLS configuration: peer certificate refused: revoked"
-            ),
-            1,
-            "{refused:#?}"
-        );
-        assert_eq!(
-            refused.len(),
-            2,
-            "the reload's and the new handshake's: {refused:#?}"
-        );
+        assert_reload_refusals(&refused);
         running.abort();
     });
     let _ = std::fs::remove_dir_all(&dir);
@@ -695,19 +684,7 @@ fn mio_a_new_crl_closes_revoked_connections_and_renews_the_others_keys() {
     std::thread::sleep(Duration::from_millis(100));
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let refused = serving.join().unwrap();
-    assert_eq!(
-        count(
-            &refused,
-            "its certificate fails the new TLS configuration: peer certificate refused: revoked"
-        ),
-        1,
-        "{refused:#?}"
-    );
-    assert_eq!(
-        refused.len(),
-        2,
-        "the reload's and the new handshake's: {refused:#?}"
-    );
+    assert_reload_refusals(&refused);
     assert!(
         refused[1].contains("peer certificate refused: revoked"),
         "{refused:#?}"

@@ -117,3 +117,21 @@ pub fn make_test_certs(tag: &str) -> PathBuf {
     );
     dir
 }
+
+/// `tase2 serve` on `addr` over TLS with the test certificates in `dir` ([`make_test_certs`]):
+/// the server's certificate and key, the CA and its CRL (so clients must authenticate).
+pub fn serve_tls(bin: &PathBuf, addr: &str, dir: &Path, stdout: Stdio) -> Proc {
+    let p = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    let (cert, key, ca, crl) = (p("server.pem"), p("server.key"), p("ca.pem"), p("crl.pem"));
+    let tls = [
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        &key,
+        "--tls-ca",
+        &ca,
+        "--tls-crl",
+        &crl,
+    ];
+    serve_with(bin, addr, &tls, stdout)
+}
