@@ -17,6 +17,7 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
+use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, Notify};
 
@@ -433,10 +434,14 @@ async fn serve<H: Hooks + 'static>(
 async fn connection<H: Hooks + 'static>(
     shared: Shared<H>,
     id: ConnectionId,
-    stream: TcpStream,
+    mut stream: TcpStream,
     wake: Rc<Notify>,
 ) {
     let mut input = vec![0u8; READ_CHUNK];
+    // Halves that only borrow: the read half's `poll_read` (unlike `try_read`) clears the
+    // socket's readiness after a short read, so a batch costs one `recv`, not a second one
+    // that only says `EAGAIN`; the write half writes while the read waits.
+    let (mut rd, wr) = stream.split();
     let mut out: Vec<u8> = Vec::new();
     let mut sent = 0;
     let mut read_open = true;
@@ -468,7 +473,7 @@ async fn connection<H: Hooks + 'static>(
             }
         }
         while sent < out.len() {
-            match stream.try_write(&out[sent..]) {
+            match wr.try_write(&out[sent..]) {
                 Ok(n) => sent += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(_) => {
@@ -489,13 +494,9 @@ async fn connection<H: Hooks + 'static>(
         // Whatever wakes us, look for output next.
         poll = true;
         tokio::select! {
-            r = stream.readable(), if want_read => {
-                if r.is_err() {
-                    read_open = false;
-                    transport_closed(&shared, id);
-                    continue;
-                }
-                match stream.try_read(&mut input) {
+            // Cancel-safe: a read that loses the race has taken nothing.
+            r = rd.read(&mut input), if want_read => {
+                match r {
                     Ok(0) => {
                         read_open = false;
                         transport_closed(&shared, id);
@@ -510,14 +511,13 @@ async fn connection<H: Hooks + 'static>(
                             shared.1.notify_one();
                         }
                     }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                     Err(_) => {
                         read_open = false;
                         transport_closed(&shared, id);
                     }
                 }
             }
-            _ = stream.writable(), if want_write => {}
+            _ = wr.writable(), if want_write => {}
             () = wake.notified() => {}
         }
     }
