@@ -275,6 +275,7 @@ impl<H: Hooks> MioEndpoint<H> {
                 event.token(),
                 event.is_readable() || gone,
                 event.is_writable(),
+                gone,
             );
         }
         self.idle_flush.touch(self.endpoint.is_recording());
@@ -487,6 +488,7 @@ impl<H: Hooks> MioEndpoint<H> {
         token: Token,
         readable: bool,
         writable: bool,
+        gone: bool,
     ) {
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
@@ -499,7 +501,11 @@ impl<H: Hooks> MioEndpoint<H> {
             return;
         }
         // Edge-triggered: read until the socket would block (or readiness is lost), unless the
-        // answers pile up; `flush` re-arms READABLE once they drain.
+        // answers pile up; `flush` re-arms READABLE once they drain. A short read of plain TCP
+        // has emptied the receive queue (what comes later raises a new edge), so it ends the
+        // loop without the `recv` that would only say `EAGAIN`: one `recv` per pipelined batch.
+        // Not so for TLS (rustls may hold plaintext) or when the peer's FIN is already known.
+        let short_read_drains = !gone && matches!(conn.socket, crate::socket::Socket::Plain(_));
         loop {
             match read_some(&mut conn.socket, &mut self.buf) {
                 ReadOutcome::Data(n) => {
@@ -510,6 +516,9 @@ impl<H: Hooks> MioEndpoint<H> {
                     // The endpoint holds input while its output for this peer is backed up.
                     if !self.endpoint.wants_input(conn.id) {
                         conn.read_paused = true;
+                        break;
+                    }
+                    if short_read_drains && n < self.buf.len() {
                         break;
                     }
                 }
