@@ -111,6 +111,11 @@ pub(crate) fn one(
     request: ConfirmedRequest,
     f: impl FnOnce(&mut Known, Answer) -> Step + Send + 'static,
 ) -> Step {
+    one_dyn(request, Box::new(f))
+}
+
+// The unwrapping of the single answer once, not in every operation's continuation.
+fn one_dyn(request: ConfirmedRequest, f: K<ConfirmedResponse>) -> Step {
     Step::Send(
         alloc::vec![request],
         Box::new(move |k, mut answers| {
@@ -120,7 +125,9 @@ pub(crate) fn one(
 }
 
 /// Finish with `f`'s outcome.
-pub(crate) fn finish<T>(f: impl FnOnce(T) -> Outcome + Send + 'static) -> K<T> {
+// A function pointer, not a closure type: the operations finishing with the same result type
+// share one continuation.
+pub(crate) fn finish<T: 'static>(f: fn(T) -> Outcome) -> K<T> {
     boxed(move |_, r| Step::Done(r.map(f)))
 }
 
