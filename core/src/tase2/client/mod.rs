@@ -88,12 +88,24 @@ impl Report {
         report: &InformationReport,
         members: impl FnOnce(&ObjectName) -> Option<&'a [ObjectName]>,
     ) -> Result<Report, ReportError> {
+        let known = match &report.variables {
+            VariableAccessSpecification::VariableListName(n) => members(n),
+            VariableAccessSpecification::ListOfVariable(_) => None,
+        };
+        Report::decode_members(report, known)
+    }
+
+    // The body once, not once per caller's look-up closure.
+    fn decode_members(
+        report: &InformationReport,
+        known: Option<&[ObjectName]>,
+    ) -> Result<Report, ReportError> {
         let (names_list, data_set): (Vec<ObjectName>, Option<ObjectName>) = match &report.variables
         {
             VariableAccessSpecification::ListOfVariable(v) => {
                 (v.iter().map(|v| v.name.clone()).collect(), None)
             }
-            VariableAccessSpecification::VariableListName(n) => match members(n) {
+            VariableAccessSpecification::VariableListName(n) => match known {
                 Some(m) => (m.to_vec(), Some(n.clone())),
                 None => return Err(ReportError::UnknownDataSet(n.clone())),
             },
