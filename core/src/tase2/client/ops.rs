@@ -138,15 +138,34 @@ fn spec(name: ObjectName) -> VariableSpec {
     }
 }
 
+// The request lists are built by plain loops in these two helpers rather than by a collected
+// iterator chain at each use: each chain is its own copy of Vec's from-iterator code in the wasm.
+
+/// The names as a list of variables.
+fn specs(names: Vec<ObjectName>) -> Vec<VariableSpec> {
+    let mut v = Vec::with_capacity(names.len());
+    for n in names {
+        v.push(spec(n));
+    }
+    v
+}
+
+/// A GetVariableAccessAttributes request for each name.
+fn attribute_requests(names: &[ObjectName]) -> Vec<ConfirmedRequest> {
+    let mut v = Vec::with_capacity(names.len());
+    for n in names {
+        v.push(ConfirmedRequest::GetVariableAccessAttributes(n.clone()));
+    }
+    v
+}
+
 // --- MMS building blocks ---
 
 pub(crate) fn read_many(names: Vec<ObjectName>, k: K<Vec<AccessResult>>) -> Step {
     let expected = names.len();
     let req = ConfirmedRequest::Read(ReadRequest {
         specification_with_result: false,
-        variables: VariableAccessSpecification::ListOfVariable(
-            names.into_iter().map(spec).collect(),
-        ),
+        variables: VariableAccessSpecification::ListOfVariable(specs(names)),
     });
     one(req, move |kn, a| match a {
         Ok(ConfirmedResponse::Read(r)) if r.results.len() == expected => k(kn, Ok(r.results)),
@@ -271,11 +290,7 @@ pub(crate) fn learn_types(names: Vec<ObjectName>, k: K<()>) -> Step {
                     unknown.push(n);
                 }
             }
-            let reqs = unknown
-                .iter()
-                .cloned()
-                .map(ConfirmedRequest::GetVariableAccessAttributes)
-                .collect();
+            let reqs = attribute_requests(&unknown);
             Step::Send(
                 reqs,
                 Box::new(move |kn, answers| {
@@ -303,40 +318,34 @@ pub(crate) fn variables(domain: Option<String>, k: K<Vec<VariableInfo>>) -> Step
         ObjectClass::NamedVariable,
         scope,
         boxed(move |_, r: Result<Vec<String>, Error>| {
-            let names: Vec<ObjectName> = match r {
-                Ok(n) => n
-                    .into_iter()
-                    .map(|i| full_name(domain.as_deref(), i))
-                    .collect(),
+            let items = match r {
+                Ok(n) => n,
                 Err(e) => return k_err(k, e),
             };
-            let reqs = names
-                .iter()
-                .cloned()
-                .map(ConfirmedRequest::GetVariableAccessAttributes)
-                .collect();
+            let mut names = Vec::with_capacity(items.len());
+            for i in items {
+                names.push(full_name(domain.as_deref(), i));
+            }
+            let reqs = attribute_requests(&names);
             Step::Send(
                 reqs,
                 Box::new(move |kn, answers| {
-                    let infos = names
-                        .into_iter()
-                        .zip(answers)
-                        .map(|(name, a)| {
-                            let type_description = match a {
-                                Ok(ConfirmedResponse::GetVariableAccessAttributes(a)) => {
-                                    Some(a.type_description)
-                                }
-                                _ => None,
-                            };
-                            let point_type =
-                                type_description.as_ref().and_then(|td| kn.learn(&name, td));
-                            VariableInfo {
-                                name,
-                                type_description,
-                                point_type,
+                    let mut infos = Vec::with_capacity(names.len());
+                    for (name, a) in names.into_iter().zip(answers) {
+                        let type_description = match a {
+                            Ok(ConfirmedResponse::GetVariableAccessAttributes(a)) => {
+                                Some(a.type_description)
                             }
-                        })
-                        .collect();
+                            _ => None,
+                        };
+                        let point_type =
+                            type_description.as_ref().and_then(|td| kn.learn(&name, td));
+                        infos.push(VariableInfo {
+                            name,
+                            type_description,
+                            point_type,
+                        });
+                    }
                     k(kn, Ok(infos))
                 }),
             )
@@ -506,28 +515,35 @@ pub(crate) fn read_points(
             read_many(
                 n2,
                 boxed(move |kn, r| {
-                    let r = r.map(|results| {
-                        n3.iter()
-                            .zip(results)
-                            .map(|(n, res)| {
-                                let t = kn
-                                    .typed(n)
-                                    .filter(|t| t.point.is_some())
-                                    .ok_or_else(|| Error::NotAPoint(n.clone()))?;
-                                let d = match res {
-                                    AccessResult::Success(d) => d,
-                                    AccessResult::Failure(e) => return Err(Error::Access(e)),
-                                };
-                                t.decode(&d)
-                                    .ok_or_else(|| Error::UnexpectedValue(n.clone()))
-                            })
-                            .collect()
+                    let r = r.map(|results: Vec<AccessResult>| {
+                        let mut values = Vec::with_capacity(results.len());
+                        for (n, res) in n3.iter().zip(results) {
+                            values.push(point_value(kn, n, res));
+                        }
+                        values
                     });
                     k(kn, r)
                 }),
             )
         }),
     )
+}
+
+fn point_value(
+    kn: &Known,
+    n: &ObjectName,
+    res: AccessResult,
+) -> Result<crate::tase2::PointValue, Error> {
+    let t = kn
+        .typed(n)
+        .filter(|t| t.point.is_some())
+        .ok_or_else(|| Error::NotAPoint(n.clone()))?;
+    let d = match res {
+        AccessResult::Success(d) => d,
+        AccessResult::Failure(e) => return Err(Error::Access(e)),
+    };
+    t.decode(&d)
+        .ok_or_else(|| Error::UnexpectedValue(n.clone()))
 }
 
 pub(crate) fn write_point(name: ObjectName, value: crate::tase2::PointValue, k: K<()>) -> Step {
@@ -547,7 +563,7 @@ pub(crate) fn write_point(name: ObjectName, value: crate::tase2::PointValue, k: 
 pub(crate) fn define_data_set(name: ObjectName, members: Vec<ObjectName>, k: K<()>) -> Step {
     let req = ConfirmedRequest::DefineNamedVariableList(DefineNamedVariableListRequest {
         name: name.clone(),
-        variables: members.iter().cloned().map(spec).collect(),
+        variables: specs(members.clone()),
     });
     one(req, move |kn, a| match a {
         Ok(ConfirmedResponse::DefineNamedVariableList) => {
@@ -564,7 +580,10 @@ pub(crate) fn data_set_members(name: ObjectName, k: K<Vec<ObjectName>>) -> Step 
         ConfirmedRequest::GetNamedVariableListAttributes(name.clone()),
         move |kn, a| match a {
             Ok(ConfirmedResponse::GetNamedVariableListAttributes(a)) => {
-                let members: Vec<ObjectName> = a.variables.into_iter().map(|v| v.name).collect();
+                let mut members = Vec::with_capacity(a.variables.len());
+                for v in a.variables {
+                    members.push(v.name);
+                }
                 kn.lists.insert(name, members.clone());
                 let m2 = members.clone();
                 learn_types(members, boxed(move |kn, _| k(kn, Ok(m2))))
@@ -771,10 +790,7 @@ fn control<T: Send + 'static>(op: ControlOp, k: K<T>) -> K<T> {
 }
 
 pub(crate) fn device_info(device: ObjectName, k: K<DeviceInfo>) -> Step {
-    let reqs = [device.clone(), sbo_name(&device), tag_name(&device)]
-        .map(ConfirmedRequest::GetVariableAccessAttributes)
-        .into_iter()
-        .collect();
+    let reqs = attribute_requests(&[device.clone(), sbo_name(&device), tag_name(&device)]);
     Step::Send(
         reqs,
         Box::new(move |kn, answers| {
