@@ -1393,11 +1393,12 @@ impl Failover {
                         None => self.session.as_ref().and_then(|s| s.data_set(&ds)),
                     };
                     if let Some(members) = members {
-                        let names: Vec<ObjectName> = members
-                            .iter()
-                            .filter(|m| !is_report_variable(m))
-                            .cloned()
-                            .collect();
+                        let mut names = Vec::new();
+                        for m in members {
+                            if !is_report_variable(m) {
+                                names.push(m.clone());
+                            }
+                        }
                         refresh = Some((ds, names));
                     }
                 }
@@ -1435,15 +1436,12 @@ impl Failover {
                 Ok(Outcome::Points(points)),
             ) => {
                 let s = self.session.as_ref();
-                let values = names
-                    .into_iter()
-                    .zip(points)
-                    .filter_map(|(n, p)| {
-                        let v = p.ok()?;
-                        let t = s?.point_type(&n)?;
-                        Some((n, Reported::Point(t, v)))
-                    })
-                    .collect();
+                let mut values = Vec::new();
+                for (n, p) in names.into_iter().zip(points) {
+                    if let (Ok(v), Some(t)) = (p, s.and_then(|s| s.point_type(&n))) {
+                        values.push((n, Reported::Point(t, v)));
+                    }
+                }
                 self.events.push_back(FailoverEvent::Refreshed(TypedReport {
                     transfer_set: Some(transfer_set),
                     timestamp: None,
@@ -1478,13 +1476,15 @@ impl Failover {
         self.next_keepalive = None;
         self.keepalive = None;
         self.leaving_cause = Some(LossCause::FailBack);
-        let stops = self.setup.transfer_sets.iter().filter_map(|t| {
-            let transfer_set = t.current.clone()?;
-            Some(Command::StopTransferSet { transfer_set })
-        });
-        let deletes =
-            (self.setup.data_sets.iter()).map(|d| Command::DeleteDataSet { name: d.0.clone() });
-        let cleanup: Vec<Command> = stops.chain(deletes).collect();
+        let mut cleanup = Vec::new();
+        for t in &self.setup.transfer_sets {
+            if let Some(transfer_set) = t.current.clone() {
+                cleanup.push(Command::StopTransferSet { transfer_set });
+            }
+        }
+        for d in &self.setup.data_sets {
+            cleanup.push(Command::DeleteDataSet { name: d.0.clone() });
+        }
         let mut n = 0;
         for c in cleanup {
             n += usize::from(self.issue(now, c, Op::Leave).is_some());

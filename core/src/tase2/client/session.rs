@@ -750,11 +750,11 @@ impl Session {
                     names,
                     Box::new(move |kn: &mut Known, r: Result<(), Error>| {
                         Step::Done(r.map(|()| {
-                            Outcome::PointTypes(
-                                n2.iter()
-                                    .map(|n| kn.typed(n).and_then(|t| t.point))
-                                    .collect(),
-                            )
+                            let mut types = Vec::with_capacity(n2.len());
+                            for n in &n2 {
+                                types.push(kn.typed(n).and_then(|t| t.point));
+                            }
+                            Outcome::PointTypes(types)
                         }))
                     }),
                 )
@@ -914,14 +914,16 @@ impl Session {
                     let id = self.next_batch;
                     self.next_batch += 1;
                     let n = requests.len();
+                    let mut answers = Vec::with_capacity(n);
                     for (i, r) in requests.into_iter().enumerate() {
                         self.waiting.push_back((id, i, r));
+                        answers.push(None);
                     }
                     self.batches.insert(
                         id,
                         Batch {
                             op,
-                            answers: (0..n).map(|_| None).collect(),
+                            answers,
                             missing: n,
                             cont,
                         },
@@ -955,11 +957,10 @@ impl Session {
         let Some(b) = self.batches.remove(&batch) else {
             return;
         };
-        let answers = b
-            .answers
-            .into_iter()
-            .map(|a| a.unwrap_or(Err(Error::UnexpectedResponse)))
-            .collect();
+        let mut answers = Vec::with_capacity(b.answers.len());
+        for a in b.answers {
+            answers.push(a.unwrap_or(Err(Error::UnexpectedResponse)));
+        }
         let step = (b.cont)(&mut self.known, answers);
         self.run(b.op, step);
     }
@@ -1132,20 +1133,17 @@ impl Session {
             let object = r.transfer_set.clone().or_else(|| r.data_set.clone());
             self.known.deviate(*k, object);
         }
-        let values = r
-            .values
-            .into_iter()
-            .map(|(name, d)| {
-                let v = match self.known.typed(&name) {
-                    Some(t) => match (t.point, t.decode(&d)) {
-                        (Some(p), Some(v)) => Reported::Point(p, v),
-                        _ => Reported::Other(d),
-                    },
-                    None => Reported::Other(d),
-                };
-                (name, v)
-            })
-            .collect();
+        let mut values = Vec::with_capacity(r.values.len());
+        for (name, d) in r.values {
+            let v = match self.known.typed(&name) {
+                Some(t) => match (t.point, t.decode(&d)) {
+                    (Some(p), Some(v)) => Reported::Point(p, v),
+                    _ => Reported::Other(d),
+                },
+                None => Reported::Other(d),
+            };
+            values.push((name, v));
+        }
         let mut report = TypedReport {
             transfer_set: r.transfer_set,
             timestamp: r.timestamp,
