@@ -94,7 +94,13 @@ fn req_name(o: &J, k: &str) -> R<ObjectName> {
 
 fn req_names(o: &J, k: &str) -> R<Vec<ObjectName>> {
     match req(o, k)? {
-        J::Arr(items) => items.iter().map(|v| name(v, k)).collect(),
+        J::Arr(items) => {
+            let mut names = Vec::with_capacity(items.len());
+            for v in items {
+                names.push(name(v, k)?);
+            }
+            Ok(names)
+        }
         v => bad(k, v, "an array of names"),
     }
 }

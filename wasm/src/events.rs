@@ -55,12 +55,13 @@ pub const CONDITION_NAMES: [&str; 5] = ["interval", "integrity", "change", "oper
 
 /// Condition names of `c`, bit 0 first.
 pub fn conditions(c: DsConditions) -> Vec<&'static str> {
-    CONDITION_NAMES
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| c.0 & (1 << i) != 0)
-        .map(|(_, n)| *n)
-        .collect()
+    let mut names = Vec::new();
+    for (i, n) in CONDITION_NAMES.iter().enumerate() {
+        if c.0 & (1 << i) != 0 {
+            names.push(*n);
+        }
+    }
+    names
 }
 
 /// An object name as the string commands and events use.
@@ -112,7 +113,13 @@ fn edition(e: Edition) -> &'static str {
 }
 
 fn blocks(f: Features) -> Vec<u8> {
-    (1..=12).filter(|b| f.has_block(*b)).collect()
+    let mut v = Vec::new();
+    for b in 1..=12 {
+        if f.has_block(b) {
+            v.push(b);
+        }
+    }
+    v
 }
 
 fn state(s: StateValue) -> &'static str {
@@ -360,11 +367,10 @@ fn variable_into(out: &mut String, v: &VariableInfo) {
                 None => v.type_description.as_ref().map(mms_type),
             },
         );
-        let alternatives: Vec<&str> = v
-            .alternative_point_types()
-            .into_iter()
-            .map(PointType::name)
-            .collect();
+        let mut alternatives = Vec::new();
+        for p in v.alternative_point_types() {
+            alternatives.push(p.name());
+        }
         if !alternatives.is_empty() {
             o.field("alternative_types", &alternatives);
         }

@@ -140,10 +140,10 @@ impl WasmFailover {
         }
         let assoc =
             crate::association_config(local_ap_title, local_ae, remote_ap_title, remote_ae)?;
-        let endpoints = targets
-            .into_iter()
-            .map(|t| EndpointSpec::new(t, assoc.clone()))
-            .collect();
+        let mut endpoints = Vec::with_capacity(targets.len());
+        for t in targets {
+            endpoints.push(EndpointSpec::new(t, assoc.clone()));
+        }
         let mut config = FailoverConfig::new(endpoints);
         configure(&mut config, options)?;
         let mut clock = crate::JsClock::new(now_ms);
@@ -321,18 +321,21 @@ impl WasmFailover {
             } => {
                 o.field("type", "restored").field("gap_ms", &ms_of(*gap));
                 self.endpoint_fields(&mut o, FIELDS, *endpoint);
-                let names: Vec<String> = data_sets.iter().map(events::name).collect();
+                let mut names = Vec::with_capacity(data_sets.len());
+                for n in data_sets {
+                    names.push(events::name(n));
+                }
                 o.field("data_sets", &names);
-                let pairs: Vec<(String, String)> = transfer_sets
-                    .iter()
-                    .map(|(was, now)| (events::name(was), events::name(now)))
-                    .collect();
+                let mut pairs = Vec::with_capacity(transfer_sets.len());
+                for (was, now) in transfer_sets {
+                    pairs.push((events::name(was), events::name(now)));
+                }
                 o.field("transfer_sets", &pairs);
-                let failed: Vec<(String, String)> = failed
-                    .iter()
-                    .map(|(n, e)| (events::name(n), e.to_string()))
-                    .collect();
-                o.field("failed", &failed);
+                let mut failures = Vec::with_capacity(failed.len());
+                for (n, e) in failed {
+                    failures.push((events::name(n), e.to_string()));
+                }
+                o.field("failed", &failures);
             }
             FailoverEvent::FailingBack { from, to } => {
                 o.field("type", "failing_back");

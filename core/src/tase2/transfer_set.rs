@@ -286,11 +286,11 @@ impl DsTransferSetValue {
 
     /// Owned MMS value in `edition`.
     pub fn to_data(&self, edition: Edition) -> Data {
-        Data::Structure(
-            Self::components(edition)
-                .map(|c| self.component(c).unwrap_or(Data::Boolean(false)))
-                .collect(),
-        )
+        let mut c = Vec::with_capacity(COMPONENTS.len());
+        for name in Self::components(edition) {
+            c.push(self.component(name).unwrap_or(Data::Boolean(false)));
+        }
+        Data::Structure(c)
     }
 
     /// One component's value.
@@ -369,13 +369,13 @@ impl DsTransferSetValue {
         let Data::Structure(c) = d else {
             return Err(TransferSetError::Type);
         };
-        let names: Vec<&str> = match c.len() {
-            13 => DsTransferSetValue::components(Edition::V2000_08).collect(),
-            12 => DsTransferSetValue::components(Edition::V1996_08).collect(),
+        let edition = match c.len() {
+            13 => Edition::V2000_08,
+            12 => Edition::V1996_08,
             _ => return Err(TransferSetError::Type),
         };
         let mut v = DsTransferSetValue::default();
-        for (n, d) in names.into_iter().zip(c) {
+        for (n, d) in DsTransferSetValue::components(edition).zip(c) {
             v.set_component(n, d)?;
         }
         Ok(v)
