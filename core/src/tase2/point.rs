@@ -215,6 +215,39 @@ fn timestamp_extended() -> TypeDescription {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EditionMismatch;
 
+// A table rather than a flat_map over families and forms: each search over the types is then a
+// plain array loop in the wasm, not a copy of the nested adapters.
+/// Every type, in [`PointType::all`]'s order: each family in its five forms, then the events.
+const ALL_POINT_TYPES: [PointType; 22] = {
+    use Family::*;
+    use Form::*;
+    use PointType::*;
+    [
+        Indication(Real, Plain),
+        Indication(Real, Q),
+        Indication(Real, QTimeTag),
+        Indication(Real, Extended),
+        Indication(Real, QTimeTagExtended),
+        Indication(State, Plain),
+        Indication(State, Q),
+        Indication(State, QTimeTag),
+        Indication(State, Extended),
+        Indication(State, QTimeTagExtended),
+        Indication(Discrete, Plain),
+        Indication(Discrete, Q),
+        Indication(Discrete, QTimeTag),
+        Indication(Discrete, Extended),
+        Indication(Discrete, QTimeTagExtended),
+        Indication(StateSupplemental, Plain),
+        Indication(StateSupplemental, Q),
+        Indication(StateSupplemental, QTimeTag),
+        Indication(StateSupplemental, Extended),
+        Indication(StateSupplemental, QTimeTagExtended),
+        SingleEvent,
+        PackedEvent,
+    ]
+};
+
 impl PointType {
     /// Whether `edition` has this type (QTimeTagExtended is 2000.08 only).
     pub fn exists_in(self, edition: Edition) -> bool {
@@ -263,16 +296,7 @@ impl PointType {
 
     /// Every type, for parsing names and for tests.
     pub fn all() -> impl Iterator<Item = PointType> {
-        use Family::*;
-        use Form::*;
-        [Real, State, Discrete, StateSupplemental]
-            .into_iter()
-            .flat_map(|f| {
-                [Plain, Q, QTimeTag, Extended, QTimeTagExtended]
-                    .into_iter()
-                    .map(move |form| PointType::Indication(f, form))
-            })
-            .chain([PointType::SingleEvent, PointType::PackedEvent])
+        ALL_POINT_TYPES.into_iter()
     }
 
     /// The type named `name` (`Data_RealQ`, or without the `Data_` prefix).

@@ -282,12 +282,14 @@ impl VariableInfo {
         let Some(found) = self.point_type else {
             return Vec::new();
         };
-        PointType::all()
-            .filter(|p| {
-                *p != found
-                    && PointType::from_type_description(&p.type_description()) == Some(found)
-            })
-            .collect()
+        let mut v = Vec::new();
+        for p in PointType::all() {
+            if p != found && PointType::from_type_description(&p.type_description()) == Some(found)
+            {
+                v.push(p);
+            }
+        }
+        v
     }
 }
 
