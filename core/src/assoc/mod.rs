@@ -46,7 +46,9 @@ use alloc::vec::Vec;
 use crate::ber::Writer;
 use crate::cotp::{self, ConnectParams, Reassembler, Tpdu, TpduSize};
 use crate::deviation::Deviation;
-use crate::mms::pdu::{self, InlineRead};
+use crate::mms::pdu;
+#[cfg(feature = "server")]
+use crate::mms::pdu::InlineRead;
 use crate::mms::{
     ConfirmedRequest, ConfirmedResponse, ErrorClass, MmsPdu, RejectPdu, RejectReason, ServiceError,
     UnconfirmedService,
@@ -343,6 +345,7 @@ impl Association {
     pub fn poll_event(&mut self) -> Option<Event> {
         Some(match self.events.0.pop_front()? {
             Queued::Event(e) => e,
+            #[cfg(feature = "server")]
             Queued::Read(r) => r.into_event(),
         })
     }
@@ -697,8 +700,8 @@ impl Association {
                 .push_back(Event::PeerError(PeerError::PduTooLarge(pdv.data.len())));
             return;
         }
-        if cfg!(feature = "server") && self.role == Role::Server && self.state == State::Established
-        {
+        #[cfg(feature = "server")]
+        if self.role == Role::Server && self.state == State::Established {
             // Hot path: a plain Read of named variables, kept inline (no allocation). What it
             // does not recognize, including every malformed PDU, takes the general decoder.
             if let Some(read) = InlineRead::recognize(pdv.data, &self.config.limits) {
@@ -948,9 +951,13 @@ impl Association {
 #[derive(Debug)]
 pub(crate) enum Queued {
     Event(Event),
+    // Only a server recognizes plain Reads: without it the variant (and the conversion of a
+    // plain Read into a general request) is not in the build at all.
+    #[cfg(feature = "server")]
     Read(InlineRead),
 }
 
+#[cfg(feature = "server")]
 impl InlineRead {
     fn into_event(self) -> Event {
         Event::Request {

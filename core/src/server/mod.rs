@@ -272,6 +272,7 @@ pub struct Endpoint<H: Hooks = NoHooks> {
     /// Connections the hooks wrote to (reused buffer).
     scratch_touched: Vec<ConnectionId>,
     /// The name of the variable an inline Read is reading (reused: no allocation per read).
+    #[cfg(feature = "server")]
     scratch_name: ObjectName,
     /// No connection opened and no application call yet: recording may start.
     fresh: bool,
@@ -303,6 +304,7 @@ impl<H: Hooks> Endpoint<H> {
             ready: VecDeque::new(),
             last_now: Instant::ZERO,
             scratch_touched: Vec::new(),
+            #[cfg(feature = "server")]
             scratch_name: ObjectName::domain("", ""),
             fresh: true,
             journal: None,
@@ -1076,6 +1078,7 @@ impl<H: Hooks> Endpoint<H> {
             let ev = match conn.assoc.poll_queued() {
                 None => return,
                 Some(Queued::Event(ev)) => ev,
+                #[cfg(feature = "server")]
                 Some(Queued::Read(read)) => {
                     services::read_inline(self, now, id, &read);
                     continue;

@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 use super::{Ctx, Endpoint, Hooks, NamedVariableList, ServerEvent, Variable, Vmd};
 use crate::assoc::ApiError;
 use crate::ber::Writer;
+#[cfg(feature = "server")]
 use crate::mms::pdu::InlineRead;
 use crate::mms::{write_access_failure, write_access_success, write_read_response};
 use crate::mms::{
@@ -336,6 +337,7 @@ fn read_streamed<H: Hooks>(
 
 /// ISO 9506-1 §14.6 Read of a plain list of named variables ([`InlineRead`]): as
 /// [`read_streamed`], each name borrowed from the request into one reused [`ObjectName`].
+#[cfg(feature = "server")]
 pub(super) fn read_inline<H: Hooks>(
     ep: &mut Endpoint<H>,
     now: Instant,

@@ -23,6 +23,8 @@ mod information_report;
 mod initiate;
 mod named_variable_list;
 mod read;
+// The server's hot path for plain Reads; a client never recognizes one.
+#[cfg(feature = "server")]
 mod read_inline;
 mod reject;
 mod status;
@@ -43,6 +45,7 @@ pub use named_variable_list::{
     GetNamedVariableListAttributesResponse,
 };
 pub use read::{ReadRequest, ReadResponse};
+#[cfg(feature = "server")]
 pub(crate) use read_inline::InlineRead;
 pub use reject::{RejectPdu, RejectReason};
 pub use status::StatusResponse;
