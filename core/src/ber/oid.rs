@@ -101,15 +101,33 @@ impl FromStr for ObjectIdentifier {
     fn from_str(s: &str) -> Result<Self, Error> {
         let mut arcs = [0u32; MAX_ARCS];
         let mut n = 0;
-        for part in s.split('.') {
+        // Bytes, not `str::split` and `u32::from_str`: the same grammar (an optional `+`, then
+        // decimal digits) without linking the char searcher and the integer parser.
+        for part in s.as_bytes().split(|b| *b == b'.') {
             if n == MAX_ARCS {
                 return Err(Error::InvalidValue);
             }
-            arcs[n] = part.parse().map_err(|_| Error::InvalidValue)?;
+            arcs[n] = decimal_arc(part).ok_or(Error::InvalidValue)?;
             n += 1;
         }
         Self::from_arcs(&arcs[..n])
     }
+}
+
+/// One arc in decimal, as `u32::from_str` reads it.
+fn decimal_arc(part: &[u8]) -> Option<u32> {
+    let digits = part.strip_prefix(b"+").unwrap_or(part);
+    if digits.is_empty() {
+        return None;
+    }
+    let mut v: u32 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u32::from(c - b'0'))?;
+    }
+    Some(v)
 }
 
 impl fmt::Display for ObjectIdentifier {
@@ -127,5 +145,47 @@ impl fmt::Display for ObjectIdentifier {
 impl fmt::Debug for ObjectIdentifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Oid({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    #[test]
+    fn arcs_read_as_u32_from_str_reads_them() {
+        for part in [
+            "",
+            "0",
+            "7",
+            "+7",
+            "+",
+            "-1",
+            "007",
+            "4294967295",
+            "4294967296",
+            "99999999999",
+            "1a",
+            " 1",
+            "1 ",
+            "++1",
+            "١",
+        ] {
+            assert_eq!(
+                decimal_arc(part.as_bytes()),
+                part.parse::<u32>().ok(),
+                "{part:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn dotted_notation_round_trips_and_bad_forms_are_errors() {
+        let oid: ObjectIdentifier = "1.3.9999.1.7".parse().unwrap();
+        assert_eq!(oid.to_string(), "1.3.9999.1.7");
+        for bad in ["", "1.", ".1", "1..2", "1.x", "1.-2"] {
+            assert!(bad.parse::<ObjectIdentifier>().is_err(), "{bad:?}");
+        }
     }
 }
