@@ -431,7 +431,7 @@ impl Association {
         self.send_tsdu(&bytes);
         self.state = State::Established;
         self.deadline = None;
-        let _entered = self.span().clone().entered();
+        let _entered = self.entered();
         log_established(&n);
         self.events.push_back(Event::Established(n));
         Ok(())

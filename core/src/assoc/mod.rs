@@ -183,6 +183,11 @@ impl Association {
         self.span.record("id", id);
     }
 
+    /// This association's span entered, until the guard drops.
+    pub(crate) fn entered(&self) -> Option<tracing::span::EnteredSpan> {
+        tracing_on().then(|| self.span.clone().entered())
+    }
+
     /// The diagnostics span, for an owner that works on this association's behalf.
     pub(crate) fn span(&self) -> &tracing::Span {
         &self.span
@@ -242,8 +247,7 @@ impl Association {
         if self.state == State::Closed {
             return;
         }
-        let span = self.span.clone();
-        let _entered = span.enter();
+        let _entered = self.entered();
         let max_frame =
             self.negotiated.tpdu_size.max(self.config.tpdu_size.bytes()) + tpkt::HEADER_LEN;
         if self.inbuf.is_empty() {
@@ -290,8 +294,7 @@ impl Association {
         if self.state == State::Closed {
             return;
         }
-        let span = self.span.clone();
-        let _entered = span.enter();
+        let _entered = self.entered();
         if let Some((at, what)) = self.deadline {
             if now >= at {
                 self.deadline = None;
@@ -330,7 +333,8 @@ impl Association {
         if n == 0 {
             return 0;
         }
-        let _entered = self.span.enter();
+        // Borrowed, not cloned as `entered` does: this runs on every transmit.
+        let _entered = tracing_on().then(|| self.span.enter());
         trace!(bytes = n, "transmit");
         if buf.is_empty() {
             core::mem::swap(buf, &mut self.out);
@@ -499,8 +503,7 @@ impl Association {
         if self.state == State::Closed {
             return;
         }
-        let span = self.span.clone();
-        let _entered = span.enter();
+        let _entered = self.entered();
         if self.state_has_session() {
             self.send_user_abort();
         }
@@ -944,6 +947,12 @@ impl Association {
     fn refused(&mut self, reason: RefusalReason) {
         self.close(Some(AssocError::Refused(reason)));
     }
+}
+
+/// Whether tracing's levels are compiled in. Off (the browser package), every span is empty: a
+/// constant test, so entering one is not in that build.
+fn tracing_on() -> bool {
+    tracing::level_filters::STATIC_MAX_LEVEL != tracing::level_filters::LevelFilter::OFF
 }
 
 /// What an association queues for `poll_event`: an event, or a recognized plain Read that
