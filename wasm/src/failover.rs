@@ -269,8 +269,9 @@ impl WasmFailover {
         let e = self.link.poll_event()?;
         let mut out = String::new();
         let mut o = Obj::new(&mut out);
-        match &e {
-            FailoverEvent::Session(s) => {
+        // By value: a refresh's report moves into its session event (no copy of the values).
+        match e {
+            FailoverEvent::Session(ref s) => {
                 let session = self.link.session();
                 return Some(
                     self.reads
@@ -279,16 +280,21 @@ impl WasmFailover {
             }
             FailoverEvent::Refreshed(r) => {
                 // A report's own shape under another type: the report writer, retagged.
-                let report =
-                    events::to_string(&events::event(&SessionEvent::Report(r.clone()), &[], &[]));
+                let report = events::json(&SessionEvent::Report(r), &[], &[]);
                 let rest = report.strip_prefix(r#"{"type":"report""#).unwrap_or("");
                 return Some(format!(r#"{{"type":"refreshed"{rest}"#));
             }
-            FailoverEvent::Connecting { endpoint, round } => {
+            FailoverEvent::Connecting {
+                endpoint,
+                ref round,
+            } => {
                 o.field("type", "connecting").field("round", round);
-                self.endpoint_fields(&mut o, FIELDS, *endpoint);
+                self.endpoint_fields(&mut o, FIELDS, endpoint);
             }
-            FailoverEvent::AttemptFailed { endpoint, cause } => {
+            FailoverEvent::AttemptFailed {
+                endpoint,
+                ref cause,
+            } => {
                 let refused = matches!(
                     cause,
                     AttemptError::Association(Some(
@@ -298,30 +304,33 @@ impl WasmFailover {
                 o.field("type", "attempt_failed")
                     .field("cause", &attempt_cause(cause))
                     .field("refused", &refused);
-                self.endpoint_fields(&mut o, FIELDS, *endpoint);
+                self.endpoint_fields(&mut o, FIELDS, endpoint);
             }
-            FailoverEvent::Waiting { round, delay } => {
+            FailoverEvent::Waiting { ref round, delay } => {
                 o.field("type", "waiting")
                     .field("round", round)
-                    .field("delay_ms", &ms_of(*delay));
+                    .field("delay_ms", &ms_of(delay));
             }
             FailoverEvent::Up { endpoint } => {
                 o.field("type", "up");
-                self.endpoint_fields(&mut o, FIELDS, *endpoint);
+                self.endpoint_fields(&mut o, FIELDS, endpoint);
             }
-            FailoverEvent::Lost { endpoint, cause } => {
+            FailoverEvent::Lost {
+                endpoint,
+                ref cause,
+            } => {
                 o.field("type", "lost").field("cause", &loss_cause(cause));
-                self.endpoint_fields(&mut o, FIELDS, *endpoint);
+                self.endpoint_fields(&mut o, FIELDS, endpoint);
             }
             FailoverEvent::Restored {
                 endpoint,
                 gap,
-                data_sets,
-                transfer_sets,
-                failed,
+                ref data_sets,
+                ref transfer_sets,
+                ref failed,
             } => {
-                o.field("type", "restored").field("gap_ms", &ms_of(*gap));
-                self.endpoint_fields(&mut o, FIELDS, *endpoint);
+                o.field("type", "restored").field("gap_ms", &ms_of(gap));
+                self.endpoint_fields(&mut o, FIELDS, endpoint);
                 let mut names = Vec::with_capacity(data_sets.len());
                 for n in data_sets {
                     names.push(events::name(n));
@@ -340,10 +349,10 @@ impl WasmFailover {
             }
             FailoverEvent::FailingBack { from, to } => {
                 o.field("type", "failing_back");
-                self.endpoint_fields(&mut o, FROM_FIELDS, *from);
-                self.endpoint_fields(&mut o, FIELDS, *to);
+                self.endpoint_fields(&mut o, FROM_FIELDS, from);
+                self.endpoint_fields(&mut o, FIELDS, to);
             }
-            FailoverEvent::NotRemembered(n) => {
+            FailoverEvent::NotRemembered(ref n) => {
                 o.field("type", "not_remembered")
                     .field("name", &events::name(n));
             }
