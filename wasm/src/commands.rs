@@ -61,6 +61,19 @@ fn int<T: TryFrom<i64>>(v: &J, k: &str) -> R<T> {
     }
 }
 
+/// The names with `sep` between them.
+// A loop, not `[&str]::join`: the two error messages that list names are all that need it.
+fn joined(names: &[&str], sep: &str) -> String {
+    let mut s = String::new();
+    for (i, n) in names.iter().enumerate() {
+        if i > 0 {
+            s.push_str(sep);
+        }
+        s.push_str(n);
+    }
+    s
+}
+
 fn boolean(v: &J, k: &str) -> R<bool> {
     match v {
         J::Bool(b) => Ok(*b),
@@ -119,7 +132,7 @@ fn conditions(v: &J) -> R<DsConditions> {
             .ok_or_else(|| {
                 format!(
                     "conditions: unknown \"{n}\" (one of {})",
-                    CONDITION_NAMES.join(", ")
+                    joined(&CONDITION_NAMES, ", ")
                 )
             })?;
         bits |= 1 << i;
@@ -381,7 +394,7 @@ fn command(o: &J, c: &str) -> R<Command> {
         other => {
             return Err(format!(
                 "unknown variant `{other}`, expected one of `{}`",
-                COMMANDS.join("`, `")
+                joined(&COMMANDS, "`, `")
             ))
         }
     })
