@@ -103,7 +103,11 @@ impl Report {
         let (names_list, data_set): (Vec<ObjectName>, Option<ObjectName>) = match &report.variables
         {
             VariableAccessSpecification::ListOfVariable(v) => {
-                (v.iter().map(|v| v.name.clone()).collect(), None)
+                let mut names = Vec::with_capacity(v.len());
+                for s in v {
+                    names.push(s.name.clone());
+                }
+                (names, None)
             }
             VariableAccessSpecification::VariableListName(n) => match known {
                 Some(m) => (m.to_vec(), Some(n.clone())),
