@@ -207,8 +207,20 @@ fn strip(mut c: u64, mut exp: i32) -> (u64, i32) {
 
 /// Append `v` (finite) as its shortest round-trip decimal, as `Display` writes it: no exponent,
 /// `-0` for negative zero, no `.0` for whole numbers.
+// The tests' entry; the JSON writer calls `write_wide` with the type's parts itself.
+#[cfg(test)]
 pub fn write<F: Shortest>(out: &mut String, v: F) {
-    let x = v.wide();
+    write_wide(out, v.wide(), F::MAX_DIGITS, &|c, exp| v.reads_back(c, exp));
+}
+
+/// `write` with the float as f64, its digit bound and its read-back test: one body for both
+/// float types.
+pub(crate) fn write_wide(
+    out: &mut String,
+    x: f64,
+    max_digits: u32,
+    reads_back: &dyn Fn(u64, i32) -> bool,
+) {
     if x.is_sign_negative() {
         out.push('-');
     }
@@ -217,7 +229,7 @@ pub fn write<F: Shortest>(out: &mut String, v: F) {
         return;
     }
     // The digits of -v are those of v.
-    let (c, exp) = digits(x.abs(), F::MAX_DIGITS, &|c, exp| v.reads_back(c, exp));
+    let (c, exp) = digits(x.abs(), max_digits, reads_back);
     let d = c.to_string();
     if exp >= 0 {
         out.push_str(&d);

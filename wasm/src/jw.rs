@@ -80,7 +80,11 @@ fn sint(out: &mut String, n: i64) {
 /// Append a float as the shortest decimal that reads back as it (`231.5`, `1.0`); non-finite
 /// values as the strings `"NaN"`, `"Infinity"`, `"-Infinity"`.
 pub fn float<F: crate::float::Shortest>(out: &mut String, v: F) {
-    let x = v.wide();
+    float_wide(out, v.wide(), F::MAX_DIGITS, &|c, exp| v.reads_back(c, exp));
+}
+
+// The body once for f32 and f64 (see `float::write_wide`).
+fn float_wide(out: &mut String, x: f64, max_digits: u32, reads_back: &dyn Fn(u64, i32) -> bool) {
     if x.is_nan() {
         out.push_str("\"NaN\"");
     } else if x.is_infinite() {
@@ -93,7 +97,7 @@ pub fn float<F: crate::float::Shortest>(out: &mut String, v: F) {
         // The shortest round-trip form without an exponent, as Rust's float Display writes it;
         // a whole number gets `.0`, as serde_json writes it.
         let start = out.len();
-        crate::float::write(out, v);
+        crate::float::write_wide(out, x, max_digits, reads_back);
         if !out[start..].contains('.') {
             out.push_str(".0");
         }
