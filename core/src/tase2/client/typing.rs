@@ -170,7 +170,8 @@ pub(crate) fn type_point(
         return (Typed::NONE, None);
     };
     for p in PointType::all() {
-        let Some(standard) = components_owned(&p.type_description()) else {
+        let standard_td = p.type_description();
+        let Some(standard) = components(&standard_td) else {
             continue;
         };
         // Components matched by name, in any order.
@@ -221,7 +222,7 @@ pub(crate) fn type_point(
 /// `state_value`, the standard `Flags` also takes its state from that server component.
 // One loop for both deviations (not two collected iterator chains): smaller in the wasm.
 fn sources_by_name(
-    standard: &[(alloc::string::String, TypeDescription)],
+    standard: &[(&str, &TypeDescription)],
     server: &[(&str, &TypeDescription)],
     state_value: Option<usize>,
 ) -> Option<Vec<Source>> {
@@ -231,19 +232,11 @@ fn sources_by_name(
             .iter()
             .position(|(sn, st)| sn == n && shape_eq(t, st))?;
         sources.push(match state_value {
-            Some(value) if n == "Flags" => Source::StateFlags { flags: at, value },
+            Some(value) if *n == "Flags" => Source::StateFlags { flags: at, value },
             _ => Source::At(at),
         });
     }
     Some(sources)
-}
-
-fn components_owned(td: &TypeDescription) -> Option<Vec<(alloc::string::String, TypeDescription)>> {
-    components(td).map(|v| {
-        v.into_iter()
-            .map(|(n, t)| (alloc::string::String::from(n), t.clone()))
-            .collect()
-    })
 }
 
 /// Whether `name` is a standard TASE.2 object that is not a point.
