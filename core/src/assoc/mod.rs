@@ -381,6 +381,16 @@ impl Association {
         now: Instant,
         request: ConfirmedRequest,
     ) -> Result<u32, ApiError> {
+        self.send_request_ref(now, &request)
+    }
+
+    /// [`Self::send_request`] with the request borrowed: a caller that keeps it on refusal (the
+    /// TASE.2 session's window) need not clone it.
+    pub(crate) fn send_request_ref(
+        &mut self,
+        now: Instant,
+        request: &ConfirmedRequest,
+    ) -> Result<u32, ApiError> {
         if self.state != State::Established {
             return Err(self.invalid_state());
         }
@@ -396,7 +406,7 @@ impl Association {
             invoke_id = invoke_id.wrapping_add(1);
         }
         self.next_invoke_id = invoke_id.wrapping_add(1);
-        self.send_mms_with(|w| pdu::encode_confirmed_request(w, invoke_id, &request))?;
+        self.send_mms_with(|w| pdu::encode_confirmed_request(w, invoke_id, request))?;
         self.outstanding
             .insert(invoke_id, now + self.config.request_timeout);
         Ok(invoke_id)

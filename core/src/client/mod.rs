@@ -96,6 +96,15 @@ impl Client {
         self.assoc.send_request(now, request)
     }
 
+    /// [`Self::request`] with the request borrowed.
+    pub(crate) fn request_ref(
+        &mut self,
+        now: Instant,
+        request: &ConfirmedRequest,
+    ) -> Result<u32, ApiError> {
+        self.assoc.send_request_ref(now, request)
+    }
+
     /// Send an unconfirmed PDU, e.g. the InformationReport that acknowledges a critical TASE.2
     /// report (`tase2::client::ack`).
     pub fn send_unconfirmed(&mut self, service: UnconfirmedService) -> Result<(), ApiError> {

@@ -114,7 +114,16 @@ impl Report {
                 None => return Err(ReportError::UnknownDataSet(n.clone())),
             },
         };
-        if names_list.len() != report.results.len() {
+        Report::decode_named(names_list, data_set, &report.results)
+    }
+
+    /// Decode `results` as the values of `names`, in order.
+    pub(crate) fn decode_named(
+        names_list: Vec<ObjectName>,
+        data_set: Option<ObjectName>,
+        results: &[AccessResult],
+    ) -> Result<Report, ReportError> {
+        if names_list.len() != results.len() {
             return Err(ReportError::CountMismatch);
         }
         let mut r = Report {
@@ -126,7 +135,7 @@ impl Report {
             values: Vec::new(),
             deviations: Vec::new(),
         };
-        for (name, result) in names_list.into_iter().zip(&report.results) {
+        for (name, result) in names_list.into_iter().zip(results) {
             let AccessResult::Success(d) = result else {
                 continue;
             };

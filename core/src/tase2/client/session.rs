@@ -15,7 +15,7 @@ use crate::deviation::{Deviation, DeviationKind};
 use crate::mms::{
     AccessResult, ConfirmedRequest, ConfirmedResponse, Data, InformationReport, ObjectClass,
     ObjectName, ObjectScope, RejectPdu, TypeDescription, UnconfirmedService,
-    VariableAccessSpecification, VariableSpec,
+    VariableAccessSpecification,
 };
 use crate::record;
 use crate::tase2::{
@@ -977,7 +977,7 @@ impl Session {
             let Some((batch, index, request)) = self.waiting.pop_front() else {
                 break;
             };
-            match self.client.request(now, request.clone()) {
+            match self.client.request_ref(now, &request) {
                 Ok(invoke_id) => {
                     self.invokes.insert(invoke_id, (batch, index));
                 }
@@ -1206,13 +1206,8 @@ impl Session {
             return Err(ReportError::CountMismatch);
         }
         names.extend(members);
-        let as_list = InformationReport {
-            variables: VariableAccessSpecification::ListOfVariable(
-                names.into_iter().map(VariableSpec::named).collect(),
-            ),
-            results: raw.results.clone(),
-        };
-        let mut r = Report::decode(&as_list, |_| None)?;
+        // Decoded as if the report had listed these names, without building that report.
+        let mut r = Report::decode_named(names, None, &raw.results)?;
         // The first component may carry the transfer set's name as a string.
         if r.transfer_set.is_none() {
             if let Some(AccessResult::Success(Data::VisibleString(_))) = raw.results.first() {
