@@ -88,9 +88,11 @@ impl Layout {
                 }
             }
         }
-        out.into_iter()
-            .collect::<Option<Vec<_>>>()
-            .map(Data::Structure)
+        let mut c = Vec::with_capacity(out.len());
+        for v in out {
+            c.push(v?);
+        }
+        Some(Data::Structure(c))
     }
 }
 
@@ -133,13 +135,14 @@ fn components(td: &TypeDescription) -> Option<Vec<(&str, &TypeDescription)>> {
     let TypeDescription::Structure { components, .. } = td else {
         return None;
     };
-    components
-        .iter()
-        .map(|c| match (&c.name, &c.type_spec) {
-            (Some(n), TypeSpecification::Description(t)) => Some((n.as_str(), t)),
-            _ => None,
-        })
-        .collect()
+    let mut v = Vec::with_capacity(components.len());
+    for c in components {
+        match (&c.name, &c.type_spec) {
+            (Some(n), TypeSpecification::Description(t)) => v.push((n.as_str(), t)),
+            _ => return None,
+        }
+    }
+    Some(v)
 }
 
 fn is_small_integer(t: &TypeDescription) -> bool {
