@@ -52,7 +52,10 @@ impl Reads {
             },
             _ => Vec::new(),
         };
-        let types: Vec<_> = names.iter().map(point_type).collect();
+        let mut types = Vec::with_capacity(names.len());
+        for n in &names {
+            types.push(point_type(n));
+        }
         events::json(e, &names, &types)
     }
 }
