@@ -874,14 +874,21 @@ pub(crate) fn tag(device: ObjectName, k: K<Tag>) -> Step {
 }
 
 pub(crate) fn set_tag(device: ObjectName, value: TagValue, reason: &str, k: K<()>) -> Step {
+    // The printable ASCII characters, at most MAX_TAG_REASON of them. By octets: every octet of
+    // a non-ASCII character is non-ASCII, so this keeps what filtering the chars would.
+    let mut text = String::new();
+    for b in reason.bytes() {
+        if text.len() == MAX_TAG_REASON {
+            break;
+        }
+        if b.is_ascii() && !b.is_ascii_control() {
+            text.push(char::from(b));
+        }
+    }
     let tag = Tag {
         value,
         armed: false,
-        reason: reason
-            .chars()
-            .filter(|c| c.is_ascii() && !c.is_ascii_control())
-            .take(MAX_TAG_REASON)
-            .collect(),
+        reason: text,
     };
     write(
         spec(tag_name(&device)),
