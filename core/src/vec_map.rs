@@ -140,6 +140,8 @@ impl<K: Ord> VecSet<K> {
     }
 
     /// No members.
+    // Unused without the feature `server` (a client never answers a conclude).
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -81,6 +81,8 @@ enum State {
     Established,
     ExpectConcludeResponse,
     ExpectReleaseResponse,
+    // Entered by a server's conclude response only.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     ExpectReleaseRequest,
     Closed,
 }
@@ -794,6 +796,8 @@ impl Association {
                 }
             },
             MmsPdu::Unconfirmed(u) => self.events.push_back(Event::Unconfirmed(u)),
+            // A server-role association never gets established without the feature.
+            #[cfg(feature = "server")]
             MmsPdu::ConcludeRequest
                 if self.role == Role::Server && self.state == State::Established =>
             {

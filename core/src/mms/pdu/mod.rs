@@ -450,9 +450,11 @@ pub(crate) fn encode_unconfirmed(w: &mut Writer<'_>, s: &UnconfirmedService) {
 }
 
 pub(crate) use cancel::encode_error as encode_cancel_error;
+pub(crate) use conclude::encode_request as encode_conclude_request;
+// Only a server answers a conclude.
+#[cfg(feature = "server")]
 pub(crate) use conclude::{
-    encode_error as encode_conclude_error, encode_request as encode_conclude_request,
-    encode_response as encode_conclude_response,
+    encode_error as encode_conclude_error, encode_response as encode_conclude_response,
 };
 
 /// The reject reason for a failure inside PDU alternative `pdu` (ISO 9506-2 §7.3).
