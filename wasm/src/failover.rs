@@ -516,6 +516,8 @@ mod tests {
     }
 
     #[test]
+    // It issues a command through `discover` (feature `methods`).
+    #[cfg(feature = "methods")]
     fn a_failed_round_of_connects_waits_the_backoff_and_says_so() {
         let mut f = link(r#"{"jitter_percent":0,"backoff_min_ms":400}"#).unwrap();
         let a = f.poll_action().unwrap();
