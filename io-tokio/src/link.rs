@@ -133,12 +133,18 @@ impl FailoverClient {
     /// Run `command` (on the current association, or the next one if none is up: see
     /// [`Failover`]).
     pub async fn command(&self, command: Command) -> Result<Outcome, t2::Error> {
+        self.ask(|reply| Msg::Command(command, reply)).await
+    }
+
+    /// Send the task the message `msg` builds around a reply channel and wait for the reply;
+    /// a task that has ended answers [`t2::Error::Closed`].
+    async fn ask<T>(
+        &self,
+        msg: impl FnOnce(oneshot::Sender<Result<T, t2::Error>>) -> Msg,
+    ) -> Result<T, t2::Error> {
         let (reply, rx) = oneshot::channel();
         let gone = || t2::Error::Closed(None);
-        self.tx
-            .send(Msg::Command(command, reply))
-            .await
-            .map_err(|_| gone())?;
+        self.tx.send(msg(reply)).await.map_err(|_| gone())?;
         rx.await.map_err(|_| gone())?
     }
 
@@ -147,23 +153,14 @@ impl FailoverClient {
     /// got). Only needed with auto-acknowledgement off ([`Self::set_auto_ack`],
     /// `SessionConfig::auto_ack`).
     pub async fn ack(&self, transfer_set: &ObjectName, timestamp: i32) -> Result<(), t2::Error> {
-        self.acknowledge(Ack::Ack(transfer_set.clone(), timestamp))
-            .await
+        let ack = Ack::Ack(transfer_set.clone(), timestamp);
+        self.ask(|reply| Msg::Ack(ack, reply)).await
     }
 
     /// Refuse the critical report of `transfer_set` (see [`Failover::nack`]).
     pub async fn nack(&self, transfer_set: &ObjectName) -> Result<(), t2::Error> {
-        self.acknowledge(Ack::Nack(transfer_set.clone())).await
-    }
-
-    async fn acknowledge(&self, ack: Ack) -> Result<(), t2::Error> {
-        let (reply, rx) = oneshot::channel();
-        let gone = || t2::Error::Closed(None);
-        self.tx
-            .send(Msg::Ack(ack, reply))
-            .await
-            .map_err(|_| gone())?;
-        rx.await.map_err(|_| gone())?
+        let nack = Ack::Nack(transfer_set.clone());
+        self.ask(|reply| Msg::Ack(nack, reply)).await
     }
 
     /// Acknowledge critical reports inside the session (the default) or leave them to
