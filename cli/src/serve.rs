@@ -48,6 +48,11 @@ pub struct ServeArgs {
     /// SIGTERM.
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
+    /// Busy-poll for this many microseconds after each input instead of sleeping (0: off, the
+    /// default). For a dedicated gateway where one pipelining client must be answered without
+    /// the server thread's sleep and wake-up per batch; it burns a core while traffic flows.
+    #[arg(long, value_name = "MICROSECONDS", default_value_t = 0)]
+    busy_poll: u64,
     /// Dual role, as bilateral ICCP links run: also be a client of the partner at ADDR (repeat
     /// for the partner's backups, in order), watching its points with the reconnect and failover
     /// policy of `tase2 watch --backup` (restored after every loss, failing back to the first
@@ -174,6 +179,11 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             ));
         }
     }
+    if args.busy_poll > 0 {
+        serving
+            .server
+            .set_busy_poll(Some(std::time::Duration::from_micros(args.busy_poll)));
+    }
     if let Some(path) = &args.record {
         let sink = tase2_tokio::record_file(path)
             .map_err(|e| format!("--record {}: {e}", path.display()))?;
@@ -189,9 +199,14 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             .map_err(|e| format!("--record {}: {e}", path.display()))?;
     }
     println!(
-        "tase2 serving {origin} on {}{} ({})",
+        "tase2 serving {origin} on {}{}{} ({})",
         serving.addr,
         if secure { " over TLS" } else { "" },
+        if args.busy_poll > 0 {
+            format!(", busy-polling {} µs after input", args.busy_poll)
+        } else {
+            String::new()
+        },
         serving.summary
     );
     let peering = !args.peer.is_empty();

@@ -1,7 +1,7 @@
 //! What the std drivers of FreeTase2 (`tase2-tokio`, `tase2-mio`) share, so that each is
-//! written once: TCP keepalive on accepted sockets, and recording a core object into a file
-//! with a flush after idle time. The drivers re-export what their users need; depend on this
-//! crate directly only to write another driver.
+//! written once: TCP keepalive on accepted sockets, recording a core object into a file with a
+//! flush after idle time, and the servers' opt-in busy-poll window. The drivers re-export what
+//! their users need; depend on this crate directly only to write another driver.
 
 use std::io;
 use std::path::Path;
@@ -98,6 +98,53 @@ impl IdleFlush {
     }
 }
 
+/// The opt-in busy-poll of a server thread: after input it keeps polling its sockets without
+/// sleeping for `window`, and sleeps once that long passed with no new input.
+///
+/// Why: on a VM a sleeping vCPU is woken through the hypervisor, so an association that pipelines
+/// its requests pays a sleep and a wake-up of the server per batch, and with one association that
+/// wake-up, not the server's work, bounds the reads per second. Spinning trades CPU for it: the
+/// thread burns its core for `window` after every input, which is wrong as a default for a
+/// control centre's server (its links are mostly quiet) and right for a dedicated gateway that
+/// must answer in microseconds. A quiet link costs at most one `window` of spinning per burst.
+///
+/// The driver counts inputs (any count that grows with each input will do) and asks
+/// [`Self::keep_spinning`] on each pass; no clock is read on the input path.
+#[derive(Debug, Clone)]
+pub struct SpinWindow {
+    window: Duration,
+    seen: u64,
+    since: Option<Instant>,
+}
+
+impl SpinWindow {
+    /// Spin for `window` after the last input.
+    pub fn new(window: Duration) -> SpinWindow {
+        SpinWindow {
+            window,
+            seen: 0,
+            since: None,
+        }
+    }
+
+    /// The window.
+    pub fn window(&self) -> Duration {
+        self.window
+    }
+
+    /// Whether to poll again without sleeping, given the input count now and the time: true
+    /// while the count moved less than the window ago. Only a count that moved opens the window
+    /// (a wake-up for a timer does not), measured from the call that first sees it.
+    pub fn keep_spinning(&mut self, inputs: u64, now: Instant) -> bool {
+        if inputs != self.seen {
+            self.seen = inputs;
+            self.since = Some(now);
+        }
+        self.since
+            .is_some_and(|s| now.saturating_duration_since(s) < self.window)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +163,30 @@ mod tests {
         f.done();
         assert_eq!(f.due(), None);
         assert!(!f.take_due());
+    }
+
+    #[test]
+    fn spin_window_spins_after_input_and_stops_when_quiet() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut w = SpinWindow::new(ms(10));
+        // No input yet: no spinning.
+        assert!(!w.keep_spinning(0, t0));
+        // Input opens the window, measured from when it was seen.
+        assert!(w.keep_spinning(1, t0 + ms(1)));
+        assert!(w.keep_spinning(1, t0 + ms(10)));
+        // Quiet for the whole window: sleep, and stay asleep on later looks (timer wake-ups).
+        assert!(!w.keep_spinning(1, t0 + ms(11)));
+        assert!(!w.keep_spinning(1, t0 + ms(50)));
+        // New input restarts it each time.
+        assert!(w.keep_spinning(2, t0 + ms(60)));
+        assert!(w.keep_spinning(3, t0 + ms(69)));
+        assert!(w.keep_spinning(3, t0 + ms(78)));
+        assert!(!w.keep_spinning(3, t0 + ms(79)));
+        // A zero window never spins.
+        let mut off = SpinWindow::new(Duration::ZERO);
+        assert!(!off.keep_spinning(5, t0));
+        assert_eq!(off.window(), Duration::ZERO);
     }
 
     #[test]

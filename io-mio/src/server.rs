@@ -553,6 +553,8 @@ pub struct MioServer<H: Hooks = NoHooks> {
     poll: Poll,
     events: Events,
     server: MioEndpoint<H>,
+    /// The opt-in busy-poll, with the readiness events seen so far.
+    spin: Option<(tase2_driver_util::SpinWindow, u64)>,
 }
 
 impl MioServer<NoHooks> {
@@ -579,6 +581,7 @@ impl<H: Hooks> MioServer<H> {
             poll,
             events: Events::with_capacity(256),
             server,
+            spin: None,
         })
     }
 
@@ -607,6 +610,17 @@ impl<H: Hooks> MioServer<H> {
     /// TCP keepalive on the sockets accepted from now on; see [`MioEndpoint::set_keepalive`].
     pub fn set_keepalive(&mut self, idle: Option<Duration>) {
         self.server.set_keepalive(idle);
+    }
+
+    /// Busy-poll (opt-in, off by default): for `window` after the last readiness event,
+    /// [`Self::run_once`] polls without waiting, so a pipelining client's next batch is read
+    /// without a sleep and a wake-up of the thread in between. It costs the thread's core while
+    /// traffic flows and at most `window` of spinning after it stops; see
+    /// [`tase2_driver_util::SpinWindow`]. `None` or a zero window: wait as usual.
+    pub fn set_busy_poll(&mut self, window: Option<Duration>) {
+        self.spin = window
+            .filter(|w| !w.is_zero())
+            .map(|w| (tase2_driver_util::SpinWindow::new(w), 0));
     }
 
     /// Serve TLS from now on, or reload its configuration; see [`MioEndpoint::set_tls`].
@@ -642,11 +656,21 @@ impl<H: Hooks> MioServer<H> {
     /// Wait once for readiness, at most `timeout` (`None`: until something happens or the endpoint's
     /// next deadline), and handle everything that is ready. Events queue up for [`Self::poll_event`].
     pub fn run_once(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        let wait = self.server.timeout().into_iter().chain(timeout).min();
+        let mut wait = self.server.timeout().into_iter().chain(timeout).min();
+        if let Some((window, seen)) = &mut self.spin {
+            if window.keep_spinning(*seen, std::time::Instant::now()) {
+                wait = Some(Duration::ZERO);
+            }
+        }
         match self.poll.poll(&mut self.events, wait) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
+        }
+        if let Some((_, seen)) = &mut self.spin {
+            if !self.events.is_empty() {
+                *seen = seen.wrapping_add(1);
+            }
         }
         for event in &self.events {
             self.server.handle_ready(event)?;

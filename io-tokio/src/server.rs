@@ -58,6 +58,7 @@ pub struct Server<H: Hooks = NoHooks> {
     tx: mpsc::Sender<Msg<H>>,
     rx: mpsc::Receiver<Msg<H>>,
     keepalive: Option<Duration>,
+    busy_poll: Option<Duration>,
     #[cfg(feature = "tls")]
     tls: Option<tokio::sync::watch::Receiver<crate::tls::ServerTls>>,
 }
@@ -122,6 +123,7 @@ where
             tx,
             rx,
             keepalive: Some(KEEPALIVE_IDLE),
+            busy_poll: None,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -146,6 +148,16 @@ where
     /// `None` turns it off. Default: [`KEEPALIVE_IDLE`] (60 s).
     pub fn set_keepalive(&mut self, idle: Option<Duration>) {
         self.keepalive = idle;
+    }
+
+    /// Busy-poll (opt-in, off by default): after each input the server thread keeps polling its
+    /// sockets without sleeping for `window`, so the next batch of a pipelining client is read
+    /// without the sleep and wake-up between them (on a VM a wake-up goes through the
+    /// hypervisor). It costs a core while traffic flows and at most `window` of spinning after
+    /// the last input; see [`tase2_driver_util::SpinWindow`]. `None` or a zero window: the
+    /// thread sleeps whenever nothing is ready.
+    pub fn set_busy_poll(&mut self, window: Option<Duration>) {
+        self.busy_poll = window.filter(|w| !w.is_zero());
     }
 
     /// The address actually bound (useful with port 0).
@@ -209,6 +221,7 @@ where
             tx,
             rx,
             keepalive,
+            busy_poll,
             #[cfg(feature = "tls")]
             tls,
         } = self;
@@ -233,7 +246,10 @@ where
                                 hook,
                                 rx,
                                 stop_rx,
-                                keepalive,
+                                Tuning {
+                                    keepalive,
+                                    busy_poll,
+                                },
                                 #[cfg(feature = "tls")]
                                 tls,
                             ),
@@ -261,9 +277,23 @@ pub(crate) struct Core<H: Hooks> {
     /// The deadline the server thread sleeps until: a connection task wakes it only when the
     /// endpoint's next deadline comes earlier (or while recording, for the idle flush).
     armed: Option<Instant>,
+    /// Inputs handed to the endpoint so far: the busy-poll task's sign of traffic.
+    inputs: u64,
+    /// The busy-poll task, while it sleeps until the next input.
+    spinner_asleep: Option<Rc<Notify>>,
 }
 
 impl<H: Hooks> Core<H> {
+    /// Input from connection `id` (`clock::now()` read by the caller): to the endpoint, counted
+    /// for the busy-poll, whose task is woken if it sleeps.
+    pub(crate) fn handle_input(&mut self, now: Instant, id: ConnectionId, bytes: &[u8]) {
+        self.endpoint.handle_input(now, id, bytes);
+        self.inputs = self.inputs.wrapping_add(1);
+        if let Some(wake) = self.spinner_asleep.take() {
+            wake.notify_one();
+        }
+    }
+
     /// Drain events (through the hook) and wake the connections that have output, until quiet.
     pub(crate) fn settle(&mut self) {
         self.settle_for(None);
@@ -321,6 +351,12 @@ impl<H: Hooks> Core<H> {
 
 pub(crate) type Shared<H> = Rc<(RefCell<Core<H>>, Notify)>;
 
+/// The server thread's settings of [`Server::set_keepalive`] and [`Server::set_busy_poll`].
+struct Tuning {
+    keepalive: Option<Duration>,
+    busy_poll: Option<Duration>,
+}
+
 /// The server thread: accept, commands, timers; the connection tasks do their own I/O.
 async fn serve<H: Hooks + 'static>(
     listener: std::net::TcpListener,
@@ -328,7 +364,10 @@ async fn serve<H: Hooks + 'static>(
     hook: Option<EventHook<H>>,
     mut rx: mpsc::Receiver<Msg<H>>,
     mut stop: oneshot::Receiver<()>,
-    keepalive: Option<Duration>,
+    Tuning {
+        keepalive,
+        busy_poll,
+    }: Tuning,
     #[cfg(feature = "tls")] tls: Option<tokio::sync::watch::Receiver<crate::tls::ServerTls>>,
 ) -> io::Result<()> {
     listener.set_nonblocking(true)?;
@@ -341,9 +380,14 @@ async fn serve<H: Hooks + 'static>(
             conns: HashMap::new(),
             activity: false,
             armed: None,
+            inputs: 0,
+            spinner_asleep: None,
         }),
         Notify::new(),
     ));
+    if let Some(window) = busy_poll {
+        tokio::task::spawn_local(spin(Rc::clone(&shared), window));
+    }
     let mut accept_paused: Option<tokio::time::Instant> = None;
     let mut inbox_open = true;
     let mut idle_flush = IdleFlush::default();
@@ -503,7 +547,7 @@ async fn connection<H: Hooks + 'static>(
                     }
                     Ok(n) => {
                         let mut core = shared.0.borrow_mut();
-                        core.endpoint.handle_input(clock::now(), id, &input[..n]);
+                        core.handle_input(clock::now(), id, &input[..n]);
                         core.settle_for(Some(id));
                         let look = core.server_must_look();
                         drop(core);
@@ -520,6 +564,25 @@ async fn connection<H: Hooks + 'static>(
             _ = wr.writable(), if want_write => {}
             () = wake.notified() => {}
         }
+    }
+}
+
+/// The busy-poll: while input came less than `window` ago, yield instead of letting the thread
+/// sleep. tokio runs a task that yielded only after polling its I/O driver without a timeout, so
+/// each turn is one `epoll_wait` that returns at once, and a socket that became readable wakes its
+/// connection task as usual: the connection tasks need not know. Quiet for the window, it sleeps
+/// until the next input.
+async fn spin<H: Hooks>(shared: Shared<H>, window: Duration) {
+    let mut w = tase2_driver_util::SpinWindow::new(window);
+    loop {
+        let inputs = shared.0.borrow().inputs;
+        if w.keep_spinning(inputs, std::time::Instant::now()) {
+            tokio::task::yield_now().await;
+            continue;
+        }
+        let wake = Rc::new(Notify::new());
+        shared.0.borrow_mut().spinner_asleep = Some(Rc::clone(&wake));
+        wake.notified().await;
     }
 }
 

@@ -583,7 +583,7 @@ fn drain_plain<H: Hooks>(
             Ok(n) => {
                 progressed = true;
                 let mut core = shared.0.borrow_mut();
-                core.endpoint.handle_input(clock::now(), id, &plain[..n]);
+                core.handle_input(clock::now(), id, &plain[..n]);
                 core.settle();
                 let more = core.endpoint.wants_input(id);
                 drop(core);

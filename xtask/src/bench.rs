@@ -26,6 +26,8 @@ pub(crate) struct BenchOpts {
     pin: Pin,
     /// The load client polls without sleeping (`tase2-load --spin`).
     spin: bool,
+    /// Our server busy-polls this many microseconds after input (`tase2 serve --busy-poll`).
+    busy_poll_us: u64,
     /// Skip the criterion benches.
     no_criterion: bool,
     /// Skip the load comparison.
@@ -48,6 +50,7 @@ pub(crate) struct BenchOpts {
 
 impl BenchOpts {
     /// Parses `[--depth N] [--seconds S] [--connections N] [--rounds N] [--pin MODE] [--spin]
+    /// [--busy-poll US]
     /// [--no-criterion] [--no-load] [--no-fanout | --fanout-only] [--no-replay] [--no-latency]
     /// [--no-tls | --tls-only] [--fanout-seconds S] [--fanout-rounds N] [-- ARGS...]`.
     fn parse(args: &[String]) -> Result<BenchOpts, String> {
@@ -58,6 +61,7 @@ impl BenchOpts {
             rounds: 1,
             pin: Pin::None,
             spin: false,
+            busy_poll_us: 0,
             no_criterion: false,
             no_load: false,
             no_fanout: false,
@@ -106,6 +110,11 @@ impl BenchOpts {
                 }
                 "--no-criterion" => o.no_criterion = true,
                 "--spin" => o.spin = true,
+                "--busy-poll" => {
+                    o.busy_poll_us = value("--busy-poll")?
+                        .parse()
+                        .map_err(|_| "--busy-poll needs microseconds (an integer)")?
+                }
                 "--no-load" => o.no_load = true,
                 "--no-fanout" => o.no_fanout = true,
                 "--no-replay" => o.no_replay = true,
@@ -526,7 +535,14 @@ impl Peer {
     }
 
     /// Starts it on a free port, on `cpus` when given.
-    fn start(self, root: &Path, tase2: &Path, cpus: Option<&str>) -> Result<BenchServer, String> {
+    /// `busy_poll_us` is ours only (`tase2 serve --busy-poll`).
+    fn start(
+        self,
+        root: &Path,
+        tase2: &Path,
+        cpus: Option<&str>,
+        busy_poll_us: u64,
+    ) -> Result<BenchServer, String> {
         let port = free_port()?;
         match self {
             Peer::Ours => BenchServer::start(
@@ -534,7 +550,9 @@ impl Peer {
                 Pin::command(cpus, tase2)
                     .arg("serve")
                     .arg("--listen")
-                    .arg(format!("127.0.0.1:{port}")),
+                    .arg(format!("127.0.0.1:{port}"))
+                    .arg("--busy-poll")
+                    .arg(busy_poll_us.to_string()),
                 port,
                 "tase2 serving",
             ),
@@ -655,7 +673,7 @@ pub(crate) fn load_comparison(
     let mut depth = opts.depth;
     let mut own_depth = opts.depth;
     for peer in [Peer::Ours, Peer::Libiec61850] {
-        let server = peer.start(root, &tase2, server_cpus)?;
+        let server = peer.start(root, &tase2, server_cpus, opts.busy_poll_us)?;
         let probe = load_client(
             &load,
             client_cpus,
@@ -692,7 +710,7 @@ pub(crate) fn load_comparison(
     };
     // One run: reads/s and server CPU microseconds per read (all, user, system).
     let once = |peer: Peer, depth: u16| -> Result<(f64, (f64, f64, f64)), String> {
-        let server = peer.start(root, &tase2, server_cpus)?;
+        let server = peer.start(root, &tase2, server_cpus, opts.busy_poll_us)?;
         let cpu_before = process_cpu(server.pid());
         let r = load_client(&load, client_cpus, server.port, peer.item(), &args(depth));
         let cpu_after = process_cpu(server.pid());
@@ -740,10 +758,15 @@ pub(crate) fn load_comparison(
         opts.connections,
         opts.seconds,
         opts.rounds,
-        if opts.spin {
-            format!("{}, load client spinning", opts.pin.name())
-        } else {
-            opts.pin.name().to_string()
+        {
+            let mut how = opts.pin.name().to_string();
+            if opts.spin {
+                how.push_str(", load client spinning");
+            }
+            if opts.busy_poll_us > 0 {
+                let _ = write!(how, ", tase2 serve --busy-poll {}", opts.busy_poll_us);
+            }
+            how
         }
     );
     let line = |text: &mut String, who: &str, item: &str, rate: f64, cpu: (f64, f64, f64)| {

@@ -61,7 +61,7 @@ commands:
                         build tase2 (release unless --debug; --bin uses a prebuilt binary instead)
                         and run tests/interop/test_*.py (only those whose name contains FILTER)
   bench [--depth N] [--seconds S] [--connections N] [--rounds N] [--pin none|same|split] [--spin]
-        [--no-criterion] [--no-load] [--no-fanout | --fanout-only] [--no-replay] [--no-latency]
+        [--busy-poll US] [--no-criterion] [--no-load] [--no-fanout | --fanout-only] [--no-replay] [--no-latency]
         [--no-tls | --tls-only] [--fanout-seconds S] [--fanout-rounds N] [-- CRITERION ARGS]
                         criterion benches of tase2-core, then reads/s of tase2-load against
                         tase2 serve and libiec61850's IedServer (same depth), and their ratio,
