@@ -1037,6 +1037,10 @@ mod tests {
         assert_eq!((o.depth, o.no_load, o.no_criterion), (4, true, false));
         assert!(!o.spin);
         assert!(BenchOpts::parse(&["--spin".into()]).unwrap().spin);
+        assert_eq!(o.busy_poll_us, 0);
+        let b = BenchOpts::parse(&["--busy-poll".into(), "50".into()]).unwrap();
+        assert_eq!(b.busy_poll_us, 50);
+        assert!(BenchOpts::parse(&["--busy-poll".into(), "x".into()]).is_err());
         assert_eq!(o.criterion_args, vec!["--quick".to_string()]);
         assert!(BenchOpts::parse(&["--depth".into(), "0".into()]).is_err());
         assert!(BenchOpts::parse(&["--bogus".into()]).is_err());
