@@ -15,6 +15,9 @@ use crate::jw::{self, J};
 
 type R<T> = Result<T, String>;
 
+// The value readers, `arg` and `build` are `#[inline(never)]`: each has one caller, and LLVM
+// inlining them into it made the package about 430 octets larger gzipped (`cargo xtask wasm-pkg`).
+
 /// An object name from its string form: `"DOMAIN/ITEM"` (domain-specific, split at the first
 /// `/`), `"@aa/ITEM"` (association-specific) or `"ITEM"` (VMD-specific, TASE.2 VCC scope).
 pub fn object_name(s: &str) -> ObjectName {
@@ -119,6 +122,7 @@ fn req_names(o: &J, k: &str) -> R<Vec<ObjectName>> {
 }
 
 /// Conditions as a list of names (`["interval", "change"]`) or the bit number.
+#[inline(never)]
 fn conditions(v: &J) -> R<DsConditions> {
     let J::Arr(items) = v else {
         return int(v, "conditions").map(DsConditions);
@@ -142,6 +146,7 @@ fn conditions(v: &J) -> R<DsConditions> {
 
 /// A transfer set configuration: missing fields take their defaults, `data_set` may be a string
 /// and `conditions` a list of names.
+#[inline(never)]
 fn transfer_set_value(v: &J) -> R<DsTransferSetValue> {
     let J::Obj(fields) = v else {
         return bad("value", v, "a transfer set object");
@@ -175,6 +180,7 @@ fn device_command(s: &str) -> R<DeviceCommand> {
 
 /// A control value: a command word (`"on"`, `"close"`, `"off"`, `"trip"`, ...), `{"real": x}`,
 /// `{"discrete": n}`, or the serde form (`{"Command": "On"}`, `{"Real": x}`, `{"Discrete": n}`).
+#[inline(never)]
 fn control_value(v: &J) -> R<ControlValue> {
     match v {
         J::Str(s) => device_command(s).map(ControlValue::Command),
@@ -205,6 +211,7 @@ fn control_value(v: &J) -> R<ControlValue> {
 }
 
 /// A tag: `"none"`, `"open-and-close"`, `"close-only"` (or 0-2).
+#[inline(never)]
 fn tag_value(v: &J) -> R<TagValue> {
     let text = match v {
         J::Str(s) | J::Num(s) => s.as_str(),
@@ -225,6 +232,7 @@ fn state(v: &J) -> R<StateValue> {
 }
 
 /// The serde form of a point's [`PointVal`]: `{"Real": x}`, `{"State": "On"}`, ...
+#[inline(never)]
 fn point_val(v: &J) -> R<PointVal> {
     let J::Obj(o) = v else {
         return bad("value", v, "a point value");
@@ -256,6 +264,7 @@ fn point_val(v: &J) -> R<PointVal> {
 
 /// A point value: a number is a valid real value, an object the serde form of [`PointValue`]
 /// (`value` required; `flags`, `timestamp` and `cov` default to 0).
+#[inline(never)]
 fn point_value(v: &J) -> R<PointValue> {
     if let Some(x) = v.as_f64() {
         return Ok(PointValue::real(x as f32));
@@ -279,125 +288,215 @@ fn point_value(v: &J) -> R<PointValue> {
     Ok(p)
 }
 
-/// The commands, as `command` names them.
-const COMMANDS: [&str; 27] = [
-    "version",
-    "version_numbers",
-    "features",
-    "bilateral_table_id",
-    "domains",
-    "data_sets",
-    "variable_names",
-    "variables",
-    "discover",
-    "learn_types",
-    "read_points",
-    "write_point",
-    "define_data_set",
-    "data_set_members",
-    "delete_data_set",
-    "reserve_transfer_set",
-    "start_transfer_set",
-    "reserve_and_start",
-    "read_transfer_set",
-    "stop_transfer_set",
-    "info_messages",
-    "device_info",
-    "select",
-    "operate",
-    "select_operate",
-    "tag",
-    "set_tag",
-];
+/// What a command's field holds, and so how it is read.
+#[derive(Clone, Copy)]
+enum Kind {
+    Str,
+    OptStr,
+    Name,
+    Names,
+    Point,
+    TransferSet,
+    Control,
+    Tag,
+    Bool,
+}
+
+/// A field read by its [`Kind`].
+enum Arg {
+    Str(String),
+    OptStr(Option<String>),
+    Name(ObjectName),
+    Names(Vec<ObjectName>),
+    Point(PointValue),
+    TransferSet(DsTransferSetValue),
+    Control(ControlValue),
+    Tag(TagValue),
+    Bool(bool),
+}
+
+#[inline(never)]
+fn arg(o: &J, k: &str, kind: Kind) -> R<Arg> {
+    Ok(match kind {
+        Kind::Str => Arg::Str(req_string(o, k)?),
+        Kind::OptStr => Arg::OptStr(opt_string(o, k)?),
+        Kind::Name => Arg::Name(req_name(o, k)?),
+        Kind::Names => Arg::Names(req_names(o, k)?),
+        Kind::Point => Arg::Point(point_value(req(o, k)?)?),
+        Kind::TransferSet => Arg::TransferSet(transfer_set_value(req(o, k)?)?),
+        Kind::Control => Arg::Control(control_value(req(o, k)?)?),
+        Kind::Tag => Arg::Tag(tag_value(req(o, k)?)?),
+        Kind::Bool => Arg::Bool(boolean(req(o, k)?, k)?),
+    })
+}
+
+/// A command's fields, read in the order its table entry lists them, taken out in that order
+/// by its builder. A taker meets only the kind the table gave its field.
+struct Args(std::vec::IntoIter<Arg>);
+
+impl Args {
+    fn string(&mut self) -> String {
+        match self.0.next() {
+            Some(Arg::Str(s)) => s,
+            _ => unreachable!(),
+        }
+    }
+
+    fn opt_string(&mut self) -> Option<String> {
+        match self.0.next() {
+            Some(Arg::OptStr(s)) => s,
+            _ => unreachable!(),
+        }
+    }
+
+    fn name(&mut self) -> ObjectName {
+        match self.0.next() {
+            Some(Arg::Name(n)) => n,
+            _ => unreachable!(),
+        }
+    }
+
+    fn names(&mut self) -> Vec<ObjectName> {
+        match self.0.next() {
+            Some(Arg::Names(n)) => n,
+            _ => unreachable!(),
+        }
+    }
+
+    fn point(&mut self) -> PointValue {
+        match self.0.next() {
+            Some(Arg::Point(p)) => p,
+            _ => unreachable!(),
+        }
+    }
+
+    fn transfer_set(&mut self) -> DsTransferSetValue {
+        match self.0.next() {
+            Some(Arg::TransferSet(t)) => t,
+            _ => unreachable!(),
+        }
+    }
+
+    fn control(&mut self) -> ControlValue {
+        match self.0.next() {
+            Some(Arg::Control(c)) => c,
+            _ => unreachable!(),
+        }
+    }
+
+    fn tag(&mut self) -> TagValue {
+        match self.0.next() {
+            Some(Arg::Tag(t)) => t,
+            _ => unreachable!(),
+        }
+    }
+
+    fn boolean(&mut self) -> bool {
+        match self.0.next() {
+            Some(Arg::Bool(b)) => b,
+            _ => unreachable!(),
+        }
+    }
+}
+
+/// The command table (each command's name and its fields, in the order they are read and
+/// checked) and the builder of each from its fields. A table, not a match on the name with the
+/// fields read in each arm: the name is looked up by one loop and the fields read by another,
+/// so the reading and its error paths are not repeated for every command.
+macro_rules! commands {
+    ($a:ident; $($name:literal [$($field:literal: $kind:ident),*] => $build:expr;)*) => {
+        /// The commands, as `command` names them, with their fields.
+        const COMMANDS: &[(&str, &[(&str, Kind)])] =
+            &[$(($name, &[$(($field, Kind::$kind)),*])),*];
+
+        /// Command `i` of [`COMMANDS`] from its fields.
+        #[inline(never)]
+        fn build(i: usize, $a: &mut Args) -> Command {
+            let mut k = 0;
+            $(
+                if i == k {
+                    return $build;
+                }
+                k += 1;
+            )*
+            let _ = k;
+            unreachable!()
+        }
+    };
+}
+
+commands! { a;
+    "version" [] => Command::Version;
+    "version_numbers" [] => Command::VersionNumbers;
+    "features" [] => Command::Features;
+    "bilateral_table_id" ["domain": Str] => Command::BilateralTableId { domain: a.string() };
+    "domains" [] => Command::Domains;
+    "data_sets" ["domain": OptStr] => Command::DataSets { domain: a.opt_string() };
+    "variable_names" ["domain": OptStr] => Command::VariableNames { domain: a.opt_string() };
+    "variables" ["domain": OptStr] => Command::Variables { domain: a.opt_string() };
+    "discover" [] => Command::Discover;
+    "learn_types" ["names": Names] => Command::LearnTypes { names: a.names() };
+    "read_points" ["names": Names] => Command::ReadPoints { names: a.names() };
+    "write_point" ["name": Name, "value": Point] => Command::WritePoint {
+        name: a.name(),
+        value: a.point(),
+    };
+    "define_data_set" ["name": Name, "members": Names] => Command::DefineDataSet {
+        name: a.name(),
+        members: a.names(),
+    };
+    "data_set_members" ["name": Name] => Command::DataSetMembers { name: a.name() };
+    "delete_data_set" ["name": Name] => Command::DeleteDataSet { name: a.name() };
+    "reserve_transfer_set" ["domain": Str] => Command::ReserveTransferSet { domain: a.string() };
+    "start_transfer_set" ["transfer_set": Name, "value": TransferSet] =>
+        Command::StartTransferSet {
+            transfer_set: a.name(),
+            value: a.transfer_set(),
+        };
+    "reserve_and_start" ["domain": Str, "value": TransferSet] => Command::ReserveAndStart {
+        domain: a.string(),
+        value: a.transfer_set(),
+    };
+    "read_transfer_set" ["transfer_set": Name] =>
+        Command::ReadTransferSet { transfer_set: a.name() };
+    "stop_transfer_set" ["transfer_set": Name] =>
+        Command::StopTransferSet { transfer_set: a.name() };
+    "info_messages" ["enable": Bool] => Command::InfoMessages { enable: a.boolean() };
+    "device_info" ["device": Name] => Command::DeviceInfo { device: a.name() };
+    "select" ["device": Name] => Command::Select { device: a.name() };
+    "operate" ["device": Name, "value": Control] => Command::Operate {
+        device: a.name(),
+        value: a.control(),
+    };
+    "select_operate" ["device": Name, "value": Control] => Command::SelectOperate {
+        device: a.name(),
+        value: a.control(),
+    };
+    "tag" ["device": Name] => Command::Tag { device: a.name() };
+    "set_tag" ["device": Name, "value": Tag, "reason": Str] => Command::SetTag {
+        device: a.name(),
+        value: a.tag(),
+        reason: a.string(),
+    };
+}
 
 fn command(o: &J, c: &str) -> R<Command> {
-    Ok(match c {
-        "version" => Command::Version,
-        "version_numbers" => Command::VersionNumbers,
-        "features" => Command::Features,
-        "bilateral_table_id" => Command::BilateralTableId {
-            domain: req_string(o, "domain")?,
-        },
-        "domains" => Command::Domains,
-        "data_sets" => Command::DataSets {
-            domain: opt_string(o, "domain")?,
-        },
-        "variable_names" => Command::VariableNames {
-            domain: opt_string(o, "domain")?,
-        },
-        "variables" => Command::Variables {
-            domain: opt_string(o, "domain")?,
-        },
-        "discover" => Command::Discover,
-        "learn_types" => Command::LearnTypes {
-            names: req_names(o, "names")?,
-        },
-        "read_points" => Command::ReadPoints {
-            names: req_names(o, "names")?,
-        },
-        "write_point" => Command::WritePoint {
-            name: req_name(o, "name")?,
-            value: point_value(req(o, "value")?)?,
-        },
-        "define_data_set" => Command::DefineDataSet {
-            name: req_name(o, "name")?,
-            members: req_names(o, "members")?,
-        },
-        "data_set_members" => Command::DataSetMembers {
-            name: req_name(o, "name")?,
-        },
-        "delete_data_set" => Command::DeleteDataSet {
-            name: req_name(o, "name")?,
-        },
-        "reserve_transfer_set" => Command::ReserveTransferSet {
-            domain: req_string(o, "domain")?,
-        },
-        "start_transfer_set" => Command::StartTransferSet {
-            transfer_set: req_name(o, "transfer_set")?,
-            value: transfer_set_value(req(o, "value")?)?,
-        },
-        "reserve_and_start" => Command::ReserveAndStart {
-            domain: req_string(o, "domain")?,
-            value: transfer_set_value(req(o, "value")?)?,
-        },
-        "read_transfer_set" => Command::ReadTransferSet {
-            transfer_set: req_name(o, "transfer_set")?,
-        },
-        "stop_transfer_set" => Command::StopTransferSet {
-            transfer_set: req_name(o, "transfer_set")?,
-        },
-        "info_messages" => Command::InfoMessages {
-            enable: boolean(req(o, "enable")?, "enable")?,
-        },
-        "device_info" => Command::DeviceInfo {
-            device: req_name(o, "device")?,
-        },
-        "select" => Command::Select {
-            device: req_name(o, "device")?,
-        },
-        "operate" => Command::Operate {
-            device: req_name(o, "device")?,
-            value: control_value(req(o, "value")?)?,
-        },
-        "select_operate" => Command::SelectOperate {
-            device: req_name(o, "device")?,
-            value: control_value(req(o, "value")?)?,
-        },
-        "tag" => Command::Tag {
-            device: req_name(o, "device")?,
-        },
-        "set_tag" => Command::SetTag {
-            device: req_name(o, "device")?,
-            value: tag_value(req(o, "value")?)?,
-            reason: req_string(o, "reason")?,
-        },
-        other => {
-            return Err(format!(
-                "unknown variant `{other}`, expected one of `{}`",
-                joined(&COMMANDS, "`, `")
-            ))
+    let Some(i) = COMMANDS.iter().position(|(n, _)| *n == c) else {
+        let mut names = String::new();
+        for (i, (n, _)) in COMMANDS.iter().enumerate() {
+            if i > 0 {
+                names.push_str("`, `");
+            }
+            names.push_str(n);
         }
-    })
+        return Err(format!("unknown variant `{c}`, expected one of `{names}`"));
+    };
+    let fields = COMMANDS[i].1;
+    let mut args = Vec::with_capacity(fields.len());
+    for &(k, kind) in fields {
+        args.push(arg(o, k, kind)?);
+    }
+    Ok(build(i, &mut Args(args.into_iter())))
 }
 
 /// Parse a command from JSON (the shorthands applied, then the core's serde form).
