@@ -310,6 +310,12 @@ impl Data {
 /// (no recursive call per member): this is the server's Read-response and report hot path.
 #[inline]
 fn encode_members(w: &mut Writer<'_>, members: &[Data]) {
+    // The browser package is no server: it writes each member through `Data::encode`, the same
+    // octets (the test `members_are_written_as_each_alone`) in less code (110 octets gzipped).
+    if cfg!(target_arch = "wasm32") {
+        encode_each(w, members);
+        return;
+    }
     for d in members {
         match d {
             Data::Float(Float::F32(v)) => write::float32(w, *v),
@@ -319,6 +325,13 @@ fn encode_members(w: &mut Writer<'_>, members: &[Data]) {
             Data::Boolean(b) => w.raw(&[tag_octet(TAG_BOOLEAN), 1, if *b { 0xff } else { 0 }]),
             d => d.encode(w),
         }
+    }
+}
+
+/// Members of an array or structure, each as [`Data::encode`] writes it alone.
+fn encode_each(w: &mut Writer<'_>, members: &[Data]) {
+    for d in members {
+        d.encode(w);
     }
 }
 

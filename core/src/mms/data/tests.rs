@@ -224,6 +224,24 @@ proptest! {
     }
 
     #[test]
+    fn members_are_written_as_each_alone(d in prop::collection::vec(testutil::data(), 0..8)) {
+        let edges = [
+            Data::Unsigned(0x7fff_ffff),
+            Data::Unsigned(0x8000_0000),
+            Data::Integer(i64::MIN),
+            Data::Integer(-129),
+            Data::Boolean(true),
+            Data::Boolean(false),
+        ];
+        let mut members = d;
+        members.extend(edges);
+        prop_assert_eq!(
+            enc(|w| encode_members(w, &members)),
+            enc(|w| encode_each(w, &members))
+        );
+    }
+
+    #[test]
     fn data_ref_agrees_with_owned_decode(d in testutil::data()) {
         let b = enc(|w| d.encode(w));
         let tlv = Reader::new(&b).read().unwrap();
