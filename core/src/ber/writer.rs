@@ -83,11 +83,32 @@ impl<'b> Writer<'b> {
     /// Append a constructed element whose content `f` writes.
     #[inline]
     pub fn constructed<R>(&mut self, tag: Tag, f: impl FnOnce(&mut Writer<'_>) -> R) -> R {
+        let at = self.open(tag);
+        let r = f(&mut Writer { buf: self.buf });
+        self.close(at);
+        r
+    }
+
+    // The two halves of `constructed` are not generic, so its hundred instances do not each
+    // carry a copy of them: out of line in the wasm build, where the copies were its size.
+
+    /// Start a constructed element: its identifier and a one-octet length placeholder; returns
+    /// where the placeholder is, for [`Self::close`].
+    #[cfg_attr(target_arch = "wasm32", inline(never))]
+    #[cfg_attr(not(target_arch = "wasm32"), inline)]
+    fn open(&mut self, tag: Tag) -> usize {
         self.tag(tag);
         let len_pos = self.buf.len();
         self.buf.push(0);
-        let start = self.buf.len();
-        let r = f(&mut Writer { buf: self.buf });
+        len_pos
+    }
+
+    /// End the constructed element opened at `len_pos`: its content is everything after the
+    /// placeholder, whose length goes there (moving the content on for a long form).
+    #[cfg_attr(target_arch = "wasm32", inline(never))]
+    #[cfg_attr(not(target_arch = "wasm32"), inline)]
+    fn close(&mut self, len_pos: usize) {
+        let start = len_pos + 1;
         let len = self.buf.len() - start;
         if len < 0x80 {
             self.buf[len_pos] = len as u8;
@@ -100,7 +121,6 @@ impl<'b> Writer<'b> {
                 self.buf[len_pos + 1 + i] = (len >> (8 * (n - 1 - i))) as u8;
             }
         }
-        r
     }
 
     /// Append a BOOLEAN-shaped element (true encodes as 0xff).
