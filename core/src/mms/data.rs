@@ -213,7 +213,9 @@ pub enum DataError {
     InvalidString,
 }
 
+// Out of line in the wasm build, as the MMS PDU error's conversions (150 octets gzipped).
 impl From<ber::Error> for DataError {
+    #[cfg_attr(target_arch = "wasm32", inline(never))]
     fn from(e: ber::Error) -> Self {
         match e {
             ber::Error::TooDeep => DataError::TooDeep,
