@@ -27,17 +27,31 @@ pub fn write_tsdu<R>(
     scratch: &mut Vec<u8>,
     f: impl FnOnce(&mut Vec<u8>) -> R,
 ) -> R {
+    let start = begin_tsdu(out);
+    let r = f(out);
+    finish_tsdu(out, start, max_tpdu, scratch);
+    r
+}
+
+// The framing around `f`, not generic: one copy for every instance of `write_tsdu`.
+
+/// Open the first TPKT and DT header; returns where the TPKT starts.
+fn begin_tsdu(out: &mut Vec<u8>) -> usize {
+    let start = tpkt::begin(out);
+    out.extend_from_slice(&DT_EOT_HEADER);
+    start
+}
+
+/// Close the TSDU begun at `start`: one TPDU if it fits, else cut into segments.
+fn finish_tsdu(out: &mut Vec<u8>, start: usize, max_tpdu: usize, scratch: &mut Vec<u8>) {
     let seg_max = max_tpdu
         .max(TpduSize::DEFAULT.bytes())
         .min(tpkt::MAX_TPKT_LEN - tpkt::HEADER_LEN)
         - DT_EOT_HEADER.len();
-    let start = tpkt::begin(out);
-    out.extend_from_slice(&DT_EOT_HEADER);
-    let body = out.len();
-    let r = f(out);
+    let body = start + tpkt::HEADER_LEN + DT_EOT_HEADER.len();
     if out.len() - body <= seg_max {
         tpkt::finish(out, start);
-        return r;
+        return;
     }
     scratch.clear();
     scratch.extend_from_slice(&out[body..]);
@@ -50,7 +64,6 @@ pub fn write_tsdu<R>(
         out.extend_from_slice(chunk);
         tpkt::finish(out, s);
     }
-    r
 }
 
 /// Joins DT segments into TSDUs, refusing any TSDU larger than its limit so a peer cannot make us
