@@ -383,6 +383,12 @@ pub(crate) fn write_frame<T: Serialize>(out: &mut Vec<u8>, value: &T) {
             return;
         }
     }
+    seal_frame(out, start);
+}
+
+/// Fill in the length and checksum of the frame at `start` (not generic: one copy for every
+/// instance of [`write_frame`]).
+fn seal_frame(out: &mut [u8], start: usize) {
     let len = (out.len() - start - FRAME_OVERHEAD) as u32;
     let sum = checksum(&out[start + FRAME_OVERHEAD..]);
     out[start..start + 4].copy_from_slice(&len.to_le_bytes());
