@@ -432,15 +432,46 @@ impl<'a> Apdu<'a> {
             Apdu::Aare(a) => encode_aare(&mut w, a),
             Apdu::Rlrq(r) => encode_release(&mut w, RLRQ, r.reason, &r.user_information),
             Apdu::Rlre(r) => encode_release(&mut w, RLRE, r.reason, &r.user_information),
-            Apdu::Abrt(a) => {
-                w.constructed(ABRT, |w| {
-                    w.integer(ABORT_SOURCE, i64::from(a.source));
-                    if let Some(d) = a.diagnostic {
-                        w.integer(ABORT_DIAGNOSTIC, d);
-                    }
-                    write_user_information(w, &a.user_information);
-                });
-            }
+            Apdu::Abrt(a) => encode_abrt(&mut w, a),
         }
+    }
+}
+
+fn encode_abrt(w: &mut Writer<'_>, a: &Abrt<'_>) {
+    w.constructed(ABRT, |w| {
+        w.integer(ABORT_SOURCE, i64::from(a.source));
+        if let Some(d) = a.diagnostic {
+            w.integer(ABORT_DIAGNOSTIC, d);
+        }
+        write_user_information(w, &a.user_information);
+    });
+}
+
+// The association writes the APDUs a client sends with these rather than [`Apdu::encode`], so
+// a build without the server links no AARE encoder.
+
+impl Aarq<'_> {
+    /// Append the encoding of this AARQ (as [`Apdu::encode`] writes it).
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        encode_aarq(&mut Writer::new(out), self);
+    }
+}
+
+impl Rlrq<'_> {
+    /// Append the encoding of this RLRQ (as [`Apdu::encode`] writes it).
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        encode_release(
+            &mut Writer::new(out),
+            RLRQ,
+            self.reason,
+            &self.user_information,
+        );
+    }
+}
+
+impl Abrt<'_> {
+    /// Append the encoding of this ABRT (as [`Apdu::encode`] writes it).
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        encode_abrt(&mut Writer::new(out), self);
     }
 }

@@ -77,7 +77,7 @@ impl Association {
         };
         let mut mms = Vec::new();
         initiate.encode(&mut Writer::new(&mut mms));
-        let aarq = Apdu::Aarq(Aarq {
+        let aarq = Aarq {
             application_context: self.config.application_context.clone(),
             called: self.config.remote.clone(),
             calling: self.config.local.clone(),
@@ -87,7 +87,7 @@ impl Association {
                 .as_deref()
                 .map(Authentication::Password),
             user_information: Some(mms_pdv(self.mms_ctx, &mms)),
-        });
+        };
         let mut acse_bytes = Vec::new();
         aarq.encode(&mut acse_bytes);
         let ber = vec![presentation::ber_transfer_syntax()];
@@ -247,10 +247,12 @@ impl Association {
     }
 
     pub(super) fn send_release_request(&mut self) {
-        let rlrq = Apdu::Rlrq(Rlrq {
+        let mut rlrq = Vec::new();
+        Rlrq {
             reason: Some(0),
             user_information: None,
-        });
+        }
+        .encode(&mut rlrq);
         let pres = self.wrap_acse(&rlrq);
         self.send_spdu(&Spdu::Finish { user_data: &pres });
     }
@@ -509,30 +511,30 @@ impl Association {
             reason: Some(0),
             user_information: None,
         });
-        let pres = self.wrap_acse(&rlre);
+        let mut acse_bytes = Vec::new();
+        rlre.encode(&mut acse_bytes);
+        let pres = self.wrap_acse(&acse_bytes);
         self.send_spdu(&Spdu::Disconnect { user_data: &pres });
         self.close(None);
     }
 
     // ---- both ----
 
-    /// An ACSE APDU as presentation user data on the ACSE context.
-    fn wrap_acse(&self, apdu: &Apdu<'_>) -> Vec<u8> {
-        let mut acse_bytes = Vec::new();
-        apdu.encode(&mut acse_bytes);
+    /// An encoded ACSE APDU as presentation user data on the ACSE context.
+    fn wrap_acse(&self, acse_bytes: &[u8]) -> Vec<u8> {
         let mut pres = Vec::new();
         presentation::write_user_data(&mut Writer::new(&mut pres), self.acse_ctx, |w| {
-            w.raw(&acse_bytes)
+            w.raw(acse_bytes)
         });
         pres
     }
 
     pub(super) fn send_user_abort(&mut self) {
-        let abrt = Apdu::Abrt(Abrt {
+        let abrt = Abrt {
             source: 0,
             diagnostic: None,
             user_information: None,
-        });
+        };
         let mut acse_bytes = Vec::new();
         abrt.encode(&mut acse_bytes);
         let aru = AbortPpdu::User {
