@@ -242,7 +242,12 @@ fn read_len(data: &[u8]) -> Result<(Option<usize>, usize), Error> {
 #[inline]
 fn read_tlv(data: &[u8], depth: u8, max_depth: u8) -> Result<(Tlv<'_>, &[u8]), Error> {
     // Fast path, inlined into callers: low tag number and short definite length (most MMS
-    // elements). Everything else goes through the general decoder below.
+    // elements). Everything else goes through the general decoder below. The browser package
+    // takes the general decoder for all: the same result (the test
+    // `read_tlv_fast_path_agrees_with_the_general_decoder`), 120 octets gzipped less code.
+    if cfg!(target_arch = "wasm32") {
+        return read_tlv_general(data, depth, max_depth);
+    }
     if let [t, l, rest @ ..] = data {
         let len = usize::from(*l);
         if t & 0x1f != 0x1f && *l < 0x80 && len <= rest.len() {
@@ -320,6 +325,36 @@ fn indefinite_content_len(body: &[u8], depth: u8, max_depth: u8) -> Result<usize
                 // read_tlv recurses only for nested indefinite elements, bounded by max_depth.
                 let (_, after) = read_tlv(rest, depth, max_depth)?;
                 pos = body.len() - after.len();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec::Vec;
+
+    use super::*;
+
+    #[test]
+    fn read_tlv_fast_path_agrees_with_the_general_decoder() {
+        // Every identifier octet and short length, the content exactly there or followed by
+        // more, whole or one octet short: the general decoder reads what the fast path takes
+        // alike.
+        for t in 0..=255u8 {
+            for l in 0..0x80u8 {
+                for extra in [0usize, 3] {
+                    let mut b = Vec::from([t, l]);
+                    b.extend((0..usize::from(l) + extra).map(|i| i as u8));
+                    for cut in [0, 1] {
+                        let input = &b[..b.len() - cut];
+                        assert_eq!(
+                            read_tlv(input, 2, 8),
+                            read_tlv_general(input, 2, 8),
+                            "{input:02x?}"
+                        );
+                    }
+                }
             }
         }
     }
