@@ -301,7 +301,7 @@ impl J {
     /// A number written as an integer.
     pub fn as_i64(&self) -> Option<i64> {
         match self {
-            J::Num(n) => n.parse().ok(),
+            J::Num(n) => int_text(n),
             _ => None,
         }
     }
@@ -317,6 +317,35 @@ impl J {
             J::Obj(_) => "an object",
         }
     }
+}
+
+/// `s` as `str::parse::<i64>` reads it (an optional sign, decimal digits, in range), by a byte
+/// loop: the integer parser of `core` cost the package more.
+fn int_text(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let (neg, digits) = match b {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, b),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &c in digits {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        // Negatives accumulate downwards, so i64::MIN reads too.
+        v = v.checked_mul(10)?;
+        v = if neg {
+            v.checked_sub(i64::from(d))?
+        } else {
+            v.checked_add(i64::from(d))?
+        };
+    }
+    Some(v)
 }
 
 struct Reader<'a> {
@@ -583,6 +612,34 @@ mod tests {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
         assert!(parse(&"[".repeat(100)).unwrap_err().contains("deep"));
+    }
+
+    #[test]
+    fn integers_read_as_str_parse_reads_them() {
+        for t in [
+            "0",
+            "-0",
+            "+0",
+            "7",
+            "-7",
+            "+7",
+            "",
+            "-",
+            "+",
+            "+-1",
+            "1.5",
+            "1e3",
+            "12a",
+            " 1",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "00012",
+            "99999999999999999999",
+        ] {
+            assert_eq!(int_text(t), t.parse::<i64>().ok(), "{t:?}");
+        }
     }
 
     #[test]
