@@ -21,6 +21,9 @@ use crate::tpkt;
 ///
 /// The usual TSDU fits one TPDU and is written in place with no copy; a longer one is moved to
 /// `scratch` once and cut into segments, the last marked EOT (X.224 §13.7).
+// Forced inline off wasm: the association's send path (LLVM's own choice flips with unrelated
+// changes around it, 100 instructions of a one-point Read).
+#[cfg_attr(not(target_arch = "wasm32"), inline(always))]
 pub fn write_tsdu<R>(
     out: &mut Vec<u8>,
     max_tpdu: usize,
@@ -33,9 +36,11 @@ pub fn write_tsdu<R>(
     r
 }
 
-// The framing around `f`, not generic: one copy for every instance of `write_tsdu`.
+// The framing around `f`, not generic: one copy for every instance of `write_tsdu` in the wasm
+// build; forced inline elsewhere, as it was before the split (the server's send path).
 
 /// Open the first TPKT and DT header; returns where the TPKT starts.
+#[cfg_attr(not(target_arch = "wasm32"), inline(always))]
 fn begin_tsdu(out: &mut Vec<u8>) -> usize {
     let start = tpkt::begin(out);
     out.extend_from_slice(&DT_EOT_HEADER);
@@ -43,6 +48,7 @@ fn begin_tsdu(out: &mut Vec<u8>) -> usize {
 }
 
 /// Close the TSDU begun at `start`: one TPDU if it fits, else cut into segments.
+#[cfg_attr(not(target_arch = "wasm32"), inline(always))]
 fn finish_tsdu(out: &mut Vec<u8>, start: usize, max_tpdu: usize, scratch: &mut Vec<u8>) {
     let seg_max = max_tpdu
         .max(TpduSize::DEFAULT.bytes())

@@ -144,6 +144,7 @@ fn next_name(b: &[u8]) -> Option<(NameRef<'_>, &[u8])> {
 impl InlineRead {
     /// Recognize a whole MMS PDU as a plain Read of named variables; `None`: decode it the
     /// general way.
+    #[inline]
     pub(crate) fn recognize(pdu: &[u8], limits: &DecodeLimits) -> Option<InlineRead> {
         let (req, rest) = element(pdu, 0xa0)?;
         if !rest.is_empty() {

@@ -373,6 +373,7 @@ pub(crate) fn next_deadline(ts: &TransferSet) -> Option<Instant> {
 
 /// Fire due timers and send due reports: only for the transfer sets that changed or whose
 /// deadline passed (see [`Schedule`]).
+#[inline]
 pub(crate) fn run(h: &mut Tase2, out: &mut Outbox<'_, Tase2Event>, now: Instant) {
     let Tase2 {
         sets,
