@@ -334,69 +334,32 @@ fn arg(o: &J, k: &str, kind: Kind) -> R<Arg> {
 /// by its builder. A taker meets only the kind the table gave its field.
 struct Args(std::vec::IntoIter<Arg>);
 
-impl Args {
-    fn string(&mut self) -> String {
-        match self.0.next() {
-            Some(Arg::Str(s)) => s,
-            _ => unreachable!(),
+/// The takers of [`Args`], one per [`Arg`] alternative.
+macro_rules! takers {
+    ($($fn:ident: $alt:ident => $ty:ty;)*) => {
+        impl Args {
+            $(
+                fn $fn(&mut self) -> $ty {
+                    match self.0.next() {
+                        Some(Arg::$alt(v)) => v,
+                        _ => unreachable!(),
+                    }
+                }
+            )*
         }
-    }
+    };
+}
 
-    fn opt_string(&mut self) -> Option<String> {
-        match self.0.next() {
-            Some(Arg::OptStr(s)) => s,
-            _ => unreachable!(),
-        }
-    }
-
-    fn name(&mut self) -> ObjectName {
-        match self.0.next() {
-            Some(Arg::Name(n)) => n,
-            _ => unreachable!(),
-        }
-    }
-
-    fn names(&mut self) -> Vec<ObjectName> {
-        match self.0.next() {
-            Some(Arg::Names(n)) => n,
-            _ => unreachable!(),
-        }
-    }
-
-    fn point(&mut self) -> PointValue {
-        match self.0.next() {
-            Some(Arg::Point(p)) => p,
-            _ => unreachable!(),
-        }
-    }
-
-    fn transfer_set(&mut self) -> DsTransferSetValue {
-        match self.0.next() {
-            Some(Arg::TransferSet(t)) => t,
-            _ => unreachable!(),
-        }
-    }
-
-    fn control(&mut self) -> ControlValue {
-        match self.0.next() {
-            Some(Arg::Control(c)) => c,
-            _ => unreachable!(),
-        }
-    }
-
-    fn tag(&mut self) -> TagValue {
-        match self.0.next() {
-            Some(Arg::Tag(t)) => t,
-            _ => unreachable!(),
-        }
-    }
-
-    fn boolean(&mut self) -> bool {
-        match self.0.next() {
-            Some(Arg::Bool(b)) => b,
-            _ => unreachable!(),
-        }
-    }
+takers! {
+    string: Str => String;
+    opt_string: OptStr => Option<String>;
+    name: Name => ObjectName;
+    names: Names => Vec<ObjectName>;
+    point: Point => PointValue;
+    transfer_set: TransferSet => DsTransferSetValue;
+    control: Control => ControlValue;
+    tag: Tag => TagValue;
+    boolean: Bool => bool;
 }
 
 /// The command table (each command's name and its fields, in the order they are read and
