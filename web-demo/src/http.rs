@@ -53,6 +53,35 @@ impl Head {
             .any(|t| t.trim().eq_ignore_ascii_case(token))
     }
 
+    /// Whether the client takes a gzip-coded body: `Accept-Encoding` lists `gzip` (or `*`)
+    /// without `q=0`. A `gzip;q=0` refuses it even where `*` would allow it (RFC 9110, 12.5.3).
+    pub fn accepts_gzip(&self) -> bool {
+        let mut star = false;
+        let mut gzip = None;
+        let codings = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("Accept-Encoding"))
+            .filter_map(|(_, v)| std::str::from_utf8(v).ok())
+            .flat_map(|v| v.split(','));
+        for coding in codings {
+            let mut parts = coding.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|p| {
+                let p = p.trim();
+                p.len() > 2
+                    && p[..2].eq_ignore_ascii_case("q=")
+                    && p[2..].trim().parse::<f32>().is_ok_and(|q| q == 0.0)
+            });
+            if name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") {
+                gzip = Some(!refused);
+            } else if name == "*" {
+                star = !refused;
+            }
+        }
+        gzip.unwrap_or(star)
+    }
+
     /// Whether this is a WebSocket upgrade request (`Upgrade: websocket`).
     pub fn is_websocket_upgrade(&self) -> bool {
         self.has_token("Upgrade", "websocket")
@@ -280,6 +309,21 @@ pub async fn resolve(root: &Path, url_path: &str, max_size: u64) -> Result<PathB
     Ok(path)
 }
 
+/// The gzip-coded twin of `file` (`file` with `.gz` appended, made when the page was built),
+/// if it is a regular file inside `root`, no larger than `max_size`, and not older than `file`:
+/// a package rebuilt without its twin is served as it is, never from a stale twin.
+pub async fn gzip_twin(root: &Path, file: &Path, max_size: u64) -> Option<PathBuf> {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".gz");
+    let twin = tokio::fs::canonicalize(PathBuf::from(name)).await.ok()?;
+    let meta = tokio::fs::metadata(&twin).await.ok()?;
+    if !twin.starts_with(root) || !meta.is_file() || meta.len() > max_size {
+        return None;
+    }
+    let plain = tokio::fs::metadata(file).await.ok()?.modified().ok()?;
+    (meta.modified().ok()? >= plain).then_some(twin)
+}
+
 /// Write a complete response and shut the connection's write side. With `head_only` (a `HEAD`
 /// request) the body is left out but `Content-Length` still tells its size.
 pub async fn respond<S: AsyncWrite + Unpin>(
@@ -407,6 +451,41 @@ mod tests {
             "*",
         ] {
             assert_eq!(relative_path(bad), None, "{bad}");
+        }
+    }
+
+    fn head_with(headers: &[(&str, &str)]) -> Head {
+        Head {
+            method: "GET".into(),
+            target: "/".into(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| ((*n).to_string(), v.as_bytes().to_vec()))
+                .collect(),
+            bytes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn gzip_is_taken_as_accept_encoding_says() {
+        for (values, want) in [
+            (&[][..], false),
+            (&["gzip"][..], true),
+            (&["deflate, gzip;q=0.8"][..], true),
+            (&["GZip ; Q=1"][..], true),
+            (&["x-gzip"][..], true),
+            (&["*"][..], true),
+            (&["identity"][..], false),
+            (&["br", "gzip"][..], true),
+            (&["gzip;q=0"][..], false),
+            (&["gzip; q=0.000"][..], false),
+            (&["*, gzip;q=0"][..], false),
+            (&["gzip;q=0, *"][..], false),
+            (&["*;q=0"][..], false),
+            (&["gzipped"][..], false),
+        ] {
+            let headers: Vec<_> = values.iter().map(|v| ("accept-encoding", *v)).collect();
+            assert_eq!(head_with(&headers).accepts_gzip(), want, "{values:?}");
         }
     }
 

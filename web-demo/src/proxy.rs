@@ -18,6 +18,8 @@
 //!   directory); 404 without a static directory, for a missing file, and for any path that would
 //!   leave the directory (`..`, also percent-encoded, or a symlink pointing out); 403 for a file
 //!   over [`ProxyConfig::max_file_size`]. Other methods get 405. One request per connection.
+//!   A file with a fresh gzip twin beside it (`NAME.gz`, not older than `NAME`) is sent as that
+//!   twin with `Content-Encoding: gzip` to a client whose `Accept-Encoding` allows gzip.
 //!
 //! # Refusals and limits
 //!
@@ -418,8 +420,16 @@ async fn serve_http(
                     return http::respond_text(&mut stream, 403, &[], text, head_only).await;
                 }
             };
+            // The package's large files have gzip twins (`cargo xtask wasm-pkg` makes them), so
+            // what the browser fetches is the size the README gives, not the raw file.
+            let twin = http::gzip_twin(root, &file, config.max_file_size).await;
+            let gzip = twin.is_some() && head.accepts_gzip();
+            let source = match (&twin, gzip) {
+                (Some(t), true) => t,
+                _ => &file,
+            };
             let mut body = Vec::new();
-            let read = tokio::fs::File::open(&file)
+            let read = tokio::fs::File::open(source)
                 .await?
                 .take(config.max_file_size + 1)
                 .read_to_end(&mut body)
@@ -428,10 +438,17 @@ async fn serve_http(
                 let text = "file cannot be served";
                 return http::respond_text(&mut stream, 500, &[], text, head_only).await;
             }
-            let headers = [
+            let mut headers = vec![
                 ("Content-Type", http::content_type(&file)),
                 ("Cache-Control", "no-cache"),
             ];
+            if twin.is_some() {
+                // Caches must not hand the gzip body to a client that did not ask for it.
+                headers.push(("Vary", "Accept-Encoding"));
+            }
+            if gzip {
+                headers.push(("Content-Encoding", "gzip"));
+            }
             http::respond(&mut stream, 200, &headers, &body, head_only).await
         }
     }

@@ -114,8 +114,18 @@ async fn http(
     method: &str,
     target: &str,
 ) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    http_with(addr, method, target, "").await
+}
+
+/// [`http`] with `extra` header lines (each ending in CRLF) in the request.
+async fn http_with(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    extra: &str,
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
     let mut s = TcpStream::connect(addr).await.unwrap();
-    let req = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    let req = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\n{extra}\r\n");
     s.write_all(req.as_bytes()).await.unwrap();
     let mut out = Vec::new();
     tokio::time::timeout(DEADLINE, s.read_to_end(&mut out))
@@ -333,6 +343,77 @@ async fn static_files_are_served_with_their_content_types() {
     let (status, headers, _) = http(addr, "POST", "/").await;
     assert_eq!(status, 405);
     assert_eq!(header(&headers, "allow"), Some("GET, HEAD"));
+}
+
+#[tokio::test]
+async fn a_fresh_gzip_twin_is_sent_to_clients_that_take_gzip() {
+    let echo = echo_server().await;
+    let mut config = config_for(echo);
+    let root = static_tree("gzip");
+    let wasm = root.join("pkg/tase2_wasm_bg.wasm");
+    // The server never looks inside the twin; marked octets show which file was sent.
+    std::fs::write(root.join("pkg/tase2_wasm_bg.wasm.gz"), b"\x1f\x8btwin").unwrap();
+    // A twin that is a symlink out of the directory is not used.
+    std::fs::write(root.join("../app.js.gz"), b"\x1f\x8bsecret").unwrap();
+    std::os::unix::fs::symlink(root.join("../app.js.gz"), root.join("app.js.gz")).unwrap();
+    config.static_dir = Some(root.clone());
+    let addr = start(config).await;
+    let path = "/pkg/tase2_wasm_bg.wasm";
+
+    for ae in [
+        "gzip",
+        "gzip, deflate, br, zstd",
+        "br;q=1.0, GZIP;q=0.5",
+        "*",
+        "x-gzip",
+    ] {
+        let (status, headers, body) =
+            http_with(addr, "GET", path, &format!("Accept-Encoding: {ae}\r\n")).await;
+        assert_eq!(status, 200, "{ae}");
+        assert_eq!(body, b"\x1f\x8btwin", "{ae}");
+        assert_eq!(header(&headers, "content-encoding"), Some("gzip"), "{ae}");
+        assert_eq!(header(&headers, "content-type"), Some("application/wasm"));
+        assert_eq!(header(&headers, "vary"), Some("Accept-Encoding"));
+        assert_eq!(header(&headers, "content-length"), Some("6"));
+    }
+    for extra in [
+        "",
+        "Accept-Encoding: identity\r\n",
+        "Accept-Encoding: br, deflate\r\n",
+        "Accept-Encoding: gzip;q=0, *\r\n",
+        "Accept-Encoding: *;q=0\r\n",
+    ] {
+        let (status, headers, body) = http_with(addr, "GET", path, extra).await;
+        assert_eq!(status, 200, "{extra:?}");
+        assert_eq!(body, b"\0asm\x01\0\0\0", "{extra:?}");
+        assert_eq!(header(&headers, "content-encoding"), None, "{extra:?}");
+        assert_eq!(
+            header(&headers, "vary"),
+            Some("Accept-Encoding"),
+            "{extra:?}"
+        );
+    }
+    let (status, headers, body) = http_with(addr, "HEAD", path, "Accept-Encoding: gzip\r\n").await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-length"), Some("6"));
+    assert!(body.is_empty());
+
+    let (_, headers, body) = http_with(addr, "GET", "/app.js", "Accept-Encoding: gzip\r\n").await;
+    assert_eq!(body, b"export {};");
+    assert_eq!(header(&headers, "content-encoding"), None);
+
+    // A package rebuilt after its twin was made: the twin is stale and the file goes as it is.
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(&wasm)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    let (_, headers, body) = http_with(addr, "GET", path, "Accept-Encoding: gzip\r\n").await;
+    assert_eq!(body, b"\0asm\x01\0\0\0");
+    assert_eq!(header(&headers, "content-encoding"), None);
+    assert_eq!(header(&headers, "vary"), None);
 }
 
 #[tokio::test]

@@ -157,6 +157,7 @@ pub(crate) fn wasm_pkg(root: &Path, out: &Path) -> Res {
     );
     if packaged.exists() && fs::read_to_string(&stamp).is_ok_and(|s| s == source) {
         println!("demo: wasm package up to date ({})", out.display());
+        gzip_twins(&[packaged.clone(), out.join("tase2_wasm.js")])?;
         return report_size(&packaged);
     }
     // wasm-opt runs on cargo's module, before wasm-bindgen: binaryen 108 (Debian) rewrites
@@ -184,7 +185,45 @@ pub(crate) fn wasm_pkg(root: &Path, out: &Path) -> Res {
         .arg(out)
         .arg(&input))?;
     fs::write(&stamp, source).map_err(|e| format!("cannot write {}: {e}", stamp.display()))?;
+    gzip_twins(&[packaged.clone(), out.join("tase2_wasm.js")])?;
     report_size(&packaged)
+}
+
+/// The page's generated files that `tase2-web-demo` sends gzip-coded: the wasm package's module
+/// and glue, and the chart library (unminified in its ESM form) from `node_modules`.
+pub(crate) fn page_twins(www: &Path) -> Res {
+    let uplot = www.join("node_modules").join("uplot").join("dist");
+    gzip_twins(&[
+        www.join("pkg").join("tase2_wasm_bg.wasm"),
+        www.join("pkg").join("tase2_wasm.js"),
+        uplot.join("uPlot.esm.js"),
+        uplot.join("uPlot.min.css"),
+    ])
+}
+
+/// Writes `NAME.gz` (`gzip -9`, no name or time stamp) beside each file that exists and has no
+/// twin as new as itself. `tase2-web-demo` serves a twin only when it is not older than its file,
+/// so a file rebuilt without this step is served as it is, never from a stale twin.
+fn gzip_twins(files: &[PathBuf]) -> Res {
+    for f in files {
+        let Some(made) = modified(f) else { continue };
+        let mut twin = f.clone().into_os_string();
+        twin.push(".gz");
+        let twin = PathBuf::from(twin);
+        if modified(&twin).is_some_and(|t| t >= made) {
+            continue;
+        }
+        let gz = Command::new("gzip")
+            .args(["-9", "-n", "-c"])
+            .arg(f)
+            .output()
+            .map_err(|e| format!("cannot run gzip (Debian's gzip): {e}"))?;
+        if !gz.status.success() {
+            return Err(format!("gzip -9 {} failed ({})", f.display(), gz.status));
+        }
+        fs::write(&twin, gz.stdout).map_err(|e| format!("cannot write {}: {e}", twin.display()))?;
+    }
+    Ok(())
 }
 
 fn report_size(wasm: &Path) -> Res {
@@ -240,6 +279,7 @@ pub(crate) fn demo(root: &Path, args: &[String]) -> Res {
     let www = root.join("web-demo").join("www");
     wasm_pkg(root, &www.join("pkg"))?;
     npm_ci(&www)?;
+    page_twins(&www)?;
     run(Command::new(cargo()).args([
         "build",
         "--release",

@@ -54,7 +54,10 @@ commands:
                         the browser viewer: installs what it needs, builds the wasm package and the
                         binaries, runs tase2 serve (default model, 127.0.0.1:10102) and the web demo
                         (page + proxy, http://127.0.0.1:8080/); Ctrl-C stops both
-  wasm-pkg [OUT_DIR]    build the browser wasm package (default web-demo/www/pkg), size-optimised
+  wasm-pkg [OUT_DIR]    build the browser wasm package (default web-demo/www/pkg), size-optimised,
+                        with gzip twins (NAME.gz) of its module and glue
+  page-twins [WWW_DIR]  gzip twins of the page's generated files (the package, the chart library in
+                        node_modules; default web-demo/www), which tase2-web-demo sends gzip-coded
   setup                 install tshark, the Python peers (build/venv), the wasm target, rustfmt, clippy
   ci [--skip-setup]     setup, fmt, clippy, wasm build, tests, interop; prints `N passed, N failed`
   interop [--debug] [--bin PATH] [FILTER]
@@ -102,6 +105,13 @@ fn main() -> ExitCode {
             Setup::new(&root)
                 .for_demo()
                 .and_then(|()| demo::wasm_pkg(&root, &out))
+        }
+        "page-twins" => {
+            let www = rest
+                .first()
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| root.join("web-demo/www"));
+            demo::page_twins(&www)
         }
         "setup" => Setup::new(&root).run(),
         "ci" => return ci::ci(&root, rest),

@@ -72,6 +72,8 @@ cargo run -q -p xtask -- wasm-pkg web-demo/www/pkg
 # Both packages in either mode: building tase2-cli alone unifies other features and rebuilds.
 cargo build --release -p tase2-cli -p tase2-web-demo
 (cd web-demo/www && npm ci --no-audit --no-fund --loglevel=error)
+# What tase2-web-demo sends gzip-coded (npm ci has just replaced node_modules).
+cargo run -q -p xtask -- page-twins web-demo/www
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 
 # The test model: the default plus one not-valid point in ICC1 and its data set.

@@ -125,6 +125,23 @@ try {
     return `${firstValues.toFixed(0)} ms after navigation start`;
   });
 
+  // What the page cost on the wire (resource timing of this same-origin page). tase2-web-demo
+  // sends the package's module gzip-coded (its `.gz` twin); websockify's web server sends files
+  // as they are, so there the sizes are only reported.
+  await check("the wasm package's transfer size", async () => {
+    const r = await page.evaluate(() => performance.getEntriesByType("resource").map((e) => ({
+      name: e.name, encoded: e.encodedBodySize, decoded: e.decodedBodySize })));
+    const wasm = r.find((e) => e.name.endsWith("/tase2_wasm_bg.wasm"));
+    assert(wasm, `no resource entry for the wasm module among ${r.length}`);
+    const total = r.reduce((n, e) => n + e.encoded, 0);
+    const decoded = r.reduce((n, e) => n + e.decoded, 0);
+    const note = `module ${wasm.encoded} octets on the wire (${wasm.decoded} decoded); the page's ${r.length} resources ${total} octets (${decoded} decoded)`;
+    if (via.startsWith("tase2-web-demo --static")) {
+      assert(wasm.encoded < wasm.decoded * 0.6, `the module was not sent gzip-coded: ${note}`);
+    }
+    return note;
+  });
+
   await check("the default model's points appear with their TASE.2 types", async () => {
     const want = {
       "ICC1/Gen1_MW": "Data_RealQTimeTag", "ICC1/Freq_Hz": "Data_RealQ", "ICC1/Brk1": "Data_StateQTimeTag",
