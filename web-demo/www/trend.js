@@ -1,7 +1,9 @@
 // Trends of operator-selected points: one small uPlot chart per point, history bounded in
 // samples and in time.
 
-import uPlot from "./node_modules/uplot/dist/uPlot.esm.js";
+// uPlot's minified build, loaded by index.html as a classic script (see there).
+const uPlot = globalThis.uPlot;
+if (typeof uPlot !== "function") throw new Error("uPlot did not load (node_modules/uplot/dist/uPlot.iife.min.js)");
 
 const MAX_SAMPLES = 2000;
 

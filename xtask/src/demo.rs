@@ -190,13 +190,13 @@ pub(crate) fn wasm_pkg(root: &Path, out: &Path) -> Res {
 }
 
 /// The page's generated files that `tase2-web-demo` sends gzip-coded: the wasm package's module
-/// and glue, and the chart library (unminified in its ESM form) from `node_modules`.
+/// and glue, and the chart library (its minified build) from `node_modules`.
 pub(crate) fn page_twins(www: &Path) -> Res {
     let uplot = www.join("node_modules").join("uplot").join("dist");
     gzip_twins(&[
         www.join("pkg").join("tase2_wasm_bg.wasm"),
         www.join("pkg").join("tase2_wasm.js"),
-        uplot.join("uPlot.esm.js"),
+        uplot.join("uPlot.iife.min.js"),
         uplot.join("uPlot.min.css"),
     ])
 }
