@@ -180,9 +180,15 @@ function onRestored(e) {
 function varRows(vars) {
   const points = vars.filter((v) => v.tase2_type && v.tase2_type.startsWith("Data_"));
   const others = vars.filter((v) => !points.includes(v));
-  const row = (v) => `<li data-name="${escapeHtml(v.name)}"><span class="vname">${escapeHtml(short(v.name))}</span> <span class="type" title="${v.alternative_types ? escapeHtml(`the MMS type is also that of ${v.alternative_types.join(", ")}`) : ""}">${escapeHtml(v.tase2_type || v.mms_type || "?")}${v.alternative_types ? "*" : ""}</span></li>`;
+  const row = (v) => `<li data-name="${escapeHtml(v.name)}"><span class="vname">${breakable(short(v.name))}</span> <span class="type" title="${v.alternative_types ? escapeHtml(`the MMS type is also that of ${v.alternative_types.join(", ")}`) : ""}">${escapeHtml(v.tase2_type || v.mms_type || "?")}${v.alternative_types ? "*" : ""}</span></li>`;
   return `<details open><summary>Points (${points.length})</summary><ul class="vars" data-testid="browse-points">${points.map(row).join("")}</ul></details>`
     + `<details><summary>Other variables (${others.length})</summary><ul class="vars">${others.map(row).join("")}</ul></details>`;
+}
+
+// A long TASE.2 name breaks after its underscores (`Sample_` / `DiscreteQTimeTagExtended`),
+// not inside a word; the text (and so what a test or a copy reads) is unchanged.
+function breakable(name) {
+  return escapeHtml(name).replace(/_/g, "_<wbr>");
 }
 
 function short(name) {

@@ -317,6 +317,15 @@ try {
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
         throw new Error(`${name}: ${overflow} px of horizontal overflow after 10 s`);
       }
+      // Nothing the page marks hidden is drawn (a stylesheet `display` rule beats `hidden`).
+      const shown = await page.evaluate(() => [...document.querySelectorAll("[hidden]")]
+        .filter((e) => e.getClientRects().length > 0).map((e) => e.id || e.tagName));
+      assert(shown.length === 0, `${name}: hidden yet drawn: ${shown.join(", ")}`);
+      // On a laptop screen the control panel starts within the first screenful.
+      if (name === "laptop") {
+        const top = await page.evaluate(() => document.getElementById("control-panel").getBoundingClientRect().top + window.scrollY);
+        assert(top < h, `laptop: the device control panel starts at ${top.toFixed(0)} px, below the ${h} px screen`);
+      }
       await shot(name, false);
     }
   });
