@@ -57,11 +57,38 @@ fn opt_string(o: &J, k: &str) -> R<Option<String>> {
     }
 }
 
-fn int<T: TryFrom<i64>>(v: &J, k: &str) -> R<T> {
-    match v.as_i64().and_then(|x| T::try_from(x).ok()) {
-        Some(x) => Ok(x),
-        None => bad(k, v, "an integer in range"),
+/// An integer type a field holds: its range, and the conversion once a value is in it.
+trait Int: Sized {
+    const MIN: i64;
+    const MAX: i64;
+    fn of(x: i64) -> Self;
+}
+
+macro_rules! ints {
+    ($($t:ty),*) => {$(
+        impl Int for $t {
+            const MIN: i64 = <$t>::MIN as i64;
+            const MAX: i64 = <$t>::MAX as i64;
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            fn of(x: i64) -> Self {
+                x as $t
+            }
+        }
+    )*};
+}
+
+ints!(u8, u16, i16, i32);
+
+// One range test for every integer type, not a `TryFrom` and its error path in each.
+fn int_in(v: &J, k: &str, min: i64, max: i64) -> R<i64> {
+    match v.as_i64() {
+        Some(x) if (min..=max).contains(&x) => Ok(x),
+        _ => bad(k, v, "an integer in range"),
     }
+}
+
+fn int<T: Int>(v: &J, k: &str) -> R<T> {
+    int_in(v, k, T::MIN, T::MAX).map(T::of)
 }
 
 /// The names with `sep` between them.
@@ -487,6 +514,36 @@ pub fn parse_transfer_set_value(json: &str) -> Result<DsTransferSetValue, String
 mod tests {
     use super::*;
     use tase2_core::tase2::Command as Cmd;
+
+    #[test]
+    fn integer_fields_take_what_try_from_takes() {
+        fn same<T: Int + TryFrom<i64> + PartialEq + std::fmt::Debug>() {
+            for x in [
+                i64::MIN,
+                -70_000,
+                -32_769,
+                -32_768,
+                -129,
+                -128,
+                -1,
+                0,
+                1,
+                127,
+                128,
+            ]
+            .into_iter()
+            .chain([255, 256, 32_767, 32_768, 65_535, 65_536, 1 << 31, i64::MAX])
+            .chain([-(1 << 31), (1 << 31) - 1, -(1 << 31) - 1])
+            {
+                let v = J::Num(x.to_string());
+                assert_eq!(int::<T>(&v, "k").ok(), T::try_from(x).ok(), "{x}");
+            }
+        }
+        same::<u8>();
+        same::<u16>();
+        same::<i16>();
+        same::<i32>();
+    }
 
     #[test]
     fn names_are_strings_in_three_scopes() {
