@@ -295,6 +295,9 @@ impl Devices {
 
     /// The device item a `<Device>_SBO` / `<Device>_TAG` item belongs to, and whether it is the
     /// select object.
+    // Inlinable into the Read path's rights look-up whatever codegen unit it lands in: where
+    // the partition put it apart, every Read paid the calls.
+    #[inline]
     pub(super) fn base_of<'n>(&self, item: &'n str) -> Option<(&'n str, bool)> {
         use crate::tase2::device::{SBO_SUFFIX, TAG_SUFFIX};
         let (base, sbo) = match item.strip_suffix(SBO_SUFFIX) {
@@ -305,6 +308,7 @@ impl Devices {
     }
 
     /// The item whose rights apply to `item`: its device for a device's SBO or tag object.
+    #[inline]
     pub(super) fn device_item<'n>(&self, item: &'n str) -> &'n str {
         self.base_of(item).map_or(item, |(b, _)| b)
     }
