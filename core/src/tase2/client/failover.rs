@@ -672,12 +672,12 @@ impl Failover {
 
     /// Whether an association is up and restored.
     pub fn is_up(&self) -> bool {
-        self.phase == Phase::Up && self.restoring.is_none()
+        matches!(self.phase, Phase::Up) && self.restoring.is_none()
     }
 
     /// Whether the link has ended ([`Self::conclude`], [`Self::abort`]).
     pub fn is_closed(&self) -> bool {
-        self.phase == Phase::Closed
+        matches!(self.phase, Phase::Closed)
     }
 
     /// The name transfer set `name` (as the application first got it) has on the current
@@ -775,7 +775,7 @@ impl Failover {
         if self.probe_deadline.take().is_none() {
             return;
         }
-        let on_backup = self.phase == Phase::Up && self.endpoint != endpoint;
+        let on_backup = matches!(self.phase, Phase::Up) && self.endpoint != endpoint;
         if up && on_backup && self.restoring.is_none() {
             self.leave(now, endpoint);
         } else if on_backup {
@@ -839,7 +839,7 @@ impl Failover {
             }
             _ => {}
         }
-        if self.phase != Phase::Up {
+        if !matches!(self.phase, Phase::Up) {
             return;
         }
         if self.stable_at.is_some_and(|t| t <= now) {
@@ -967,7 +967,7 @@ impl Failover {
             return id;
         }
         let (command, remember) = self.translate(command);
-        if self.phase == Phase::Up {
+        if matches!(self.phase, Phase::Up) {
             self.issue(now, command, Op::App { id, remember });
             self.drain_session(now);
         } else if self.queued.len() >= self.config.max_queued {
@@ -1527,7 +1527,7 @@ impl Failover {
                 SessionEvent::Established(n) => {
                     self.events
                         .push_back(FailoverEvent::Session(SessionEvent::Established(n)));
-                    if self.phase == Phase::ExpectAssociation {
+                    if matches!(self.phase, Phase::ExpectAssociation) {
                         self.associated(now);
                     }
                 }
@@ -1547,7 +1547,7 @@ impl Failover {
                         if self.keepalive.is_some_and(|(k, _)| k == op) {
                             self.keepalive = None;
                         }
-                        if dead && self.phase == Phase::Up {
+                        if dead && matches!(self.phase, Phase::Up) {
                             self.leaving_cause = Some(LossCause::NoAnswer);
                             if let Some(s) = &mut self.session {
                                 s.abort(now);
