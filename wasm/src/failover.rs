@@ -285,7 +285,9 @@ impl WasmFailover {
                 // A report's own shape under another type: the report writer, retagged.
                 let report = events::json(&SessionEvent::Report(r), &[], &[]);
                 let rest = report.strip_prefix(r#"{"type":"report""#).unwrap_or("");
-                return Some(format!(r#"{{"type":"refreshed"{rest}"#));
+                o.field("type", "refreshed");
+                out.push_str(rest);
+                return Some(out);
             }
             FailoverEvent::Connecting {
                 endpoint,
