@@ -378,7 +378,11 @@ impl Reader<'_> {
             self.at += 1;
             Ok(())
         } else {
-            self.err(&format!("expected `{}`", char::from(c)))
+            // Pushed, not formatted: a char's `Display` (with its padding) is linked for this alone.
+            let mut what = String::from("expected `");
+            what.push(char::from(c));
+            what.push('`');
+            self.err(&what)
         }
     }
 
@@ -612,6 +616,7 @@ mod tests {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
         assert!(parse(&"[".repeat(100)).unwrap_err().contains("deep"));
+        assert_eq!(parse(r#"{"a" 1}"#).unwrap_err(), "expected `:` at offset 5");
     }
 
     #[test]
