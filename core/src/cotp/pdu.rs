@@ -179,13 +179,27 @@ pub enum Error {
     BadParameter(u8),
 }
 
+/// An octet as `{:#04x}` writes it (`0x0f`), without linking the integer hex formatter for
+/// these two messages alone.
+struct Hex(u8);
+
+impl fmt::Display for Hex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write;
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        f.write_str("0x")?;
+        f.write_char(char::from(DIGITS[usize::from(self.0 >> 4)]))?;
+        f.write_char(char::from(DIGITS[usize::from(self.0 & 15)]))
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Truncated => f.write_str("COTP TPDU truncated"),
-            Error::UnknownCode(c) => write!(f, "COTP TPDU code {:#04x} not used by class 0", c.0),
+            Error::UnknownCode(c) => write!(f, "COTP TPDU code {} not used by class 0", Hex(c.0)),
             Error::BadLengthIndicator(li) => write!(f, "COTP length indicator {li} invalid"),
-            Error::BadParameter(p) => write!(f, "COTP parameter {p:#04x} invalid"),
+            Error::BadParameter(p) => write!(f, "COTP parameter {} invalid", Hex(*p)),
         }
     }
 }
@@ -383,6 +397,19 @@ impl<'a> Iterator for Params<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::format;
+    use alloc::string::ToString;
+
+    #[test]
+    fn an_octet_is_written_as_the_hex_format_writes_it() {
+        for b in 0..=u8::MAX {
+            assert_eq!(Hex(b).to_string(), format!("{b:#04x}"));
+        }
+        assert_eq!(
+            Error::BadParameter(0xc2).to_string(),
+            "COTP parameter 0xc2 invalid"
+        );
+    }
 
     // libiec61850's CR as captured (tests/data/libiec61850/01_c2s_cotp_cr.hex): TPDU size 8192, T-selectors 00 01.
     const CR: &[u8] = &[
