@@ -24,8 +24,9 @@ pub fn object_name(s: &str) -> ObjectName {
     if let Some(item) = s.strip_prefix("@aa/") {
         return ObjectName::AaSpecific(item.into());
     }
-    match s.split_once('/') {
-        Some((domain, item)) => ObjectName::domain(domain, item),
+    // The first `/` by a byte loop, as `split_once('/')` finds it, without the library's memchr.
+    match s.bytes().position(|b| b == b'/') {
+        Some(i) => ObjectName::domain(&s[..i], &s[i + 1..]),
         None => ObjectName::vmd(s),
     }
 }
@@ -543,6 +544,17 @@ mod tests {
         same::<u16>();
         same::<i16>();
         same::<i32>();
+    }
+
+    #[test]
+    fn a_name_splits_at_its_first_slash_as_split_once_does() {
+        for s in ["D/I", "D/I/J", "/I", "D/", "/", "//", "DI", "", "é/ü"] {
+            let want = match s.split_once('/') {
+                Some((d, i)) => ObjectName::domain(d, i),
+                None => ObjectName::vmd(s),
+            };
+            assert_eq!(object_name(s), want, "{s:?}");
+        }
     }
 
     #[test]

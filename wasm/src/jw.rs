@@ -84,6 +84,7 @@ pub fn float<F: crate::float::Shortest>(out: &mut String, v: F) {
 }
 
 // The body once for f32 and f64 (see `float::write_wide`).
+#[allow(clippy::manual_contains)]
 fn float_wide(out: &mut String, x: f64, max_digits: u32, reads_back: &dyn Fn(u64, i32) -> bool) {
     if x.is_nan() {
         out.push_str("\"NaN\"");
@@ -98,7 +99,9 @@ fn float_wide(out: &mut String, x: f64, max_digits: u32, reads_back: &dyn Fn(u64
         // a whole number gets `.0`, as serde_json writes it.
         let start = out.len();
         crate::float::write_wide(out, x, max_digits, reads_back);
-        if !out[start..].contains('.') {
+        // A byte loop, not `contains`: with the name reader's split, the only users of the
+        // library's memchr (hence the allow below).
+        if !out.as_bytes()[start..].iter().any(|&b| b == b'.') {
             out.push_str(".0");
         }
     }
