@@ -66,7 +66,7 @@ pub fn conditions(c: DsConditions) -> Vec<&'static str> {
 
 /// An object name as the string commands and events use.
 pub fn name(n: &ObjectName) -> String {
-    n.to_string()
+    jw::text(n)
 }
 
 /// The snake_case name of a device kind.
@@ -192,7 +192,7 @@ fn mms_value_into(out: &mut String, d: &Data) {
                 .field("days_since_1984", &t.days_since_1984);
             o.end();
         }
-        Data::ObjectId(oid) => jw::string(out, &oid.to_string()),
+        Data::ObjectId(oid) => jw::string(out, &jw::text(oid)),
         Data::UtcTime(t) => {
             let mut o = Obj::new(out);
             let secs =
@@ -217,7 +217,7 @@ fn access_result_into(out: &mut String, r: &AccessResult) {
         AccessResult::Success(d) => mms_value_into(out, d),
         AccessResult::Failure(e) => {
             let mut o = Obj::new(out);
-            o.field("failure", &e.to_string());
+            o.field("failure", &jw::text(e));
             o.end();
         }
     }
@@ -244,7 +244,7 @@ fn write_mms_type(out: &mut String, t: &TypeDescription) {
         match s {
             TypeSpecification::TypeName(n) => {
                 out.push_str("type ");
-                out.push_str(&n.to_string());
+                out.push_str(&jw::text(n));
             }
             TypeSpecification::Description(t) => write_mms_type(out, t),
         }
@@ -402,7 +402,7 @@ fn discovery_fields(o: &mut Obj, d: &Discovery) {
         Ok(v) => variables_into(o.key("vcc"), v),
         Err(e) => {
             o.key("vcc").push_str("null");
-            o.field("vcc_error", &e.to_string());
+            o.field("vcc_error", &jw::text(e));
         }
     }
     list(o.key("domains"), &d.domains, domain_into);
@@ -512,7 +512,7 @@ fn control_kind(k: ControlErrorKind) -> &'static str {
 /// An operation error's fields, flattened into the enclosing object: `error`, `kind`, and
 /// `code`, `object`, `control` where they apply.
 fn error_fields(o: &mut Obj, e: &Error) {
-    o.field("error", &e.to_string());
+    o.field("error", &jw::text(e));
     let (kind, code, object_name) = match e {
         Error::Api(_) => ("api", None, None),
         Error::Request(RequestError::Service(_)) => ("service_error", None, None),
@@ -844,16 +844,16 @@ pub fn write_event(
         }
         // Display, not Debug: Debug formatting of the core's types would weigh in the wasm.
         SessionEvent::PeerError(p) => {
-            o.field("type", "peer_error").field("error", &p.to_string());
+            o.field("type", "peer_error").field("error", &jw::text(p));
         }
         SessionEvent::Rejected(r) => {
             o.field("type", "rejected")
                 .field("invoke_id", &r.original_invoke_id)
-                .field("reason", &r.reason.to_string());
+                .field("reason", &jw::text(&r.reason));
         }
         SessionEvent::Closed(c) => {
             o.field("type", "closed")
-                .field("error", &c.as_ref().map(ToString::to_string));
+                .field("error", &c.as_ref().map(|e| jw::text(e)));
         }
     }
     o.end();

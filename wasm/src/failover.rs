@@ -99,14 +99,14 @@ fn attempt_cause(c: &AttemptError) -> String {
         AttemptError::Transport => "the connection could not be opened".into(),
         AttemptError::ConnectTimeout => "the connection did not open in time".into(),
         AttemptError::Association(None) => "released before it was up".into(),
-        AttemptError::Association(Some(e)) => e.to_string(),
+        AttemptError::Association(Some(e)) => jw::text(e),
     }
 }
 
 fn loss_cause(c: &LossCause) -> String {
     match c {
         LossCause::Closed(None) => "released by the server".into(),
-        LossCause::Closed(Some(e)) => e.to_string(),
+        LossCause::Closed(Some(e)) => jw::text(e),
         LossCause::NoAnswer => "no answer to the keepalive read".into(),
         LossCause::FailBack => "left to fail back to the primary".into(),
     }
@@ -185,7 +185,7 @@ impl WasmFailover {
                     " (wasm, failover)"
                 ),
             )
-            .map_err(|e| e.to_string())
+            .map_err(|e| jw::text(&e))
     }
 
     /// The log recorded so far (a whole log, ready to save as a file), or `undefined` when the
@@ -348,7 +348,7 @@ impl WasmFailover {
                 o.field("transfer_sets", &pairs);
                 let mut failures = Vec::with_capacity(failed.len());
                 for (n, e) in failed {
-                    failures.push((events::name(n), e.to_string()));
+                    failures.push((events::name(n), jw::text(e)));
                 }
                 o.field("failed", &failures);
             }
@@ -454,7 +454,7 @@ impl WasmFailover {
         let now = self.now(now_ms);
         self.link
             .ack(now, &object_name(transfer_set), timestamp)
-            .map_err(|e| e.to_string())
+            .map_err(|e| jw::text(&e))
     }
 
     /// Refuse the critical report of `transfer_set`. Throws when no association is up.
@@ -462,7 +462,7 @@ impl WasmFailover {
         let now = self.now(now_ms);
         self.link
             .nack(now, &object_name(transfer_set))
-            .map_err(|e| e.to_string())
+            .map_err(|e| jw::text(&e))
     }
 }
 

@@ -47,6 +47,13 @@ pub fn hex(out: &mut String, bytes: &[u8]) {
     }
 }
 
+/// A value's `Display` text. One function through `dyn`, not a `to_string` instance for every
+/// error and name type the events show.
+#[inline(never)]
+pub fn text(d: &dyn Display) -> String {
+    d.to_string()
+}
+
 /// Append a number (or anything whose Display is a JSON value).
 pub fn num(out: &mut String, v: impl Display) {
     let _ = write!(out, "{v}");
