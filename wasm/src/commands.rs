@@ -32,7 +32,13 @@ pub fn object_name(s: &str) -> ObjectName {
 }
 
 fn bad<T>(k: &str, v: &J, expected: &str) -> R<T> {
-    Err(format!("`{k}`: {} where {expected} was expected", v.kind()))
+    Err(mistyped(k, v, expected))
+}
+
+// The message apart from `bad`: one copy of its formatting, not one per result type.
+#[inline(never)]
+fn mistyped(k: &str, v: &J, expected: &str) -> String {
+    format!("`{k}`: {} where {expected} was expected", v.kind())
 }
 
 fn req<'a>(o: &'a J, k: &str) -> R<&'a J> {

@@ -369,7 +369,13 @@ const MAX_DEPTH: u32 = 64;
 
 impl Reader<'_> {
     fn err<T>(&self, what: &str) -> Result<T, String> {
-        Err(format!("{what} at offset {}", self.at))
+        Err(self.message(what))
+    }
+
+    // The message apart from `err`: one copy of its formatting, not one per result type.
+    #[inline(never)]
+    fn message(&self, what: &str) -> String {
+        format!("{what} at offset {}", self.at)
     }
 
     fn ws(&mut self) {
