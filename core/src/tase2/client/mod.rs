@@ -283,13 +283,14 @@ pub fn icc(domain: &str, item: &str) -> ObjectName {
 
 /// A name in the same scope as `device`, with `suffix` appended to its item.
 fn suffixed(device: &ObjectName, suffix: &str) -> ObjectName {
-    match device {
-        ObjectName::VmdSpecific(i) => ObjectName::VmdSpecific(alloc::format!("{i}{suffix}")),
-        ObjectName::DomainSpecific { domain, item } => {
-            ObjectName::domain(domain.as_str(), alloc::format!("{item}{suffix}"))
-        }
-        ObjectName::AaSpecific(i) => ObjectName::AaSpecific(alloc::format!("{i}{suffix}")),
+    // The item joined once, not formatted in each arm.
+    let mut name = device.clone();
+    match &mut name {
+        ObjectName::VmdSpecific(i)
+        | ObjectName::AaSpecific(i)
+        | ObjectName::DomainSpecific { item: i, .. } => i.push_str(suffix),
     }
+    name
 }
 
 /// `<Device>_SBO`: reading it selects the device (select-before-operate) and answers its
