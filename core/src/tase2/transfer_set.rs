@@ -157,6 +157,11 @@ pub const COMPONENTS: [&str; 13] = [
     "EventCodeRequested",
 ];
 
+/// Whether component `name` is in `edition` (1996.08 has no `AllChangesReported`).
+fn in_edition(name: &str, edition: Edition) -> bool {
+    edition == Edition::V2000_08 || name != "AllChangesReported"
+}
+
 /// Why a transfer set value was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TransferSetError {
@@ -281,14 +286,18 @@ impl DsTransferSetValue {
     pub fn components(edition: Edition) -> impl Iterator<Item = &'static str> {
         COMPONENTS
             .into_iter()
-            .filter(move |c| edition == Edition::V2000_08 || *c != "AllChangesReported")
+            .filter(move |c| in_edition(c, edition))
     }
 
     /// Owned MMS value in `edition`.
     pub fn to_data(&self, edition: Edition) -> Data {
         let mut c = Vec::with_capacity(COMPONENTS.len());
-        for name in Self::components(edition) {
-            c.push(self.component(name).unwrap_or(Data::Boolean(false)));
+        // A plain loop over the table, not `components`' filter adapter (in the client's
+        // package once for each caller).
+        for name in COMPONENTS {
+            if in_edition(name, edition) {
+                c.push(self.component(name).unwrap_or(Data::Boolean(false)));
+            }
         }
         Data::Structure(c)
     }
@@ -375,8 +384,14 @@ impl DsTransferSetValue {
             _ => return Err(TransferSetError::Type),
         };
         let mut v = DsTransferSetValue::default();
-        for (n, d) in DsTransferSetValue::components(edition).zip(c) {
-            v.set_component(n, d)?;
+        // The edition's components in order (as many as `c` holds), by a plain loop.
+        let mut values = c.iter();
+        for n in COMPONENTS {
+            if in_edition(n, edition) {
+                if let Some(d) = values.next() {
+                    v.set_component(n, d)?;
+                }
+            }
         }
         Ok(v)
     }
