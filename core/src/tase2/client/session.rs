@@ -1234,13 +1234,17 @@ impl Session {
                 .is_some_and(|v| v.critical)
                 .then(|| ts.clone()),
             None => {
-                let mut critical = self.known.running.iter().filter(|(_, v)| {
-                    v.critical && report.data_set.as_ref().is_none_or(|ds| *ds == v.data_set)
-                });
-                match (critical.next(), critical.next()) {
-                    (Some((ts, _)), None) => Some(ts.clone()),
-                    _ => None,
+                // The only match, by a plain loop rather than a filter adapter.
+                let mut only = None;
+                for (ts, v) in self.known.running.iter() {
+                    if v.critical && report.data_set.as_ref().is_none_or(|ds| *ds == v.data_set) {
+                        if only.is_some() {
+                            return None;
+                        }
+                        only = Some(ts);
+                    }
                 }
+                only.cloned()
             }
         }
     }
