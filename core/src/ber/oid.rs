@@ -131,12 +131,35 @@ fn decimal_arc(part: &[u8]) -> Option<u32> {
 }
 
 impl fmt::Display for ObjectIdentifier {
+    // The arcs as `arcs` decodes them (a trailing unfinished group counts, no group at all is
+    // `0.0`), by one loop over the octets rather than its chain of iterator adapters.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, a) in self.arcs().enumerate() {
-            if i > 0 {
-                f.write_str(".")?;
+        let mut first = true;
+        let mut arc = |f: &mut fmt::Formatter<'_>, v: u64| {
+            if core::mem::take(&mut first) {
+                let (a, b) = if v < 80 {
+                    (v / 40, v % 40)
+                } else {
+                    (2, v - 80)
+                };
+                write!(f, "{a}.{b}")
+            } else {
+                write!(f, ".{v}")
             }
-            write!(f, "{a}")?;
+        };
+        let mut v = 0u64;
+        let mut open = false;
+        for &b in &self.0 {
+            v = (v << 7) | u64::from(b & 0x7f);
+            open = true;
+            if b & 0x80 == 0 {
+                arc(f, v)?;
+                v = 0;
+                open = false;
+            }
+        }
+        if open || self.0.is_empty() {
+            arc(f, v)?;
         }
         Ok(())
     }
@@ -152,6 +175,36 @@ impl fmt::Debug for ObjectIdentifier {
 mod tests {
     use super::*;
     use alloc::string::ToString;
+
+    #[test]
+    fn the_text_is_the_arcs_joined_by_dots() {
+        let octets = [0x00, 0x01, 0x27, 0x28, 0x4f, 0x50, 0x7f, 0x80, 0x81, 0xff];
+        let mut contents = alloc::vec![alloc::vec![]];
+        for _ in 0..3 {
+            let mut longer = Vec::new();
+            for c in &contents {
+                for &b in &octets {
+                    let mut c = c.clone();
+                    c.push(b);
+                    longer.push(c);
+                }
+            }
+            contents.extend(longer);
+        }
+        contents.sort();
+        contents.dedup();
+        for c in contents {
+            let oid = ObjectIdentifier(c);
+            let mut want = alloc::string::String::new();
+            for (i, a) in oid.arcs().enumerate() {
+                if i > 0 {
+                    want.push('.');
+                }
+                want.push_str(&a.to_string());
+            }
+            assert_eq!(oid.to_string(), want, "{:?}", oid.0);
+        }
+    }
 
     #[test]
     fn arcs_read_as_u32_from_str_reads_them() {
