@@ -296,7 +296,8 @@ impl PointType {
 
     /// Every type, for parsing names and for tests.
     pub fn all() -> impl Iterator<Item = PointType> {
-        ALL_POINT_TYPES.into_iter()
+        // Over the table by reference: the array's by-value iterator kept a `next` of its own.
+        ALL_POINT_TYPES.iter().copied()
     }
 
     /// The type named `name` (`Data_RealQ`, or without the `Data_` prefix).

@@ -294,7 +294,7 @@ impl DsTransferSetValue {
         let mut c = Vec::with_capacity(COMPONENTS.len());
         // A plain loop over the table, not `components`' filter adapter (in the client's
         // package once for each caller).
-        for name in COMPONENTS {
+        for &name in &COMPONENTS {
             if in_edition(name, edition) {
                 c.push(self.component(name).unwrap_or(Data::Boolean(false)));
             }
@@ -386,7 +386,7 @@ impl DsTransferSetValue {
         let mut v = DsTransferSetValue::default();
         // The edition's components in order (as many as `c` holds), by a plain loop.
         let mut values = c.iter();
-        for n in COMPONENTS {
+        for &n in &COMPONENTS {
             if in_edition(n, edition) {
                 if let Some(d) = values.next() {
                     v.set_component(n, d)?;
