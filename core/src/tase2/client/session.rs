@@ -1195,7 +1195,7 @@ impl Session {
         };
         let mut names: Vec<ObjectName> = Vec::with_capacity(members.len() + 3);
         if raw.results.len() == members.len() + 3 {
-            for item in [
+            for &item in &[
                 names::TRANSFER_SET_NAME,
                 names::TRANSFER_SET_TIME_STAMP,
                 names::DS_CONDITIONS_DETECTED,
