@@ -921,11 +921,7 @@ impl Failover {
     /// The next deadline.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let mut next: Option<Instant> = None;
-        let mut consider = |t: Option<Instant>| {
-            if let Some(t) = t {
-                next = Some(next.map_or(t, |n| n.min(t)));
-            }
-        };
+        let mut consider = |t: Option<Instant>| earlier(&mut next, t);
         consider(self.session.as_ref().and_then(Session::poll_timeout));
         consider(self.queued.front().map(|q| q.3));
         match self.phase {
@@ -1628,5 +1624,14 @@ impl Failover {
                 }
             }
         }
+    }
+}
+
+/// `next` moved to `t` if `t` is earlier (or `next` is unset). Out of line: inlined, the
+/// comparison was repeated for every deadline `poll_timeout` considers.
+#[inline(never)]
+fn earlier(next: &mut Option<Instant>, t: Option<Instant>) {
+    if let Some(t) = t {
+        *next = Some(next.map_or(t, |n| n.min(t)));
     }
 }
