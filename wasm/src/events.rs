@@ -325,7 +325,7 @@ fn write_mms_type(out: &mut String, t: &TypeDescription) {
 }
 
 /// A name as a JSON string.
-fn name_into(out: &mut String, n: &ObjectName) {
+pub(crate) fn name_into(out: &mut String, n: &ObjectName) {
     jw::string(out, &name(n));
 }
 
@@ -338,7 +338,7 @@ fn opt_name_into(out: &mut String, n: Option<&ObjectName>) {
 }
 
 /// A JSON array of `items`, each written by `f`.
-fn list<T>(out: &mut String, items: &[T], mut f: impl FnMut(&mut String, &T)) {
+pub(crate) fn list<T>(out: &mut String, items: &[T], mut f: impl FnMut(&mut String, &T)) {
     out.push('[');
     for (i, v) in items.iter().enumerate() {
         if i > 0 {

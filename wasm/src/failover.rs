@@ -336,21 +336,22 @@ impl WasmFailover {
             } => {
                 o.field("type", "restored").field("gap_ms", &ms_of(gap));
                 self.endpoint_fields(&mut o, FIELDS, endpoint);
-                let mut names = Vec::with_capacity(data_sets.len());
-                for n in data_sets {
-                    names.push(events::name(n));
-                }
-                o.field("data_sets", &names);
-                let mut pairs = Vec::with_capacity(transfer_sets.len());
-                for (was, now) in transfer_sets {
-                    pairs.push((events::name(was), events::name(now)));
-                }
-                o.field("transfer_sets", &pairs);
-                let mut failures = Vec::with_capacity(failed.len());
-                for (n, e) in failed {
-                    failures.push((events::name(n), jw::text(e)));
-                }
-                o.field("failed", &failures);
+                // Written as they are read, without lists of texts made first.
+                events::list(o.key("data_sets"), data_sets, events::name_into);
+                events::list(o.key("transfer_sets"), transfer_sets, |out, (was, now)| {
+                    out.push('[');
+                    events::name_into(out, was);
+                    out.push(',');
+                    events::name_into(out, now);
+                    out.push(']');
+                });
+                events::list(o.key("failed"), failed, |out, (n, e)| {
+                    out.push('[');
+                    events::name_into(out, n);
+                    out.push(',');
+                    jw::string(out, &jw::text(e));
+                    out.push(']');
+                });
             }
             FailoverEvent::FailingBack { from, to } => {
                 o.field("type", "failing_back");
