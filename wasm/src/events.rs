@@ -112,6 +112,37 @@ fn edition(e: Edition) -> &'static str {
     }
 }
 
+/// The condition names of `c` as a JSON array, written as found (what `conditions` lists).
+fn conditions_into(out: &mut String, c: DsConditions) {
+    out.push('[');
+    let mut first = true;
+    for (i, n) in CONDITION_NAMES.iter().enumerate() {
+        if c.0 & (1 << i) != 0 {
+            if !core::mem::take(&mut first) {
+                out.push(',');
+            }
+            jw::string(out, n);
+        }
+    }
+    out.push(']');
+}
+
+/// The conformance blocks of `f` as a JSON array, written as found (what `blocks` lists).
+fn blocks_into(out: &mut String, f: Features) {
+    out.push('[');
+    let mut first = true;
+    for b in 1..=12u8 {
+        if f.has_block(b) {
+            if !core::mem::take(&mut first) {
+                out.push(',');
+            }
+            jw::uint(out, b.into());
+        }
+    }
+    out.push(']');
+}
+
+#[cfg(test)]
 fn blocks(f: Features) -> Vec<u8> {
     let mut v = Vec::new();
     for b in 1..=12 {
@@ -396,8 +427,11 @@ fn domain_into(out: &mut String, d: &DomainInfo) {
 
 fn discovery_fields(o: &mut Obj, d: &Discovery) {
     o.field("version", &d.version)
-        .field("edition", &d.edition.map(edition))
-        .field("features", &d.features.map(blocks));
+        .field("edition", &d.edition.map(edition));
+    match d.features {
+        Some(f) => blocks_into(o.key("features"), f),
+        None => o.key("features").push_str("null"),
+    }
     match &d.vcc {
         Ok(v) => variables_into(o.key("vcc"), v),
         Err(e) => {
@@ -553,9 +587,9 @@ fn transfer_set_value_into(out: &mut String, v: &DsTransferSetValue) {
             .field("interval", &v.interval)
             .field("tle", &v.tle)
             .field("buffer_time", &v.buffer_time)
-            .field("integrity_check", &v.integrity_check)
-            .field("conditions", &conditions(v.conditions))
-            .field("block_data", &v.block_data)
+            .field("integrity_check", &v.integrity_check);
+        conditions_into(o.key("conditions"), v.conditions);
+        o.field("block_data", &v.block_data)
             .field("critical", &v.critical)
             .field("rbe", &v.rbe)
             .field("all_changes_reported", &v.all_changes_reported)
@@ -600,7 +634,8 @@ fn outcome_into(out: &mut String, oc: &Outcome, names: &[ObjectName], types: &[O
                 .field("minor", minor);
         }
         Outcome::Features(f) => {
-            o.field("kind", "features").field("blocks", &blocks(*f));
+            o.field("kind", "features");
+            blocks_into(o.key("blocks"), *f);
         }
         Outcome::TableId(t) => {
             o.field("kind", "table_id").field("table_id", t);
@@ -702,9 +737,12 @@ pub fn outcome(o: &Outcome, names: &[ObjectName], types: &[Option<PointType>]) -
 
 fn report_fields(o: &mut Obj, r: &TypedReport) {
     opt_name_into(o.key("transfer_set"), r.transfer_set.as_ref());
-    o.field("timestamp", &r.timestamp)
-        .field("conditions", &r.conditions.map(conditions))
-        .field("event_code", &r.event_code);
+    o.field("timestamp", &r.timestamp);
+    match r.conditions {
+        Some(c) => conditions_into(o.key("conditions"), c),
+        None => o.key("conditions").push_str("null"),
+    }
+    o.field("event_code", &r.event_code);
     opt_name_into(o.key("data_set"), r.data_set.as_ref());
     let out = o.key("points");
     out.push('[');
@@ -958,6 +996,20 @@ mod tests {
             .contains("not selected"));
         assert!(v["error"].as_str().unwrap().starts_with("operate refused"));
         assert!(v.get("result").is_none());
+    }
+
+    #[test]
+    fn condition_and_block_lists_are_written_as_their_vectors_would_be() {
+        for c in 0..=u8::MAX {
+            let mut out = String::new();
+            conditions_into(&mut out, DsConditions(c));
+            assert_eq!(out, conditions(DsConditions(c)).to_json(), "{c}");
+        }
+        for f in (0..=u16::MAX).step_by(7).chain([0x1fff, 0xffff]) {
+            let mut out = String::new();
+            blocks_into(&mut out, Features(f));
+            assert_eq!(out, blocks(Features(f)).to_json(), "{f}");
+        }
     }
 
     #[test]
