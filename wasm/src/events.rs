@@ -398,12 +398,12 @@ fn variable_into(out: &mut String, v: &VariableInfo) {
                 None => v.type_description.as_ref().map(mms_type),
             },
         );
-        let mut alternatives = Vec::new();
-        for p in v.alternative_point_types() {
-            alternatives.push(p.name());
-        }
+        // The types' names written from the types, without a list of names made first.
+        let alternatives = v.alternative_point_types();
         if !alternatives.is_empty() {
-            o.field("alternative_types", &alternatives);
+            list(o.key("alternative_types"), &alternatives, |out, p| {
+                jw::string(out, p.name())
+            });
         }
     });
 }
