@@ -999,6 +999,23 @@ mod tests {
     }
 
     #[test]
+    fn a_variable_lists_the_point_types_it_cannot_be_told_from() {
+        let t = PointType::Indication(Family::State, Form::Plain);
+        let v = VariableInfo {
+            name: ObjectName::domain("ICC1", "Brk"),
+            type_description: Some(t.type_description()),
+            point_type: Some(t),
+        };
+        let want: Vec<&str> = v
+            .alternative_point_types()
+            .iter()
+            .map(|p| p.name())
+            .collect();
+        assert!(!want.is_empty());
+        assert_eq!(js(&variable(&v))["alternative_types"], json!(want));
+    }
+
+    #[test]
     fn condition_and_block_lists_are_written_as_their_vectors_would_be() {
         for c in 0..=u8::MAX {
             let mut out = String::new();
