@@ -486,7 +486,7 @@ impl PointType {
                 let mut m = d.members()?;
                 let mut next = || m.next().and_then(|r| r.ok());
                 let a = octet(&next()?)?;
-                let b = if self == PointType::PackedEvent {
+                let b = if matches!(self, PointType::PackedEvent) {
                     Some(octet(&next()?)?)
                 } else {
                     None
