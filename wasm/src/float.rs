@@ -274,7 +274,7 @@ pub fn parse_f64(s: &str) -> Option<f64> {
 /// and the power of ten they are scaled by.
 fn decimal(s: &str) -> Option<(bool, Vec<u8>, i32)> {
     let b = s.as_bytes();
-    let neg = b.first() == Some(&b'-');
+    let neg = matches!(b.first(), Some(b'-'));
     let mut at = usize::from(neg);
     let mut digits = Vec::new();
     let mut exp: i64 = 0;
@@ -309,7 +309,7 @@ fn decimal(s: &str) -> Option<(bool, Vec<u8>, i32)> {
     }
     if let Some(b'e' | b'E') = b.get(at) {
         at += 1;
-        let eneg = b.get(at) == Some(&b'-');
+        let eneg = matches!(b.get(at), Some(b'-'));
         if let Some(b'+' | b'-') = b.get(at) {
             at += 1;
         }
@@ -334,7 +334,7 @@ fn decimal(s: &str) -> Option<(bool, Vec<u8>, i32)> {
         exp -= 1;
     }
     // Trailing zeros carry no value; dropping them keeps the big-integer work small.
-    while digits.last() == Some(&0) {
+    while let Some(0) = digits.last() {
         digits.pop();
         exp += 1;
     }

@@ -497,7 +497,7 @@ impl Reader<'_> {
         if int == 0 || (int > 1 && self.s[self.at - int] == b'0') {
             return self.err("invalid number");
         }
-        if self.s.get(self.at) == Some(&b'.') {
+        if let Some(b'.') = self.s.get(self.at) {
             self.at += 1;
             if self.digits() == 0 {
                 return self.err("invalid number");
