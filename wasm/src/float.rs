@@ -233,7 +233,7 @@ pub(crate) fn write_wide(
     let d = c.to_string();
     if exp >= 0 {
         out.push_str(&d);
-        out.extend(std::iter::repeat_n('0', exp as usize));
+        zeros(out, exp as usize);
     } else {
         let point = d.len() as i64 + i64::from(exp);
         if point > 0 {
@@ -242,9 +242,16 @@ pub(crate) fn write_wide(
             out.push_str(&d[point as usize..]);
         } else {
             out.push_str("0.");
-            out.extend(std::iter::repeat_n('0', point.unsigned_abs() as usize));
+            zeros(out, point.unsigned_abs() as usize);
             out.push_str(&d);
         }
+    }
+}
+
+// A push loop, not `extend(repeat_n(..))`: the only user of String's Extend<char>.
+fn zeros(out: &mut String, n: usize) {
+    for _ in 0..n {
+        out.push('0');
     }
 }
 
