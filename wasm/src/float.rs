@@ -456,9 +456,9 @@ fn exact(digits: &[u8], exp: i32, f: Format) -> u64 {
     let mut e = (l - f.p as i32).max(f.e_min);
     loop {
         let (n, d) = if e >= 0 {
-            (num.clone(), den.shl(e as u32))
+            (num.shl(0), den.shl(e as u32))
         } else {
-            (num.shl(e.unsigned_abs()), den.clone())
+            (num.shl(e.unsigned_abs()), den.shl(0))
         };
         let (q, r) = n.div_small_quotient(&d, f.p + 1);
         if q >= 1 << f.p {
@@ -475,7 +475,7 @@ fn exact(digits: &[u8], exp: i32, f: Format) -> u64 {
 }
 
 /// A natural number in 32-bit limbs, least significant first, with no high zero limb.
-#[derive(Clone)]
+// No Clone: `shl(0)` copies, and Vec<u32>'s clone would be linked for that alone.
 struct Big(Vec<u32>);
 
 impl Big {
