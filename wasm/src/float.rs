@@ -230,7 +230,9 @@ pub(crate) fn write_wide(
     }
     // The digits of -v are those of v.
     let (c, exp) = digits(x.abs(), max_digits, reads_back);
-    let d = c.to_string();
+    // The JSON writer's digit loop, not `to_string`: no formatter is set up for it.
+    let mut d = String::new();
+    crate::jw::uint(&mut d, c);
     if exp >= 0 {
         out.push_str(&d);
         zeros(out, exp as usize);

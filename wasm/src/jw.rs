@@ -703,4 +703,15 @@ mod tests {
             r#"1.0 0.1 "-Infinity" "9223372036854775807" "a\"\\\u0001""#
         );
     }
+
+    #[test]
+    fn uint_writes_what_to_string_writes() {
+        let mut cases = vec![0, 9, 10, 99, 100, u64::MAX, u64::MAX - 1];
+        cases.extend((0..64).flat_map(|i| [1u64 << i, (1u64 << i) - 1, 10u64.pow(i % 20)]));
+        for n in cases {
+            let mut s = String::new();
+            uint(&mut s, n);
+            assert_eq!(s, n.to_string());
+        }
+    }
 }
