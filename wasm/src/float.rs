@@ -528,11 +528,18 @@ impl Big {
         Big(out)
     }
 
+    // Index loops, not `then_with` over reversed iterators' `cmp`: that chain cost more code.
     fn cmp_big(&self, o: &Big) -> Ordering {
-        self.0
-            .len()
-            .cmp(&o.0.len())
-            .then_with(|| self.0.iter().rev().cmp(o.0.iter().rev()))
+        let (a, b) = (&self.0, &o.0);
+        if a.len() != b.len() {
+            return a.len().cmp(&b.len());
+        }
+        for i in (0..a.len()).rev() {
+            if a[i] != b[i] {
+                return a[i].cmp(&b[i]);
+            }
+        }
+        Ordering::Equal
     }
 
     /// `self - o`, for `o <= self`.
@@ -743,6 +750,32 @@ mod tests {
             .filter(|v| v.is_finite())
         {
             assert_eq!(shown(v), v.to_string(), "{:#x}", v.to_bits());
+        }
+    }
+
+    #[test]
+    fn big_comparison_is_the_limbs_reversed_order() {
+        let limbs: Vec<Vec<u32>> = vec![
+            vec![],
+            vec![1],
+            vec![2],
+            vec![u32::MAX],
+            vec![0, 1],
+            vec![1, 1],
+            vec![0, 2],
+            vec![u32::MAX, 1],
+            vec![5, 0, 7],
+            vec![4, 1, 7],
+            vec![5, 0, 8],
+        ];
+        for a in &limbs {
+            for b in &limbs {
+                let want = a
+                    .len()
+                    .cmp(&b.len())
+                    .then_with(|| a.iter().rev().cmp(b.iter().rev()));
+                assert_eq!(Big(a.clone()).cmp_big(&Big(b.clone())), want, "{a:?} {b:?}");
+            }
         }
     }
 }
