@@ -283,8 +283,11 @@ impl VariableInfo {
             return Vec::new();
         };
         let mut v = Vec::new();
+        // By name (one per type), not PointType's derived PartialEq, linked for this alone.
+        let is_found = |t: PointType| t.name() == found.name();
         for p in PointType::all() {
-            if p != found && PointType::from_type_description(&p.type_description()) == Some(found)
+            if !is_found(p)
+                && PointType::from_type_description(&p.type_description()).is_some_and(is_found)
             {
                 v.push(p);
             }
