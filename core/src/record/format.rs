@@ -465,3 +465,29 @@ mod octets {
         d.deserialize_byte_buf(Octets)
     }
 }
+
+#[cfg(test)]
+mod setup_tests {
+    use super::*;
+
+    // The setups are written through `to_extend`, whose serializer the journal already links;
+    // the octets must stay those `to_allocvec` wrote.
+    #[test]
+    fn setups_extend_as_allocvec_writes_them() {
+        let session = SessionSetup {
+            association: crate::assoc::AssociationConfig::default(),
+            config: crate::tase2::client::SessionConfig::default(),
+        };
+        assert_eq!(
+            postcard::to_extend(&session, Vec::new()).unwrap(),
+            postcard::to_allocvec(&session).unwrap()
+        );
+        let failover = FailoverSetup {
+            config: crate::tase2::client::FailoverConfig::default(),
+        };
+        assert_eq!(
+            postcard::to_extend(&failover, Vec::new()).unwrap(),
+            postcard::to_allocvec(&failover).unwrap()
+        );
+    }
+}

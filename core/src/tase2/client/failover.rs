@@ -635,7 +635,9 @@ impl Failover {
     /// The header's setup: a [`record::FailoverSetup`] in postcard, which is the configuration's
     /// own postcard (a struct of one field adds nothing), so it is written without a copy.
     fn recorded_setup(&self) -> Vec<u8> {
-        postcard::to_allocvec(&self.config).unwrap_or_default()
+        // `to_extend`, not `to_allocvec`: the same octets through the serializer the journal
+        // already links, not a second copy of it.
+        postcard::to_extend(&self.config, Vec::new()).unwrap_or_default()
     }
 
     /// The connection number of the current session in a recording (`None` before the first).

@@ -542,7 +542,8 @@ impl Session {
             version: record::FORMAT_VERSION,
             role: record::Role::Client,
             setup_kind: String::from(record::format::SESSION_SETUP),
-            setup: postcard::to_allocvec(setup).unwrap_or_default(),
+            // `to_extend`, not `to_allocvec`: the same octets through the journal's serializer.
+            setup: postcard::to_extend(setup, Vec::new()).unwrap_or_default(),
             fingerprint: self.fingerprint(),
             producer: String::from(producer),
             start: self.start,
@@ -569,7 +570,8 @@ impl Session {
         // Not of the `Debug` text as before: formatting the configuration cost the browser
         // package 8 KB. Older recordings still replay (`legacy_fingerprint`).
         let mut fp = record::format::Fingerprint::new();
-        fp.octets(&postcard::to_allocvec(&self.setup).unwrap_or_default());
+        // As the header's setup is written (`to_extend`, the journal's serializer).
+        fp.octets(&postcard::to_extend(&self.setup, Vec::new()).unwrap_or_default());
         fp.0
     }
 
