@@ -455,7 +455,8 @@ fn parts(t: Option<PointType>) -> (bool, bool) {
 
 fn point_fields(o: &mut Obj, n: &ObjectName, t: Option<PointType>, v: &PointValue) {
     let (has_flags, has_time) = parts(t);
-    let byte = |out: &mut String, b: u8| bits_into(out, &BitString::from_octets(&[b], 8));
+    // Straight from the octet: no BitString is built just to be written.
+    let byte = |out: &mut String, b: u8| jw::bits(out, &[b], 8);
     name_into(o.key("name"), n);
     o.field("point_type", &t.map(PointType::name));
     let out = o.key("value");
