@@ -21,8 +21,9 @@ type R<T> = Result<T, String>;
 /// An object name from its string form: `"DOMAIN/ITEM"` (domain-specific, split at the first
 /// `/`), `"@aa/ITEM"` (association-specific) or `"ITEM"` (VMD-specific, TASE.2 VCC scope).
 pub fn object_name(s: &str) -> ObjectName {
-    if let Some(item) = s.strip_prefix("@aa/") {
-        return ObjectName::AaSpecific(item.into());
+    // Octets compared, not `str::strip_prefix` (see the refreshed report's retagging).
+    if s.as_bytes().starts_with(b"@aa/") {
+        return ObjectName::AaSpecific(s[4..].into());
     }
     // The first `/` by a byte loop, as `split_once('/')` finds it, without the library's memchr.
     match s.bytes().position(|b| b == b'/') {
@@ -742,6 +743,22 @@ mod tests {
                     ..Default::default()
                 })
             );
+        }
+    }
+
+    #[test]
+    fn aa_specific_names_are_what_strip_prefix_leaves() {
+        for s in [
+            "@aa/x", "@aa/", "@aa", "@a/x", "@aa/é/y", "D/x", "x", "", "é@aa/x",
+        ] {
+            let want = match s.strip_prefix("@aa/") {
+                Some(item) => ObjectName::AaSpecific(item.into()),
+                None => match s.split_once('/') {
+                    Some((d, i)) => ObjectName::domain(d, i),
+                    None => ObjectName::vmd(s),
+                },
+            };
+            assert_eq!(object_name(s), want, "{s}");
         }
     }
 }
