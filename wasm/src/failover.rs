@@ -284,8 +284,8 @@ impl WasmFailover {
             FailoverEvent::Refreshed(r) => {
                 // A report's own shape under another type: the report writer, retagged.
                 let report = events::json(&SessionEvent::Report(r), &[], &[]);
-                // Octets compared, not `str::strip_prefix`: the name reader's test the same way,
-                // and the library's pattern-generic prefix stripper is then linked for neither.
+                // Octets compared, not `str::strip_prefix`: `commands::object_name` tests its
+                // prefix the same way, so the library's generic prefix stripper is not linked.
                 const HEAD: &str = r#"{"type":"report""#;
                 let rest = if report.as_bytes().starts_with(HEAD.as_bytes()) {
                     &report[HEAD.len()..]

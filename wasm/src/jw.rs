@@ -107,7 +107,7 @@ fn float_wide(out: &mut String, x: f64, max_digits: u32, reads_back: &dyn Fn(u64
         let start = out.len();
         crate::float::write_wide(out, x, max_digits, reads_back);
         // A byte loop, not `contains`: with the name reader's split, the only users of the
-        // library's memchr (hence the allow below).
+        // library's memchr (hence the allow on this function).
         if !out.as_bytes()[start..].iter().any(|&b| b == b'.') {
             out.push_str(".0");
         }

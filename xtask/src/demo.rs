@@ -157,8 +157,7 @@ pub(crate) fn wasm_pkg(root: &Path, out: &Path) -> Res {
     );
     if packaged.exists() && fs::read_to_string(&stamp).is_ok_and(|s| s == source) {
         println!("demo: wasm package up to date ({})", out.display());
-        gzip_twins(&[packaged.clone(), out.join("tase2_wasm.js")])?;
-        return report_size(&packaged);
+        return packaged_twins(out, &packaged);
     }
     // wasm-opt runs on cargo's module, before wasm-bindgen: binaryen 108 (Debian) rewrites
     // wasm-bindgen's externref table in a way Chromium refuses (`WebAssembly.Table.set(): Argument
@@ -185,8 +184,13 @@ pub(crate) fn wasm_pkg(root: &Path, out: &Path) -> Res {
         .arg(out)
         .arg(&input))?;
     fs::write(&stamp, source).map_err(|e| format!("cannot write {}: {e}", stamp.display()))?;
-    gzip_twins(&[packaged.clone(), out.join("tase2_wasm.js")])?;
-    report_size(&packaged)
+    packaged_twins(out, &packaged)
+}
+
+/// The gzip twins of a package in `out` (made only where missing or stale), then its size.
+fn packaged_twins(out: &Path, packaged: &Path) -> Res {
+    gzip_twins(&[packaged.to_path_buf(), out.join("tase2_wasm.js")])?;
+    report_size(packaged)
 }
 
 /// The page's generated files that `tase2-web-demo` sends gzip-coded: the wasm package's module

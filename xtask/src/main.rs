@@ -95,24 +95,21 @@ fn main() -> ExitCode {
         eprintln!("xtask: cannot enter {}: {e}", root.display());
         return ExitCode::FAILURE;
     }
+    // A command's one optional directory argument, `default` under the root when not given.
+    let dir_arg = |default: &str| {
+        rest.first()
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| root.join(default))
+    };
     let result = match cmd.as_str() {
         "demo" => demo::demo(&root, rest),
         "wasm-pkg" => {
-            let out = rest
-                .first()
-                .map(std::path::PathBuf::from)
-                .unwrap_or_else(|| root.join("web-demo/www/pkg"));
+            let out = dir_arg("web-demo/www/pkg");
             Setup::new(&root)
                 .for_demo()
                 .and_then(|()| demo::wasm_pkg(&root, &out))
         }
-        "page-twins" => {
-            let www = rest
-                .first()
-                .map(std::path::PathBuf::from)
-                .unwrap_or_else(|| root.join("web-demo/www"));
-            demo::page_twins(&www)
-        }
+        "page-twins" => demo::page_twins(&dir_arg("web-demo/www")),
         "setup" => Setup::new(&root).run(),
         "ci" => return ci::ci(&root, rest),
         "interop" => interop::interop(&root, rest),
